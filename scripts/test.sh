@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the test suite (fast tests + doctests; `-m slow` for the long ones).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/python -m pytest -q "$@"
