@@ -42,3 +42,10 @@ def test_scaled_and_replace():
         NoiseParams().replace(p3=0.1)
     with pytest.raises(ValueError, match="scale factor"):
         NoiseParams().scaled(-1)
+
+
+def test_scaled_keeps_exclusive_groups_valid():
+    n = NoiseParams(idle_x=0.3, idle_y=0.3, idle_z=0.3, crosstalk_zz=0.4, crosstalk_xx=0.4).scaled(2)
+    assert n.idle_x + n.idle_y + n.idle_z <= 1.0
+    assert n.crosstalk_zz + n.crosstalk_xx <= 1.0
+    assert n.idle_x == n.idle_y == n.idle_z

@@ -1,5 +1,69 @@
 """Noise: parameters, hardware-to-rate conversions, drift processes and named scenarios."""
 
+from qec_gym.noise.drift import (
+    DRIFT_KEYS,
+    FIELD_GROUPS,
+    Bursts,
+    Clip,
+    Constant,
+    DriftProcess,
+    FieldDrift,
+    OrnsteinUhlenbeck,
+    Product,
+    RandomTelegraph,
+    Ramp,
+    Replay,
+    Sinusoid,
+    Step,
+    Sum,
+    apply_multipliers,
+    noise_trajectory,
+)
 from qec_gym.noise.params import NoiseParams
+from qec_gym.noise.physical import (
+    HardwareParams,
+    erasure_probability,
+    idle_pauli_from_t1_t2,
+    loss_db_to_probability,
+    phase_noise_to_z_flip,
+)
+from qec_gym.noise.scenarios import (
+    HELDOUT_SCENARIOS,
+    SCENARIOS,
+    TRAINING_SCENARIOS,
+    Scenario,
+    get_scenario,
+    list_scenarios,
+)
 
-__all__ = ["NoiseParams"]
+__all__ = [
+    "DRIFT_KEYS",
+    "FIELD_GROUPS",
+    "HELDOUT_SCENARIOS",
+    "SCENARIOS",
+    "TRAINING_SCENARIOS",
+    "Bursts",
+    "Clip",
+    "Constant",
+    "DriftProcess",
+    "FieldDrift",
+    "HardwareParams",
+    "NoiseParams",
+    "OrnsteinUhlenbeck",
+    "Product",
+    "RandomTelegraph",
+    "Ramp",
+    "Replay",
+    "Scenario",
+    "Sinusoid",
+    "Step",
+    "Sum",
+    "apply_multipliers",
+    "erasure_probability",
+    "get_scenario",
+    "idle_pauli_from_t1_t2",
+    "list_scenarios",
+    "loss_db_to_probability",
+    "noise_trajectory",
+    "phase_noise_to_z_flip",
+]

@@ -174,7 +174,13 @@ class NoiseParams:
         """
         if not (math.isfinite(factor) and factor >= 0):
             raise ValueError(f"scale factor must be finite and >= 0, got {factor!r}.")
-        return self.replace(**{n: min(1.0, getattr(self, n) * factor) for n in _PROBABILITY_FIELDS})
+        out = {n: min(1.0, getattr(self, n) * factor) for n in _PROBABILITY_FIELDS}
+        # Exclusive Pauli groups must still sum to <= 1 after clipping: shrink them together.
+        for group in (("idle_x", "idle_y", "idle_z"), ("crosstalk_zz", "crosstalk_xx")):
+            total = sum(out[n] for n in group)
+            if total > 1.0:
+                out.update({n: out[n] / total for n in group})
+        return self.replace(**out)
 
     def replace(self, **changes: float) -> NoiseParams:
         """A copy with some fields changed (validated again)."""

@@ -1,0 +1,375 @@
+"""Named drift scenarios: a baseline noise, the processes that drive it, an episode length.
+
+Two disjoint registries: `TRAINING_SCENARIOS` for training and tuning, and `HELDOUT_SCENARIOS`
+for evaluation only. Held-out scenarios use drift parameters and combinations that no training
+scenario has (faster OU, telegraph plus bursts, a ramp, field-wise mixes, photonic loss switching).
+
+Calibration (``shared/reference-numbers.md``):
+
+- Surface-code scenarios start from stim-uniform(p) (`NoiseParams.uniform`) with p in
+  1.5e-3..3e-3. The rotated surface code's threshold for this model is ~1.1%; every surface-code
+  scenario is clipped so that no probability exceeds 9e-3: at the baseline small distances
+  suffice (d=3: 8e-4 logical error per shot at p = 1e-3), in spikes larger distances are needed.
+- Photonic scenarios start from `HardwareParams.photonic` (1.6% loss per round) and drift
+  ``p_loss``; it stays below 4.2%, under the surface code's threshold for this model (the
+  logical error per shot still falls with d at 5.5% loss, see `HardwareParams.photonic`).
+- Time is compressed. Real TLS switching is slower than 1 mHz and cosmic rays arrive about once
+  per 10 s and decay over ~25 ms; at one step per window of ~10^4 rounds (~10 ms) an episode would
+  see no event. The scenarios keep the *ordering* of time scales (burst decay < TLS dwell < OU
+  correlation ~ episode) but shrink them so that an episode of a few hundred steps sees several
+  events. Each description gives the dwell / decay / correlation times in steps.
+
+Example:
+    >>> import numpy as np
+    >>> from qec_gym.noise.scenarios import get_scenario, list_scenarios
+    >>> "calm" in list_scenarios("train"), "heldout_ramp" in list_scenarios("heldout")
+    (True, True)
+    >>> traj = get_scenario("bursts").trajectory(np.random.default_rng(0))
+    >>> len(traj), max(n.strength() for n in traj) < 0.01
+    (500, True)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+
+from qec_gym.noise.drift import (
+    Bursts,
+    DriftProcess,
+    FieldDrift,
+    OrnsteinUhlenbeck,
+    RandomTelegraph,
+    Ramp,
+    Sinusoid,
+)
+from qec_gym.noise.params import NoiseParams
+from qec_gym.noise.physical import HardwareParams
+
+__all__ = [
+    "HELDOUT_SCENARIOS",
+    "SCENARIOS",
+    "TRAINING_SCENARIOS",
+    "Scenario",
+    "get_scenario",
+    "list_scenarios",
+]
+
+_SPLITS = ("train", "heldout")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named drift scenario.
+
+    Args:
+        name: Identifier, lowercase letters, digits and underscores.
+        description: What it models and where its numbers come from.
+        baseline: The noise at multiplier 1.
+        drifts: Which fields drift and how: a `FieldDrift`, a mapping key -> `DriftProcess`, or
+            one process (drives ``"all"``); stored as a `FieldDrift`.
+        episode_length: Steps per episode (>= 1).
+        split: ``"train"`` or ``"heldout"`` (never used for training or tuning).
+        tags: Free labels (e.g. ``"photonic"``, ``"surface"``).
+
+    Raises:
+        ValueError: a bad name, empty description, non-positive episode length or unknown split.
+
+    Example:
+        >>> import numpy as np
+        >>> from qec_gym.noise.drift import Step
+        >>> s = Scenario("demo", "a step", baseline=NoiseParams.uniform(1e-3),
+        ...              drifts=Step(2, 2.0), episode_length=3)
+        >>> [round(n.p2, 6) for n in s.trajectory(np.random.default_rng(0))]
+        [0.001, 0.001, 0.002]
+    """
+
+    name: str
+    description: str
+    _: KW_ONLY
+    baseline: NoiseParams
+    drifts: FieldDrift
+    episode_length: int = 500
+    split: Literal["train", "heldout"] = "train"
+    tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(
+                f"Scenario name {self.name!r} must be lowercase letters, digits and underscores, "
+                "starting with a letter (e.g. 'ou_drift')."
+            )
+        if not isinstance(self.description, str) or not self.description.strip():
+            raise ValueError(f"Scenario {self.name!r} needs a non-empty description.")
+        if not isinstance(self.baseline, NoiseParams):
+            raise TypeError(f"Scenario.baseline must be a NoiseParams, got {self.baseline!r}.")
+        # Normalise to FieldDrift so that scenarios compare and hash by value.
+        object.__setattr__(self, "drifts", FieldDrift.coerce(self.drifts))
+        length = self.episode_length
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+            raise ValueError(
+                f"Scenario.episode_length={length!r} must be an integer >= 1 (steps per episode)."
+            )
+        object.__setattr__(self, "episode_length", int(length))
+        if self.split not in _SPLITS:
+            raise ValueError(f"Scenario.split={self.split!r}; use one of {list(_SPLITS)}.")
+        tags = tuple(self.tags)
+        if not all(isinstance(t, str) for t in tags):
+            raise TypeError(f"Scenario.tags must be strings, got {tags!r}.")
+        object.__setattr__(self, "tags", tags)
+
+    @property
+    def is_heldout(self) -> bool:
+        """True for evaluation-only scenarios."""
+        return self.split == "heldout"
+
+    def multipliers(
+        self, rng: np.random.Generator, *, n_steps: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Drift key -> multiplier trajectory (float64, shape ``(n_steps,)``).
+
+        Args:
+            rng: The only source of randomness.
+            n_steps: Steps to draw; defaults to ``episode_length``.
+        """
+        n = self.episode_length if n_steps is None else n_steps
+        return self.drifts.sample(n, rng)
+
+    def trajectory(
+        self, rng: np.random.Generator, *, n_steps: int | None = None
+    ) -> list[NoiseParams]:
+        """The true noise at each step of one episode.
+
+        Args:
+            rng: The only source of randomness; the same Generator state gives the same list.
+            n_steps: Steps to draw; defaults to ``episode_length``.
+
+        Returns:
+            ``n_steps`` validated `NoiseParams`.
+        """
+        n = self.episode_length if n_steps is None else n_steps
+        return self.drifts.trajectory(self.baseline, n_steps=n, rng=rng)
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _ou(log_std: float, correlation_steps: float, low: float, high: float) -> DriftProcess:
+    """An OU walk of the log-multiplier, clipped so the scenario's noise stays in a known range."""
+    return OrnsteinUhlenbeck.from_stationary(log_std, correlation_steps).clip(low, high)
+
+
+def _registry(*scenarios: Scenario, split: str) -> Mapping[str, Scenario]:
+    out: dict[str, Scenario] = {}
+    for s in scenarios:
+        if s.name in out:
+            raise ValueError(f"duplicate scenario name {s.name!r}.")
+        if s.split != split:
+            raise ValueError(f"scenario {s.name!r} has split {s.split!r}, registered as {split!r}.")
+        out[s.name] = s
+    # Read-only view: the registries are module constants, never mutated at run time.
+    return MappingProxyType(out)
+
+
+_PHOTONIC = HardwareParams.photonic().to_noise()
+
+# ------------------------------------------------------------------------------------ training
+TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
+    Scenario(
+        "calm",
+        "stim-uniform(1.5e-3) with a small, slow OU wander of all rates (log-std 0.1, correlation "
+        "200 steps, clipped to x0.5..x2): a well-calibrated chip; small distances suffice.",
+        baseline=NoiseParams.uniform(1.5e-3),
+        drifts={"all": _ou(0.1, 200, 0.5, 2.0)},
+        tags=("surface",),
+    ),
+    Scenario(
+        "ou_drift",
+        "stim-uniform(3e-3) under a slow OU random walk of all rates in log space (log-std 0.35, "
+        "correlation 100 steps, clipped to x0.3..x3, i.e. p in 9e-4..9e-3): calibration drift, "
+        "T1 wandering by tens of percent (Burnett et al. 2019).",
+        baseline=NoiseParams.uniform(3e-3),
+        drifts={"all": _ou(0.35, 100, 0.3, 3.0)},
+        tags=("surface",),
+    ),
+    Scenario(
+        "telegraph_tls",
+        "stim-uniform(2e-3) switched by a two-level-system defect between x1 and x2.5 (mean dwell "
+        "120 steps low, 40 high; real TLS switch below 1 mHz, Burnett et al. 2019: time "
+        "compressed), times a small OU jitter (log-std 0.05, clipped x0.8..x1.25).",
+        baseline=NoiseParams.uniform(2e-3),
+        drifts={
+            "all": RandomTelegraph.from_dwell(1.0, 2.5, dwell_low=120, dwell_high=40)
+            * _ou(0.05, 50, 0.8, 1.25)
+        },
+        tags=("surface",),
+    ),
+    Scenario(
+        "bursts",
+        "stim-uniform(1.5e-3) hit by cosmic-ray-like bursts (McEwen et al. 2022): Poisson arrivals "
+        "at 0.01 per step, exponential heights of mean +x4, decaying with a time constant of 8 "
+        "steps (real: ~1 per 10 s, ~25 ms decay: compressed), over a small OU jitter; clipped at "
+        "x6 (p <= 9e-3).",
+        baseline=NoiseParams.uniform(1.5e-3),
+        drifts={
+            "all": (
+                _ou(0.05, 100, 0.8, 1.25)
+                + Bursts(0.01, 4.0, decay=8.0, baseline=0.0, random_height=True)
+            ).clip(high=6.0)
+        },
+        tags=("surface",),
+    ),
+    Scenario(
+        "sinusoid_day",
+        "stim-uniform(3e-3) with a periodic drift of +-40% (period 250 steps, random phase per "
+        "episode; e.g. daily temperature cycles, illustrative) times an OU jitter (log-std 0.1, "
+        "clipped x0.7..x1.4).",
+        baseline=NoiseParams.uniform(3e-3),
+        drifts={"all": Sinusoid(0.4, 250, random_phase=True) * _ou(0.1, 50, 0.7, 1.4)},
+        tags=("surface",),
+    ),
+    Scenario(
+        "readout_tls",
+        "stim-uniform(2e-3) with field-wise drift: the measurement error switches between x1 and "
+        "x3 (telegraph, dwell 80 / 30 steps; e.g. a TLS near the readout resonator), while the "
+        "two-qubit gate error wanders (OU log-std 0.25, correlation 150 steps, clipped x0.5..x2).",
+        baseline=NoiseParams.uniform(2e-3),
+        drifts={
+            "p_meas": RandomTelegraph.from_dwell(1.0, 3.0, dwell_low=80, dwell_high=30),
+            "p2": _ou(0.25, 150, 0.5, 2.0),
+        },
+        tags=("surface", "fieldwise"),
+    ),
+    Scenario(
+        "photonic_loss_drift",
+        "HardwareParams.photonic() (1.6% loss per round: 10 components of 0.005 dB and a 99.5% "
+        "efficient detector) whose loss drifts as an OU walk (log-std 0.3, correlation 100 steps, "
+        "clipped x0.4..x2.4, p_loss in 0.7%..3.9%): coupling and alignment drift; fusion-based "
+        "schemes tolerate ~2.7% loss per photon (Bartolucci et al. 2023).",
+        baseline=_PHOTONIC,
+        drifts={"p_loss": _ou(0.3, 100, 0.4, 2.4)},
+        tags=("photonic",),
+    ),
+    split="train",
+)
+
+# ------------------------------------------------------------------------------------ held-out
+HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
+    Scenario(
+        "heldout_ou_fast",
+        "stim-uniform(3e-3) under a fast, wide OU walk (log-std 0.45, correlation 20 steps, "
+        "clipped x0.3..x3): faster and wider than any training OU.",
+        baseline=NoiseParams.uniform(3e-3),
+        drifts={"all": _ou(0.45, 20, 0.3, 3.0)},
+        split="heldout",
+        tags=("surface",),
+    ),
+    Scenario(
+        "heldout_telegraph_bursts",
+        "stim-uniform(2e-3) switched between x1 and x2 by a TLS (dwell 80 / 60 steps) plus bursts "
+        "(0.02 per step, fixed height +x3, decay 4 steps), clipped at x4.5 (p <= 9e-3): a "
+        "combination absent from training.",
+        baseline=NoiseParams.uniform(2e-3),
+        drifts={
+            "all": (
+                RandomTelegraph.from_dwell(1.0, 2.0, dwell_low=80, dwell_high=60)
+                + Bursts(0.02, 3.0, decay=4.0, baseline=0.0)
+            ).clip(high=4.5)
+        },
+        split="heldout",
+        tags=("surface",),
+    ),
+    Scenario(
+        "heldout_ramp",
+        "stim-uniform(1.5e-3) degrading linearly from x1 to x4 between steps 100 and 400 (heating, "
+        "calibration ageing) times an OU jitter (log-std 0.1, clipped x0.7..x1.4; p <= 8.4e-3).",
+        baseline=NoiseParams.uniform(1.5e-3),
+        drifts={"all": Ramp(1.0, 4.0, duration=300, begin=100) * _ou(0.1, 50, 0.7, 1.4)},
+        split="heldout",
+        tags=("surface",),
+    ),
+    Scenario(
+        "heldout_mixed_fields",
+        "stim-uniform(2.5e-3) with field-wise drift: two-qubit gate error OU (log-std 0.3, "
+        "correlation 40 steps, clipped x0.4..x2.5), measurement bursts (0.015 per step, +x2, "
+        "decay 6 steps, clipped at x3) and a +-30% periodic data-qubit error (period 180 steps).",
+        baseline=NoiseParams.uniform(2.5e-3),
+        drifts={
+            "p2": _ou(0.3, 40, 0.4, 2.5),
+            "p_meas": Bursts(0.015, 2.0, decay=6.0).clip(high=3.0),
+            "p_data": Sinusoid(0.3, 180, random_phase=True),
+        },
+        split="heldout",
+        tags=("surface", "fieldwise"),
+    ),
+    Scenario(
+        "heldout_photonic_loss_switching",
+        "HardwareParams.photonic() whose loss switches between x1 and x1.8 (telegraph, dwell 150 / "
+        "50 steps: a connector or coupler intermittently misaligned) times an OU jitter (log-std "
+        "0.15, clipped x0.7..x1.4; p_loss <= 4.2%), with the phase noise wandering (OU log-std "
+        "0.3, clipped x0.3..x3).",
+        baseline=_PHOTONIC,
+        drifts={
+            "p_loss": RandomTelegraph.from_dwell(1.0, 1.8, dwell_low=150, dwell_high=50)
+            * _ou(0.15, 100, 0.7, 1.4),
+            "p_dephase": _ou(0.3, 60, 0.3, 3.0),
+        },
+        split="heldout",
+        tags=("photonic",),
+    ),
+    split="heldout",
+)
+
+_overlap = set(TRAINING_SCENARIOS) & set(HELDOUT_SCENARIOS)
+if _overlap:  # a programming error in this file: fail at import, not during evaluation
+    raise RuntimeError(f"scenarios {sorted(_overlap)} are both training and held-out.")
+
+SCENARIOS: Mapping[str, Scenario] = MappingProxyType({**TRAINING_SCENARIOS, **HELDOUT_SCENARIOS})
+"""Every registered scenario by name (training first, then held-out)."""
+
+
+def list_scenarios(split: Literal["train", "heldout"] | None = None) -> list[str]:
+    """Names of the registered scenarios.
+
+    Args:
+        split: ``"train"``, ``"heldout"``, or None for all.
+
+    Returns:
+        The names, training scenarios first, in registration order.
+
+    Raises:
+        ValueError: an unknown split.
+
+    Example:
+        >>> list_scenarios("heldout")[:2]
+        ['heldout_ou_fast', 'heldout_telegraph_bursts']
+    """
+    if split is None:
+        return list(SCENARIOS)
+    if split == "train":
+        return list(TRAINING_SCENARIOS)
+    if split == "heldout":
+        return list(HELDOUT_SCENARIOS)
+    raise ValueError(f"unknown split {split!r}; use 'train', 'heldout' or None (all).")
+
+
+def get_scenario(name: str) -> Scenario:
+    """The registered scenario called ``name``.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid names).
+
+    Example:
+        >>> get_scenario("ou_drift").episode_length
+        500
+    """
+    try:
+        return SCENARIOS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown scenario {name!r}; valid names: {list(SCENARIOS)}."
+        ) from None
