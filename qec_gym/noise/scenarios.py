@@ -180,6 +180,16 @@ _PHOTONIC = HardwareParams.photonic().to_noise()
 # ------------------------------------------------------------------------------------ training
 TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
     Scenario(
+        "readout_drift",
+        "stim-uniform(1e-3) whose measurement error alone wanders (OU in log space around x4, "
+        "log-std 0.9, correlation 60 steps, clipped x1..x30: p_meas 1e-3..3e-2; e.g. readout "
+        "resonator drift) while the gates stay put: a decoder calibrated earlier then has the "
+        "wrong mixture of data and measurement errors, which MWPM feels (unlike a uniform rescaling).",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={"p_meas": OrnsteinUhlenbeck.from_stationary(0.9, 60, median=4.0).clip(1.0, 30.0)},
+        tags=("surface", "readout"),
+    ),
+    Scenario(
         "calm",
         "stim-uniform(1.5e-3) with a small, slow OU wander of all rates (log-std 0.1, correlation "
         "200 steps, clipped to x0.5..x2): a well-calibrated chip; small distances suffice.",
@@ -260,6 +270,20 @@ TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
 # ------------------------------------------------------------------------------------ held-out
 HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
     Scenario(
+        "heldout_readout_jumps",
+        "stim-uniform(1e-3) whose measurement error jumps between x2 and x20 (telegraph, dwell 60 "
+        "/ 40 steps) with bursts (rate 0.01 per step, mean +x8, decay 10 steps); clipped x1..x30.",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={
+            "p_meas": (
+                RandomTelegraph.from_dwell(2.0, 20.0, dwell_low=60, dwell_high=40)
+                + Bursts(0.01, 8.0, decay=10.0, baseline=0.0, random_height=True)
+            ).clip(1.0, 30.0)
+        },
+        split="heldout",
+        tags=("surface", "readout"),
+    ),
+    Scenario(
         "heldout_ou_fast",
         "stim-uniform(3e-3) under a fast, wide OU walk (log-std 0.45, correlation 20 steps, "
         "clipped x0.3..x3): faster and wider than any training OU.",
@@ -310,8 +334,20 @@ HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
         "heldout_photonic_loss_switching",
         "HardwareParams.photonic() whose loss switches between x1 and x1.8 (telegraph, dwell 150 / "
         "50 steps: a connector or coupler intermittently misaligned) times an OU jitter (log-std "
-        "0.15, clipped x0.7..x1.4; p_loss <= 4.2%), with the phase noise wandering (OU log-std "
-        "0.3, clipped x0.3..x3).",
+        "0.15, clipped x0.7..x1.4; p_loss <= 4.2%).",
+        baseline=_PHOTONIC,
+        drifts={
+            "p_loss": RandomTelegraph.from_dwell(1.0, 1.8, dwell_low=150, dwell_high=50)
+            * _ou(0.15, 100, 0.7, 1.4),
+        },
+        split="heldout",
+        tags=("photonic",),
+    ),
+    Scenario(
+        "heldout_photonic_phase_wander",
+        "As heldout_photonic_loss_switching, with the phase noise wandering too (OU log-std 0.3, "
+        "correlation 60 steps, clipped x0.3..x3): two fields drift, so it needs the circuit "
+        "backend (a 1-D table over loss cannot represent it).",
         baseline=_PHOTONIC,
         drifts={
             "p_loss": RandomTelegraph.from_dwell(1.0, 1.8, dwell_low=150, dwell_high=50)
@@ -319,7 +355,7 @@ HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
             "p_dephase": _ou(0.3, 60, 0.3, 3.0),
         },
         split="heldout",
-        tags=("photonic",),
+        tags=("photonic", "fieldwise"),
     ),
     split="heldout",
 )
@@ -373,3 +409,4 @@ def get_scenario(name: str) -> Scenario:
         raise ValueError(
             f"unknown scenario {name!r}; valid names: {list(SCENARIOS)}."
         ) from None
+

@@ -23,6 +23,7 @@ from qec_gym.noise.scenarios import (
 # scenarios must stay below it, photonic ones below the ~4% loss where the code stops working.
 SURFACE_MAX = 0.0095
 PHOTONIC_LOSS_MAX = 0.045
+READOUT_MEAS_MAX = 0.03
 
 
 def test_required_scenarios_exist():
@@ -103,7 +104,10 @@ def test_trajectory_is_valid_reproducible_and_bounded(name):
         assert min(losses) > 0.005
     else:
         assert "surface" in scenario.tags
-        assert strengths_arr.max() < SURFACE_MAX
+        # readout scenarios drive only the measurement error, which may pass 1%: timelike
+        # errors alone have a far higher threshold than circuit noise
+        limit = READOUT_MEAS_MAX + 1e-12 if "readout" in scenario.tags else SURFACE_MAX
+        assert strengths_arr.max() < limit
         assert strengths_arr.min() >= 5e-4
         # Drift must actually move the noise (otherwise the scenario tests nothing).
         assert strengths_arr.max() / strengths_arr.min() > 1.5

@@ -1,0 +1,113 @@
+"""Gymnasium environments for adaptive QEC switching; every registered id lives in this file.
+
+| id | menu | noise axis (scenarios) | default backend |
+|---|---|---|---|
+| ``qec_gym/SurfaceSwitch-v0`` | rotated surface d = 3..11 x {pymatching, pymatching-correlated} | stim-uniform p (OU, telegraph, bursts, sinusoid, ramp) | table |
+| ``qec_gym/SurfaceSwitchRaw-v0`` | rotated surface d = 3, 5, 7 | as above; observation adds raw detection events | circuit |
+| ``qec_gym/PhotonicSwitch-v0`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset, drifting photon loss | table |
+| ``qec_gym/DecoderCalibration-v0`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
+
+Every id takes the keyword arguments of `QECSwitchEnv` as overrides, e.g.
+``gymnasium.make("qec_gym/SurfaceSwitch-v0", scenarios="heldout", backend="circuit")``.
+
+Example:
+    >>> import gymnasium as gym
+    >>> import qec_gym
+    >>> env = gym.make("qec_gym/SurfaceSwitch-v0")
+    >>> obs, info = env.reset(seed=0)
+    >>> env.action_space
+    Discrete(12)
+    >>> obs.shape, obs.dtype
+    ((24,), dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from qec_gym.envs.menu import MenuEntry
+from qec_gym.envs.reward import RewardConfig
+from qec_gym.envs.switch_env import QECSwitchEnv
+from qec_gym.envs.table import NoiseAxis, TableConfig, WindowTable, build_table
+from qec_gym.noise.params import NoiseParams
+from qec_gym.noise.physical import HardwareParams
+from qec_gym.noise.scenarios import SCENARIOS
+
+SURFACE_MENU = tuple(
+    MenuEntry("rotated_surface", d, dec) for d in (3, 5, 7, 9, 11) for dec in ("pymatching", "pymatching-correlated")
+)
+SURFACE_AXIS = NoiseAxis(NoiseParams.uniform(1e-3), "all", low=0.5, high=10.0, points=16)
+SURFACE_POOL = tuple(
+    n for n, s in SCENARIOS.items() if "surface" in s.tags and "fieldwise" not in s.tags and "readout" not in s.tags
+)
+
+PHOTONIC_MENU = tuple(MenuEntry(f, d, "pymatching", bases=("x", "z")) for f in ("rotated_surface", "xzzx") for d in (3, 5, 7))
+PHOTONIC_AXIS = NoiseAxis(HardwareParams.photonic().to_noise(), "p_loss", low=0.3, high=3.0, points=12)
+PHOTONIC_POOL = tuple(n for n, s in SCENARIOS.items() if "photonic" in s.tags and "fieldwise" not in s.tags)
+
+CALIBRATION_MENU = tuple(MenuEntry("rotated_surface", 5, dec) for dec in ("pymatching", "pymatching-correlated", "uf"))
+CALIBRATION_AXIS = NoiseAxis(NoiseParams.uniform(1e-3), "p_meas", low=1.0, high=30.0, points=10)
+CALIBRATION_POOL = tuple(n for n, s in SCENARIOS.items() if "readout" in s.tags)
+
+
+def make_surface_switch(**overrides) -> QECSwitchEnv:
+    """`QECSwitchEnv` over the rotated surface code's distances and two matching decoders."""
+    kwargs = dict(menu=SURFACE_MENU, axis=SURFACE_AXIS, scenario_pool=SURFACE_POOL, initial_entry=2)
+    return QECSwitchEnv(**{**kwargs, **overrides})
+
+
+def make_surface_switch_raw(**overrides) -> QECSwitchEnv:
+    """SurfaceSwitch with raw detection events in the observation (circuit backend)."""
+    kwargs = dict(
+        menu=tuple(e for e in SURFACE_MENU if e.distance <= 7 and e.decoder == "pymatching"),
+        axis=SURFACE_AXIS, scenario_pool=SURFACE_POOL, backend="circuit", raw_syndrome=True, shots=200,
+        initial_entry=1,
+    )
+    return QECSwitchEnv(**{**kwargs, **overrides})
+
+
+def make_photonic_switch(**overrides) -> QECSwitchEnv:
+    """`QECSwitchEnv` for a photonic chip: loss (erasure), phase noise, crosstalk; CSS vs XZZX."""
+    kwargs = dict(
+        menu=PHOTONIC_MENU, axis=PHOTONIC_AXIS, scenario_pool=PHOTONIC_POOL, initial_entry=1,
+        reward=RewardConfig(target=1e-3, reference_qubits=97),
+    )
+    return QECSwitchEnv(**{**kwargs, **overrides})
+
+
+def make_decoder_calibration(**overrides) -> QECSwitchEnv:
+    """Fixed code (rotated surface d=5); choose the decoder and when to recalibrate its priors."""
+    kwargs = dict(
+        menu=CALIBRATION_MENU, axis=CALIBRATION_AXIS, scenario_pool=CALIBRATION_POOL, calibration_table=True,
+        initial_entry=0, table_windows=10,
+        reward=RewardConfig(target=1e-4, qubit_weight=0.0, latency_weight=0.05, recalibration_cost=0.05),
+    )
+    return QECSwitchEnv(**{**kwargs, **overrides})
+
+
+ENV_IDS = (
+    "qec_gym/SurfaceSwitch-v0",
+    "qec_gym/SurfaceSwitchRaw-v0",
+    "qec_gym/PhotonicSwitch-v0",
+    "qec_gym/DecoderCalibration-v0",
+)
+_FACTORIES = (make_surface_switch, make_surface_switch_raw, make_photonic_switch, make_decoder_calibration)
+
+for _id, _factory in zip(ENV_IDS, _FACTORIES):
+    if _id not in gym.registry:  # re-importing (e.g. importlib.reload) must not re-register
+        gym.register(id=_id, entry_point=_factory, disable_env_checker=False)
+
+__all__ = [
+    "ENV_IDS",
+    "MenuEntry",
+    "NoiseAxis",
+    "QECSwitchEnv",
+    "RewardConfig",
+    "TableConfig",
+    "WindowTable",
+    "build_table",
+    "make_decoder_calibration",
+    "make_photonic_switch",
+    "make_surface_switch",
+    "make_surface_switch_raw",
+]

@@ -1,0 +1,496 @@
+"""`QECSwitchEnv`: choose which code, distance and decoder runs while the noise drifts.
+
+## Description
+A quantum processor runs QEC continuously. One step is one *window* of ``window_rounds`` QEC
+rounds; the noise of each window follows a drift scenario (`qec_gym.noise.scenarios`). At every
+step the agent keeps its configuration, recalibrates the decoder, or switches to another entry
+of a menu (code family x distance x decoder). It sees only what a control system could see:
+detection-event statistics of the window just run, a syndrome-derived noise estimate, decoder
+effort and latency, resources in use, its configuration and the time since its last switch and
+recalibration. The goal is to meet a logical-error budget at the least resource cost.
+
+## Action space
+``Discrete(2 + len(menu))``: ``0`` keep, ``1`` recalibrate the decoder (its priors become the
+current true noise; costs ``recalibration_cost``), ``2 + i`` switch to ``menu[i]`` (costs
+``switch_cost`` and a transient logical error ``switch_transient``; switching to the running
+entry is the same as keep and is masked out by `action_masks`).
+
+## Observation space
+``Box(float32)`` of length ``14 + len(menu)`` (+1 with calibration readouts, +2 when privileged):
+
+| index | feature | range |
+|---|---|---|
+| 0 | mean detection-event rate of the window | [0, 1] |
+| 1 | rate of detectors that see Z data errors (X-type checks) | [0, 1] |
+| 2 | rate of detectors that see X data errors (Z-type checks) | [0, 1] |
+| 3 | rate in the first round | [0, 1] |
+| 4 | rate in the bulk rounds | [0, 1] |
+| 5 | rate of the final data-measurement detectors | [0, 1] |
+| 6 | spatial spread (std over detectors) of the rates | [0, 1] |
+| 7 | decoder effort per detector (matching weight, BP iterations, ...) | [0, 100] |
+| 8 | log10 of the syndrome-derived noise estimate (multiplier of the axis baseline) | [-3, 3] |
+| 9 | exponential moving average (0.3) of index 8 | [-3, 3] |
+| 10 | log10 decode latency per round in seconds (tabulated for the configuration) | [-12, 0] |
+| 11 | qubits in use / largest menu entry's qubits | [0, 1] |
+| 12 | steps since the last switch / 100 (clipped) | [0, 1] |
+| 13 | steps since the last recalibration / 100 (clipped) | [0, 1] |
+| 14.. | one-hot of the running menu entry | {0, 1} |
+| opt. | noisy calibration readout: log10 true multiplier ``readout_lag`` steps ago + noise | [-3, 3] |
+| opt. | privileged: log10 true multiplier now, log10 multiplier the decoder assumes | [-3, 3] |
+
+With ``raw_syndrome=True`` the observation is a ``Dict`` with ``"features"`` (the Box above) and
+``"events"``: ``Box(0, 1, (raw_shots, max_detectors), float32)``, the detection events of the
+first ``raw_shots`` shots of the window, zero-padded to the largest menu entry.
+
+## Rewards
+`qec_gym.envs.reward.step_reward` with ``reward`` (a `RewardConfig`): minus the decades of
+logical error per round above ``target``, minus the qubit cost, the switch and recalibration costs.
+
+## Starting state
+The running entry is ``initial_entry`` (default: the middle of the menu), the decoder is
+calibrated to the noise of step 0, and the scenario is drawn uniformly from ``scenarios`` with
+``self.np_random`` (or given by ``options={"scenario": name}``).
+
+## Episode end
+Never terminated; truncated after the scenario's ``episode_length`` steps (or ``max_steps``).
+
+## Arguments
+All keyword-only: ``menu``, ``scenarios`` (``"train"``, ``"heldout"``: that split of ``scenario_pool``; or a name or a
+list of names), ``scenario_pool`` (the scenarios this env's noise axis covers),
+``axis`` (the `NoiseAxis` the table covers), ``backend`` (``"table"``: sampled from a
+precomputed `WindowTable`, fast; ``"circuit"``: stim sampling and decoding every step, exact),
+``shots`` per window, ``reward``, ``calibration_readout``, ``readout_lag``, ``readout_noise``,
+``privileged``, ``raw_syndrome``, ``raw_shots``, ``initial_entry``, ``max_steps``,
+``table_windows``, ``calibration_table`` (2-D table over true x assumed noise), ``render_mode``.
+
+## Backends and their approximation
+``"circuit"`` decodes with priors from the *assumed* (last calibrated) noise. ``"table"`` uses
+a 1-D table calibrated to the truth unless ``calibration_table=True`` (then bilinear in true x
+assumed). Window features are sampled around their tabulated means with the spread measured
+at the same window size; logical failures are binomial.
+
+## Info
+``true_noise`` (`NoiseParams`), ``true_multiplier``, ``assumed_multiplier``, ``scenario``,
+``logical_errors``, ``shots``, ``p_round`` (estimated from this window), ``expected_p_round``,
+``qubits``, ``switched``, ``recalibrated``, ``entry``, ``oracle_action`` (myopic: least
+expected cost now, knowing the true noise). The circuit backend's wall-clock decoding time is
+``env.last_decode_seconds`` (not in info, which is deterministic for a seed).
+
+## Version history
+* v0: initial release.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from qec_gym.envs.menu import MenuEntry
+from qec_gym.envs.reward import RewardConfig, estimated_p_round, expected_error_cost, step_reward
+from qec_gym.envs.table import FEATURES, NoiseAxis, TableConfig, WindowTable, build_table, window_features
+from qec_gym.noise.params import NoiseParams
+from qec_gym.noise.scenarios import SCENARIOS, Scenario, get_scenario, list_scenarios
+from qec_gym.sim import SimulationCache, simulate_window
+from qec_gym.sim.cache import detector_error_model
+
+N_BASE_FEATURES = 14
+_LOG_LO, _LOG_HI = -3.0, 3.0
+
+
+class QECSwitchEnv(gym.Env):
+    __doc__ = __doc__
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        *,
+        menu: Sequence[MenuEntry],
+        axis: NoiseAxis,
+        scenarios: str | Sequence[str] = "train",
+        scenario_pool: Sequence[str] | None = None,
+        backend: str = "table",
+        shots: int = 1000,
+        reward: RewardConfig = RewardConfig(),
+        calibration_readout: bool = False,
+        readout_lag: int = 5,
+        readout_noise: float = 0.1,
+        privileged: bool = False,
+        raw_syndrome: bool = False,
+        raw_shots: int = 8,
+        initial_entry: int | None = None,
+        max_steps: int | None = None,
+        table_windows: int = 20,
+        calibration_table: bool = False,
+        table_cache: str | None = "default",
+        render_mode: str | None = None,
+    ) -> None:
+        self.menu = tuple(menu)
+        if not self.menu:
+            raise ValueError("the menu is empty: give at least one MenuEntry.")
+        if not all(isinstance(e, MenuEntry) for e in self.menu):
+            raise TypeError("menu entries must be MenuEntry objects, e.g. MenuEntry('rotated_surface', 5).")
+        if backend not in ("table", "circuit"):
+            raise ValueError(f"backend must be 'table' or 'circuit', got {backend!r}.")
+        if isinstance(shots, bool) or not isinstance(shots, (int, np.integer)) or shots <= 0:
+            raise ValueError(f"shots must be a positive int, got {shots!r}.")
+        if raw_syndrome and backend != "circuit":
+            raise ValueError("raw_syndrome=True needs real detection events: use backend='circuit'.")
+        if not isinstance(reward, RewardConfig):
+            raise TypeError("reward must be a RewardConfig.")
+        if readout_lag < 0 or readout_noise < 0 or raw_shots <= 0:
+            raise ValueError("readout_lag and readout_noise must be >= 0 and raw_shots > 0.")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None.")
+        self.scenario_pool = tuple(SCENARIOS) if scenario_pool is None else tuple(scenario_pool)
+        self.scenario_names = _resolve_scenarios(scenarios, self.scenario_pool)
+        self.axis = axis
+        self.backend = backend
+        self.shots = int(shots)
+        self.reward_config = reward
+        self.calibration_readout = calibration_readout
+        self.readout_lag = readout_lag
+        self.readout_noise = readout_noise
+        self.privileged = privileged
+        self.raw_syndrome = raw_syndrome
+        self.raw_shots = raw_shots
+        self.max_steps = max_steps
+        self.render_mode = render_mode
+        self.initial_entry = len(self.menu) // 2 if initial_entry is None else initial_entry
+        if not 0 <= self.initial_entry < len(self.menu):
+            raise ValueError(f"initial_entry must index the menu (0..{len(self.menu) - 1}), got {initial_entry}.")
+        self._check_decodable()
+
+        self.table: WindowTable = build_table(
+            TableConfig(axis, self.menu, window_shots=self.shots, windows=table_windows, assumed=calibration_table),
+            cache_dir=table_cache,
+        )
+        self._qubits = np.array([e.qubits for e in self.menu], dtype=np.float64)
+        self._cache = SimulationCache() if backend == "circuit" else None
+
+        self.action_space = spaces.Discrete(2 + len(self.menu))
+        n = N_BASE_FEATURES + len(self.menu) + int(calibration_readout) + 2 * int(privileged)
+        low = np.zeros(n, dtype=np.float32)
+        high = np.ones(n, dtype=np.float32)
+        high[7] = 100.0
+        low[8:10] = _LOG_LO
+        high[8:10] = _LOG_HI
+        low[10], high[10] = -12.0, 0.0
+        low[N_BASE_FEATURES + len(self.menu):] = _LOG_LO
+        high[N_BASE_FEATURES + len(self.menu):] = _LOG_HI
+        features = spaces.Box(low, high, dtype=np.float32)
+        if raw_syndrome:
+            self._max_det = int(self.table.num_detectors.max())
+            events = spaces.Box(0.0, 1.0, (raw_shots, self._max_det), dtype=np.float32)
+            self.observation_space = spaces.Dict({"features": features, "events": events})
+        else:
+            self.observation_space = features
+        self._obs_low, self._obs_high = low, high
+        self._t = 0
+
+    # ------------------------------------------------------------------ gym API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        options = options or {}
+        name = options.get("scenario")
+        if name is None:
+            name = self.scenario_names[int(self.np_random.integers(len(self.scenario_names)))]
+        self.scenario: Scenario = get_scenario(name)
+        length = self.scenario.episode_length if self.max_steps is None else self.max_steps
+        self.trajectory = self.scenario.trajectory(self.np_random, n_steps=length)
+        self.m_true = self._coordinates(self.trajectory)
+        # Expected statistics of every entry at every step (calibrated decoders), computed once:
+        # the table backend and the oracle then cost an index per step.
+        self._along = self.table.along(self.m_true)
+        self.expected_p = self._along["p_round"]
+        cfg = self.reward_config
+        rounds = np.array([e.distance for e in self.menu], dtype=np.float64)[:, None]
+        self._error_cost = expected_error_cost(cfg, self._along["p_shot"], rounds, self.shots)
+        latency = self._along["decode_s"]
+        self._static_cost = (cfg.qubit_weight * self._qubits / cfg.reference_qubits)[:, None] + cfg.latency_weight * np.maximum(
+            0.0, latency / cfg.latency_budget_s - 1.0)
+        self._t = 0
+        self.entry = self.initial_entry
+        self.assumed_noise = self.trajectory[0]
+        self.m_assumed = float(self.m_true[0])
+        self.since_switch = 0
+        self.since_recal = 0
+        self.switches = 0
+        self._ema: float | None = None
+        obs, _, info = self._run_window(switched=False, recalibrated=False, advance=False)
+        return obs, info
+
+    def step(self, action):
+        if self._t >= len(self.trajectory):
+            raise RuntimeError("episode is over: call reset() before step().")
+        action = _as_action(action, self.action_space.n)
+        switched = recalibrated = False
+        if action == 1:
+            recalibrated = True
+            self.assumed_noise = self.trajectory[self._t]
+            self.m_assumed = float(self.m_true[self._t])
+            self.since_recal = 0
+        elif action >= 2 and action - 2 != self.entry:
+            self.entry = action - 2
+            switched = True
+            self.switches += 1
+            self.since_switch = 0
+        obs, reward, info = self._run_window(switched=switched, recalibrated=recalibrated, advance=True)
+        truncated = self._t >= len(self.trajectory)
+        if self.render_mode == "ansi":
+            self._last_render = self._render_line(info, reward)
+        return obs, reward, False, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """Valid actions (for MaskablePPO): switching to the running entry is redundant."""
+        mask = np.ones(self.action_space.n, dtype=bool)
+        mask[2 + self.entry] = False
+        return mask
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return getattr(self, "_last_render", "")
+        return None
+
+    # ----------------------------------------------------------- privileged API
+    def expected_step_cost(self, action: int) -> float:
+        """Expected cost (minus expected reward) of ``action`` now, knowing the true noise.
+
+        Used by the myopic oracle. The error term is averaged over the binomial spread of the
+        window's failures (`expected_error_cost`), as the reward itself is.
+        """
+        cfg = self.reward_config
+        t = min(self._t, len(self.trajectory) - 1)
+        entry, switched, recal = self.entry, False, action == 1
+        if action >= 2 and action - 2 != self.entry:
+            entry, switched = action - 2, True
+        if self.table.features.shape[2] == 1:
+            error = float(self._error_cost[entry, t])
+            static = float(self._static_cost[entry, t])
+        else:
+            m_assumed = float(self.m_true[t]) if recal else self.m_assumed
+            ex = self.table.expected(entry, float(self.m_true[t]), m_assumed)
+            error = float(expected_error_cost(cfg, np.array(ex.p_shot), np.array(self.menu[entry].distance), self.shots))
+            static = cfg.qubit_weight * self._qubits[entry] / cfg.reference_qubits + cfg.latency_weight * max(
+                0.0, ex.decode_s_per_round / cfg.latency_budget_s - 1.0)
+        return error + static + (cfg.switch_cost if switched else 0.0) + (cfg.recalibration_cost if recal else 0.0)
+
+    def oracle_action(self) -> int:
+        """The myopic oracle: the action whose *window* costs least, knowing the true noise now.
+
+        One-off transition costs (switch, recalibration) are left out: they buy many windows, and
+        a rule that judges one window at a time cannot weigh them; so it switches whenever another
+        entry is better for this window (it thrashes near boundaries). `clairvoyant_plan` is the
+        exact upper reference.
+        """
+        cfg = self.reward_config
+        if self.table.features.shape[2] > 1:  # calibration matters: evaluate every action
+            costs = [self.expected_step_cost(a) for a in range(self.action_space.n)]
+            costs[1] -= cfg.recalibration_cost
+            for a in range(2, self.action_space.n):
+                if a - 2 != self.entry:
+                    costs[a] -= cfg.switch_cost
+            best = int(np.argmin(costs))
+            return 0 if best == 2 + self.entry else best
+        t = min(self._t, len(self.trajectory) - 1)
+        costs = self._error_cost[:, t] + self._static_cost[:, t]
+        best = int(np.argmin(costs))
+        return 0 if costs[best] >= costs[self.entry] else 2 + best
+
+    def clairvoyant_plan(self) -> tuple[list[int], float]:
+        """Exact best expected return of the rest of the episode, knowing the whole trajectory.
+
+        Dynamic programming over (menu entry x step) with the switch costs, on expected costs
+        (1-D tables: decoders calibrated, so recalibration never pays). Returns the actions
+        from the current step on and the expected return (minus the expected cost).
+        """
+        if self.table.features.shape[2] > 1:
+            raise NotImplementedError("clairvoyant_plan needs a 1-D table (calibration_table=False).")
+        cost = (self._error_cost + self._static_cost)[:, self._t :]
+        n_e, n_t = cost.shape
+        sw = self.reward_config.switch_cost
+        value = np.zeros(n_e)  # cost-to-go after the last step, per running entry
+        choice = np.zeros((n_t, n_e), dtype=np.int64)
+        for t in range(n_t - 1, -1, -1):
+            stay = cost[:, t] + value  # entry j kept from j
+            best_j = int(np.argmin(stay))
+            switch_cost = stay[best_j] + sw
+            # from running entry i: keep (stay[i]) or switch to the best other entry
+            choice[t] = np.where(stay <= switch_cost, np.arange(n_e), best_j)
+            value = np.minimum(stay, switch_cost)
+        actions, entry = [], self.entry
+        for t in range(n_t):
+            nxt = int(choice[t, entry])
+            actions.append(0 if nxt == entry else 2 + nxt)
+            entry = nxt
+        return actions, -float(value[self.entry])
+
+    def _expected_p(self, entry: int, t: int, m_assumed: float) -> float:
+        if self.table.features.shape[2] == 1:
+            return float(self.expected_p[entry, t])
+        return self.table.expected(entry, float(self.m_true[t]), m_assumed).p_round
+
+    # ------------------------------------------------------------------ internals
+    def _run_window(self, *, switched: bool, recalibrated: bool, advance: bool):
+        t = self._t
+        entry = self.menu[self.entry]
+        true = self.trajectory[t]
+        m_true = float(self.m_true[t])
+        if self.table.features.shape[2] == 1:
+            a = self._along
+            p_shot, mean, std = a["p_shot"][self.entry, t], a["features"][self.entry, t], a["features_std"][self.entry, t]
+            latency = a["decode_s"][self.entry, t]
+        else:
+            ex = self.table.expected(self.entry, m_true, self.m_assumed)
+            p_shot, mean, std, latency = ex.p_shot, ex.features, ex.features_std, ex.decode_s_per_round
+        events = None
+        if self.backend == "circuit":
+            stats = [
+                simulate_window(spec, true, decoder=entry.decoder, assumed_noise=self.assumed_noise, shots=self.shots,
+                                rng=self.np_random, cache=self._cache, keep_events=self.raw_syndrome)
+                for spec in entry.specs()
+            ]
+            errors = sum(s.errors for s in stats)
+            feats = np.mean([window_features(s) for s in stats], axis=0)
+            # wall-clock, so kept out of info (which must be deterministic for a seed)
+            self.last_decode_seconds = sum(s.decode_seconds for s in stats)
+            if self.raw_syndrome:
+                events = stats[0].detection_events[: self.raw_shots]
+        else:
+            errors = int(self.np_random.binomial(self.shots, min(p_shot, 1.0)))
+            feats = mean + std * self.np_random.standard_normal(len(FEATURES))
+        p_round = estimated_p_round(errors, self.shots, entry.distance)
+        reward = step_reward(
+            self.reward_config, p_round=p_round, qubits=int(self._qubits[self.entry]),
+            latency_s=latency, switched=switched, recalibrated=recalibrated,
+        )
+        obs = self._observation(feats, latency, m_true, events)
+        info = {
+            "scenario": self.scenario.name,
+            "step": t,
+            "true_noise": true,
+            "true_multiplier": m_true,
+            "assumed_multiplier": self.m_assumed,
+            "entry": self.entry,
+            "entry_label": entry.label,
+            "logical_errors": int(errors),
+            "shots": self.shots,
+            "p_round": p_round,
+            "expected_p_round": self._expected_p(self.entry, t, self.m_assumed),
+            "qubits": int(self._qubits[self.entry]),
+            "switched": switched,
+            "recalibrated": recalibrated,
+        }
+        if advance:
+            self._t += 1
+            self.since_switch += 1
+            self.since_recal += 1
+        if self._t < len(self.trajectory):
+            info["oracle_action"] = self.oracle_action()
+        return obs, reward, info
+
+    def _observation(self, feats: np.ndarray, latency: float, m_true: float, events):
+        n_menu = len(self.menu)
+        obs = np.zeros(len(self._obs_low), dtype=np.float64)
+        obs[0:7] = feats[0:7]
+        obs[7] = feats[7] / max(1, int(self.table.num_detectors[self.entry]))
+        m_hat = self.table.estimate_multiplier(self.entry, float(feats[0]))
+        log_m_hat = math.log10(max(m_hat, 1e-12))
+        self._ema = log_m_hat if self._ema is None else 0.7 * self._ema + 0.3 * log_m_hat
+        obs[8] = log_m_hat
+        obs[9] = self._ema
+        obs[10] = math.log10(max(latency, 1e-12))
+        obs[11] = self._qubits[self.entry] / self._qubits.max()
+        obs[12] = min(self.since_switch, 100) / 100
+        obs[13] = min(self.since_recal, 100) / 100
+        obs[N_BASE_FEATURES + self.entry] = 1.0
+        k = N_BASE_FEATURES + n_menu
+        if self.calibration_readout:
+            lagged = float(self.m_true[max(0, self._t - self.readout_lag)])
+            obs[k] = math.log10(lagged) + self.readout_noise * float(self.np_random.standard_normal())
+            k += 1
+        if self.privileged:
+            obs[k] = math.log10(m_true)
+            obs[k + 1] = math.log10(self.m_assumed)
+        features = np.clip(obs, self._obs_low, self._obs_high).astype(np.float32)
+        if not self.raw_syndrome:
+            return features
+        padded = np.zeros((self.raw_shots, self._max_det), dtype=np.float32)
+        if events is not None:
+            padded[: events.shape[0], : events.shape[1]] = events
+        return {"features": features, "events": padded}
+
+    def _coordinates(self, trajectory: list[NoiseParams]) -> np.ndarray:
+        """Axis multipliers of a trajectory (checks a few points lie on the axis exactly)."""
+        fields = [f for f in _axis_fields(self.axis) if getattr(self.axis.baseline, f) > 0]
+        ref = fields[0]
+        m = np.array([getattr(n, ref) for n in trajectory]) / getattr(self.axis.baseline, ref)
+        for i in {0, int(np.argmin(m)), int(np.argmax(m))}:
+            try:
+                self.axis.coordinate(trajectory[i])
+            except ValueError as e:
+                raise ValueError(f"scenario {self.scenario.name!r} does not fit this env's noise axis: {e}") from None
+        lo, hi = self.table.grid[0], self.table.grid[-1]
+        if m.min() < lo * (1 - 1e-9) or m.max() > hi * (1 + 1e-9):
+            raise ValueError(
+                f"scenario {self.scenario.name!r} reaches noise multipliers {m.min():.3g}..{m.max():.3g}, outside "
+                f"the table's grid {lo:.3g}..{hi:.3g}: widen the env's NoiseAxis."
+            )
+        return m
+
+    def _check_decodable(self) -> None:
+        noise = self.axis.baseline
+        cache = SimulationCache()
+        from qec_gym.decoders import get_decoder
+
+        for entry in self.menu:
+            for spec in entry.specs():
+                try:
+                    detector_error_model(cache.circuit(spec, noise), get_decoder(entry.decoder), spec)
+                except ValueError as e:
+                    raise ValueError(f"menu entry {entry.label!r} is not decodable: {e}") from None
+
+    def _render_line(self, info: dict, reward: float) -> str:
+        return (
+            f"t={info['step']:4d} {info['scenario']:<22} m={info['true_multiplier']:.2f} "
+            f"{info['entry_label']:<40} errors={info['logical_errors']:4d}/{info['shots']} "
+            f"p_round={info['p_round']:.2e} reward={reward:+.3f}"
+        )
+
+
+def _axis_fields(axis: NoiseAxis) -> tuple[str, ...]:
+    from qec_gym.noise.drift import FIELD_GROUPS
+
+    return tuple(FIELD_GROUPS[axis.key])
+
+
+def _as_action(action, n: int) -> int:
+    try:
+        a = int(np.asarray(action).item())
+    except (TypeError, ValueError):
+        raise ValueError(f"action must be an integer in [0, {n - 1}], got {action!r}.") from None
+    if not 0 <= a < n or a != np.asarray(action).item():
+        raise ValueError(f"action {action!r} is outside the action space: valid actions are 0..{n - 1} "
+                         "(0 keep, 1 recalibrate, 2+i switch to menu[i]).")
+    return a
+
+
+def _resolve_scenarios(scenarios: str | Sequence[str], pool: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(scenarios, str):
+        if scenarios in ("train", "heldout"):
+            names = tuple(n for n in list_scenarios(scenarios) if n in pool)
+            if not names:
+                raise ValueError(f"this env has no {scenarios!r} scenarios (its pool: {list(pool)}).")
+            return names
+        scenarios = [scenarios]
+    names = tuple(scenarios)
+    if not names:
+        raise ValueError("scenarios is empty: pass 'train', 'heldout' or scenario names.")
+    for name in names:
+        if name not in SCENARIOS:
+            raise ValueError(f"unknown scenario {name!r}; valid: {sorted(SCENARIOS)}.")
+    return names
