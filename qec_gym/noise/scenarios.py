@@ -382,7 +382,7 @@ def list_scenarios(split: Literal["train", "heldout"] | None = None) -> list[str
 
     Example:
         >>> list_scenarios("heldout")[:2]
-        ['heldout_ou_fast', 'heldout_telegraph_bursts']
+        ['heldout_readout_jumps', 'heldout_ou_fast']
     """
     if split is None:
         return list(SCENARIOS)

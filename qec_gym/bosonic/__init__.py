@@ -1,0 +1,62 @@
+"""Bosonic qubits: Lindblad models of cat qubits -> biased Pauli channels per QEC round.
+
+qutip (an optional extra: ``pip install qec-gym[bosonic]``) is imported lazily, only by the
+functions that solve a model (`solve_rates`, `CatChannelTable.build`); importing this package,
+the analytic laws and a cached table work without it.
+
+Example:
+    >>> from qec_gym.bosonic import CatParams, analytic_rates
+    >>> gamma_x, gamma_z = analytic_rates(CatParams(6.0, 1e-3))
+    >>> gamma_x < 1e-9 < gamma_z
+    True
+"""
+
+from qec_gym.bosonic.cat import (
+    GAMMA_X_FLOOR_DOUBLE,
+    GAMMA_X_FLOOR_EXTENDED,
+    MODEL_VERSION,
+    CatParams,
+    CatRates,
+    CXErrorModel,
+    FockTruncationError,
+    analytic_rates,
+    cat_collapse_operators,
+    cat_liouvillian,
+    cx_error_model,
+    default_n_fock,
+    flip_probability,
+    precision_floor,
+    solve_rates,
+)
+from qec_gym.bosonic.table import (
+    TABLE_FORMAT,
+    CatChannelTable,
+    CatTableGrid,
+    TableCacheError,
+    default_cache_dir,
+    table_path,
+)
+
+__all__ = [
+    "GAMMA_X_FLOOR_DOUBLE",
+    "GAMMA_X_FLOOR_EXTENDED",
+    "MODEL_VERSION",
+    "TABLE_FORMAT",
+    "CXErrorModel",
+    "CatChannelTable",
+    "CatParams",
+    "CatRates",
+    "CatTableGrid",
+    "FockTruncationError",
+    "TableCacheError",
+    "analytic_rates",
+    "cat_collapse_operators",
+    "cat_liouvillian",
+    "cx_error_model",
+    "default_cache_dir",
+    "default_n_fock",
+    "flip_probability",
+    "precision_floor",
+    "solve_rates",
+    "table_path",
+]
