@@ -84,7 +84,117 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = [_add_simulate, _add_demo]
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="sinter sweep over codes x distances x p x decoders; resumable CSV, threshold estimate",
+    )
+    p.add_argument("--code", nargs="+", default=["rotated_surface"], help="code family(ies)")
+    p.add_argument("--distances", "-d", type=int, nargs="+", required=True, help="code distances")
+    p.add_argument("--p", "-p", type=float, nargs="+", required=True, help="physical error rates")
+    p.add_argument("--decoder", nargs="+", default=["pymatching"], help="decoder name(s)")
+    p.add_argument("--noise", default="uniform", help="noise model (see qec_gym.sim.sweep.NOISE_MODELS)")
+    p.add_argument("--eta", type=float, default=None, help="Z-bias for --noise biased")
+    p.add_argument("--rounds", default="d", help="rounds: 'd' (= distance), e.g. '3d', or an int (default: d)")
+    p.add_argument("--basis", default=None, help="memory basis (default: the family's)")
+    p.add_argument("--max-shots", type=int, default=100_000)
+    p.add_argument("--max-errors", type=int, default=1_000)
+    p.add_argument("--workers", type=int, default=2, help="sinter worker processes (default: 2)")
+    p.add_argument("--out", required=True, help="results CSV; re-running with the same file resumes")
+    p.add_argument("--plot", default=None, help="also write a PNG of logical error per round vs p")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(handler=_run_sweep)
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from qec_gym.sim.sweep import SweepConfig, run_sweep, stats_to_rows
+    from qec_gym.sim.threshold import NoCrossingError, curves_from_rows, estimate_threshold
+
+    rounds = int(args.rounds) if str(args.rounds).isdigit() else args.rounds
+    config = SweepConfig(
+        families=args.code, distances=args.distances, p_values=args.p, decoders=args.decoder,
+        noise=args.noise, eta=args.eta, rounds=rounds, basis=args.basis, max_shots=args.max_shots,
+        max_errors=args.max_errors, num_workers=args.workers,
+    )
+    last = [0.0]
+
+    def progress(update) -> None:
+        # sinter reports after every batch; a status line every 2 s is enough for a terminal.
+        now = time.monotonic()
+        if not args.quiet and update.status_message and now - last[0] > 2.0:
+            last[0] = now
+            print(update.status_message, file=sys.stderr, flush=True)
+
+    rows = stats_to_rows(run_sweep(config, save_path=args.out, progress=progress))
+    print(f"{'code':<18}{'decoder':<22}{'d':>3}{'r':>4}{'p':>10}{'shots':>10}{'errors':>8}{'p_L/round':>11}  95% CI")
+    for r in rows:
+        lo, hi = r.ci_per_round(0.95)
+        print(f"{r.family:<18}{r.decoder:<22}{r.distance:>3}{r.rounds:>4}{r.p:>10.3e}{r.shots:>10}"
+              f"{r.errors:>8}{r.per_round:>11.3e}  [{lo:.2e}, {hi:.2e}]")
+    estimates = {}
+    if len(config.distances) >= 2:
+        for family in config.families:
+            for decoder in config.decoders:
+                try:
+                    est = estimate_threshold(curves_from_rows(rows, family=family, decoder=decoder))
+                except (NoCrossingError, ValueError) as e:
+                    print(f"threshold {family} / {decoder}: not estimated: {e}")
+                    continue
+                estimates[(family, decoder)] = est
+                print(f"threshold {family} / {decoder} ({config.noise}): {est}")
+    print(f"results: {args.out}")
+    if args.plot:
+        from qec_gym.sim.plots import plot_threshold
+
+        only = next(iter(estimates.values())) if len(estimates) == 1 else None
+        plot_threshold(rows, args.plot, threshold=only, title=f"{' / '.join(config.families)}, {config.noise} noise")
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train an RL agent (SB3 / sb3-contrib) into a run folder")
+    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v0", help="registered env id")
+    p.add_argument("--algo", default="ppo", help="ppo, a2c, dqn, recurrentppo, maskableppo")
+    p.add_argument("--config", help="YAML of hyperparameter overrides (flat, or rl-zoo style keyed by env id)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timesteps", type=int, help="override n_timesteps")
+    p.add_argument("--n-envs", type=int, help="override n_envs")
+    p.add_argument("--vec-env", choices=["dummy", "subproc"], default="dummy")
+    p.add_argument("--eval-freq", type=int, default=20_000)
+    p.add_argument("--eval-episodes", type=int, default=5)
+    p.add_argument("--checkpoint-freq", type=int, default=50_000)
+    p.add_argument("--out", help="run folder (default: runs/<algo>-<env>-s<seed>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(handler=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from qec_gym.training import read_user_config, resolve_config, train
+
+    overrides = read_user_config(args.config) if args.config else {}
+    if args.timesteps is not None:
+        overrides["n_timesteps"] = args.timesteps
+    if args.n_envs is not None:
+        overrides["n_envs"] = args.n_envs
+    cfg = resolve_config(
+        args.env, args.algo, overrides=overrides, seed=args.seed, eval_freq=args.eval_freq,
+        eval_episodes=args.eval_episodes, checkpoint_freq=args.checkpoint_freq, vec_env=args.vec_env,
+    )
+    out = args.out or f"runs/{args.algo}-{args.env.split('/')[-1]}-s{args.seed}"
+    try:
+        train(cfg, out, resume=args.resume, progress_bar=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"interrupted: checkpoint saved; continue with `qec-gym train --resume --out {out}` (same options)")
+        return 130
+    print(f"run folder: {out}\ntensorboard: tensorboard --logdir {out}/tb")
+    return 0
+
+
+_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_sweep]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -72,7 +72,8 @@ at the same window size; logical failures are binomial.
 ## Info
 ``true_noise`` (`NoiseParams`), ``true_multiplier``, ``assumed_multiplier``, ``scenario``,
 ``logical_errors``, ``shots``, ``p_round`` (estimated from this window), ``expected_p_round``,
-``qubits``, ``switched``, ``recalibrated``, ``entry``, ``oracle_action`` (myopic: least
+``qubits``, ``latency_s`` (tabulated decode time per round), ``switched``, ``recalibrated``,
+``entry``, ``oracle_action`` (myopic: least
 expected cost now, knowing the true noise). The circuit backend's wall-clock decoding time is
 ``env.last_decode_seconds`` (not in info, which is deterministic for a seed).
 
@@ -382,6 +383,7 @@ class QECSwitchEnv(gym.Env):
             "p_round": p_round,
             "expected_p_round": self._expected_p(self.entry, t, self.m_assumed),
             "qubits": int(self._qubits[self.entry]),
+            "latency_s": float(latency),
             "switched": switched,
             "recalibrated": recalibrated,
         }

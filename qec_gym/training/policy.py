@@ -1,0 +1,127 @@
+"""Trained models as policies: the same ``predict`` as the baselines, loaded from run folders.
+
+Example:
+    >>> from qec_gym.training.policy import load_run
+    >>> load_run("no/such/run")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: no run folder at no/such/run: train one with `qec-gym train --env ID --algo ppo --out DIR`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+class TrainedPolicy:
+    """An SB3 model (and its ``VecNormalize`` statistics) behind the baselines' ``predict``.
+
+    Args:
+        model: A stable-baselines3 / sb3-contrib model.
+        vec_normalize: The ``VecNormalize`` wrapper whose observation statistics the model was
+            trained with (or None).
+        env: For MaskablePPO: the env whose ``action_masks()`` are passed to ``predict``.
+        name: Label in tables.
+    """
+
+    def __init__(self, model, *, vec_normalize=None, env=None, name: str = "rl"):
+        self.model = model
+        self.vec_normalize = vec_normalize
+        self.env = env
+        self.name = name
+        self.masked = type(model).__name__ == "MaskablePPO"
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = True):
+        obs = observation
+        if self.vec_normalize is not None:
+            obs = self.vec_normalize.normalize_obs(obs)
+        kwargs = {}
+        if self.masked and self.env is not None:
+            kwargs["action_masks"] = self.env.unwrapped.action_masks()
+        if episode_start is not None:
+            kwargs["episode_start"] = np.atleast_1d(np.asarray(episode_start, dtype=bool))
+        action, state = self.model.predict(obs, state=state, deterministic=deterministic, **kwargs)
+        return action, state
+
+
+def run_episode(env, policy, *, seed: int) -> tuple[float, list[dict]]:
+    """Run one episode of ``policy`` on ``env`` from ``reset(seed=seed)``; returns (return, infos)."""
+    obs, info = env.reset(seed=seed)
+    if hasattr(policy, "env") and policy.env is None and getattr(policy, "masked", False):
+        policy.env = env
+    state, start, total, infos, done = None, True, 0.0, [info], False
+    while not done:
+        action, state = policy.predict(obs, state=state, episode_start=start, deterministic=True)
+        obs, reward, term, trunc, info = env.step(int(np.asarray(action).reshape(-1)[0]))
+        total += float(reward)
+        infos.append(info)
+        start, done = False, term or trunc
+    return total, infos
+
+
+def load_run(run_dir: str | Path, *, which: str = "final", env=None) -> TrainedPolicy:
+    """Load the model of a training run folder as a `TrainedPolicy`.
+
+    Args:
+        run_dir: A folder written by `qec_gym.training.train`.
+        which: ``"final"`` (``model.zip``) or ``"best"`` (``best_model.zip``).
+        env: The env to bind for masked policies (MaskablePPO).
+
+    Raises:
+        FileNotFoundError: no run folder, or no model in it.
+        ValueError: the run is corrupt or was trained on another environment version.
+    """
+    from qec_gym.training.config import algo_class
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise FileNotFoundError(f"no run folder at {run}: train one with `qec-gym train --env ID --algo ppo --out DIR`.")
+    meta_path = run / "run.json"
+    if not meta_path.exists():
+        raise ValueError(f"{run} is not a qec-gym run folder (run.json is missing).")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{meta_path} is corrupt ({e}).") from None
+    name = {"final": "model.zip", "best": "best_model.zip"}[which]
+    model_path = run / name
+    if not model_path.exists():
+        raise FileNotFoundError(
+            f"{run} has no {name} (training unfinished?): resume it with `qec-gym train --resume --out {run}`."
+        )
+    cls = algo_class(meta["algo"])
+    try:
+        model = cls.load(model_path, device="cpu")
+    except Exception as e:  # zip/pickle errors: one clear message
+        raise ValueError(f"cannot load {model_path}: {e}. The file is corrupt or from another SB3 version.") from None
+    vn = None
+    vn_path = run / ("vecnormalize.pkl" if which == "final" else "best_vecnormalize.pkl")
+    if vn_path.exists():
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        vn = _load_vecnormalize(VecNormalize, vn_path)
+    if env is not None:
+        check_compatible(model, env, run)
+    return TrainedPolicy(model, vec_normalize=vn, env=env, name=f"{meta['algo']}:{run.name}")
+
+
+def check_compatible(model, env, where) -> None:
+    """Raise ValueError when ``model`` was trained on another observation or action space."""
+    if model.observation_space != env.observation_space or model.action_space != env.action_space:
+        raise ValueError(
+            f"the model in {where} was trained on another environment (observation {model.observation_space}, "
+            f"action {model.action_space}); this env has {env.observation_space}, {env.action_space}."
+        )
+
+
+def _load_vecnormalize(cls, path: Path):
+    import pickle
+
+    with open(path, "rb") as f:
+        vn = pickle.load(f)
+    vn.training = False
+    vn.norm_reward = False
+    return vn
