@@ -194,7 +194,102 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_sweep]
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="paired evaluation of policies on scenarios x seeds (resumable CSV)")
+    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v0")
+    p.add_argument("--policies", nargs="+", default=["best_fixed", "threshold", "oracle", "clairvoyant"],
+                   help="policy specs: random, fixed:<i>, best_fixed, threshold, tree:<path>, oracle, clairvoyant, "
+                        "run:<folder> (optionally name=spec)")
+    p.add_argument("--scenarios", nargs="+", default=["heldout"], help="'heldout', 'train' or scenario names")
+    p.add_argument("--seeds", type=int, default=5, help="episodes per scenario (seeds 0..N-1)")
+    p.add_argument("--backend", choices=["table", "circuit"], help="override the env's backend")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--out", default="runs/eval/results.csv")
+    p.set_defaults(handler=_run_eval)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from qec_gym.eval import EvalConfig, evaluate, summarize
+
+    scenarios = args.scenarios[0] if len(args.scenarios) == 1 and args.scenarios[0] in ("heldout", "train") else tuple(args.scenarios)
+    env_kwargs = {"backend": args.backend} if args.backend else {}
+    cfg = EvalConfig(args.env, scenarios=scenarios, seeds=tuple(range(args.seeds)), env_kwargs=env_kwargs)
+    with tqdm(desc="episodes", unit="ep") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress)
+    names = set(df.policy)
+    table = summarize(df, reference="best_fixed" if "best_fixed" in names else None,
+                      oracle="clairvoyant" if "clairvoyant" in names else None)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print(f"results: {args.out}")
+    return 0
+
+
+
+def _add_dataset(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dataset",
+        help="generate (observation, myopic-oracle action) pairs on training scenarios; resumable CSV",
+    )
+    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v0", help="env id (default: qec_gym/SurfaceSwitch-v0)")
+    p.add_argument("--episodes", type=int, required=True, help="episodes the dataset should hold")
+    p.add_argument("--out", required=True, help="CSV file; re-running with the same file resumes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epsilon", type=float, default=0.2, help="share of random actions in the rollouts (default: 0.2)")
+    p.add_argument("--max-steps", type=int, default=None, help="truncate episodes (default: the scenario's length)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run_dataset)
+
+
+def _run_dataset(args: argparse.Namespace) -> int:
+    from qec_gym.agents.dataset import generate_dataset
+
+    env_kwargs = {} if args.max_steps is None else {"max_steps": args.max_steps}
+    df = generate_dataset(args.env, episodes=args.episodes, seed=args.seed, epsilon=args.epsilon, out_path=args.out,
+                          progress=not args.quiet, env_kwargs=env_kwargs)
+    labels = df["label"].value_counts().sort_index()
+    print(f"{len(df)} rows, {df['episode'].nunique()} episodes, scenarios {sorted(df['scenario'].unique())}")
+    print("oracle labels: " + ", ".join(f"{int(k)}: {int(v)}" for k, v in labels.items()))
+    print(f"dataset: {args.out}")
+    return 0
+
+
+def _add_tree(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tree", help="fit a decision tree on a dataset; print its rules and accuracies")
+    p.add_argument("--dataset", required=True, help="CSV from `qec-gym dataset`")
+    p.add_argument("--max-depth", type=int, default=4)
+    p.add_argument("--min-samples-leaf", type=int, default=20)
+    p.add_argument("--target", choices=["auto", "entry", "action"], default="auto",
+                   help="learn the next menu entry or the oracle's action (default: auto)")
+    p.add_argument("--validation-fraction", type=float, default=0.2, help="share of episodes held out (default: 0.2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="model file (joblib; metadata in <out>.json)")
+    p.set_defaults(handler=_run_tree)
+
+
+def _run_tree(args: argparse.Namespace) -> int:
+    from qec_gym.agents.dataset import load_dataset
+    from qec_gym.agents.tree import DecisionTreeAgent
+
+    df = load_dataset(args.dataset)
+    agent = DecisionTreeAgent.train(df, max_depth=args.max_depth, min_samples_leaf=args.min_samples_leaf,
+                                    target=args.target, validation_fraction=args.validation_fraction, seed=args.seed)
+    print(agent.rules())
+    m = agent.metrics
+    val = f"{m['validation_accuracy']:.4f} ({m['n_validation']} rows)" if "validation_accuracy" in m else "n/a"
+    print(f"target: {agent.target}   training accuracy: {m['train_accuracy']:.4f} ({m['n_train']} rows)   "
+          f"validation accuracy: {val}")
+    print(f"model: {agent.save(args.out)}")
+    return 0
+
+
+_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,108 @@
+"""Small rollout helpers shared by the fitted baselines (best fixed entry, threshold, dataset).
+
+These are for *fitting* on training scenarios; the evaluation harness (`qec_gym.eval`) owns
+evaluation. Episodes are paired: episode ``k`` always uses reset seed ``seed + k`` and (with
+``balanced=True``) scenario ``scenario_names[k % n]``, whatever the policy.
+
+Example:
+    >>> from qec_gym.agents import FixedAgent
+    >>> env = make_env("qec_gym/SurfaceSwitch-v0", env_kwargs={"max_steps": 5})
+    >>> episode_returns(env, FixedAgent(2, menu_size=10), episodes=2, seed=0).shape
+    (2,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from qec_gym.noise.scenarios import list_scenarios
+
+EnvSource = str | Callable[..., gym.Env] | gym.Env
+"""An env id, a factory taking env keyword arguments, or an env made by ``gym.make``."""
+
+
+def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
+             env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
+    """A fresh env on ``scenarios`` (training by default), refusing held-out scenarios.
+
+    Held-out scenarios are for evaluation only: every fitted baseline (best fixed entry,
+    threshold, decision tree) goes through this function, so none can be tuned on them.
+
+    Args:
+        source: Env id, factory (called with keyword arguments) or an env made by ``gym.make``
+            (its id and make-kwargs are reused, with ``scenarios`` replaced).
+        scenarios: ``"train"`` or training scenario names.
+        env_kwargs: Extra keyword arguments (e.g. ``{"max_steps": 50}``); a ``"scenarios"``
+            entry replaces ``scenarios``.
+
+    Raises:
+        ValueError: a held-out scenario was asked for, or ``source`` is an env without a spec.
+    """
+    # A "scenarios" inside env_kwargs wins (it is still checked against the held-out split).
+    kwargs = {"scenarios": scenarios, **(env_kwargs or {})}
+    if isinstance(source, str):
+        env = gym.make(source, **kwargs)
+    elif isinstance(source, gym.Env):
+        spec = source.spec
+        if spec is None:
+            raise ValueError("this env has no spec (it was not made by gym.make): pass its env id or a factory instead.")
+        env = gym.make(spec.id, **{**spec.kwargs, **kwargs})
+    elif callable(source):
+        env = source(**kwargs)
+    else:
+        raise TypeError(f"expected an env id, a factory or an env, got {type(source).__name__}.")
+    heldout = sorted(set(getattr(env.unwrapped, "scenario_names", ())) & set(list_scenarios("heldout")))
+    if heldout:
+        env.close()
+        raise ValueError(f"held-out scenarios {heldout} are for evaluation only: fit on scenarios='train'.")
+    return env
+
+
+def env_id_of(source: EnvSource) -> str | None:
+    """The registered id of an env source, when it has one."""
+    if isinstance(source, str):
+        return source
+    spec = getattr(source, "spec", None)
+    return None if spec is None else spec.id
+
+
+def episode_returns(
+    env: gym.Env,
+    policy: Any,
+    *,
+    episodes: int,
+    seed: int = 0,
+    balanced: bool = True,
+) -> np.ndarray:
+    """Undiscounted returns of ``policy`` on ``episodes`` paired episodes.
+
+    Args:
+        env: A single (not vector) env.
+        policy: Anything with SB3's ``predict``; privileged policies must be bound to ``env``.
+        episodes: Number of episodes (>= 1).
+        seed: Episode ``k`` resets with ``seed + k``.
+        balanced: Cycle through ``env.unwrapped.scenario_names`` (``options={"scenario": ...}``)
+            instead of drawing scenarios at random, so few episodes still cover every scenario.
+
+    Returns:
+        float64 array of shape ``(episodes,)``.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}.")
+    names = tuple(getattr(env.unwrapped, "scenario_names", ())) if balanced else ()
+    out = np.zeros(episodes)
+    for k in range(episodes):
+        options = {"scenario": names[k % len(names)]} if names else None
+        obs, _ = env.reset(seed=seed + k, options=options)
+        start, total, done = True, 0.0, False
+        while not done:
+            action, _ = policy.predict(obs, episode_start=np.array([start]), deterministic=True)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            start, done = False, terminated or truncated
+        out[k] = total
+    return out
