@@ -6,6 +6,7 @@ shots repeat a few syndromes, the all-zero one above all), which keeps batches f
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,9 +57,12 @@ class _CompiledLdpc(CompiledDecoder):
         return u_pred[inverse], u_effort[inverse]
 
 
-def _matrices(dem: stim.DetectorErrorModel):
-    _, to_matrices = _ldpc()
-    return to_matrices(dem, allow_undecomposed_hyperedges=True)
+def _compile_bp(decoder_class: str, dem: stim.DetectorErrorModel, **options) -> CompiledDecoder:
+    """Build ldpc's ``decoder_class`` (a BP + post-processing decoder) for ``dem``'s check matrix."""
+    ldpc, to_matrices = _ldpc()
+    m = to_matrices(dem, allow_undecomposed_hyperedges=True)
+    dec = getattr(ldpc, decoder_class)(m.check_matrix, error_channel=list(m.priors), **options)
+    return _CompiledLdpc(dec, m.observables_matrix, dem, "iterations")
 
 
 @dataclass(frozen=True)
@@ -78,18 +82,7 @@ class BpOsdDecoder(Decoder):
     name = "bposd"
 
     def compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:
-        ldpc, _ = _ldpc()
-        m = _matrices(dem)
-        dec = ldpc.BpOsdDecoder(
-            m.check_matrix,
-            error_channel=list(m.priors),
-            max_iter=self.max_iter,
-            bp_method=self.bp_method,
-            ms_scaling_factor=self.ms_scaling_factor,
-            osd_method=self.osd_method,
-            osd_order=self.osd_order,
-        )
-        return _CompiledLdpc(dec, m.observables_matrix, dem, "iterations")
+        return _compile_bp("BpOsdDecoder", dem, **dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
@@ -109,18 +102,7 @@ class BpLsdDecoder(Decoder):
     name = "bplsd"
 
     def compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:
-        ldpc, _ = _ldpc()
-        m = _matrices(dem)
-        dec = ldpc.BpLsdDecoder(
-            m.check_matrix,
-            error_channel=list(m.priors),
-            max_iter=self.max_iter,
-            bp_method=self.bp_method,
-            ms_scaling_factor=self.ms_scaling_factor,
-            lsd_method=self.lsd_method,
-            lsd_order=self.lsd_order,
-        )
-        return _CompiledLdpc(dec, m.observables_matrix, dem, "iterations")
+        return _compile_bp("BpLsdDecoder", dem, **dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
