@@ -142,12 +142,14 @@ class NoiseParams:
         """Independent phase flips at p on data qubits only; use with ``rounds=1``.
 
         In an X-basis memory this is the bit-flip code-capacity model (MWPM threshold 10.3%).
+        Z flips are invisible to a Z-basis memory (e.g. the bit-flip ``repetition`` code), which
+        then reports no logical error: use an X-basis memory.
         """
         return cls(p_dephase=p)
 
     @classmethod
     def phenomenological(cls, p: float) -> NoiseParams:
-        """Phase flips on data qubits each round and measurement flips, both at p."""
+        """Phase flips on data qubits each round and measurement flips, both at p (X-basis memories)."""
         return cls(p_dephase=p, p_meas=p)
 
     @classmethod

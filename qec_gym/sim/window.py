@@ -81,17 +81,18 @@ class WindowStats:
 
     @property
     def logical_error_per_round(self) -> float:
-        """Logical error per round (see `qec_gym.sim.stats.per_round`)."""
-        return per_round(self.logical_error_rate, self.rounds)
+        """Logical error per round (see `qec_gym.sim.stats.per_round`); 0.5 once a shot is a coin flip."""
+        return per_round(min(self.logical_error_rate, 0.5), self.rounds)
 
     def ci(self, confidence: float = 0.99) -> tuple[float, float]:
         """Clopper-Pearson interval of the per-shot logical error rate."""
         return binomial_ci(self.errors, self.shots, confidence=confidence)
 
     def ci_per_round(self, confidence: float = 0.99) -> tuple[float, float]:
-        """The per-shot interval mapped to per-round rates (monotone, so exact)."""
+        """The per-shot interval mapped to per-round rates (monotone on [0, 1/2], so exact there;
+        per-shot rates above 1/2 saturate at 1/2 per round)."""
         lo, hi = self.ci(confidence)
-        return per_round(lo, self.rounds), per_round(min(hi, 0.5), self.rounds)
+        return per_round(min(lo, 0.5), self.rounds), per_round(min(hi, 0.5), self.rounds)
 
     @property
     def decode_seconds_per_round(self) -> float:
