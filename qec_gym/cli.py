@@ -69,88 +69,20 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the end-to-end demo (the README's first command)")
-    p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
-    p.add_argument("--shots", type=int, default=20_000)
+    p = sub.add_parser("demo", help="end-to-end demo: train PPO, fit a tree, evaluate on held-out scenarios, reports")
+    p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo); re-running resumes")
+    p.add_argument("--timesteps", type=int, default=200_000, help="PPO training steps")
+    p.add_argument("--seeds", type=int, default=5, help="held-out episodes per scenario")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--smoke", action="store_true", help="a seconds-long run (checks the pipeline, not the results)")
     p.set_defaults(handler=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from qec_gym.demo import run_demo
+    from qec_gym.demo import DemoConfig, run_demo
 
-    path = run_demo(args.out, shots=args.shots, seed=args.seed, log=print)
-    print(f"results: {path}")
-    return 0
-
-
-def _add_sweep(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "sweep",
-        help="sinter sweep over codes x distances x p x decoders; resumable CSV, threshold estimate",
-    )
-    p.add_argument("--code", nargs="+", default=["rotated_surface"], help="code family(ies)")
-    p.add_argument("--distances", "-d", type=int, nargs="+", required=True, help="code distances")
-    p.add_argument("--p", "-p", type=float, nargs="+", required=True, help="physical error rates")
-    p.add_argument("--decoder", nargs="+", default=["pymatching"], help="decoder name(s)")
-    p.add_argument("--noise", default="uniform", help="noise model (see qec_gym.sim.sweep.NOISE_MODELS)")
-    p.add_argument("--eta", type=float, default=None, help="Z-bias for --noise biased")
-    p.add_argument("--rounds", default="d", help="rounds: 'd' (= distance), e.g. '3d', or an int (default: d)")
-    p.add_argument("--basis", default=None, help="memory basis (default: the family's)")
-    p.add_argument("--max-shots", type=int, default=100_000)
-    p.add_argument("--max-errors", type=int, default=1_000)
-    p.add_argument("--workers", type=int, default=2, help="sinter worker processes (default: 2)")
-    p.add_argument("--out", required=True, help="results CSV; re-running with the same file resumes")
-    p.add_argument("--plot", default=None, help="also write a PNG of logical error per round vs p")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(handler=_run_sweep)
-
-
-def _run_sweep(args: argparse.Namespace) -> int:
-    import time
-
-    from qec_gym.sim.sweep import SweepConfig, run_sweep, stats_to_rows
-    from qec_gym.sim.threshold import NoCrossingError, curves_from_rows, estimate_threshold
-
-    rounds = int(args.rounds) if str(args.rounds).isdigit() else args.rounds
-    config = SweepConfig(
-        families=args.code, distances=args.distances, p_values=args.p, decoders=args.decoder,
-        noise=args.noise, eta=args.eta, rounds=rounds, basis=args.basis, max_shots=args.max_shots,
-        max_errors=args.max_errors, num_workers=args.workers,
-    )
-    last = [0.0]
-
-    def progress(update) -> None:
-        # sinter reports after every batch; a status line every 2 s is enough for a terminal.
-        now = time.monotonic()
-        if not args.quiet and update.status_message and now - last[0] > 2.0:
-            last[0] = now
-            print(update.status_message, file=sys.stderr, flush=True)
-
-    rows = stats_to_rows(run_sweep(config, save_path=args.out, progress=progress))
-    print(f"{'code':<18}{'decoder':<22}{'d':>3}{'r':>4}{'p':>10}{'shots':>10}{'errors':>8}{'p_L/round':>11}  95% CI")
-    for r in rows:
-        lo, hi = r.ci_per_round(0.95)
-        print(f"{r.family:<18}{r.decoder:<22}{r.distance:>3}{r.rounds:>4}{r.p:>10.3e}{r.shots:>10}"
-              f"{r.errors:>8}{r.per_round:>11.3e}  [{lo:.2e}, {hi:.2e}]")
-    estimates = {}
-    if len(config.distances) >= 2:
-        for family in config.families:
-            for decoder in config.decoders:
-                try:
-                    est = estimate_threshold(curves_from_rows(rows, family=family, decoder=decoder))
-                except (NoCrossingError, ValueError) as e:
-                    print(f"threshold {family} / {decoder}: not estimated: {e}")
-                    continue
-                estimates[(family, decoder)] = est
-                print(f"threshold {family} / {decoder} ({config.noise}): {est}")
-    print(f"results: {args.out}")
-    if args.plot:
-        from qec_gym.sim.plots import plot_threshold
-
-        only = next(iter(estimates.values())) if len(estimates) == 1 else None
-        plot_threshold(rows, args.plot, threshold=only, title=f"{' / '.join(config.families)}, {config.noise} noise")
-        print(f"plot: {args.plot}")
+    cfg = DemoConfig.smoke() if args.smoke else DemoConfig(timesteps=args.timesteps, seeds=args.seeds, seed=args.seed)
+    run_demo(args.out, cfg, log=print)
     return 0
 
 
@@ -289,7 +221,235 @@ def _run_tree(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree]
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="sinter sweep over codes x distances x p x decoders; resumable CSV, threshold estimate",
+    )
+    p.add_argument("--code", nargs="+", default=["rotated_surface"], help="code family(ies)")
+    p.add_argument("--distances", "-d", type=int, nargs="+", required=True, help="code distances")
+    p.add_argument("--p", "-p", type=float, nargs="+", required=True, help="physical error rates")
+    p.add_argument("--decoder", nargs="+", default=["pymatching"], help="decoder name(s)")
+    p.add_argument("--noise", default="uniform", help="noise model (see qec_gym.sim.sweep.NOISE_MODELS)")
+    p.add_argument("--eta", type=float, default=None, help="Z-bias for --noise biased")
+    p.add_argument("--rounds", default="d", help="rounds: 'd' (= distance), e.g. '3d', or an int (default: d)")
+    p.add_argument("--basis", default=None, help="memory basis (default: the family's)")
+    p.add_argument("--max-shots", type=int, default=100_000)
+    p.add_argument("--max-errors", type=int, default=1_000)
+    p.add_argument("--workers", type=int, default=2, help="sinter worker processes (default: 2)")
+    p.add_argument("--out", required=True, help="results CSV; re-running with the same file resumes")
+    p.add_argument("--plot", default=None, help="also write a PNG of logical error per round vs p")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(handler=_run_sweep)
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from qec_gym.sim.sweep import SweepConfig, run_sweep, stats_to_rows
+    from qec_gym.sim.threshold import NoCrossingError, curves_from_rows, estimate_threshold
+
+    rounds = int(args.rounds) if str(args.rounds).isdigit() else args.rounds
+    config = SweepConfig(
+        families=args.code, distances=args.distances, p_values=args.p, decoders=args.decoder,
+        noise=args.noise, eta=args.eta, rounds=rounds, basis=args.basis, max_shots=args.max_shots,
+        max_errors=args.max_errors, num_workers=args.workers,
+    )
+    last = [0.0]
+
+    def progress(update) -> None:
+        # sinter reports after every batch; a status line every 2 s is enough for a terminal.
+        now = time.monotonic()
+        if not args.quiet and update.status_message and now - last[0] > 2.0:
+            last[0] = now
+            print(update.status_message, file=sys.stderr, flush=True)
+
+    rows = stats_to_rows(run_sweep(config, save_path=args.out, progress=progress))
+    print(f"{'code':<18}{'decoder':<22}{'d':>3}{'r':>4}{'p':>10}{'shots':>10}{'errors':>8}{'p_L/round':>11}  95% CI")
+    for r in rows:
+        lo, hi = r.ci_per_round(0.95)
+        print(f"{r.family:<18}{r.decoder:<22}{r.distance:>3}{r.rounds:>4}{r.p:>10.3e}{r.shots:>10}"
+              f"{r.errors:>8}{r.per_round:>11.3e}  [{lo:.2e}, {hi:.2e}]")
+    estimates = {}
+    if len(config.distances) >= 2:
+        for family in config.families:
+            for decoder in config.decoders:
+                try:
+                    est = estimate_threshold(curves_from_rows(rows, family=family, decoder=decoder))
+                except (NoCrossingError, ValueError) as e:
+                    print(f"threshold {family} / {decoder}: not estimated: {e}")
+                    continue
+                estimates[(family, decoder)] = est
+                print(f"threshold {family} / {decoder} ({config.noise}): {est}")
+    print(f"results: {args.out}")
+    if args.plot:
+        from qec_gym.sim.plots import plot_threshold
+
+        only = next(iter(estimates.values())) if len(estimates) == 1 else None
+        plot_threshold(rows, args.plot, threshold=only, title=f"{' / '.join(config.families)}, {config.noise} noise")
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def _add_bosonic(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bosonic", help="cat-qubit channel: build the solved rate table, show an operating point")
+    bsub = p.add_subparsers(dest="bosonic_command", required=True)
+    t = bsub.add_parser("table", help="build or extend a cat-qubit rate table (solves with qutip; progress bar)")
+    t.add_argument("--packaged", action="store_true",
+                   help="the grid that ships with the package, written to qec_gym/bosonic/data")
+    t.add_argument("--nbar", type=float, nargs="+", default=None, help="nbar axis (default: the default grid's)")
+    t.add_argument("--k1", type=float, nargs="+", default=None, help="kappa_1/kappa_2 axis")
+    t.add_argument("--kphi", type=float, nargs="+", default=None, help="kappa_phi/kappa_2 axis")
+    t.add_argument("--cache-dir", default=None, help="cache folder (default: $QEC_GYM_CACHE/bosonic)")
+    t.add_argument("--workers", type=int, default=1, help="solver processes (default: 1)")
+    t.set_defaults(handler=_run_bosonic_table)
+    s = bsub.add_parser("show", help="rates, probabilities and the repetition-code channel of one operating point")
+    s.add_argument("--nbar", type=float, required=True, help="mean photon number")
+    s.add_argument("--k1", type=float, required=True, help="kappa_1/kappa_2")
+    s.add_argument("--kphi", type=float, default=0.0, help="kappa_phi/kappa_2 (default 0)")
+    s.add_argument("--t-round", type=float, default=5.0, help="round duration in 1/kappa_2 (default 5)")
+    s.add_argument("--gate-time", type=float, default=1.0, help="CX duration in 1/kappa_2 (default 1)")
+    s.add_argument("--t-readout", type=float, default=1.0, help="X preparation / readout in 1/kappa_2 (default 1)")
+    s.add_argument("--distance", "-d", type=int, nargs="+", default=[3, 5, 7], help="repetition-code distances")
+    s.add_argument("--no-solve", action="store_true", help="skip the direct Liouvillian solve (qutip)")
+    s.set_defaults(handler=_run_bosonic_show)
+
+
+def _run_bosonic_table(args: argparse.Namespace) -> int:
+    import time
+
+    from qec_gym.bosonic import CatChannelTable, CatTableGrid, table_path
+    from qec_gym.bosonic.channel import PACKAGED_CAT_GRID, PACKAGED_CAT_TABLES
+
+    if args.packaged:
+        if args.nbar or args.k1 or args.kphi or args.cache_dir:
+            raise ValueError("--packaged fixes the grid and the folder: drop --nbar/--k1/--kphi/--cache-dir.")
+        grid, cache_dir = PACKAGED_CAT_GRID, PACKAGED_CAT_TABLES
+    else:
+        default = CatTableGrid.default()
+        grid = CatTableGrid(
+            args.nbar or default.nbar, args.k1 or default.kappa1_over_kappa2,
+            kappaphi_over_kappa2=args.kphi or default.kappaphi_over_kappa2,
+        )
+        cache_dir = args.cache_dir
+    start = time.perf_counter()
+    table = CatChannelTable.build(grid, cache_dir=cache_dir, workers=args.workers, progress=True)
+    print(f"{table!r}")
+    print(f"table: {table_path(grid, cache_dir=cache_dir)} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+def _run_bosonic_show(args: argparse.Namespace) -> int:
+    import time
+
+    from qec_gym.bosonic import CatParams, analytic_rates, flip_probability
+    from qec_gym.bosonic.channel import (
+        CatOperatingPoint, cat_channel, gouzien_bit_flip_per_round, gouzien_phase_flip_per_round,
+        packaged_cat_table,
+    )
+
+    point = CatOperatingPoint(args.nbar, args.k1, kappaphi_over_kappa2=args.kphi, t_round=args.t_round,
+                              gate_time=args.gate_time, t_readout=args.t_readout)
+    params = CatParams(args.nbar, args.k1, kappaphi_over_kappa2=args.kphi)
+    rows = [("analytic law", *analytic_rates(params))]
+    table = packaged_cat_table()
+    if table is not None:
+        try:
+            rows.append(("packaged table", *table.rates(args.nbar, args.k1, kappaphi_over_kappa2=args.kphi)))
+        except ValueError as e:
+            print(f"packaged table: not covered ({e})")
+    if not args.no_solve:
+        try:
+            from qec_gym.bosonic import solve_rates
+
+            t0 = time.perf_counter()
+            solved = solve_rates(params)
+            rows.append((f"Liouvillian ({time.perf_counter() - t0:.2f} s)", solved.gamma_x, solved.gamma_z))
+        except ImportError as e:
+            print(f"direct solve skipped: {e}")
+    print(f"cat qubit nbar={args.nbar:g}, kappa1/kappa2={args.k1:g}, kappaphi/kappa2={args.kphi:g} "
+          f"(rates in kappa_2, probabilities per round of {args.t_round:g}/kappa_2)")
+    print(f"{'source':<28}{'Gamma_X':>11}{'Gamma_Z':>11}{'p_X/round':>11}{'p_Z/round':>11}")
+    for name, gx, gz in rows:
+        print(f"{name:<28}{gx:>11.3e}{gz:>11.3e}{flip_probability(gx, args.t_round):>11.3e}"
+              f"{flip_probability(gz, args.t_round):>11.3e}")
+    ch = cat_channel(point)
+    cx = ch.cx
+    print(f"CX (t={args.gate_time:g}): p_ZI(control)={cx.p_z_control:.3e} p_IZ={cx.p_z_target:.3e} "
+          f"p_ZZ={cx.p_zz:.3e} bit flips={cx.p_bitflip:.3e}")
+    n = ch.noise
+    print(f"repetition-code channel ({ch.rates_source} rates): p2={n.p2:.3e} (ZI=IZ=ZZ={cx.p_zz:.3e}), "
+          f"ancilla readout p_meas={n.p_meas:.3e} (incl. control excess {ch.control_excess:.3e} per CX), "
+          f"p_reset={n.p_reset:.3e}, idle_z={n.idle_z:.3e}, p_dephase={n.p_dephase:.3e}")
+    print(f"{'d':>3}{'modes':>7}{'photons':>9}{'p_X,L/round':>13}{'Gouzien X':>11}{'Gouzien Z':>11}")
+    for d in args.distance:
+        print(f"{d:>3}{ch.modes(d):>7}{ch.photons(d):>9.1f}{ch.bit_flip_per_round(d):>13.3e}"
+              f"{gouzien_bit_flip_per_round(d, args.nbar):>11.3e}{gouzien_phase_flip_per_round(d, args.nbar, args.k1):>11.3e}")
+    return 0
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="Markdown + HTML report: of evaluation results (--results), or the QEC simulation report (--qec)",
+    )
+    p.add_argument("--out", required=True, help="output folder (report.md, report.html, figures/)")
+    p.add_argument("--results", help="results CSV of `qec-gym eval` (its .traces.csv is read when present)")
+    p.add_argument("--reference", default="best_fixed", help="policy the paired differences refer to (default: best_fixed)")
+    p.add_argument("--oracle", default="clairvoyant", help="policy regret is measured to (default: clairvoyant)")
+    p.add_argument("--run", action="extend", nargs="+", default=[], metavar="DIR", help="training run folder(s)")
+    p.add_argument("--tree", help="saved decision tree whose rules to include")
+    p.add_argument("--title", help="report title")
+    p.add_argument("--qec", action="store_true", help="the QEC simulation report (thresholds, resources, suitability)")
+    p.add_argument("--sweeps", nargs="+", metavar="CSV", help="with --qec: sinter sweep CSVs (default: the stored ones)")
+    p.add_argument("--quick", action="store_true", help="with --qec and no --sweeps: sample small sweeps now (~1 min)")
+    p.add_argument("--workers", type=int, default=2, help="with --quick: sinter worker processes (default: 2)")
+    p.set_defaults(handler=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    if args.qec:
+        if args.results:
+            raise ValueError("--qec builds the QEC simulation report from sweeps; drop --results (or drop --qec).")
+        from qec_gym.eval.qec_report import write_qec_report
+
+        kwargs = {"title": args.title} if args.title else {}
+        rep = write_qec_report(args.out, sweep_csvs=args.sweeps, quick=args.quick, workers=args.workers,
+                               progress=lambda msg: print(msg, file=sys.stderr, flush=True), **kwargs)
+    else:
+        if not args.results:
+            raise ValueError("give --results results.csv (from `qec-gym eval`), or --qec for the QEC simulation report.")
+        if args.sweeps or args.quick:
+            raise ValueError("--sweeps and --quick belong to the QEC report: add --qec.")
+        from qec_gym.eval.report import write_report
+
+        kwargs = {"title": args.title} if args.title else {}
+        rep = write_report(args.results, args.out, reference=args.reference or None, oracle=args.oracle or None,
+                           run_dirs=args.run, tree_path=args.tree, **kwargs)
+    for note in rep.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"report: {rep.markdown}\nhtml:   {rep.html}\nfigures: {len(rep.figures)} in {rep.markdown.parent / 'figures'}")
+    return 0
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="performance benchmarks side by side (simulator, envs, decoders, training)")
+    p.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    p.add_argument("--json", metavar="PATH", help="also save the results (with machine info and timestamp) as JSON")
+    p.set_defaults(handler=_run_bench)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from qec_gym.bench import format_table, run_benchmarks, write_json
+
+    results = run_benchmarks(quick=args.quick, progress=lambda msg: print(f"... {msg}", file=sys.stderr, flush=True))
+    print(format_table(results))
+    if args.json:
+        print(f"json: {write_json(results, args.json)}")
+    return 0
+
+
+_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

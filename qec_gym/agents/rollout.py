@@ -55,7 +55,8 @@ def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
         env = source(**kwargs)
     else:
         raise TypeError(f"expected an env id, a factory or an env, got {type(source).__name__}.")
-    heldout = sorted(set(getattr(env.unwrapped, "scenario_names", ())) & set(list_scenarios("heldout")))
+    registry = getattr(env.unwrapped, "scenario_registry", {})
+    heldout = sorted(n for n in getattr(env.unwrapped, "scenario_names", ()) if getattr(registry.get(n), "split", None) == "heldout")
     if heldout:
         env.close()
         raise ValueError(f"held-out scenarios {heldout} are for evaluation only: fit on scenarios='train'.")

@@ -6,6 +6,7 @@
 | ``qec_gym/SurfaceSwitchRaw-v0`` | rotated surface d = 3, 5, 7 | as above; observation adds raw detection events | circuit |
 | ``qec_gym/PhotonicSwitch-v0`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset, drifting photon loss | table |
 | ``qec_gym/DecoderCalibration-v0`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
+| ``qec_gym/CatSwitch-v0`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
 
 Every id takes the keyword arguments of `QECSwitchEnv` as overrides, e.g.
 ``gymnasium.make("qec_gym/SurfaceSwitch-v0", scenarios="heldout", backend="circuit")``.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from qec_gym.envs.cat_env import CatMenuEntry, CatSwitchEnv
 from qec_gym.envs.menu import MenuEntry
 from qec_gym.envs.reward import RewardConfig
 from qec_gym.envs.switch_env import QECSwitchEnv
@@ -85,13 +87,19 @@ def make_decoder_calibration(**overrides) -> QECSwitchEnv:
     return QECSwitchEnv(**{**kwargs, **overrides})
 
 
+def make_cat_switch(**overrides) -> CatSwitchEnv:
+    """`CatSwitchEnv`: choose the photon number and distance of a repetition cat code (see its docstring)."""
+    return CatSwitchEnv(**overrides)
+
+
 ENV_IDS = (
     "qec_gym/SurfaceSwitch-v0",
     "qec_gym/SurfaceSwitchRaw-v0",
     "qec_gym/PhotonicSwitch-v0",
     "qec_gym/DecoderCalibration-v0",
+    "qec_gym/CatSwitch-v0",
 )
-_FACTORIES = (make_surface_switch, make_surface_switch_raw, make_photonic_switch, make_decoder_calibration)
+_FACTORIES = (make_surface_switch, make_surface_switch_raw, make_photonic_switch, make_decoder_calibration, make_cat_switch)
 
 for _id, _factory in zip(ENV_IDS, _FACTORIES):
     if _id not in gym.registry:  # re-importing (e.g. importlib.reload) must not re-register
@@ -99,6 +107,8 @@ for _id, _factory in zip(ENV_IDS, _FACTORIES):
 
 __all__ = [
     "ENV_IDS",
+    "CatMenuEntry",
+    "CatSwitchEnv",
     "MenuEntry",
     "NoiseAxis",
     "QECSwitchEnv",
@@ -106,6 +116,7 @@ __all__ = [
     "TableConfig",
     "WindowTable",
     "build_table",
+    "make_cat_switch",
     "make_decoder_calibration",
     "make_photonic_switch",
     "make_surface_switch",

@@ -77,6 +77,17 @@ at the same window size; logical failures are binomial.
 expected cost now, knowing the true noise). The circuit backend's wall-clock decoding time is
 ``env.last_decode_seconds`` (not in info, which is deterministic for a seed).
 
+## Extending (hooks for subclasses)
+A subclass whose menu entries run under different noise at the same drift state (e.g. cat qubits,
+whose channel depends on each entry's photon number: `qec_gym.envs.cat_env.CatSwitchEnv`)
+overrides: ``scenario_registry`` (the named scenarios it draws from), ``_coordinates`` (a
+trajectory -> axis multipliers), ``_noise_for(entry, step)`` (the noise that entry runs under at
+that step; default: the trajectory's), ``_build_table`` (its `WindowTable`) and
+``_extra_failure_probability`` (per-shot probability of logical failures the simulated circuit
+cannot see, e.g. cat bit flips in an X-basis memory; combined as independent with the simulated
+ones in the reward, the oracle and ``info``); ``_expected_error_cost`` may trade exactness for
+speed when the per-shot error is large (its binomial sum grows with ``shots * p_shot``).
+
 ## Version history
 * v0: initial release.
 """
@@ -84,7 +95,8 @@ expected cost now, knowing the true noise). The circuit backend's wall-clock dec
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -106,6 +118,9 @@ class QECSwitchEnv(gym.Env):
     __doc__ = __doc__
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    #: Named scenarios this env draws from (name -> object with ``name``, ``split``,
+    #: ``episode_length`` and ``trajectory(rng, n_steps=...)``); subclasses may swap it.
+    scenario_registry: Mapping[str, Any] = SCENARIOS
 
     def __init__(
         self,
@@ -147,8 +162,8 @@ class QECSwitchEnv(gym.Env):
             raise ValueError("readout_lag and readout_noise must be >= 0 and raw_shots > 0.")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None.")
-        self.scenario_pool = tuple(SCENARIOS) if scenario_pool is None else tuple(scenario_pool)
-        self.scenario_names = _resolve_scenarios(scenarios, self.scenario_pool)
+        self.scenario_pool = tuple(self.scenario_registry) if scenario_pool is None else tuple(scenario_pool)
+        self.scenario_names = _resolve_scenarios(scenarios, self.scenario_pool, self.scenario_registry)
         self.axis = axis
         self.backend = backend
         self.shots = int(shots)
@@ -166,9 +181,8 @@ class QECSwitchEnv(gym.Env):
             raise ValueError(f"initial_entry must index the menu (0..{len(self.menu) - 1}), got {initial_entry}.")
         self._check_decodable()
 
-        self.table: WindowTable = build_table(
-            TableConfig(axis, self.menu, window_shots=self.shots, windows=table_windows, assumed=calibration_table),
-            cache_dir=table_cache,
+        self.table: WindowTable = self._build_table(
+            table_windows=table_windows, calibration_table=calibration_table, table_cache=table_cache
         )
         self._qubits = np.array([e.qubits for e in self.menu], dtype=np.float64)
         self._cache = SimulationCache() if backend == "circuit" else None
@@ -200,23 +214,27 @@ class QECSwitchEnv(gym.Env):
         name = options.get("scenario")
         if name is None:
             name = self.scenario_names[int(self.np_random.integers(len(self.scenario_names)))]
-        self.scenario: Scenario = get_scenario(name)
+        self.scenario: Scenario = self._get_scenario(name)
         length = self.scenario.episode_length if self.max_steps is None else self.max_steps
         self.trajectory = self.scenario.trajectory(self.np_random, n_steps=length)
         self.m_true = self._coordinates(self.trajectory)
         # Expected statistics of every entry at every step (calibrated decoders), computed once:
         # the table backend and the oracle then cost an index per step.
         self._along = self.table.along(self.m_true)
+        self._extra_p_shot = self._extra_failure_probability()
+        if self._extra_p_shot is not None:
+            self._along = _with_extra_failures(self._along, self._extra_p_shot, self.table.rounds)
         self.expected_p = self._along["p_round"]
         cfg = self.reward_config
         rounds = np.array([e.distance for e in self.menu], dtype=np.float64)[:, None]
-        self._error_cost = expected_error_cost(cfg, self._along["p_shot"], rounds, self.shots)
+        self._error_cost = self._expected_error_cost(self._along["p_shot"], rounds)
         latency = self._along["decode_s"]
         self._static_cost = (cfg.qubit_weight * self._qubits / cfg.reference_qubits)[:, None] + cfg.latency_weight * np.maximum(
             0.0, latency / cfg.latency_budget_s - 1.0)
         self._t = 0
         self.entry = self.initial_entry
-        self.assumed_noise = self.trajectory[0]
+        self._cal_step = 0
+        self.assumed_noise = self._noise_for(self.entry, 0)
         self.m_assumed = float(self.m_true[0])
         self.since_switch = 0
         self.since_recal = 0
@@ -232,7 +250,8 @@ class QECSwitchEnv(gym.Env):
         switched = recalibrated = False
         if action == 1:
             recalibrated = True
-            self.assumed_noise = self.trajectory[self._t]
+            self._cal_step = self._t
+            self.assumed_noise = self._noise_for(self.entry, self._t)
             self.m_assumed = float(self.m_true[self._t])
             self.since_recal = 0
         elif action >= 2 and action - 2 != self.entry:
@@ -339,7 +358,7 @@ class QECSwitchEnv(gym.Env):
     def _run_window(self, *, switched: bool, recalibrated: bool, advance: bool):
         t = self._t
         entry = self.menu[self.entry]
-        true = self.trajectory[t]
+        true = self._noise_for(self.entry, t)
         m_true = float(self.m_true[t])
         if self.table.features.shape[2] == 1:
             a = self._along
@@ -351,11 +370,13 @@ class QECSwitchEnv(gym.Env):
         events = None
         if self.backend == "circuit":
             stats = [
-                simulate_window(spec, true, decoder=entry.decoder, assumed_noise=self.assumed_noise, shots=self.shots,
-                                rng=self.np_random, cache=self._cache, keep_events=self.raw_syndrome)
+                simulate_window(spec, true, decoder=entry.decoder, assumed_noise=self._noise_for(self.entry, self._cal_step),
+                                shots=self.shots, rng=self.np_random, cache=self._cache, keep_events=self.raw_syndrome)
                 for spec in entry.specs()
             ]
             errors = sum(s.errors for s in stats)
+            if self._extra_p_shot is not None:  # failures the circuit cannot see, independent of its own
+                errors += int(self.np_random.binomial(self.shots - errors, float(self._extra_p_shot[self.entry, t])))
             feats = np.mean([window_features(s) for s in stats], axis=0)
             # wall-clock, so kept out of info (which must be deterministic for a seed)
             self.last_decode_seconds = sum(s.decode_seconds for s in stats)
@@ -426,6 +447,35 @@ class QECSwitchEnv(gym.Env):
             padded[: events.shape[0], : events.shape[1]] = events
         return {"features": features, "events": padded}
 
+    # ------------------------------------------------------------------ hooks
+    def _get_scenario(self, name: str) -> Any:
+        """The scenario called ``name`` in ``scenario_registry``."""
+        if self.scenario_registry is SCENARIOS:
+            return get_scenario(name)
+        try:
+            return self.scenario_registry[name]
+        except (KeyError, TypeError):
+            raise ValueError(f"unknown scenario {name!r}; valid: {sorted(self.scenario_registry)}.") from None
+
+    def _build_table(self, *, table_windows: int, calibration_table: bool, table_cache: str | None) -> WindowTable:
+        """The `WindowTable` of the table backend (built or loaded from the cache)."""
+        config = TableConfig(
+            self.axis, self.menu, window_shots=self.shots, windows=table_windows, assumed=calibration_table
+        )
+        return build_table(config, cache_dir=table_cache)
+
+    def _noise_for(self, entry: int, step: int) -> NoiseParams:
+        """The noise ``menu[entry]`` runs under at ``step`` of the episode (default: the same for all)."""
+        return self.trajectory[step]
+
+    def _expected_error_cost(self, p_shot: np.ndarray, rounds: np.ndarray) -> np.ndarray:
+        """Expected error term of the reward, (entries, steps) (see `expected_error_cost`)."""
+        return expected_error_cost(self.reward_config, p_shot, rounds, self.shots)
+
+    def _extra_failure_probability(self) -> np.ndarray | None:
+        """Per-shot probability (entries, steps) of failures outside the simulated circuit; None: none."""
+        return None
+
     def _coordinates(self, trajectory: list[NoiseParams]) -> np.ndarray:
         """Axis multipliers of a trajectory (checks a few points lie on the axis exactly)."""
         fields = [f for f in _axis_fields(self.axis) if getattr(self.axis.baseline, f) > 0]
@@ -481,10 +531,24 @@ def _as_action(action, n: int) -> int:
     return a
 
 
-def _resolve_scenarios(scenarios: str | Sequence[str], pool: Sequence[str]) -> tuple[str, ...]:
+def _with_extra_failures(along: dict[str, np.ndarray], extra: np.ndarray, rounds: np.ndarray) -> dict[str, np.ndarray]:
+    """``along`` with independent extra per-shot failures ``extra`` (entries, steps) folded in."""
+    p = along["p_shot"]
+    p_shot = p + extra - p * extra
+    ps = np.minimum(p_shot, 0.5)
+    p_round = (1 - (1 - 2 * ps) ** (1 / rounds[:, None])) / 2
+    return {**along, "p_shot": p_shot, "p_round": p_round}
+
+
+def _resolve_scenarios(
+    scenarios: str | Sequence[str], pool: Sequence[str], registry: Mapping[str, Any] = SCENARIOS
+) -> tuple[str, ...]:
     if isinstance(scenarios, str):
         if scenarios in ("train", "heldout"):
-            names = tuple(n for n in list_scenarios(scenarios) if n in pool)
+            if registry is SCENARIOS:
+                names = tuple(n for n in list_scenarios(scenarios) if n in pool)
+            else:
+                names = tuple(n for n, s in registry.items() if s.split == scenarios and n in pool)
             if not names:
                 raise ValueError(f"this env has no {scenarios!r} scenarios (its pool: {list(pool)}).")
             return names
@@ -493,6 +557,6 @@ def _resolve_scenarios(scenarios: str | Sequence[str], pool: Sequence[str]) -> t
     if not names:
         raise ValueError("scenarios is empty: pass 'train', 'heldout' or scenario names.")
     for name in names:
-        if name not in SCENARIOS:
-            raise ValueError(f"unknown scenario {name!r}; valid: {sorted(SCENARIOS)}.")
+        if name not in registry:
+            raise ValueError(f"unknown scenario {name!r}; valid: {sorted(registry)}.")
     return names

@@ -46,6 +46,7 @@ class TrainConfig:
         eval_episodes: Episodes per evaluation (validation: training scenarios, fresh seeds).
         checkpoint_freq: Save a checkpoint every this many steps.
         vec_env: ``"dummy"`` or ``"subproc"``.
+        torch_threads: Threads torch may use (1 is fastest for these small networks).
     """
 
     env_id: str
@@ -61,12 +62,15 @@ class TrainConfig:
     eval_episodes: int = 5
     checkpoint_freq: int = 50_000
     vec_env: str = "dummy"
+    torch_threads: int = 1
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise ValueError(f"unknown algo {self.algo!r}; choose one of {list(ALGOS)}.")
         if self.total_timesteps <= 0 or self.n_envs <= 0:
             raise ValueError("total_timesteps and n_envs must be > 0.")
+        if self.torch_threads < 1:
+            raise ValueError(f"torch_threads must be >= 1, got {self.torch_threads}.")
         if self.vec_env not in ("dummy", "subproc"):
             raise ValueError(f"vec_env must be 'dummy' or 'subproc', got {self.vec_env!r}.")
         if str(self.env_kwargs.get("scenarios", "")).startswith("heldout"):

@@ -1,0 +1,604 @@
+"""Cat-qubit operating point -> the `NoiseParams` of a phase-flip repetition code over cats.
+
+A repetition code over dissipative cat qubits (``CodeSpec("cat_repetition", d)``: X-basis memory,
+``d`` data cats and ``d - 1`` ancilla cats, stabilisers ``X_i X_{i+1}`` measured with bias-preserving
+CX gates, ancilla = control, data = target) sees two kinds of logical error:
+
+* **phase flips** (logical Z, i.e. flips of the X-basis memory): corrected by the repetition code;
+  this part is *simulated* with stim + pymatching under the channel built here;
+* **bit flips** (logical X): a single cat bit flip anywhere is a logical error the code cannot
+  see (an X-basis memory has no detector for it), so this part is counted *analytically*
+  (`CatChannel.bit_flip_per_round`).
+
+`cat_logical_error_per_round` combines both. Units: rates in kappa_2, times in ``1 / kappa_2``.
+
+## The circuit-level channel (`cat_channel`)
+
+One round lasts ``t_round`` (default 5, Gouzien et al. 2023, arXiv:2302.06639). An ancilla is
+prepared in ``|+>`` (``t_readout``), takes part in two CX gates (``gate_time`` each) and is read out
+in the X basis (``t_readout``); data cats take part in two CX gates (one at the chain ends) and
+idle otherwise. ``Gamma_X, Gamma_Z`` are the cat's bit- and phase-flip rates from a solved
+`CatChannelTable` (qutip is never called here; without a table, `analytic_rates`, within 0.5% for
+``Gamma_Z`` at ``kappa_1 / kappa_2 <= 1e-2``). Every probability is ``p(t) = (1 - exp(-2 Gamma
+t)) / 2`` (`flip_probability`), or a CX error of `cx_error_model`.
+
+| physics | value | `NoiseParams` field |
+|---|---|---|
+| CX (Gouzien et al. App. D): ``p_IZ = p_ZZ = nbar kappa_1 t / 2`` | ``q = p_ZZ`` for each of ZI, IZ, ZZ | ``p2 = 3 q (1 + 2 / eta)``, ``eta = 1e6`` |
+| CX control's extra phase flip ``p_ZI - q = nbar kappa_1 t / 2 + pi^2 / (64 nbar t)`` | ``e = (p_ZI - q) / (1 - 4 q)`` per CX | folded into ``p_meas`` (see below) |
+| ancilla readout + its idle slack ``t_round - 2 t_gate - t_readout`` | ``p(slack + t_readout)`` XOR ``e`` XOR ``e`` | ``p_meas`` |
+| X-basis preparation (ancillas each round, data once) | ``p_Z(t_readout)`` | ``p_reset`` |
+| data idle during the other end's CX layer | ``p_Z(t_gate)`` | ``idle_z`` (per idle layer) |
+| rest of a data cat's idle time per round | ``p_Z(t_round - 3 t_gate)`` | ``p_dephase`` |
+| data's final X readout | ``p_Z(t_readout)`` (= ``p_reset``) | rewritten by `cat_circuit` |
+| bit flips (CX ``0.5 exp(-2 nbar)``, idle ``Gamma_X``) | analytic, `CatChannel.bit_flip_per_round` | none (``eta = 1e6``) |
+
+Why this is exact for the memory experiment (checked in the tests by comparing detector error
+models with an explicitly asymmetric circuit): the project's two-qubit channel is symmetric in
+its three Z-type Paulis (``IZ``, ``ZI``, ``ZZ`` share one probability), the cat CX is not (the
+control's ``ZI`` carries the large non-adiabatic term ``pi^2 / (64 nbar kappa_2 t)``). A symmetric
+channel with ``q = p_ZZ = p_IZ`` plus an independent Z on the control with probability
+``e = (p_ZI - q) / (1 - 4 q)`` reproduces the CX's ``ZI``, ``IZ`` and ``ZZ`` exactly. A Z on the
+ancilla (control) commutes with every later CX it controls and only flips its X readout, so ``e``
+is a readout flip of that round's ancilla and goes into ``p_meas``. The one place where the
+generic noise inserter differs: it also applies ``p_meas`` to the data's final readout, a
+boundary of the memory experiment that would then be ~10x too noisy at ``nbar = 3`` (measured:
+``d = 5`` per-round logical error 4.2e-3 instead of 4.3e-4). `cat_circuit` and
+`CatSimulationCache` therefore rewrite that one readout to ``p_reset`` (a cat's X readout lasts
+``t_readout``, as its preparation): use them, not plain `qec_gym.codes.build_circuit`, for cats.
+
+Bit flips are left out of the stim circuit (``eta = 1e6`` makes the non-Z share 6e-6 of ``p2``):
+the X-basis memory cannot see them, and a twirled bit-flip channel would only add Y errors whose
+Z parts depend on an arbitrary split. Per round, every one of the ``2 d - 1`` cats flips with
+``p_X(t_round)`` and each of the ``2 (d - 1)`` CX gates with ``0.5 exp(-2 nbar)`` (Gouzien et al.
+Eq. D8); a single one flips the logical qubit, two cancel: ``p_X,L = (1 - prod(1 - 2 p_i)) / 2``,
+~ ``2 (d - 1) 0.5 exp(-2 nbar)`` (reference-numbers.md) when the CX dominates.
+
+Literature check (``d = 5, 7, 9``, ``kappa_1 / kappa_2 = 1e-3``, rounds = d, pymatching, measured
+with this channel, ``docs/figures/cat_optimum.csv``): the simulated phase-flip part is 0.57-1.31
+times Gouzien et al.'s fit ``0.056 (nbar^0.86 (kappa_1 / kappa_2) / 0.013)^((d + 1) / 2)``
+(`gouzien_phase_flip_per_round`) for ``nbar`` in 3..8, lowest at large ``nbar`` and ``d``; the
+optimum ``nbar`` (total error least) is 4.8, 5.4, 5.9 for d = 5, 7, 9 (``benchmarks/cat_optimum.py``).
+
+Example:
+    >>> ch = cat_channel(CatOperatingPoint(4.0, 1e-3))
+    >>> round(ch.noise.p2 / 3, 6), ch.noise.p_meas > ch.noise.p_reset
+    (0.002, True)
+    >>> ch.modes(5), ch.photons(5)
+    (9, 36.0)
+    >>> f"{ch.bit_flip_per_round(5):.2e}"
+    '1.34e-03'
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import KW_ONLY, dataclass
+from pathlib import Path
+
+import numpy as np
+import stim
+
+from qec_gym.bosonic.cat import CatParams, CXErrorModel, analytic_rates, cx_error_model, flip_probability
+from qec_gym.bosonic.table import CatChannelTable, CatTableGrid, TableCacheError
+from qec_gym.codes import CodeSpec, build_circuit
+from qec_gym.noise.params import NoiseParams
+from qec_gym.sim.cache import SimulationCache
+from qec_gym.sim.stats import binomial_ci, per_round
+
+__all__ = [
+    "CAT_FAMILY",
+    "CHANNEL_VERSION",
+    "PACKAGED_CAT_GRID",
+    "PACKAGED_CAT_TABLES",
+    "SIMULATION_ETA",
+    "CatChannel",
+    "CatLogicalError",
+    "CatOperatingPoint",
+    "CatSimulationCache",
+    "bit_flip_per_round_array",
+    "cat_channel",
+    "cat_circuit",
+    "cat_logical_error_per_round",
+    "cat_noise_params",
+    "gouzien_bit_flip_per_round",
+    "gouzien_phase_flip_per_round",
+    "packaged_cat_table",
+]
+
+_log = logging.getLogger(__name__)
+
+CAT_FAMILY = "cat_repetition"
+"""The code family whose circuits this module's channel is for."""
+
+CHANNEL_VERSION = "cat-channel-1"
+"""Version of the mapping below; tables built from it carry it in their key (bump on changes)."""
+
+SIMULATION_ETA = 1e6
+"""Z-bias of the stim circuit's CX channel: bit flips are counted analytically, not simulated."""
+
+PACKAGED_CAT_TABLES = Path(__file__).parent / "data"
+"""Folder of the solved cat-rate table that ships with the package (``qec-gym bosonic table --packaged``)."""
+
+PACKAGED_CAT_GRID = CatTableGrid(
+    tuple(1.5 + 0.5 * i for i in range(18)),
+    (1e-4, 1e-3, 1e-2, 3e-2),
+    kappaphi_over_kappa2=(0.0, 1e-3),
+)
+"""Grid of the packaged table: nbar 1.5..10 (step 0.5), kappa_1/kappa_2 1e-4..3e-2, kappa_phi 0, 1e-3."""
+
+
+@functools.lru_cache(maxsize=1)
+def packaged_cat_table() -> CatChannelTable | None:
+    """The solved cat-rate table shipped with the package, or None where it cannot be used.
+
+    Its cache key holds the solver's precision floor, which depends on the platform's long double
+    (`qec_gym.bosonic.precision_floor`): on platforms without 80-bit long double it is not found,
+    and callers fall back to `analytic_rates` (within 0.5% for ``Gamma_Z``).
+
+    Example:
+        >>> t = packaged_cat_table()
+        >>> t is None or t.grid == PACKAGED_CAT_GRID
+        True
+    """
+    try:
+        return CatChannelTable.load(PACKAGED_CAT_GRID, cache_dir=PACKAGED_CAT_TABLES)
+    except (FileNotFoundError, TableCacheError) as exc:
+        _log.info("packaged cat-rate table unavailable (%s); using the analytic rates", exc)
+        return None
+
+
+@dataclass(frozen=True)
+class CatOperatingPoint:
+    """Hardware operating point of the cats of a repetition code (times in ``1 / kappa_2``).
+
+    Args:
+        nbar: Mean photon number of every cat (> 0).
+        kappa1_over_kappa2: Single-photon loss over two-photon dissipation (> 0).
+        kappaphi_over_kappa2: Pure dephasing over kappa_2 (>= 0; adds bit flips only).
+        t_round: Duration of one QEC round (default 5, Gouzien et al. 2023).
+        gate_time: Duration of one bias-preserving CX (default 1, as in `cx_error_model`).
+        t_readout: Duration of an X-basis preparation and of an X-basis readout (each; default 1).
+
+    Raises:
+        ValueError: a non-finite or out-of-range value, or a round too short for its operations
+            (``t_round`` must be at least ``2 gate_time + 2 t_readout`` and ``3 gate_time``).
+
+    Example:
+        >>> CatOperatingPoint(4.0, 1e-3).t_round
+        5.0
+        >>> CatOperatingPoint(4.0, 1e-3, t_round=3.0)
+        Traceback (most recent call last):
+            ...
+        ValueError: t_round=3.0 is shorter than one round's operations: it needs >= 4.0 (2 gate_time + 2 t_readout) and >= 3.0 (3 gate_time); lengthen t_round or shorten the operations
+    """
+
+    nbar: float
+    kappa1_over_kappa2: float
+    _: KW_ONLY
+    kappaphi_over_kappa2: float = 0.0
+    t_round: float = 5.0
+    gate_time: float = 1.0
+    t_readout: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("nbar", "kappa1_over_kappa2", "kappaphi_over_kappa2", "t_round", "gate_time", "t_readout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"CatOperatingPoint.{name} must be a real number, got {value!r}.")
+            if not math.isfinite(value):
+                raise ValueError(f"CatOperatingPoint.{name}={value!r} must be finite.")
+            object.__setattr__(self, name, float(value))
+        for name in ("nbar", "kappa1_over_kappa2", "t_round", "gate_time"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"CatOperatingPoint.{name}={getattr(self, name)!r} must be > 0.")
+        for name in ("kappaphi_over_kappa2", "t_readout"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"CatOperatingPoint.{name}={getattr(self, name)!r} must be >= 0.")
+        need_ops = 2 * self.gate_time + 2 * self.t_readout
+        need_idle = 3 * self.gate_time
+        if self.t_round < max(need_ops, need_idle) * (1 - 1e-12):
+            raise ValueError(
+                f"t_round={self.t_round!r} is shorter than one round's operations: it needs >= {need_ops!r} "
+                f"(2 gate_time + 2 t_readout) and >= {need_idle!r} (3 gate_time); lengthen t_round or shorten "
+                "the operations"
+            )
+
+    def replace(self, **changes: float) -> CatOperatingPoint:
+        """A copy with some fields changed (validated again).
+
+        Example:
+            >>> CatOperatingPoint(4.0, 1e-3).replace(nbar=6.0).nbar
+            6.0
+        """
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)
+
+
+def _xor(*ps: float) -> float:
+    """Probability that an odd number of independent flips happen (an even number cancels)."""
+    prod = 1.0
+    for p in ps:
+        prod *= 1.0 - 2.0 * p
+    return 0.5 * (1.0 - prod)
+
+
+@dataclass(frozen=True)
+class CatChannel:
+    """The channel of one operating point: stim noise for the phase flips, analytic bit flips.
+
+    Attributes:
+        point: The operating point.
+        gamma_x: Cat bit-flip rate (units of kappa_2).
+        gamma_z: Cat phase-flip rate (units of kappa_2).
+        cx: The CX error model (`cx_error_model`).
+        noise: `NoiseParams` for `cat_circuit` (``p_meas`` is the ancilla's readout flip).
+        control_excess: Extra Z probability on the CX control per gate (folded into ``p_meas``).
+        data_readout: Flip probability of the data's final X readout (= ``noise.p_reset``).
+        rates_source: ``"table"`` (solved `CatChannelTable`) or ``"analytic"``.
+    """
+
+    point: CatOperatingPoint
+    gamma_x: float
+    gamma_z: float
+    _: KW_ONLY
+    cx: CXErrorModel
+    noise: NoiseParams
+    control_excess: float
+    data_readout: float
+    rates_source: str
+
+    def modes(self, distance: int) -> int:
+        """Bosonic modes of a distance-``d`` repetition code: ``d`` data + ``d - 1`` ancilla cats."""
+        return 2 * _check_distance(distance) - 1
+
+    def photons(self, distance: int) -> float:
+        """Mean photons held by the code: ``nbar`` x modes."""
+        return self.point.nbar * self.modes(distance)
+
+    def bit_flip_per_round(self, distance: int) -> float:
+        """Analytic logical bit-flip (X) probability per round of a distance-``d`` code.
+
+        Each of the ``2 d - 1`` cats flips with ``p_X(t_round)`` (rate ``Gamma_X``) and each of
+        the ``2 (d - 1)`` CX gates with ``cx.p_bitflip`` (``0.5 exp(-2 nbar)``); any odd number of
+        flips is a logical X error.
+
+        Example:
+            >>> ch = cat_channel(CatOperatingPoint(6.0, 1e-3))
+            >>> ref = gouzien_bit_flip_per_round(5, 6.0)
+            >>> abs(ch.bit_flip_per_round(5) / ref - 1) < 1e-3
+            True
+        """
+        d = _check_distance(distance)
+        p_idle = flip_probability(self.gamma_x, self.point.t_round)
+        n_cats, n_cx = 2 * d - 1, 2 * (d - 1)
+        # Closed form of _xor over identical terms: (1 - (1-2p)^n) / 2 for each group.
+        prod = (1.0 - 2.0 * p_idle) ** n_cats * (1.0 - 2.0 * self.cx.p_bitflip) ** n_cx
+        return 0.5 * (1.0 - prod)
+
+
+def _check_distance(distance: int) -> int:
+    if isinstance(distance, bool) or not isinstance(distance, (int, np.integer)) or distance < 2:
+        raise ValueError(f"a repetition code needs an integer distance >= 2, got {distance!r}.")
+    return int(distance)
+
+
+def cat_channel(point: CatOperatingPoint, *, table: CatChannelTable | None | str = "packaged") -> CatChannel:
+    """Map an operating point to the repetition code's channel (see the module docstring).
+
+    Args:
+        point: The operating point.
+        table: Where ``Gamma_X, Gamma_Z`` come from: ``"packaged"`` (the shipped solved table,
+            falling back to the analytic law where it is unavailable or does not cover the point),
+            a `CatChannelTable` (must cover the point), or None (`analytic_rates`).
+
+    Returns:
+        The `CatChannel`.
+
+    Raises:
+        ValueError: a point outside an explicitly given table's grid, or a CX model outside its
+            validity (probabilities above 1).
+
+    Example:
+        >>> ch = cat_channel(CatOperatingPoint(4.0, 1e-3), table=None)
+        >>> ch.rates_source, round(ch.control_excess, 4)
+        ('analytic', 0.0409)
+    """
+    if not isinstance(point, CatOperatingPoint):
+        raise TypeError(f"point must be a CatOperatingPoint, e.g. CatOperatingPoint(4.0, 1e-3); got {point!r}.")
+    gamma_x, gamma_z, source = _rates(point, table)
+    cx = cx_error_model(point.nbar, point.kappa1_over_kappa2, gate_time=point.gate_time)
+    if not math.isclose(cx.p_z_target, cx.p_zz, rel_tol=1e-12, abs_tol=1e-15):
+        # The symmetric channel carries IZ and ZZ with one probability; see the module docstring.
+        raise ValueError("cat_channel assumes a CX model with p_IZ == p_ZZ (as cx_error_model gives).")
+    q = cx.p_zz
+    excess = max(0.0, (cx.p_z_control - q) / (1.0 - 4.0 * q))
+    eta = SIMULATION_ETA
+    p2 = min(1.0, q * (6.0 * eta + 12.0) / (2.0 * eta))
+    slack = point.t_round - 2.0 * point.gate_time - 2.0 * point.t_readout
+    p_prep = flip_probability(gamma_z, point.t_readout)
+    p_meas = _xor(flip_probability(gamma_z, max(slack, 0.0) + point.t_readout), excess, excess)
+    noise = NoiseParams(
+        p2=p2,
+        eta=eta,
+        idle_z=flip_probability(gamma_z, point.gate_time),
+        p_dephase=flip_probability(gamma_z, max(0.0, point.t_round - 3.0 * point.gate_time)),
+        p_meas=p_meas,
+        p_reset=p_prep,
+    )
+    return CatChannel(
+        point, gamma_x, gamma_z, cx=cx, noise=noise, control_excess=excess, data_readout=p_prep, rates_source=source
+    )
+
+
+def _rates(point: CatOperatingPoint, table: CatChannelTable | None | str) -> tuple[float, float, str]:
+    if isinstance(table, str):
+        if table != "packaged":
+            raise ValueError(f"table must be 'packaged', a CatChannelTable or None, got {table!r}.")
+        packaged = packaged_cat_table()
+        if packaged is not None:
+            try:
+                return (*_table_rates(packaged, point), "table")
+            except ValueError:
+                pass  # outside the packaged grid: the analytic law covers every point
+        table = None
+    if table is None:
+        params = CatParams(point.nbar, point.kappa1_over_kappa2, kappaphi_over_kappa2=point.kappaphi_over_kappa2)
+        gx, gz = analytic_rates(params)
+        return gx, gz, "analytic"
+    if not isinstance(table, CatChannelTable):
+        raise TypeError(f"table must be a CatChannelTable, 'packaged' or None, got {type(table).__name__}.")
+    return (*_table_rates(table, point), "table")
+
+
+def _table_rates(table: CatChannelTable, point: CatOperatingPoint) -> tuple[float, float]:
+    return table.rates(point.nbar, point.kappa1_over_kappa2, kappaphi_over_kappa2=point.kappaphi_over_kappa2)
+
+
+def cat_noise_params(point: CatOperatingPoint, *, table: CatChannelTable | None | str = "packaged") -> NoiseParams:
+    """The `NoiseParams` of `cat_channel` (for `cat_circuit` / `CatSimulationCache`).
+
+    Example:
+        >>> n = cat_noise_params(CatOperatingPoint(4.0, 1e-3))
+        >>> n.eta, n.p_reset < n.p_meas
+        (1000000.0, True)
+    """
+    return cat_channel(point, table=table).noise
+
+
+def cat_circuit(spec: CodeSpec, noise: NoiseParams) -> stim.Circuit:
+    """The noisy circuit of a ``cat_repetition`` spec under a `cat_channel` noise.
+
+    `qec_gym.codes.build_circuit`, with the data's final X readout flipping with ``p_reset``
+    (the preparation's flip) instead of ``p_meas`` (the ancilla's, which carries the CX
+    control's phase flips): see the module docstring.
+
+    Args:
+        spec: A ``cat_repetition`` `CodeSpec`.
+        noise: From `cat_noise_params`.
+
+    Raises:
+        ValueError: ``spec`` is not a cat repetition code.
+
+    Example:
+        >>> n = cat_noise_params(CatOperatingPoint(4.0, 1e-3))
+        >>> c = cat_circuit(CodeSpec("cat_repetition", 3), n)
+        >>> last_flip = [i for i in c if i.name == "Z_ERROR"][-1]
+        >>> last_flip.gate_args_copy()[0] == n.p_reset
+        True
+    """
+    if not isinstance(spec, CodeSpec) or spec.family != CAT_FAMILY:
+        raise ValueError(f"cat_circuit needs a CodeSpec('{CAT_FAMILY}', d), got {spec!r}.")
+    return _with_data_readout(build_circuit(spec, noise), p_meas=noise.p_meas, p_readout=noise.p_reset)
+
+
+def _with_data_readout(circuit: stim.Circuit, *, p_meas: float, p_readout: float) -> stim.Circuit:
+    """Replace the flip before the final (top-level) MX of the data by ``p_readout``."""
+    insts = list(circuit)
+    last = max((i for i, inst in enumerate(insts) if getattr(inst, "name", "") == "MX"), default=None)
+    if last is None:
+        raise ValueError("no final MX in the circuit: is it an X-basis memory of cat_repetition?")
+    targets = insts[last].targets_copy()
+    out = stim.Circuit()
+    for i, inst in enumerate(insts):
+        if i == last - 1 and p_meas > 0:
+            prev = insts[last - 1]
+            if not (prev.name == "Z_ERROR" and prev.targets_copy() == targets):
+                raise RuntimeError("internal error: the final data readout has no readout flip to rewrite")
+            continue  # dropped: re-added below with the readout probability
+        if i == last and p_readout > 0:
+            out.append("Z_ERROR", targets, p_readout)
+        out.append(inst)
+    return out
+
+
+class CatSimulationCache(SimulationCache):
+    """`SimulationCache` that builds ``cat_repetition`` circuits with `cat_circuit`.
+
+    Pass it to `qec_gym.sim.simulate_window` so that sampling and decoder priors both use the
+    cat circuit (other families are built as usual).
+
+    Example:
+        >>> from qec_gym.sim import simulate_window
+        >>> n = cat_noise_params(CatOperatingPoint(6.0, 1e-3))
+        >>> w = simulate_window(CodeSpec("cat_repetition", 3), n, shots=200,
+        ...                     rng=np.random.default_rng(0), cache=CatSimulationCache())
+        >>> w.shots
+        200
+    """
+
+    def circuit(self, spec: CodeSpec, noise: NoiseParams) -> stim.Circuit:
+        if spec.family != CAT_FAMILY:
+            return super().circuit(spec, noise)
+        return self._get(self._circuits, (spec, noise), lambda: cat_circuit(spec, noise))
+
+
+def bit_flip_per_round_array(
+    distance: int,
+    point: CatOperatingPoint,
+    kappa1_over_kappa2: np.ndarray,
+    *,
+    table: CatChannelTable | None | str = "packaged",
+) -> np.ndarray:
+    """Vectorised `CatChannel.bit_flip_per_round` over an array of ``kappa_1 / kappa_2``.
+
+    The other fields of ``point`` (nbar, times, dephasing) are held fixed.
+
+    Example:
+        >>> pt = CatOperatingPoint(4.0, 1e-3)
+        >>> out = bit_flip_per_round_array(5, pt, np.array([1e-3, 2e-3]))
+        >>> bool(np.isclose(out[0], cat_channel(pt).bit_flip_per_round(5), rtol=1e-9))
+        True
+    """
+    d = _check_distance(distance)
+    k1 = np.asarray(kappa1_over_kappa2, dtype=np.float64)
+    source = packaged_cat_table() if isinstance(table, str) else table
+    gamma_x = None
+    if source is not None:
+        try:
+            gamma_x, _ = source.rates_batch(point.nbar, k1, kappaphi_over_kappa2=point.kappaphi_over_kappa2)
+        except ValueError:
+            if not isinstance(table, str):
+                raise
+    if gamma_x is None:
+        gamma_x = np.array([
+            analytic_rates(CatParams(point.nbar, float(k), kappaphi_over_kappa2=point.kappaphi_over_kappa2))[0]
+            for k in k1.ravel()
+        ]).reshape(k1.shape)
+    p_idle = flip_probability(gamma_x, point.t_round)
+    # The CX's bit flips come from the gate's own dynamics: independent of kappa_1 (Eq. D8).
+    p_cx = cx_error_model(point.nbar, point.kappa1_over_kappa2, gate_time=point.gate_time).p_bitflip
+    prod = (1.0 - 2.0 * np.asarray(p_idle)) ** (2 * d - 1) * (1.0 - 2.0 * p_cx) ** (2 * (d - 1))
+    return 0.5 * (1.0 - prod)
+
+
+# ------------------------------------------------------------------------------- literature laws
+def gouzien_phase_flip_per_round(distance: int, nbar: float, kappa1_over_kappa2: float) -> float:
+    """Gouzien et al. (2023) fit of the repetition cat code's logical phase flip per round.
+
+    ``0.056 (nbar^0.86 (kappa_1 / kappa_2) / 0.013)^((d + 1) / 2)`` (reference-numbers.md).
+
+    Example:
+        >>> f"{gouzien_phase_flip_per_round(5, 4.0, 1e-3):.2e}"
+        '9.11e-04'
+    """
+    d = _check_distance(distance)
+    return 0.056 * (nbar**0.86 * kappa1_over_kappa2 / 0.013) ** ((d + 1) / 2)
+
+
+def gouzien_bit_flip_per_round(distance: int, nbar: float) -> float:
+    """Gouzien et al. (2023) logical bit flip per round: ``2 (d - 1) 0.5 exp(-2 nbar)``.
+
+    Example:
+        >>> f"{gouzien_bit_flip_per_round(5, 4.0):.2e}"
+        '1.34e-03'
+    """
+    d = _check_distance(distance)
+    return 2 * (d - 1) * 0.5 * math.exp(-2.0 * nbar)
+
+
+# ------------------------------------------------------------------------ simulated + analytic
+@dataclass(frozen=True)
+class CatLogicalError:
+    """Logical error per round of a repetition cat code at one operating point.
+
+    Attributes:
+        distance: Code distance.
+        rounds: Rounds per simulated shot.
+        point: The operating point.
+        shots: Simulated shots.
+        errors: Shots with a logical phase flip (decoded).
+        phase_flip: Simulated logical Z (phase-flip) probability per round.
+        phase_flip_ci: Its 99% Clopper-Pearson interval, per round.
+        bit_flip: Analytic logical X (bit-flip) probability per round.
+        modes: Bosonic modes (data + ancilla).
+        photons: Mean photons (``nbar`` x modes).
+    """
+
+    distance: int
+    rounds: int
+    point: CatOperatingPoint
+    _: KW_ONLY
+    shots: int
+    errors: int
+    phase_flip: float
+    phase_flip_ci: tuple[float, float]
+    bit_flip: float
+    modes: int
+    photons: float
+
+    @property
+    def total(self) -> float:
+        """Logical error per round, X or Z (independent parts): ``pZ + pX - pZ pX``."""
+        return self.phase_flip + self.bit_flip - self.phase_flip * self.bit_flip
+
+
+def cat_logical_error_per_round(
+    distance: int,
+    point: CatOperatingPoint,
+    *,
+    rng: np.random.Generator,
+    max_shots: int = 100_000,
+    max_errors: int = 500,
+    batch: int = 10_000,
+    rounds: int | None = None,
+    decoder: str = "pymatching",
+    table: CatChannelTable | None | str = "packaged",
+    cache: CatSimulationCache | None = None,
+) -> CatLogicalError:
+    """Logical error per round: the phase-flip part simulated (stim + decoder), the bit-flip part analytic.
+
+    Shots are drawn in batches until ``max_errors`` logical phase flips or ``max_shots`` shots.
+
+    Args:
+        distance: Code distance (>= 2).
+        point: The operating point.
+        rng: Source of randomness (stim's sampler is seeded from it).
+        max_shots: Most shots to simulate.
+        max_errors: Stop once this many logical phase flips were seen.
+        batch: Shots per batch.
+        rounds: Rounds per shot (default: ``distance``).
+        decoder: Decoder name (see `qec_gym.decoders`).
+        table: Rate source, as in `cat_channel`.
+        cache: Reuse compiled circuits and decoders across calls.
+
+    Returns:
+        The `CatLogicalError`.
+
+    Example:
+        >>> r = cat_logical_error_per_round(3, CatOperatingPoint(4.0, 1e-3), rng=np.random.default_rng(1),
+        ...                                 max_shots=2000)
+        >>> r.shots, 0 < r.phase_flip < 0.1, f"{r.bit_flip:.1e}"
+        (2000, True, '6.7e-04')
+    """
+    from qec_gym.sim import simulate_window
+
+    d = _check_distance(distance)
+    if max_shots < 1 or max_errors < 1 or batch < 1:
+        raise ValueError("max_shots, max_errors and batch must be >= 1.")
+    channel = cat_channel(point, table=table)
+    spec = CodeSpec(CAT_FAMILY, d, rounds=rounds)
+    cache = CatSimulationCache() if cache is None else cache
+    shots = errors = 0
+    while shots < max_shots and errors < max_errors:
+        n = min(batch, max_shots - shots)
+        w = simulate_window(spec, channel.noise, decoder=decoder, shots=n, rng=rng, cache=cache, bins_per_decade=None)
+        shots += n
+        errors += w.errors
+    lo, hi = binomial_ci(errors, shots, confidence=0.99)
+    r = int(spec.rounds)
+    return CatLogicalError(
+        d,
+        r,
+        point,
+        shots=shots,
+        errors=errors,
+        phase_flip=per_round(errors / shots, r),
+        phase_flip_ci=(per_round(lo, r), per_round(min(hi, 0.5), r)),
+        bit_flip=channel.bit_flip_per_round(d),
+        modes=channel.modes(d),
+        photons=channel.photons(d),
+    )

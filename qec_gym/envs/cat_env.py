@@ -1,0 +1,609 @@
+"""`CatSwitchEnv`: choose the mean photon number and distance of a repetition cat code under drifting loss.
+
+## Description
+A processor of dissipative cat qubits runs a phase-flip repetition code continuously (X-basis
+memory, bias-preserving CX gates; `qec_gym.bosonic.channel`). The single-photon loss
+``kappa_1 / kappa_2`` of its resonators drifts (TLS defects, quasiparticle bursts: the cat
+scenarios below). At every step the agent keeps its configuration, recalibrates the decoder, or
+switches to another (mean photon number ``nbar``, distance ``d``) of a menu. Larger ``nbar``
+suppresses bit flips like ``exp(-2 nbar)`` (the code cannot correct those) but raises phase flips
+(``kappa_1 nbar`` per cat), so at each loss there is an optimal ``nbar`` per distance; larger ``d``
+suppresses phase flips at the cost of more modes. Everything else is `QECSwitchEnv`.
+
+## Action space
+``Discrete(2 + len(menu))``: ``0`` keep, ``1`` recalibrate, ``2 + i`` switch to ``menu[i]``
+(default menu: ``nbar`` in {2, 3, 4, 5, 6, 8} x ``d`` in {3, 5, 7, 9}, 26 actions).
+
+## Observation space
+`QECSwitchEnv`'s layout (length ``14 + len(menu)``). The noise estimate (index 8, 9) is the
+``kappa_1`` multiplier of the axis baseline inferred from the detection rate; "qubits in use"
+(index 11) counts bosonic modes (``2 d - 1``).
+
+## Rewards
+`qec_gym.envs.reward.step_reward`: the logical error per round is the *total*, phase flips
+(simulated: decoded failures of the window) or bit flips (analytic, `CatChannel.bit_flip_per_round`,
+sampled as independent failures of the window's shots); the resource cost counts modes (default
+``RewardConfig(target=1e-3, reference_qubits=17)``: 17 modes = d 9). Mean photons are in ``info``.
+
+## Starting state
+``initial_entry`` (default: ``nbar = 5, d = 7``), decoder calibrated to step 0; the scenario is
+drawn from ``scenarios`` (``"train"`` or ``"heldout"`` of `CAT_SCENARIOS`).
+
+## Episode end
+Truncated after the scenario's ``episode_length`` steps (or ``max_steps``); never terminated.
+
+## Arguments
+`QECSwitchEnv`'s (``backend``, ``shots``, ``max_steps``, ``scenarios``, ...; not
+``calibration_table``, not ``axis``), plus ``kappa1_over_kappa2`` (the axis baseline, default
+1e-3), ``kappa1_range`` (multipliers the table covers, default 0.25..8 on 12 log points),
+``kappaphi_over_kappa2``, ``t_round``, ``gate_time``, ``t_readout`` (`CatOperatingPoint`).
+
+## Backends
+``"table"``: a `WindowTable` over the ``kappa_1`` multiplier (`build_cat_table`, packaged for the
+default configuration); ``"circuit"``: stim sampling of `qec_gym.bosonic.cat_circuit` and
+pymatching every step (`CatSimulationCache`). Both add the analytic bit flips.
+
+## Info
+`QECSwitchEnv`'s keys (``true_noise`` is the running entry's cat channel as `NoiseParams`,
+``oracle_action``, ...) plus ``kappa1_over_kappa2``, ``nbar``, ``distance``, ``modes``,
+``photons`` and ``bit_flip_round`` (analytic logical bit flip per round).
+
+## Scenarios
+Cat scenarios drive ``kappa_1 / kappa_2``, not a `NoiseParams` (the cat channel depends on each
+entry's ``nbar``), so they are `CatScenario` objects in their own registries here, with the same
+discipline as `qec_gym.noise.scenarios`: disjoint train / held-out splits, held-out drifts never
+used in training, time compressed as described there. ``trajectory`` gives ``kappa_1 / kappa_2``
+per step.
+
+## Version history
+* v0: initial release.
+
+Example:
+    >>> env = CatSwitchEnv(max_steps=5)
+    >>> obs, info = env.reset(seed=0)
+    >>> env.action_space, obs.shape, info["nbar"], info["distance"]
+    (Discrete(26), (38,), 5.0, 7)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+import numpy as np
+
+from qec_gym.bosonic.cat import MODEL_VERSION
+from qec_gym.codes import template_circuit
+from qec_gym.bosonic.channel import (
+    CAT_FAMILY,
+    CHANNEL_VERSION,
+    CatOperatingPoint,
+    CatSimulationCache,
+    bit_flip_per_round_array,
+    cat_channel,
+)
+from qec_gym.envs.menu import MenuEntry
+from qec_gym.envs.reward import RewardConfig, expected_error_cost
+from qec_gym.envs.switch_env import QECSwitchEnv
+from qec_gym.envs.table import (
+    FEATURES,
+    PACKAGED_TABLES,
+    TABLE_VERSION,
+    WindowTable,
+    _load,
+    _save,
+    default_cache_dir,
+    window_features,
+)
+from qec_gym.noise.drift import Bursts, DriftProcess, OrnsteinUhlenbeck, RandomTelegraph, Ramp
+from qec_gym.noise.params import NoiseParams
+from qec_gym.sim import simulate_window
+
+__all__ = [
+    "CAT_HELDOUT_SCENARIOS",
+    "CAT_MENU",
+    "CAT_REWARD",
+    "CAT_SCENARIOS",
+    "CAT_TRAINING_SCENARIOS",
+    "CatMenuEntry",
+    "CatScenario",
+    "CatSwitchEnv",
+    "CatTableConfig",
+    "KappaAxis",
+    "build_cat_table",
+    "cat_menu",
+]
+
+CAT_TABLE_VERSION = 1
+"""Bump when the cat table's contents change meaning (old cache files are then rebuilt)."""
+
+
+# ------------------------------------------------------------------------------------- menu
+@dataclass(frozen=True)
+class CatMenuEntry(MenuEntry):
+    """A repetition cat code: distance, decoder and the mean photon number ``nbar`` of its cats.
+
+    Args:
+        family: Must be ``"cat_repetition"``.
+        distance: Code distance (>= 2).
+        decoder: Decoder name.
+        bases: Must be None (the X-basis memory is the only one; bit flips are analytic).
+        nbar: Mean photon number of every cat (> 0).
+
+    Example:
+        >>> e = CatMenuEntry("cat_repetition", 5, nbar=4.0)
+        >>> e.label, e.qubits, e.photons
+        ('cat d5 nbar4 pymatching', 9, 36.0)
+    """
+
+    nbar: float = 4.0
+
+    def __post_init__(self) -> None:
+        if self.family != CAT_FAMILY:
+            raise ValueError(f"CatMenuEntry needs family {CAT_FAMILY!r}, got {self.family!r}.")
+        if self.bases is not None:
+            raise ValueError("CatMenuEntry has one memory basis (X); leave bases=None.")
+        if isinstance(self.nbar, bool) or not isinstance(self.nbar, (int, float)) or not (
+            math.isfinite(self.nbar) and self.nbar > 0
+        ):
+            raise ValueError(f"CatMenuEntry.nbar must be a finite number > 0, got {self.nbar!r}.")
+        object.__setattr__(self, "nbar", float(self.nbar))
+        super().__post_init__()
+
+    @property
+    def label(self) -> str:
+        """Human-readable name."""
+        return f"cat d{self.distance} nbar{self.nbar:g} {self.decoder}"
+
+    @property
+    def photons(self) -> float:
+        """Mean photons held by the code (``nbar`` x modes)."""
+        return self.nbar * self.qubits
+
+
+def cat_menu(
+    nbars: Sequence[float], distances: Sequence[int], *, decoder: str = "pymatching"
+) -> tuple[CatMenuEntry, ...]:
+    """Every (distance, nbar) as `CatMenuEntry`, distance-major.
+
+    Example:
+        >>> [e.label for e in cat_menu([2, 4], [3])]
+        ['cat d3 nbar2 pymatching', 'cat d3 nbar4 pymatching']
+    """
+    return tuple(CatMenuEntry(CAT_FAMILY, int(d), decoder, nbar=float(n)) for d in distances for n in nbars)
+
+
+CAT_MENU = cat_menu((2.0, 3.0, 4.0, 5.0, 6.0, 8.0), (3, 5, 7, 9))
+"""Default menu: nbar in {2, 3, 4, 5, 6, 8} x d in {3, 5, 7, 9}."""
+
+CAT_REWARD = RewardConfig(target=1e-3, reference_qubits=17)
+"""Default reward: 1e-3 logical error per round, modes priced against a d = 9 code (17 modes)."""
+
+
+# ------------------------------------------------------------------------------------- axis
+@dataclass(frozen=True)
+class KappaAxis:
+    """The table's noise axis: ``kappa_1 / kappa_2 = point.kappa1_over_kappa2 * m`` for m on a log grid.
+
+    Args:
+        point: Operating-point template (times, dephasing, baseline ``kappa_1 / kappa_2``; its
+            ``nbar`` is the reference of `baseline`).
+        low: Smallest multiplier (> 0).
+        high: Largest multiplier.
+        points: Grid points (>= 2), log-spaced.
+
+    Example:
+        >>> ax = KappaAxis(CatOperatingPoint(5.0, 1e-3), low=0.5, high=2.0, points=3)
+        >>> ax.grid.tolist(), ax.noise(4.0, 2.0).p2 > ax.noise(4.0, 1.0).p2
+        ([0.5, 1.0, 2.0], True)
+    """
+
+    point: CatOperatingPoint
+    _: KW_ONLY
+    low: float = 0.25
+    high: float = 8.0
+    points: int = 12
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.point, CatOperatingPoint):
+            raise TypeError(f"KappaAxis.point must be a CatOperatingPoint, got {self.point!r}.")
+        if not (0 < self.low < self.high and math.isfinite(self.high)):
+            raise ValueError(f"KappaAxis needs 0 < low < high, got low={self.low}, high={self.high}.")
+        if isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 2:
+            raise ValueError(f"KappaAxis.points must be an int >= 2, got {self.points!r}.")
+
+    @property
+    def kappa1_over_kappa2(self) -> float:
+        """The baseline loss ratio (multiplier 1)."""
+        return self.point.kappa1_over_kappa2
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The multipliers, log-spaced from low to high."""
+        return np.geomspace(self.low, self.high, self.points)
+
+    def operating_point(self, nbar: float, m: float) -> CatOperatingPoint:
+        """The operating point of a code at ``nbar`` and multiplier ``m``."""
+        return self.point.replace(nbar=float(nbar), kappa1_over_kappa2=self.point.kappa1_over_kappa2 * float(m))
+
+    def noise(self, nbar: float, m: float) -> NoiseParams:
+        """The cat channel's `NoiseParams` at ``nbar`` and multiplier ``m``."""
+        return cat_channel(self.operating_point(nbar, m)).noise
+
+    @property
+    def baseline(self) -> NoiseParams:
+        """The channel at the reference ``nbar`` and multiplier 1."""
+        return self.noise(self.point.nbar, 1.0)
+
+
+# ------------------------------------------------------------------------------------ table
+@dataclass(frozen=True)
+class CatTableConfig:
+    """What a cat window table holds: every menu entry at every ``kappa_1`` multiplier.
+
+    Same role and fields as `qec_gym.envs.table.TableConfig`, with the noise of each entry taken
+    from its own ``nbar`` (`KappaAxis.noise`); decoders are calibrated to the truth (1-D table).
+
+    Example:
+        >>> cfg = CatTableConfig(KappaAxis(CatOperatingPoint(4.0, 1e-3)), cat_menu([4], [3]))
+        >>> cfg.total_shots, len(cfg.key())
+        (20000, 20)
+    """
+
+    axis: KappaAxis
+    menu: tuple[CatMenuEntry, ...]
+    window_shots: int = 1000
+    windows: int = 20
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "menu", tuple(self.menu))
+        if not self.menu or not all(isinstance(e, CatMenuEntry) for e in self.menu):
+            raise ValueError("CatTableConfig.menu must be a non-empty sequence of CatMenuEntry.")
+        if self.window_shots <= 0 or self.windows <= 0:
+            raise ValueError(f"window_shots and windows must be > 0, got {self.window_shots}, {self.windows}.")
+
+    @property
+    def total_shots(self) -> int:
+        """Shots per grid point."""
+        return self.window_shots * self.windows
+
+    def key(self) -> str:
+        """Hash of everything that determines the table (incl. the channel and model versions).
+
+        The rate source (packaged solved table, or the analytic law on platforms where it is
+        unavailable) is not part of it: ``Gamma_Z`` differs by < 0.5%, below the sampling error.
+        """
+        blob = json.dumps(
+            {
+                "kind": "cat",
+                "version": [CAT_TABLE_VERSION, TABLE_VERSION, CHANNEL_VERSION, MODEL_VERSION],
+                "config": dataclasses.asdict(self),
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def build_cat_table(
+    config: CatTableConfig,
+    *,
+    cache_dir: str | Path | None = "default",
+    progress: Callable[[int, int], None] | None = None,
+) -> WindowTable:
+    """Build (or load) the `WindowTable` of a cat configuration; as `qec_gym.envs.build_table`.
+
+    A packaged table (``qec_gym/envs/data``) is used first, then the cache folder
+    (``"default"``: ``$QEC_GYM_CACHE/tables``; None: no disk cache).
+
+    Example:
+        >>> cfg = CatTableConfig(KappaAxis(CatOperatingPoint(4.0, 1e-3), low=1.0, high=2.0, points=2),
+        ...                      cat_menu([4], [3]), window_shots=100, windows=2)
+        >>> t = build_cat_table(cfg, cache_dir=None)
+        >>> t.errors.shape, 0 < t.expected(0, 1.5).p_shot < 0.5
+        ((1, 2, 1), True)
+    """
+    name = f"table-{config.key()}.npz"
+    packaged = _load(PACKAGED_TABLES / name, config)
+    if packaged is not None:
+        return packaged
+    path = None
+    if cache_dir is not None:
+        folder = default_cache_dir() / "tables" if cache_dir == "default" else Path(cache_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        loaded = _load(path, config)
+        if loaded is not None:
+            return loaded
+    table = _compute(config, progress)
+    if path is not None:
+        _save(path, table)
+    return table
+
+
+def _compute(config: CatTableConfig, progress: Callable[[int, int], None] | None) -> WindowTable:
+    grid = config.axis.grid
+    shape = (len(config.menu), len(grid), 1)
+    errors = np.zeros(shape, dtype=np.int64)
+    features = np.zeros(shape + (len(FEATURES),))
+    features_std = np.zeros(shape + (len(FEATURES),))
+    decode_s = np.zeros(shape)
+    num_detectors = np.zeros(len(config.menu), dtype=np.int64)
+    cache = CatSimulationCache()
+    total, done = int(np.prod(shape)), 0
+    for e, entry in enumerate(config.menu):
+        (spec,) = entry.specs()
+        for t, m in enumerate(grid):
+            noise = config.axis.noise(entry.nbar, m)
+            # One independent stream per grid point, as in envs.table: partial rebuilds reproduce.
+            rng = np.random.default_rng([config.seed, e, t, 0])
+            rows, seconds = [], 0.0
+            for _ in range(config.windows):
+                w = simulate_window(spec, noise, decoder=entry.decoder, shots=config.window_shots, rng=rng, cache=cache)
+                errors[e, t, 0] += w.errors
+                rows.append(window_features(w))
+                seconds += w.decode_seconds_per_round
+            num_detectors[e] = template_circuit(spec).num_detectors
+            features[e, t, 0] = np.mean(rows, axis=0)
+            features_std[e, t, 0] = np.std(rows, axis=0, ddof=1) if len(rows) > 1 else 0.0
+            decode_s[e, t, 0] = seconds / config.windows
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    arrays = dict(errors=errors, features=features, features_std=features_std, decode_s=decode_s,
+                  num_detectors=num_detectors)
+    return WindowTable(config, arrays)  # type: ignore[arg-type]  # duck-typed config (axis.grid, menu, total_shots, key)
+
+
+# -------------------------------------------------------------------------------- scenarios
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass(frozen=True)
+class CatScenario:
+    """A named drift of the cats' single-photon loss ``kappa_1 / kappa_2``.
+
+    Args:
+        name: Identifier (lowercase letters, digits, underscores).
+        description: What it models and where its numbers come from.
+        kappa1_over_kappa2: Loss ratio at multiplier 1.
+        drift: The multiplier process (`qec_gym.noise.drift`).
+        episode_length: Steps per episode (>= 1).
+        split: ``"train"`` or ``"heldout"``.
+        tags: Free labels.
+
+    Example:
+        >>> s = CAT_SCENARIOS["cat_ou_drift"]
+        >>> k1 = s.trajectory(np.random.default_rng(0), n_steps=4)
+        >>> k1.shape, bool((k1 > 0).all())
+        ((4,), True)
+    """
+
+    name: str
+    description: str
+    _: KW_ONLY
+    drift: DriftProcess
+    kappa1_over_kappa2: float = 1e-3
+    episode_length: int = 500
+    split: Literal["train", "heldout"] = "train"
+    tags: tuple[str, ...] = ("cat",)
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name[0].isalpha() or not set(self.name) <= _NAME_CHARS:
+            raise ValueError(f"CatScenario name {self.name!r} must be lowercase letters, digits and underscores.")
+        if not self.description.strip():
+            raise ValueError(f"CatScenario {self.name!r} needs a non-empty description.")
+        if not isinstance(self.drift, DriftProcess):
+            raise TypeError(f"CatScenario.drift must be a DriftProcess, got {self.drift!r}.")
+        if not (math.isfinite(self.kappa1_over_kappa2) and self.kappa1_over_kappa2 > 0):
+            raise ValueError(f"CatScenario.kappa1_over_kappa2 must be > 0, got {self.kappa1_over_kappa2!r}.")
+        if isinstance(self.episode_length, bool) or not isinstance(self.episode_length, int) or self.episode_length < 1:
+            raise ValueError(f"CatScenario.episode_length must be an int >= 1, got {self.episode_length!r}.")
+        if self.split not in ("train", "heldout"):
+            raise ValueError(f"CatScenario.split={self.split!r}; use 'train' or 'heldout'.")
+        object.__setattr__(self, "tags", tuple(self.tags))
+
+    @property
+    def is_heldout(self) -> bool:
+        """True for evaluation-only scenarios."""
+        return self.split == "heldout"
+
+    def multipliers(self, rng: np.random.Generator, *, n_steps: int | None = None) -> np.ndarray:
+        """The loss multiplier per step (float64)."""
+        return self.drift.sample(self.episode_length if n_steps is None else n_steps, rng)
+
+    def trajectory(self, rng: np.random.Generator, *, n_steps: int | None = None) -> np.ndarray:
+        """``kappa_1 / kappa_2`` per step (float64, shape ``(n_steps,)``)."""
+        return self.kappa1_over_kappa2 * self.multipliers(rng, n_steps=n_steps)
+
+
+def _ou(log_std: float, correlation_steps: float, low: float, high: float) -> DriftProcess:
+    return OrnsteinUhlenbeck.from_stationary(log_std, correlation_steps).clip(low, high)
+
+
+def _registry(*scenarios: CatScenario, split: str) -> Mapping[str, CatScenario]:
+    out: dict[str, CatScenario] = {}
+    for s in scenarios:
+        if s.name in out or s.split != split:
+            raise ValueError(f"cat scenario {s.name!r}: duplicate name or split {s.split!r} != {split!r}.")
+        out[s.name] = s
+    return MappingProxyType(out)
+
+
+# Calibration: kappa_1/kappa_2 = 1e-3 is the regime of Gouzien et al. 2023's estimates (threshold
+# ~1.3e-2 at nbar = 1); every multiplier stays inside the table's 0.25..8 (2.5e-4..8e-3). Single-
+# photon loss is the resonator's T1: it wanders and switches like transmon T1 (TLS defects, Burnett
+# et al. 2019) and jumps under quasiparticle bursts (McEwen et al. 2022); time is compressed as in
+# qec_gym.noise.scenarios (burst decay < TLS dwell < OU correlation ~ episode).
+CAT_TRAINING_SCENARIOS: Mapping[str, CatScenario] = _registry(
+    CatScenario(
+        "cat_calm",
+        "kappa_1/kappa_2 = 1e-3 with a small, slow OU wander (log-std 0.1, correlation 200 steps, "
+        "clipped x0.5..x2): a well-calibrated chip.",
+        drift=_ou(0.1, 200, 0.5, 2.0),
+    ),
+    CatScenario(
+        "cat_ou_drift",
+        "kappa_1/kappa_2 = 1e-3 under an OU random walk in log space (log-std 0.4, correlation 100 "
+        "steps, clipped x0.3..x4: 3e-4..4e-3): resonator T1 drift.",
+        drift=_ou(0.4, 100, 0.3, 4.0),
+    ),
+    CatScenario(
+        "cat_telegraph_tls",
+        "kappa_1/kappa_2 = 1e-3 switched between x1 and x3 by a TLS defect (mean dwell 120 steps "
+        "low, 40 high) times a small OU jitter (log-std 0.05, clipped x0.8..x1.25).",
+        drift=RandomTelegraph.from_dwell(1.0, 3.0, dwell_low=120, dwell_high=40) * _ou(0.05, 50, 0.8, 1.25),
+    ),
+    CatScenario(
+        "cat_bursts",
+        "kappa_1/kappa_2 = 1e-3 hit by quasiparticle bursts (Poisson 0.01 per step, exponential "
+        "heights of mean +x4, decay 8 steps) over a small OU jitter; clipped at x6.",
+        drift=(_ou(0.05, 100, 0.8, 1.25) + Bursts(0.01, 4.0, decay=8.0, baseline=0.0, random_height=True)).clip(high=6.0),
+    ),
+    split="train",
+)
+
+CAT_HELDOUT_SCENARIOS: Mapping[str, CatScenario] = _registry(
+    CatScenario(
+        "cat_heldout_ou_fast",
+        "kappa_1/kappa_2 = 1e-3 under a fast, wide OU walk (log-std 0.5, correlation 20 steps, "
+        "clipped x0.3..x5): faster and wider than any training drift.",
+        drift=_ou(0.5, 20, 0.3, 5.0),
+        split="heldout",
+    ),
+    CatScenario(
+        "cat_heldout_telegraph_bursts",
+        "kappa_1/kappa_2 = 1e-3 switched between x1 and x2 by a TLS (dwell 80 / 60 steps) plus "
+        "bursts (0.02 per step, fixed height +x3, decay 4 steps), clipped at x6: a combination "
+        "absent from training.",
+        drift=(RandomTelegraph.from_dwell(1.0, 2.0, dwell_low=80, dwell_high=60)
+               + Bursts(0.02, 3.0, decay=4.0, baseline=0.0)).clip(high=6.0),
+        split="heldout",
+    ),
+    CatScenario(
+        "cat_heldout_ramp",
+        "kappa_1/kappa_2 = 1e-3 degrading linearly x1 -> x5 between steps 100 and 400 (resonator "
+        "ageing, heating) times an OU jitter (log-std 0.1, clipped x0.7..x1.4).",
+        drift=Ramp(1.0, 5.0, duration=300, begin=100) * _ou(0.1, 50, 0.7, 1.4),
+        split="heldout",
+    ),
+    split="heldout",
+)
+
+if set(CAT_TRAINING_SCENARIOS) & set(CAT_HELDOUT_SCENARIOS):  # pragma: no cover - a bug in this file
+    raise RuntimeError("a cat scenario is both training and held-out.")
+
+CAT_SCENARIOS: Mapping[str, CatScenario] = MappingProxyType({**CAT_TRAINING_SCENARIOS, **CAT_HELDOUT_SCENARIOS})
+"""Every cat scenario by name (training first, then held-out)."""
+
+
+# -------------------------------------------------------------------------------------- env
+class CatSwitchEnv(QECSwitchEnv):
+    __doc__ = __doc__
+
+    scenario_registry = CAT_SCENARIOS
+
+    def __init__(
+        self,
+        *,
+        menu: Sequence[CatMenuEntry] = CAT_MENU,
+        kappa1_over_kappa2: float = 1e-3,
+        kappa1_range: tuple[float, float, int] = (0.25, 8.0, 12),
+        kappaphi_over_kappa2: float = 0.0,
+        t_round: float = 5.0,
+        gate_time: float = 1.0,
+        t_readout: float = 1.0,
+        reward: RewardConfig = CAT_REWARD,
+        initial_entry: int | None = None,
+        **kwargs,
+    ) -> None:
+        menu = tuple(menu)
+        if not menu or not all(isinstance(e, CatMenuEntry) for e in menu):
+            raise TypeError("CatSwitchEnv's menu must hold CatMenuEntry objects (see cat_menu).")
+        for name in ("axis", "calibration_table"):
+            if kwargs.get(name):
+                raise ValueError(
+                    f"CatSwitchEnv does not take {name}: its axis is kappa_1/kappa_2 (kappa1_range) and its "
+                    "table is calibrated to the truth (use backend='circuit' for stale-decoder studies)."
+                )
+            kwargs.pop(name, None)
+        low, high, points = kappa1_range
+        middle = min(range(len(menu)), key=lambda i: (abs(menu[i].nbar - 5.0), abs(menu[i].distance - 7)))
+        point = CatOperatingPoint(
+            menu[middle].nbar, kappa1_over_kappa2, kappaphi_over_kappa2=kappaphi_over_kappa2,
+            t_round=t_round, gate_time=gate_time, t_readout=t_readout,
+        )
+        self.kappa_axis = KappaAxis(point, low=low, high=high, points=int(points))
+        super().__init__(
+            menu=menu, axis=self.kappa_axis, reward=reward,
+            initial_entry=middle if initial_entry is None else initial_entry, **kwargs,
+        )
+        if self.backend == "circuit":
+            self._cache = CatSimulationCache()  # sampling and priors from cat_circuit
+
+    # ------------------------------------------------------------------ hooks
+    def _build_table(self, *, table_windows: int, calibration_table: bool, table_cache: str | None) -> WindowTable:
+        config = CatTableConfig(self.kappa_axis, self.menu, window_shots=self.shots, windows=table_windows)
+        return build_cat_table(config, cache_dir=table_cache)
+
+    def _coordinates(self, trajectory) -> np.ndarray:
+        k1 = np.asarray(trajectory, dtype=np.float64)
+        m = k1 / self.kappa_axis.kappa1_over_kappa2
+        lo, hi = self.table.grid[0], self.table.grid[-1]
+        if m.min() < lo * (1 - 1e-9) or m.max() > hi * (1 + 1e-9):
+            raise ValueError(
+                f"scenario {self.scenario.name!r} reaches kappa_1 multipliers {m.min():.3g}..{m.max():.3g}, "
+                f"outside the table's {lo:.3g}..{hi:.3g}: widen kappa1_range."
+            )
+        return m
+
+    def _noise_for(self, entry: int, step: int) -> NoiseParams:
+        return self.kappa_axis.noise(self.menu[entry].nbar, float(self.m_true[step]))
+
+    def _extra_failure_probability(self) -> np.ndarray:
+        """Analytic bit flips per shot of ``d`` rounds, every entry at every step."""
+        k1 = np.asarray(self.trajectory, dtype=np.float64)
+        self._bit_flip_round = np.array(
+            [bit_flip_per_round_array(e.distance, self.kappa_axis.point.replace(nbar=e.nbar), k1) for e in self.menu]
+        )
+        rounds = self.table.rounds[:, None]  # one shot = d rounds; any odd number of flips fails it
+        return (1.0 - (1.0 - 2.0 * self._bit_flip_round) ** rounds) / 2.0
+
+    def _expected_error_cost(self, p_shot: np.ndarray, rounds: np.ndarray) -> np.ndarray:
+        """`expected_error_cost` tabulated on a log grid of ``p_shot`` per distance, then interpolated.
+
+        Cat bit flips make ``p_shot`` large (0.1-0.4 at nbar 2-3), where the exact binomial sum over
+        (entries x steps) costs ~1 s per reset; the expected cost is smooth in ``log p_shot``, and
+        160 points per distance reproduce it to < 1e-3 (tested).
+        """
+        p = np.clip(np.asarray(p_shot, dtype=np.float64), 1e-12, 1.0)
+        out = np.empty_like(p)
+        grid = np.geomspace(max(p.min(), 1e-12), max(p.max(), 2e-12), 160)
+        log_grid = np.log(grid)
+        for r in np.unique(rounds):
+            rows = np.flatnonzero(np.asarray(rounds).ravel() == r)
+            cost = expected_error_cost(self.reward_config, grid, np.array(r), self.shots)
+            out[rows] = np.interp(np.log(p[rows]), log_grid, cost)
+        return out
+
+    def _run_window(self, *, switched: bool, recalibrated: bool, advance: bool):
+        t = self._t
+        entry = self.menu[self.entry]
+        obs, reward, info = super()._run_window(switched=switched, recalibrated=recalibrated, advance=advance)
+        info.update(
+            kappa1_over_kappa2=float(self.trajectory[t]),
+            nbar=entry.nbar,
+            distance=entry.distance,
+            modes=entry.qubits,
+            photons=entry.photons,
+            bit_flip_round=float(self._bit_flip_round[self.entry, t]),
+        )
+        return obs, reward, info
