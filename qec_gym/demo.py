@@ -97,6 +97,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *, log: Cal
                           tree_path=tree_path, title="qec-gym demo: SurfaceSwitch-v0, held-out scenarios")
     log("[5/5] QEC simulation report")
     qec = write_qec_report(out / "qec_report", quick=config.quick_qec)
-    paths = {"run": run, "tree": tree_path, "results": results, "report": Path(report), "qec_report": Path(qec)}
-    log(f"report: {paths['report']}\nQEC report: {paths['qec_report']}\ntensorboard: tensorboard --logdir {run / 'tb'}")
+    paths = {"run": run, "tree": tree_path, "results": results, "report": report.html, "qec_report": qec.html}
+    log(f"report: {report.markdown} (HTML: {report.html})\nQEC report: {qec.markdown} (HTML: {qec.html})\n"
+        f"tensorboard: tensorboard --logdir {run / 'tb'}")
     return paths
