@@ -90,7 +90,7 @@ from qec_gym.bosonic.channel import (
     cat_channel,
 )
 from qec_gym.envs.menu import MenuEntry
-from qec_gym.envs.reward import RewardConfig, expected_error_cost
+from qec_gym.envs.reward import RewardConfig
 from qec_gym.envs.switch_env import QECSwitchEnv
 from qec_gym.envs.table import (
     FEATURES,
@@ -576,23 +576,6 @@ class CatSwitchEnv(QECSwitchEnv):
         )
         rounds = self.table.rounds[:, None]  # one shot = d rounds; any odd number of flips fails it
         return (1.0 - (1.0 - 2.0 * self._bit_flip_round) ** rounds) / 2.0
-
-    def _expected_error_cost(self, p_shot: np.ndarray, rounds: np.ndarray) -> np.ndarray:
-        """`expected_error_cost` tabulated on a log grid of ``p_shot`` per distance, then interpolated.
-
-        Cat bit flips make ``p_shot`` large (0.1-0.4 at nbar 2-3), where the exact binomial sum over
-        (entries x steps) costs ~1 s per reset; the expected cost is smooth in ``log p_shot``, and
-        160 points per distance reproduce it to < 1e-3 (tested).
-        """
-        p = np.clip(np.asarray(p_shot, dtype=np.float64), 1e-12, 1.0)
-        out = np.empty_like(p)
-        grid = np.geomspace(max(p.min(), 1e-12), max(p.max(), 2e-12), 160)
-        log_grid = np.log(grid)
-        for r in np.unique(rounds):
-            rows = np.flatnonzero(np.asarray(rounds).ravel() == r)
-            cost = expected_error_cost(self.reward_config, grid, np.array(r), self.shots)
-            out[rows] = np.interp(np.log(p[rows]), log_grid, cost)
-        return out
 
     def _run_window(self, *, switched: bool, recalibrated: bool, advance: bool):
         t = self._t

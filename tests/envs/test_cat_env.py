@@ -183,4 +183,5 @@ def test_fast_expected_error_cost_matches_the_exact_sum():
     env.reset(seed=3, options={"scenario": "cat_bursts"})
     rounds = env.table.rounds[:, None]
     exact = expected_error_cost(env.reward_config, env._along["p_shot"], rounds, env.shots)
-    assert np.abs(env._error_cost - exact).max() < 1e-3
+    # within 1e-3, relative where the cost exceeds one decade
+    assert (np.abs(env._error_cost - exact) / np.maximum(1.0, exact)).max() < 1e-3

@@ -146,3 +146,15 @@ def test_oracle_action_varies_and_no_fixed_choice_is_always_best():
             best_entries.add(env.entry if a == 0 else a - 2)
             _, _, _, done, _ = env.step(a)
     assert len(best_entries) >= 3, counts
+
+
+@pytest.mark.parametrize("env_id", ["qec_gym/SurfaceSwitch-v0", "qec_gym/PhotonicSwitch-v0"])
+def test_tabulated_expected_error_cost_matches_the_exact_sum(env_id):
+    from qec_gym.envs.reward import expected_error_cost
+
+    env = gym.make(env_id, max_steps=200).unwrapped
+    env.reset(seed=5)
+    rounds = env.table.rounds[:, None]
+    exact = expected_error_cost(env.reward_config, env._along["p_shot"], rounds, env.shots)
+    # within 1e-3, relative where the cost exceeds one decade
+    assert (np.abs(env._error_cost - exact) / np.maximum(1.0, exact)).max() < 1e-3
