@@ -293,7 +293,7 @@ class QECSwitchEnv(gym.Env):
         else:
             m_assumed = float(self.m_true[t]) if recal else self.m_assumed
             ex = self.table.expected(entry, float(self.m_true[t]), m_assumed)
-            error = float(expected_error_cost(cfg, np.array(ex.p_shot), np.array(self.menu[entry].distance), self.shots))
+            error = float(self._expected_error_cost(np.array([ex.p_shot]), np.array([self.menu[entry].distance]))[0])
             static = cfg.qubit_weight * self._qubits[entry] / cfg.reference_qubits + cfg.latency_weight * max(
                 0.0, ex.decode_s_per_round / cfg.latency_budget_s - 1.0)
         return error + static + (cfg.switch_cost if switched else 0.0) + (cfg.recalibration_cost if recal else 0.0)

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -183,6 +184,7 @@ class WindowTable:
         self.num_detectors = arrays["num_detectors"]
         self.grid = config.axis.grid
         self._log_grid = np.log(self.grid)
+        self._log_grid_list = self._log_grid.tolist()
         self.rounds = np.array([e.distance for e in config.menu], dtype=np.float64)
         # Per-shot failure of any counted basis (union bound over bases); smoothing keeps the
         # log-interpolation finite where a point saw no error.
@@ -195,24 +197,26 @@ class WindowTable:
         return self.config.menu
 
     def _weights(self, m: float) -> tuple[int, float]:
+        # Scalar hot path of every env step: plain Python (bisect) beats numpy calls here.
         lm = math.log(m)
-        g = self._log_grid
+        g = self._log_grid_list
         if not (g[0] - 1e-9 <= lm <= g[-1] + 1e-9):
             raise ValueError(
                 f"noise multiplier {m:.4g} is outside the table's grid [{self.grid[0]:.4g}, {self.grid[-1]:.4g}]; "
                 "widen the NoiseAxis (low/high) rather than extrapolate."
             )
-        i = int(np.clip(np.searchsorted(g, lm) - 1, 0, len(g) - 2))
+        i = min(max(bisect.bisect_left(g, lm) - 1, 0), len(g) - 2)
         w = (lm - g[i]) / (g[i + 1] - g[i])
-        return i, float(np.clip(w, 0.0, 1.0))
+        return i, min(max(w, 0.0), 1.0)
 
-    def _interp(self, arr: np.ndarray, entry: int, m_true: float, m_assumed: float | None) -> np.ndarray:
-        i, wi = self._weights(m_true)
+    def _interp(self, arr: np.ndarray, entry: int, wt: tuple[int, float], wa: tuple[int, float] | None) -> np.ndarray:
+        """Interpolate ``arr[entry]`` with weights of the true (``wt``) and assumed (``wa``) multipliers."""
+        i, wi = wt
         if arr.shape[2] == 1:  # 1-D table: decoders calibrated to the truth, m_assumed ignored
             return (1 - wi) * arr[entry, i, 0] + wi * arr[entry, i + 1, 0]
-        if m_assumed is None:  # calibrated: walk the diagonal
+        if wa is None:  # calibrated: walk the diagonal
             return (1 - wi) * arr[entry, i, i] + wi * arr[entry, i + 1, i + 1]
-        j, wj = self._weights(m_assumed)
+        j, wj = wa
         return sum(
             tw * aw * arr[entry, ti, aj]
             for ti, tw in ((i, 1 - wi), (i + 1, wi))
@@ -228,13 +232,15 @@ class WindowTable:
             m_assumed: Multiplier the decoder was calibrated at (2-D tables only; ``None``:
                 calibrated to the truth).
         """
-        p_shot = float(np.exp(self._interp(self._log_p, entry, m_true, m_assumed)))
+        wt = self._weights(m_true)
+        wa = None if m_assumed is None or self.errors.shape[2] == 1 else self._weights(m_assumed)
+        p_shot = math.exp(float(self._interp(self._log_p, entry, wt, wa)))
         return Expected(
             p_shot=p_shot,
             p_round=per_round(min(p_shot, 0.5), int(self.rounds[entry])),
-            features=self._interp(self.features, entry, m_true, m_assumed).astype(np.float64),
-            features_std=self._interp(self.features_std, entry, m_true, m_assumed).astype(np.float64),
-            decode_s_per_round=float(self._interp(self.decode_s, entry, m_true, m_assumed)),
+            features=np.asarray(self._interp(self.features, entry, wt, wa), dtype=np.float64),
+            features_std=np.asarray(self._interp(self.features_std, entry, wt, wa), dtype=np.float64),
+            decode_s_per_round=float(self._interp(self.decode_s, entry, wt, wa)),
         )
 
     def along(self, m_true: np.ndarray) -> dict[str, np.ndarray]:
