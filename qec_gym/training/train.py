@@ -71,7 +71,15 @@ def latest_checkpoint(run_dir: str | Path) -> tuple[Path, int] | None:
     return path, steps
 
 
-def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress_bar: bool = False, callbacks=()):
+def train(
+    config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    progress_bar: bool = False,
+    callbacks=(),
+    prepare_model=None,
+):
     """Train ``config`` into ``run_dir``; returns the model.
 
     Args:
@@ -80,6 +88,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         resume: Continue from the newest checkpoint in ``run_dir`` (the config must match).
         progress_bar: Show SB3's progress bar (rich/tqdm).
         callbacks: Extra SB3 callbacks.
+        prepare_model: Called as ``prepare_model(model, venv)`` on a fresh model before learning
+            (not on resume), e.g. to pre-train it (`qec_gym.training.hybrid`).
 
     Raises:
         ValueError: ``run_dir`` holds a run of another config (without ``resume``: any run).
@@ -115,6 +125,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
     if ckpt is None:
         model = cls(config.policy, venv, seed=config.seed, tensorboard_log=str(run / "tb"), verbose=0, **hp)
         done_steps = 0
+        if prepare_model is not None:
+            prepare_model(model, venv)
     else:
         model = cls.load(ckpt[0], env=venv, device="cpu", tensorboard_log=str(run / "tb"))
         done_steps = model.num_timesteps
