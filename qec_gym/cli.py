@@ -101,6 +101,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run folder (default: runs/<algo>-<env>-s<seed>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--hybrid-tree", help="start from a behaviour clone of this decision tree (DT+RL hybrid)")
+    p.add_argument("--hybrid-dataset", help="observations to clone the tree on (a `qec-gym dataset` CSV)")
     p.set_defaults(handler=_run_train)
 
 
@@ -117,8 +119,16 @@ def _run_train(args: argparse.Namespace) -> int:
         eval_episodes=args.eval_episodes, checkpoint_freq=args.checkpoint_freq, vec_env=args.vec_env,
     )
     out = args.out or f"runs/{args.algo}-{args.env.split('/')[-1]}-s{args.seed}"
+    if bool(args.hybrid_tree) != bool(args.hybrid_dataset):
+        raise ValueError("the hybrid needs both --hybrid-tree and --hybrid-dataset.")
     try:
-        train(cfg, out, resume=args.resume, progress_bar=not args.no_progress)
+        if args.hybrid_tree:
+            from qec_gym.training.hybrid import train_hybrid
+
+            train_hybrid(cfg, out, tree_path=args.hybrid_tree, dataset=args.hybrid_dataset, resume=args.resume,
+                         progress_bar=not args.no_progress)
+        else:
+            train(cfg, out, resume=args.resume, progress_bar=not args.no_progress)
     except KeyboardInterrupt:
         print(f"interrupted: checkpoint saved; continue with `qec-gym train --resume --out {out}` (same options)")
         return 130

@@ -556,14 +556,7 @@ class CatSwitchEnv(QECSwitchEnv):
 
     def _coordinates(self, trajectory) -> np.ndarray:
         k1 = np.asarray(trajectory, dtype=np.float64)
-        m = k1 / self.kappa_axis.kappa1_over_kappa2
-        lo, hi = self.table.grid[0], self.table.grid[-1]
-        if m.min() < lo * (1 - 1e-9) or m.max() > hi * (1 + 1e-9):
-            raise ValueError(
-                f"scenario {self.scenario.name!r} reaches kappa_1 multipliers {m.min():.3g}..{m.max():.3g}, "
-                f"outside the table's {lo:.3g}..{hi:.3g}: widen kappa1_range."
-            )
-        return m
+        return self._check_in_grid(k1 / self.kappa_axis.kappa1_over_kappa2, fix="widen kappa1_range")
 
     def _noise_for(self, entry: int, step: int) -> NoiseParams:
         return self.kappa_axis.noise(self.menu[entry].nbar, float(self.m_true[step]))

@@ -505,11 +505,15 @@ class QECSwitchEnv(gym.Env):
                 self.axis.coordinate(trajectory[i])
             except ValueError as e:
                 raise ValueError(f"scenario {self.scenario.name!r} does not fit this env's noise axis: {e}") from None
+        return self._check_in_grid(m, fix="widen the env's NoiseAxis")
+
+    def _check_in_grid(self, m: np.ndarray, *, fix: str) -> np.ndarray:
+        """``m`` if every multiplier lies on the table's grid, else a ValueError naming ``fix``."""
         lo, hi = self.table.grid[0], self.table.grid[-1]
         if m.min() < lo * (1 - 1e-9) or m.max() > hi * (1 + 1e-9):
             raise ValueError(
                 f"scenario {self.scenario.name!r} reaches noise multipliers {m.min():.3g}..{m.max():.3g}, outside "
-                f"the table's grid {lo:.3g}..{hi:.3g}: widen the env's NoiseAxis."
+                f"the table's grid {lo:.3g}..{hi:.3g}: {fix}."
             )
         return m
 
