@@ -121,7 +121,7 @@ __all__ = [
     "cat_menu",
 ]
 
-CAT_TABLE_VERSION = 1
+CAT_TABLE_VERSION = 2  # 2: decoder priors from split PAULI_CHANNEL_2 (sim.cache.split_pauli_channels)
 """Bump when the cat table's contents change meaning (old cache files are then rebuilt)."""
 
 
