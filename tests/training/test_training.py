@@ -110,3 +110,13 @@ def test_cli_train_and_bad_yaml(tmp_path, capsys):
     bad.write_text("n_timesteps: 64\nlearning_rat: 0.1\n")
     assert main(["train", "--config", str(bad), "--out", str(tmp_path / "r")]) == 2
     assert "learning_rat" in capsys.readouterr().err
+
+
+def test_recurrent_ppo_runs_on_the_raw_syndrome_variant(tmp_path):
+    over = {"n_timesteps": 128, "n_steps": 32, "batch_size": 32, "n_epochs": 1, "env_kwargs": {"max_steps": 20}}
+    cfg = resolve_config("qec_gym/SurfaceSwitchRaw-v0", "recurrentppo", overrides=over, eval_freq=0)
+    assert cfg.policy == "MultiInputLstmPolicy"
+    train(cfg, tmp_path / "raw")
+    env = gym.make("qec_gym/SurfaceSwitchRaw-v0", max_steps=8)
+    ret, infos = run_episode(env, load_run(tmp_path / "raw", env=env), seed=2)
+    assert np.isfinite(ret) and len(infos) == 9
