@@ -237,8 +237,8 @@ class ClairvoyantAgent(_Privileged):
     planned (a new ``reset``, ``episode_start``, or an action taken by someone else).
 
     Its expected return is the exact upper bound for the env's expected costs; realized returns
-    scatter around it with the window sampling noise. Envs with ``calibration_table=True``
-    (``DecoderCalibration-v0``) have no clairvoyant plan: construction raises NotImplementedError.
+    scatter around it with the window sampling noise. With a calibration table
+    (``DecoderCalibration-v0``) the plan also chooses when to recalibrate.
 
     Args:
         env: The env it acts in (wrapped or not), or a ``SyncVectorEnv``.
@@ -251,11 +251,6 @@ class ClairvoyantAgent(_Privileged):
 
     def __init__(self, env: Any) -> None:
         super().__init__(env)
-        for u in self._envs:
-            # Fail at construction, not mid-evaluation: the DP needs calibrated (1-D) tables.
-            if getattr(getattr(getattr(u, "table", None), "config", None), "assumed", False):
-                raise NotImplementedError("ClairvoyantAgent needs an env whose decoders stay calibrated "
-                                          "(calibration_table=False, e.g. not DecoderCalibration-v0).")
         self._plans: list[_Plan | None] = [None] * len(self._envs)
 
     @property

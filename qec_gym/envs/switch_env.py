@@ -323,12 +323,13 @@ class QECSwitchEnv(gym.Env):
     def clairvoyant_plan(self) -> tuple[list[int], float]:
         """Exact best expected return of the rest of the episode, knowing the whole trajectory.
 
-        Dynamic programming over (menu entry x step) with the switch costs, on expected costs
-        (1-D tables: decoders calibrated, so recalibration never pays). Returns the actions
-        from the current step on and the expected return (minus the expected cost).
+        Dynamic programming on expected costs. With a 1-D table (decoders calibrated, so
+        recalibrating never pays) the state is the running entry; with a calibration table it is
+        (running entry, step of the last recalibration), and the actions are keep, recalibrate
+        and switch. Returns the actions from the current step on and the expected return.
         """
         if self.table.features.shape[2] > 1:
-            raise NotImplementedError("clairvoyant_plan needs a 1-D table (calibration_table=False).")
+            return self._clairvoyant_calibration_plan()
         cost = (self._error_cost + self._static_cost)[:, self._t :]
         n_e, n_t = cost.shape
         sw = self.reward_config.switch_cost
@@ -347,6 +348,43 @@ class QECSwitchEnv(gym.Env):
             actions.append(0 if nxt == entry else 2 + nxt)
             entry = nxt
         return actions, -float(value[self.entry])
+
+    def _clairvoyant_calibration_plan(self) -> tuple[list[int], float]:
+        cfg = self.reward_config
+        t0, n_e = self._t, len(self.menu)
+        steps = np.arange(t0, len(self.trajectory))
+        n_t = len(steps)
+        # calibration points: the current one (index 0) and every future step (index 1 + k)
+        cal_m = np.concatenate([[self.m_assumed], self.m_true[steps]])
+        p_shot = self.table.p_shot_grid(self.m_true[steps], cal_m)  # (E, T, 1 + T)
+        rounds = np.array([e.distance for e in self.menu], dtype=np.float64)[:, None, None]
+        cost = self._expected_error_cost(p_shot, np.broadcast_to(rounds, p_shot.shape))
+        cost = cost + self._static_cost[:, steps][:, :, None]
+        n_c = n_t + 1
+        value = np.zeros((n_e, n_c))  # cost-to-go after the last step, per (entry, calibration)
+        choice = np.zeros((n_t, n_e, n_c), dtype=np.int64)  # 0 keep, 1 recalibrate, 2 + e switch
+        idx = np.arange(n_e)
+        for k in range(n_t - 1, -1, -1):
+            here = cost[:, k, :] + value  # (E, C): run entry e this window under calibration c
+            recal = cfg.recalibration_cost + cost[:, k, k + 1] + value[:, k + 1]  # (E,)
+            order = np.argsort(here, axis=0)  # best and second-best entry per calibration
+            best, second = order[0], order[1] if n_e > 1 else order[0]
+            cols = np.arange(n_c)
+            alt = np.where(idx[:, None] == best[None, :], second[None, :], best[None, :])  # best e' != e
+            switch = cfg.switch_cost + here[alt, cols[None, :]]
+            options = np.stack([here, np.broadcast_to(recal[:, None], here.shape), switch])  # (3, E, C)
+            pick = np.argmin(options, axis=0)
+            choice[k] = np.where(pick == 2, 2 + alt, pick)
+            value = np.min(options, axis=0)
+        actions, entry, cal = [], self.entry, 0
+        for k in range(n_t):
+            a = int(choice[k, entry, cal])
+            if a == 1:
+                cal = k + 1
+            elif a >= 2:
+                entry = a - 2
+            actions.append(a)
+        return actions, -float(value[self.entry, 0])
 
     def _expected_p(self, entry: int, t: int, m_assumed: float) -> float:
         if self.table.features.shape[2] == 1:

@@ -272,6 +272,30 @@ class WindowTable:
             "decode_s": lerp(self.decode_s),
         }
 
+    def p_shot_grid(self, m_true: np.ndarray, m_assumed: np.ndarray) -> np.ndarray:
+        """Per-shot logical error of every entry for every (true, assumed) pair: (entries, T, A).
+
+        Bilinear in log multipliers, as `expected`; needs a 2-D (calibration) table.
+        """
+        if self.errors.shape[2] == 1:
+            raise ValueError("p_shot_grid needs a 2-D table (TableConfig(assumed=True)).")
+
+        def weights(m):
+            lm = np.log(np.asarray(m, dtype=np.float64))
+            for v in (float(np.exp(lm.min())), float(np.exp(lm.max()))):
+                self._weights(v)  # range check with a clear error
+            i = np.clip(np.searchsorted(self._log_grid, lm) - 1, 0, len(self.grid) - 2)
+            w = np.clip((lm - self._log_grid[i]) / (self._log_grid[i + 1] - self._log_grid[i]), 0.0, 1.0)
+            return i, w
+
+        (i, wi), (j, wj) = weights(m_true), weights(m_assumed)
+        lp = self._log_p
+        out = 0.0
+        for ti, tw in ((i, 1 - wi), (i + 1, wi)):
+            for aj, aw in ((j, 1 - wj), (j + 1, wj)):
+                out = out + tw[None, :, None] * aw[None, None, :] * lp[:, ti][:, :, aj]
+        return np.exp(out)
+
     def rate_curve(self, entry: int) -> np.ndarray:
         """Mean detection rate along the grid (calibrated decoder), for inverting rate -> m."""
         f = self.features[entry, :, :, 0]

@@ -145,13 +145,10 @@ class QECEvalCallback(BaseCallback):
     def _clairvoyant_return(self, seed: int) -> float:
         env = self._env.unwrapped
         self._env.reset(seed=seed)
-        try:
-            plan, _ = env.clairvoyant_plan()
-        except NotImplementedError:  # no exact DP for this env: regret to the myopic oracle
-            plan = None
+        plan, _ = env.clairvoyant_plan()
         total, done, k = 0.0, False, 0
         while not done:
-            a = plan[k] if plan is not None else env.oracle_action()
+            a = plan[k]
             _, r, term, trunc, _ = self._env.step(a)
             total += r
             done = term or trunc
