@@ -94,16 +94,14 @@ from qec_gym.envs.reward import RewardConfig
 from qec_gym.envs.switch_env import QECSwitchEnv
 from qec_gym.envs.table import (
     FEATURES,
-    PACKAGED_TABLES,
     TABLE_VERSION,
     WindowTable,
-    _load,
-    _save,
-    default_cache_dir,
+    cached_table,
     window_features,
 )
-from qec_gym.noise.drift import Bursts, DriftProcess, OrnsteinUhlenbeck, RandomTelegraph, Ramp
+from qec_gym.noise.drift import Bursts, DriftProcess, RandomTelegraph, Ramp
 from qec_gym.noise.params import NoiseParams
+from qec_gym.noise.scenarios import clipped_ou, scenario_registry
 from qec_gym.sim import simulate_window
 
 __all__ = [
@@ -311,22 +309,7 @@ def build_cat_table(
         >>> t.errors.shape, 0 < t.expected(0, 1.5).p_shot < 0.5
         ((1, 2, 1), True)
     """
-    name = f"table-{config.key()}.npz"
-    packaged = _load(PACKAGED_TABLES / name, config)
-    if packaged is not None:
-        return packaged
-    path = None
-    if cache_dir is not None:
-        folder = default_cache_dir() / "tables" if cache_dir == "default" else Path(cache_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / name
-        loaded = _load(path, config)
-        if loaded is not None:
-            return loaded
-    table = _compute(config, progress)
-    if path is not None:
-        _save(path, table)
-    return table
+    return cached_table(config, _compute, cache_dir=cache_dir, progress=progress)
 
 
 def _compute(config: CatTableConfig, progress: Callable[[int, int], None] | None) -> WindowTable:
@@ -425,58 +408,45 @@ class CatScenario:
         return self.kappa1_over_kappa2 * self.multipliers(rng, n_steps=n_steps)
 
 
-def _ou(log_std: float, correlation_steps: float, low: float, high: float) -> DriftProcess:
-    return OrnsteinUhlenbeck.from_stationary(log_std, correlation_steps).clip(low, high)
-
-
-def _registry(*scenarios: CatScenario, split: str) -> Mapping[str, CatScenario]:
-    out: dict[str, CatScenario] = {}
-    for s in scenarios:
-        if s.name in out or s.split != split:
-            raise ValueError(f"cat scenario {s.name!r}: duplicate name or split {s.split!r} != {split!r}.")
-        out[s.name] = s
-    return MappingProxyType(out)
-
-
 # Calibration: kappa_1/kappa_2 = 1e-3 is the regime of Gouzien et al. 2023's estimates (threshold
 # ~1.3e-2 at nbar = 1); every multiplier stays inside the table's 0.25..8 (2.5e-4..8e-3). Single-
 # photon loss is the resonator's T1: it wanders and switches like transmon T1 (TLS defects, Burnett
 # et al. 2019) and jumps under quasiparticle bursts (McEwen et al. 2022); time is compressed as in
 # qec_gym.noise.scenarios (burst decay < TLS dwell < OU correlation ~ episode).
-CAT_TRAINING_SCENARIOS: Mapping[str, CatScenario] = _registry(
+CAT_TRAINING_SCENARIOS: Mapping[str, CatScenario] = scenario_registry(
     CatScenario(
         "cat_calm",
         "kappa_1/kappa_2 = 1e-3 with a small, slow OU wander (log-std 0.1, correlation 200 steps, "
         "clipped x0.5..x2): a well-calibrated chip.",
-        drift=_ou(0.1, 200, 0.5, 2.0),
+        drift=clipped_ou(0.1, 200, 0.5, 2.0),
     ),
     CatScenario(
         "cat_ou_drift",
         "kappa_1/kappa_2 = 1e-3 under an OU random walk in log space (log-std 0.4, correlation 100 "
         "steps, clipped x0.3..x4: 3e-4..4e-3): resonator T1 drift.",
-        drift=_ou(0.4, 100, 0.3, 4.0),
+        drift=clipped_ou(0.4, 100, 0.3, 4.0),
     ),
     CatScenario(
         "cat_telegraph_tls",
         "kappa_1/kappa_2 = 1e-3 switched between x1 and x3 by a TLS defect (mean dwell 120 steps "
         "low, 40 high) times a small OU jitter (log-std 0.05, clipped x0.8..x1.25).",
-        drift=RandomTelegraph.from_dwell(1.0, 3.0, dwell_low=120, dwell_high=40) * _ou(0.05, 50, 0.8, 1.25),
+        drift=RandomTelegraph.from_dwell(1.0, 3.0, dwell_low=120, dwell_high=40) * clipped_ou(0.05, 50, 0.8, 1.25),
     ),
     CatScenario(
         "cat_bursts",
         "kappa_1/kappa_2 = 1e-3 hit by quasiparticle bursts (Poisson 0.01 per step, exponential "
         "heights of mean +x4, decay 8 steps) over a small OU jitter; clipped at x6.",
-        drift=(_ou(0.05, 100, 0.8, 1.25) + Bursts(0.01, 4.0, decay=8.0, baseline=0.0, random_height=True)).clip(high=6.0),
+        drift=(clipped_ou(0.05, 100, 0.8, 1.25) + Bursts(0.01, 4.0, decay=8.0, baseline=0.0, random_height=True)).clip(high=6.0),
     ),
     split="train",
 )
 
-CAT_HELDOUT_SCENARIOS: Mapping[str, CatScenario] = _registry(
+CAT_HELDOUT_SCENARIOS: Mapping[str, CatScenario] = scenario_registry(
     CatScenario(
         "cat_heldout_ou_fast",
         "kappa_1/kappa_2 = 1e-3 under a fast, wide OU walk (log-std 0.5, correlation 20 steps, "
         "clipped x0.3..x5): faster and wider than any training drift.",
-        drift=_ou(0.5, 20, 0.3, 5.0),
+        drift=clipped_ou(0.5, 20, 0.3, 5.0),
         split="heldout",
     ),
     CatScenario(
@@ -492,7 +462,7 @@ CAT_HELDOUT_SCENARIOS: Mapping[str, CatScenario] = _registry(
         "cat_heldout_ramp",
         "kappa_1/kappa_2 = 1e-3 degrading linearly x1 -> x5 between steps 100 and 400 (resonator "
         "ageing, heating) times an OU jitter (log-std 0.1, clipped x0.7..x1.4).",
-        drift=Ramp(1.0, 5.0, duration=300, begin=100) * _ou(0.1, 50, 0.7, 1.4),
+        drift=Ramp(1.0, 5.0, duration=300, begin=100) * clipped_ou(0.1, 50, 0.7, 1.4),
         split="heldout",
     ),
     split="heldout",

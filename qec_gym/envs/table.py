@@ -321,19 +321,30 @@ def build_table(
             ``~/.cache/qec_gym/tables``; ``None`` disables the disk cache.
         progress: Called with (done, total) after each grid point.
     """
-    path = None
-    # Tables of the registered envs ship with the package (small; rebuilt if their key changes).
-    packaged = _load(PACKAGED_TABLES / f"table-{config.key()}.npz", config)
+    return cached_table(config, _compute, cache_dir=cache_dir, progress=progress)
+
+
+def cached_table(config, compute, *, cache_dir: str | Path | None = "default", progress=None) -> WindowTable:
+    """The table of ``config`` from the package, else the cache folder, else ``compute(config, progress)``.
+
+    Shared by every kind of table config (anything with ``key()``): packaged tables of the
+    registered envs come first (small; rebuilt if their key changes), then the disk cache (a
+    corrupt or mismatched file is recomputed, never used), then a fresh computation, saved
+    atomically.
+    """
+    name = f"table-{config.key()}.npz"
+    packaged = _load(PACKAGED_TABLES / name, config)
     if packaged is not None:
         return packaged
+    path = None
     if cache_dir is not None:
         folder = default_cache_dir() / "tables" if cache_dir == "default" else Path(cache_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"table-{config.key()}.npz"
+        path = folder / name
         loaded = _load(path, config)
         if loaded is not None:
             return loaded
-    table = _compute(config, progress)
+    table = compute(config, progress)
     if path is not None:
         _save(path, table)
     return table

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from qec_gym.eval.harness import COLUMNS, TRACE_COLUMNS
+from qec_gym.sim.plots import new_figure, save_figure
 
 if TYPE_CHECKING:  # pandas is imported inside the functions
     import pandas as pd
@@ -157,7 +158,7 @@ def plot_policy_comparison(
     table = summarize(df, reference=ref, oracle=None, confidence=confidence)
     colours = policy_colours(df.policy)
     panels = 2 if ref is not None and len(table) > 1 else 1
-    fig, axes = _figure(1, panels, figsize=(5.2 * panels, 0.42 * len(table) + 1.6))
+    fig, axes = new_figure(1, panels, figsize=(5.2 * panels, 0.42 * len(table) + 1.6))
     names = list(table.policy)[::-1]  # best at the top
     y = range(len(names))
     rows = table.set_index("policy")
@@ -183,7 +184,7 @@ def plot_policy_comparison(
         ax.set_xlabel(f"paired return difference vs {ref}, {confidence:.0%} CI")
         _grid(ax, axis="x")
     fig.suptitle(title or "Policy comparison", fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_regret(
@@ -211,7 +212,7 @@ def plot_regret(
     if table.empty:
         raise ValueError(f"the results hold only the oracle {oracle!r}: there is nothing to compare with it.")
     colours = policy_colours(df.policy)
-    fig, axes = _figure(1, 1, figsize=(6.4, 0.42 * len(table) + 1.6))
+    fig, axes = new_figure(1, 1, figsize=(6.4, 0.42 * len(table) + 1.6))
     ax = axes[0]
     names = list(table.policy)
     reg = list(table.regret)
@@ -222,7 +223,7 @@ def plot_regret(
     ax.set_xlabel(f"regret to {oracle} per episode, {confidence:.0%} CI (lower is better)")
     _grid(ax, axis="x")
     ax.set_title(title or f"Regret to the {oracle} oracle", fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_scenarios(
@@ -244,7 +245,7 @@ def plot_scenarios(
     colours = policy_colours(df.policy)
     ncols = min(3, len(scenarios))
     nrows = math.ceil(len(scenarios) / ncols)
-    fig, axes = _figure(nrows, ncols, figsize=(4.3 * ncols, (0.36 * len(order) + 1.3) * nrows))
+    fig, axes = new_figure(nrows, ncols, figsize=(4.3 * ncols, (0.36 * len(order) + 1.3) * nrows))
     for ax, scenario in zip(axes, scenarios):
         sub = table[table.scenario == scenario].set_index("policy")
         names = [n for n in order if n in sub.index]
@@ -261,7 +262,7 @@ def plot_scenarios(
     for ax in axes[len(scenarios):]:
         ax.set_visible(False)
     fig.suptitle(title or "Return per scenario", fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_trajectories(
@@ -314,7 +315,7 @@ def plot_trajectories(
         raise ValueError(f"seed {seed} of {scenario!r} has no trace for {missing}.")
     colours = policy_colours(df.policy)
     labels = dict(zip(df.entry, df.entry_label))
-    fig, axes = _figure(3, 1, figsize=(9.0, 8.6), sharex=True, height_ratios=(1.0, 1.2, 1.2))
+    fig, axes = new_figure(3, 1, figsize=(9.0, 8.6), sharex=True, height_ratios=(1.0, 1.2, 1.2))
     ax_noise, ax_entry, ax_p = axes
     first = sub[sub.policy == names[0]].sort_values("step")
     ax_noise.plot(first.step, first.true_multiplier, color="black", linewidth=2.0, label="true multiplier")
@@ -347,7 +348,7 @@ def plot_trajectories(
     for ax in axes:
         _grid(ax)
     fig.suptitle(title or f"Trajectories: {scenario}, seed {seed}", fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------- learning curves
@@ -432,7 +433,7 @@ def plot_learning_curves(
     from matplotlib.ticker import FuncFormatter
 
     data = {str(r): read_scalars(r, tags) for r in run_dirs}
-    fig, axes = _figure(1, len(tags), figsize=(4.4 * len(tags), 3.6))
+    fig, axes = new_figure(1, len(tags), figsize=(4.4 * len(tags), 3.6))
     for ax, tag in zip(axes, tags):
         drawn = 0
         for r in run_dirs:
@@ -452,21 +453,10 @@ def plot_learning_curves(
         if drawn:
             ax.legend(fontsize=7)
     fig.suptitle(title or "Learning curves", fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------- helpers
-def _figure(nrows: int, ncols: int, *, figsize, sharex: bool = False, height_ratios=None):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, dpi=110)
-    FigureCanvasAgg(fig)
-    grid = {"height_ratios": height_ratios} if height_ratios else None
-    axes = fig.subplots(nrows, ncols, sharex=sharex, squeeze=False, gridspec_kw=grid)
-    return fig, list(axes.ravel())
-
-
 def _si(x: float, _pos=None) -> str:
     """Axis label 150000 -> '150k' (long step counts otherwise overlap)."""
     for scale, suffix in ((1e6, "M"), (1e3, "k")):
@@ -494,11 +484,3 @@ def _err(low, mid, high) -> list[list[float]]:
 
 def _grid(ax, axis: str = "both") -> None:
     ax.grid(True, axis=axis, which="major", alpha=0.3)
-
-
-def _save(fig, path: str | pathlib.Path) -> pathlib.Path:
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    return path

@@ -522,9 +522,10 @@ def photonic_suitability(env_id: str = PHOTONIC_ENV, *, confidence: float = 0.95
 
 def plot_suitability(suit: Suitability, path: str | os.PathLike, *, title: str | None = None) -> pathlib.Path:
     """Expected logical error per round of each entry vs the noise multiplier, with the target."""
-    from qec_gym.eval.plots import _figure, _plain_log_ticks, _save
+    from qec_gym.eval.plots import _plain_log_ticks
+    from qec_gym.sim.plots import new_figure, save_figure
 
-    fig, axes = _figure(1, 1, figsize=(7.4, 4.6))
+    fig, axes = new_figure(1, 1, figsize=(7.4, 4.6))
     ax = axes[0]
     styles = {}
     markers = ["o", "s", "^", "D", "v", "P"]
@@ -544,7 +545,7 @@ def plot_suitability(suit: Suitability, path: str | os.PathLike, *, title: str |
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7)
     ax.set_title(title or f"{suit.env_id}: menu entries by noise level", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------- cats

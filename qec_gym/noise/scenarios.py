@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -158,13 +158,23 @@ class Scenario:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def _ou(log_std: float, correlation_steps: float, low: float, high: float) -> DriftProcess:
-    """An OU walk of the log-multiplier, clipped so the scenario's noise stays in a known range."""
+def clipped_ou(log_std: float, correlation_steps: float, low: float, high: float) -> DriftProcess:
+    """An OU walk of the log-multiplier, clipped so the scenario's noise stays in a known range.
+
+    Example:
+        >>> clipped_ou(0.3, 50, 0.5, 2.0).sample(3, np.random.default_rng(0)).shape
+        (3,)
+    """
     return OrnsteinUhlenbeck.from_stationary(log_std, correlation_steps).clip(low, high)
 
 
-def _registry(*scenarios: Scenario, split: str) -> Mapping[str, Scenario]:
-    out: dict[str, Scenario] = {}
+def scenario_registry(*scenarios, split: str) -> Mapping[str, Any]:
+    """A read-only name -> scenario mapping of one split (any objects with ``name`` and ``split``).
+
+    Raises:
+        ValueError: a duplicate name, or a scenario of another split.
+    """
+    out: dict[str, Any] = {}
     for s in scenarios:
         if s.name in out:
             raise ValueError(f"duplicate scenario name {s.name!r}.")
@@ -178,7 +188,7 @@ def _registry(*scenarios: Scenario, split: str) -> Mapping[str, Scenario]:
 _PHOTONIC = HardwareParams.photonic().to_noise()
 
 # ------------------------------------------------------------------------------------ training
-TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
+TRAINING_SCENARIOS: Mapping[str, Scenario] = scenario_registry(
     Scenario(
         "readout_drift",
         "stim-uniform(1e-3) whose measurement error alone wanders (OU in log space around x4, "
@@ -194,7 +204,7 @@ TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
         "stim-uniform(1.5e-3) with a small, slow OU wander of all rates (log-std 0.1, correlation "
         "200 steps, clipped to x0.5..x2): a well-calibrated chip; small distances suffice.",
         baseline=NoiseParams.uniform(1.5e-3),
-        drifts={"all": _ou(0.1, 200, 0.5, 2.0)},
+        drifts={"all": clipped_ou(0.1, 200, 0.5, 2.0)},
         tags=("surface",),
     ),
     Scenario(
@@ -203,7 +213,7 @@ TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
         "correlation 100 steps, clipped to x0.3..x3, i.e. p in 9e-4..9e-3): calibration drift, "
         "T1 wandering by tens of percent (Burnett et al. 2019).",
         baseline=NoiseParams.uniform(3e-3),
-        drifts={"all": _ou(0.35, 100, 0.3, 3.0)},
+        drifts={"all": clipped_ou(0.35, 100, 0.3, 3.0)},
         tags=("surface",),
     ),
     Scenario(
@@ -214,7 +224,7 @@ TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
         baseline=NoiseParams.uniform(2e-3),
         drifts={
             "all": RandomTelegraph.from_dwell(1.0, 2.5, dwell_low=120, dwell_high=40)
-            * _ou(0.05, 50, 0.8, 1.25)
+            * clipped_ou(0.05, 50, 0.8, 1.25)
         },
         tags=("surface",),
     ),
@@ -227,7 +237,7 @@ TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
         baseline=NoiseParams.uniform(1.5e-3),
         drifts={
             "all": (
-                _ou(0.05, 100, 0.8, 1.25)
+                clipped_ou(0.05, 100, 0.8, 1.25)
                 + Bursts(0.01, 4.0, decay=8.0, baseline=0.0, random_height=True)
             ).clip(high=6.0)
         },
@@ -239,7 +249,7 @@ TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
         "episode; e.g. daily temperature cycles, illustrative) times an OU jitter (log-std 0.1, "
         "clipped x0.7..x1.4).",
         baseline=NoiseParams.uniform(3e-3),
-        drifts={"all": Sinusoid(0.4, 250, random_phase=True) * _ou(0.1, 50, 0.7, 1.4)},
+        drifts={"all": Sinusoid(0.4, 250, random_phase=True) * clipped_ou(0.1, 50, 0.7, 1.4)},
         tags=("surface",),
     ),
     Scenario(
@@ -250,7 +260,7 @@ TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
         baseline=NoiseParams.uniform(2e-3),
         drifts={
             "p_meas": RandomTelegraph.from_dwell(1.0, 3.0, dwell_low=80, dwell_high=30),
-            "p2": _ou(0.25, 150, 0.5, 2.0),
+            "p2": clipped_ou(0.25, 150, 0.5, 2.0),
         },
         tags=("surface", "fieldwise"),
     ),
@@ -261,14 +271,14 @@ TRAINING_SCENARIOS: Mapping[str, Scenario] = _registry(
         "clipped x0.4..x2.4, p_loss in 0.7%..3.9%): coupling and alignment drift; fusion-based "
         "schemes tolerate ~2.7% loss per photon (Bartolucci et al. 2023).",
         baseline=_PHOTONIC,
-        drifts={"p_loss": _ou(0.3, 100, 0.4, 2.4)},
+        drifts={"p_loss": clipped_ou(0.3, 100, 0.4, 2.4)},
         tags=("photonic",),
     ),
     split="train",
 )
 
 # ------------------------------------------------------------------------------------ held-out
-HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
+HELDOUT_SCENARIOS: Mapping[str, Scenario] = scenario_registry(
     Scenario(
         "heldout_readout_jumps",
         "stim-uniform(1e-3) whose measurement error jumps between x2 and x20 (telegraph, dwell 60 "
@@ -288,7 +298,7 @@ HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
         "stim-uniform(3e-3) under a fast, wide OU walk (log-std 0.45, correlation 20 steps, "
         "clipped x0.3..x3): faster and wider than any training OU.",
         baseline=NoiseParams.uniform(3e-3),
-        drifts={"all": _ou(0.45, 20, 0.3, 3.0)},
+        drifts={"all": clipped_ou(0.45, 20, 0.3, 3.0)},
         split="heldout",
         tags=("surface",),
     ),
@@ -312,7 +322,7 @@ HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
         "stim-uniform(1.5e-3) degrading linearly from x1 to x4 between steps 100 and 400 (heating, "
         "calibration ageing) times an OU jitter (log-std 0.1, clipped x0.7..x1.4; p <= 8.4e-3).",
         baseline=NoiseParams.uniform(1.5e-3),
-        drifts={"all": Ramp(1.0, 4.0, duration=300, begin=100) * _ou(0.1, 50, 0.7, 1.4)},
+        drifts={"all": Ramp(1.0, 4.0, duration=300, begin=100) * clipped_ou(0.1, 50, 0.7, 1.4)},
         split="heldout",
         tags=("surface",),
     ),
@@ -323,7 +333,7 @@ HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
         "decay 6 steps, clipped at x3) and a +-30% periodic data-qubit error (period 180 steps).",
         baseline=NoiseParams.uniform(2.5e-3),
         drifts={
-            "p2": _ou(0.3, 40, 0.4, 2.5),
+            "p2": clipped_ou(0.3, 40, 0.4, 2.5),
             "p_meas": Bursts(0.015, 2.0, decay=6.0).clip(high=3.0),
             "p_data": Sinusoid(0.3, 180, random_phase=True),
         },
@@ -338,7 +348,7 @@ HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
         baseline=_PHOTONIC,
         drifts={
             "p_loss": RandomTelegraph.from_dwell(1.0, 1.8, dwell_low=150, dwell_high=50)
-            * _ou(0.15, 100, 0.7, 1.4),
+            * clipped_ou(0.15, 100, 0.7, 1.4),
         },
         split="heldout",
         tags=("photonic",),
@@ -351,8 +361,8 @@ HELDOUT_SCENARIOS: Mapping[str, Scenario] = _registry(
         baseline=_PHOTONIC,
         drifts={
             "p_loss": RandomTelegraph.from_dwell(1.0, 1.8, dwell_low=150, dwell_high=50)
-            * _ou(0.15, 100, 0.7, 1.4),
-            "p_dephase": _ou(0.3, 60, 0.3, 3.0),
+            * clipped_ou(0.15, 100, 0.7, 1.4),
+            "p_dephase": clipped_ou(0.3, 60, 0.3, 3.0),
         },
         split="heldout",
         tags=("photonic", "fieldwise"),

@@ -63,16 +63,25 @@ def _errorbar(ax, rows: list, x_of, *, confidence: float, saturation: float | No
     ax.errorbar(xs, ys, yerr=yerr, capsize=2, markersize=4, linewidth=1.2, **style)
 
 
-def _new_axes(figsize=(6.0, 4.5)):
+def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=(6.0, 4.5), sharex: bool = False, height_ratios=None):
+    """A pyplot-free Agg figure and its axes as a flat list (safe in worker processes and tests)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, dpi=110)
     FigureCanvasAgg(fig)
-    return fig, fig.add_subplot(1, 1, 1)
+    grid = {"height_ratios": height_ratios} if height_ratios else None
+    axes = fig.subplots(nrows, ncols, sharex=sharex, squeeze=False, gridspec_kw=grid)
+    return fig, list(axes.ravel())
 
 
-def _save(fig, path: str | pathlib.Path) -> pathlib.Path:
+def _new_axes(figsize=(6.0, 4.5)):
+    fig, (ax,) = new_figure(figsize=figsize)
+    return fig, ax
+
+
+def save_figure(fig, path: str | pathlib.Path) -> pathlib.Path:
+    """Lay out ``fig`` and write it as PNG to ``path`` (folders created); returns the path."""
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -136,7 +145,7 @@ def plot_threshold(
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_vs_distance(
@@ -196,4 +205,4 @@ def plot_vs_distance(
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
