@@ -48,6 +48,20 @@ class CompiledDecoder(abc.ABC):
         union-find. It is an observable a control system has, so it feeds the environments.
         """
 
+    def decode_packed_with_effort(self, packed: np.ndarray, detection_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As `decode_batch_with_effort`, given the events both bit-packed and unpacked.
+
+        Args:
+            packed: uint8 (shots, ceil(num_detectors / 8)), little-endian bit order (stim's).
+            detection_events: the same events unpacked, bool (shots, num_detectors).
+
+        Returns:
+            Predictions bit-packed like ``packed`` (uint8 (shots, ceil(num_observables / 8))),
+            and the per-shot effort. Decoders with a packed path (PyMatching) override this.
+        """
+        pred, effort = self.decode_batch_with_effort(detection_events)
+        return np.packbits(pred, axis=1, bitorder="little"), effort
+
     def _check_shape(self, dets: np.ndarray) -> np.ndarray:
         dets = np.asarray(dets)
         if dets.ndim != 2 or dets.shape[1] != self.num_detectors:

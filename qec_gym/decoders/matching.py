@@ -24,6 +24,15 @@ class _CompiledMatching(CompiledDecoder):
         pred, weights = self.matching.decode_batch(dets, return_weights=True, **kwargs)
         return pred.astype(bool, copy=False), np.asarray(weights, dtype=np.float64)
 
+    def decode_packed_with_effort(self, packed: np.ndarray, detection_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if packed.ndim != 2 or packed.shape[1] != (self.num_detectors + 7) // 8:
+            raise ValueError(f"packed detection events must have shape (shots, {(self.num_detectors + 7) // 8}).")
+        kwargs = {"enable_correlations": True} if self.correlated else {}
+        pred, weights = self.matching.decode_batch(
+            packed, bit_packed_shots=True, bit_packed_predictions=True, return_weights=True, **kwargs
+        )
+        return pred, np.asarray(weights, dtype=np.float64)
+
 
 @dataclass(frozen=True)
 class PyMatchingDecoder(Decoder):
