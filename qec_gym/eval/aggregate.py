@@ -1,0 +1,167 @@
+"""Aggregate RL metrics over training seeds and episodes (Agarwal et al. 2021, "Deep RL at the
+edge of the statistical precipice", NeurIPS; the `rliable` library).
+
+The unit of an RL result is a *training seed* (a run). Each run is evaluated on several episodes of
+several scenarios (tasks). Scores are held as an array ``(runs, episodes, tasks)``; a baseline that
+is not trained has one run. Point estimates come from ``rliable.metrics`` (interquartile mean,
+probability of improvement). Their intervals come from a two-stage stratified bootstrap written
+here: per task, resample runs with replacement, then each drawn run's episodes with replacement.
+(``rliable.library.get_interval_estimates`` would do the first stage, but it needs ``arch``, whose
+releases that import with pandas 3 no longer accept rliable's ``random_state`` argument.)
+
+Scores are made comparable across scenarios by `normalize`: per scenario, 0 is a low reference
+(e.g. the best fixed configuration) and 1 a high one (the clairvoyant oracle), each averaged over
+that scenario's episodes.
+
+Example:
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(1.0, 0.1, size=(5, 4, 3))   # 5 seeds x 4 episodes x 3 scenarios
+    >>> b = rng.normal(0.0, 0.1, size=(1, 4, 3))   # a baseline: one run
+    >>> iqm(a).mean > 0.9, probability_of_improvement(a, b).mean
+    (True, 1.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from qec_gym.eval.stats import Interval
+
+
+def _as_scores(scores) -> np.ndarray:
+    x = np.asarray(scores, dtype=np.float64)
+    if x.ndim == 2:  # (runs, tasks): one episode per run
+        x = x[:, None, :]
+    if x.ndim != 3 or 0 in x.shape:
+        raise ValueError(f"scores must have shape (runs, episodes, tasks) with none empty, got {x.shape}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("scores contain NaN or inf: drop unfinished episodes before aggregating.")
+    return x
+
+
+def _resample(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One two-stage stratified bootstrap draw of ``x`` (runs, episodes, tasks)."""
+    n_r, n_e, n_t = x.shape
+    runs = rng.integers(n_r, size=(n_r, n_t))  # per task, which runs
+    eps = rng.integers(n_e, size=(n_r, n_e, n_t))  # per drawn run and task, which episodes
+    task = np.broadcast_to(np.arange(n_t), (n_r, n_e, n_t))
+    return x[runs[:, None, :], eps, task]
+
+
+def bootstrap(
+    statistic: Callable[..., float],
+    *scores,
+    reps: int = 2000,
+    confidence: float = 0.95,
+    rng: np.random.Generator | None = None,
+) -> Interval:
+    """Percentile interval of ``statistic(*scores)`` by the two-stage stratified bootstrap.
+
+    Args:
+        statistic: Function of one or more score arrays ``(runs, episodes, tasks)``.
+        *scores: The arrays; each is resampled independently (two groups are independent samples).
+        reps: Bootstrap replicates.
+        confidence: Two-sided level.
+        rng: Source of the resampling draws (default: seeded 0, so tables reproduce).
+
+    Returns:
+        `Interval` with ``n`` = the number of runs x episodes of the first array. With a single
+        run and a single episode there is nothing to resample: the interval is NaN.
+    """
+    xs = [_as_scores(s) for s in scores]
+    point = float(statistic(*xs))
+    n = xs[0].shape[0] * xs[0].shape[1]
+    if all(x.shape[0] * x.shape[1] == 1 for x in xs):
+        return Interval(point, float("nan"), float("nan"), n)
+    rng = np.random.default_rng(0) if rng is None else rng
+    draws = np.array([statistic(*(_resample(x, rng) for x in xs)) for _ in range(reps)])
+    lo, hi = np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return Interval(point, float(lo), float(hi), n)
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    """(runs, episodes, tasks) -> (runs x episodes, tasks), rliable's (runs, tasks) layout."""
+    return x.reshape(-1, x.shape[2])
+
+
+def iqm(scores, **kwargs) -> Interval:
+    """Interquartile mean of all scores (rliable's ``aggregate_iqm``) with its bootstrap interval."""
+    from rliable import metrics
+
+    return bootstrap(lambda x: metrics.aggregate_iqm(_flat(x)), scores, **kwargs)
+
+
+def mean(scores, **kwargs) -> Interval:
+    """Mean of all scores with its bootstrap interval."""
+    return bootstrap(lambda x: float(x.mean()), scores, **kwargs)
+
+
+def probability_of_improvement(scores_x, scores_y, **kwargs) -> Interval:
+    """P(X > Y): per task the Mann-Whitney probability that a score of X beats one of Y (ties
+    count half), averaged over tasks (rliable's ``probability_of_improvement``), with its interval.
+    """
+    from rliable import metrics
+
+    x, y = _as_scores(scores_x), _as_scores(scores_y)
+    if x.shape[2] != y.shape[2]:
+        raise ValueError(f"X and Y cover {x.shape[2]} and {y.shape[2]} tasks: compare them on the same scenarios.")
+    return bootstrap(lambda a, b: metrics.probability_of_improvement(_flat(a), _flat(b)), x, y, **kwargs)
+
+
+def performance_profile(scores, taus: Sequence[float]) -> np.ndarray:
+    """Fraction of (run, episode, task) scores above each threshold in ``taus``; shape ``(len(taus),)``."""
+    x = _as_scores(scores).ravel()
+    return np.array([(x > t).mean() for t in taus])
+
+
+def score_array(df, *, policy: str, scenarios: Sequence[str], metric: str = "return", run_column: str = "train_seed"):
+    """Tidy results -> ``(runs, episodes, tasks)`` for one policy group.
+
+    Args:
+        df: One row per episode with columns ``policy``, ``scenario``, ``seed`` (episode seed),
+            ``metric`` and optionally ``run_column`` (training seed; absent or NaN: one run).
+        policy: The group's name in ``df.policy``.
+        scenarios: Task order.
+
+    Raises:
+        ValueError: the group has no rows, or its runs did not all finish the same episodes.
+    """
+    sub = df[df.policy == policy]
+    if sub.empty:
+        raise ValueError(f"no results for policy {policy!r}; have {sorted(df.policy.unique())}.")
+    runs = sorted(sub[run_column].dropna().unique()) if run_column in sub else []
+    seeds = sorted(sub.seed.unique())
+    out = np.full((max(1, len(runs)), len(seeds), len(scenarios)), np.nan)
+    for (r, run) in enumerate(runs or [None]):
+        rows = sub if run is None else sub[sub[run_column] == run]
+        table = rows.pivot_table(index="seed", columns="scenario", values=metric, aggfunc="mean")
+        out[r] = table.reindex(index=seeds, columns=list(scenarios)).to_numpy()
+    if np.isnan(out).any():
+        raise ValueError(
+            f"policy {policy!r} lacks some (run, scenario, seed) episodes: finish the evaluation "
+            "(re-run the same command resumes it) before aggregating."
+        )
+    return out
+
+
+def normalize(df, *, low: str, high: str, metric: str = "return"):
+    """``df`` with ``metric`` rescaled per scenario so that policy ``low`` scores 0 and ``high`` 1
+    (each averaged over that scenario's episodes); the result goes to column ``normalized``.
+
+    Raises:
+        ValueError: a reference policy is missing, or the two references tie on a scenario.
+    """
+    ref = df[df.policy.isin([low, high])].groupby(["policy", "scenario"])[metric].mean().unstack(0)
+    for p in (low, high):
+        if p not in ref:
+            raise ValueError(f"normalisation needs results for {p!r}; have {sorted(df.policy.unique())}.")
+    span = ref[high] - ref[low]
+    if (span.abs() < 1e-12).any():
+        raise ValueError(f"{low!r} and {high!r} score the same on {list(span[span.abs() < 1e-12].index)}: "
+                         "pick references that differ on every scenario.")
+    out = df.copy()
+    out["normalized"] = (df[metric] - df.scenario.map(ref[low])) / df.scenario.map(span)
+    return out
