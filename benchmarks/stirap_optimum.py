@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from qec_gym.codes import CodeSpec
+from qec_gym.eval.qec_report import stirap_lines, stirap_optima
 from qec_gym.noise.stirap import stirap_regimes
 from qec_gym.sim import SimulationCache, simulate_window
 from qec_gym.sim.stats import binomial_ci, per_round
@@ -74,18 +75,6 @@ def run(widths: np.ndarray, distances, *, max_shots: int, max_errors: int, seed:
     return rows
 
 
-def optima(rows: list[dict]) -> list[dict]:
-    """Per (regime, family, distance): the width of least logical error per round."""
-    out = []
-    keys = sorted({(r["regime"], r["family"], r["distance"]) for r in rows})
-    for key in keys:
-        mine = [r for r in rows if (r["regime"], r["family"], r["distance"]) == key]
-        best = min(mine, key=lambda r: r["p_round"])
-        out.append(dict(regime=key[0], family=key[1], distance=key[2], width_s=best["width_s"],
-                        p_round=best["p_round"], p_round_lo=best["p_round_lo"], p_round_hi=best["p_round_hi"]))
-    return out
-
-
 def plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -135,7 +124,8 @@ def main(argv=None) -> None:
         w.writerows(rows)
     plot(rows, args.out.with_suffix(".png"))
     print(f"\nwrote {args.out} and {args.out.with_suffix('.png')} in {time.perf_counter() - t0:.0f} s\n")
-    for o in optima(rows):
+    print("\n".join(stirap_lines(args.out)))
+    for o in stirap_optima(rows):
         print(f"{o['regime']:<20} {o['family']:<16} d={o['distance']} optimum T = {o['width_s'] * 1e9:.0f} ns, "
               f"p_L/round = {o['p_round']:.2e} [{o['p_round_lo']:.1e}, {o['p_round_hi']:.1e}]")
 

@@ -10,7 +10,9 @@
   d = 3, 5, 7 (`qec_gym.codes.resources`);
 * **photonic suitability**: from the PhotonicSwitch-v0 env's packaged table, the cheapest menu
   entry meeting the reward's target at each photon-loss level;
-* **cat qubits**: the optimum table ``docs/figures/cat_optimum.csv`` when present.
+* **cat qubits**: the optimum table ``docs/figures/cat_optimum.csv`` when present;
+* **STIRAP control**: the optimum pulse width and the winning code per regime, from
+  ``docs/figures/stirap_optimum.csv`` (``benchmarks/stirap_optimum.py``) when present.
 
 Sweep CSVs come from ``sweep_csvs``; without them, ``quick=True`` samples the small sweeps of
 `QUICK_SWEEPS` itself (under a minute on 2 cores; resumable CSVs under ``<out>/sweeps``), and
@@ -69,6 +71,7 @@ def write_qec_report(
     workers: int = 2,
     quick_sweeps: Mapping[str, SweepConfig] | None = None,
     cat_csv: str | os.PathLike | None = None,
+    stirap_csv: str | os.PathLike | None = None,
     distances: Sequence[int] = (3, 5, 7),
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
@@ -85,6 +88,7 @@ def write_qec_report(
         workers: sinter worker processes of the quick sweeps.
         quick_sweeps: Replaces `QUICK_SWEEPS` (name -> config), e.g. for tests.
         cat_csv: Cat-qubit optimum table (default ``docs/figures/cat_optimum.csv``).
+        stirap_csv: STIRAP pulse-width study (default ``docs/figures/stirap_optimum.csv``).
         distances: Distances of the resource table.
         n_bootstrap: Bootstrap replicates per threshold.
         confidence: Confidence of every interval.
@@ -182,6 +186,14 @@ def write_qec_report(
     md += ["## Suitability: cat qubits", ""]
     cat = pathlib.Path(cat_csv) if cat_csv is not None else REPO_FIGURES / "cat_optimum.csv"
     md += cat_optimum_lines(cat)
+
+    md += ["## Suitability: STIRAP control", ""]
+    stirap = pathlib.Path(stirap_csv) if stirap_csv is not None else REPO_FIGURES / "stirap_optimum.csv"
+    md += stirap_lines(stirap)
+    if stirap.with_suffix(".png").is_file():
+        figures.append(figdir / "stirap_optimum.png")
+        figures[-1].write_bytes(stirap.with_suffix(".png").read_bytes())
+        md += [f"![logical error vs pulse width]({figures[-1].relative_to(out).as_posix()})", ""]
 
     md += ["## Reproduce", "", "```"]
     cmd = ["qec-gym", "report", "--qec", "--out", str(out.resolve())]
@@ -546,6 +558,60 @@ def plot_suitability(suit: Suitability, path: str | os.PathLike, *, title: str |
     ax.legend(fontsize=7)
     ax.set_title(title or f"{suit.env_id}: menu entries by noise level", fontsize=10)
     return save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------------- STIRAP
+def stirap_optima(rows: Sequence[Mapping]) -> list[dict]:
+    """Per (regime, family, distance) of `benchmarks/stirap_optimum.py` rows: the row of least
+    logical error per round (its ``width_s``, ``p_round``, ``p_round_lo``, ``p_round_hi``).
+
+    Example:
+        >>> rows = [dict(regime="a", family="f", distance=3, width_s=w, p_round=p, p_round_lo=p, p_round_hi=p)
+        ...         for w, p in ((1e-8, 3e-3), (5e-8, 1e-3), (1e-7, 2e-3))]
+        >>> stirap_optima(rows)[0]["width_s"]
+        5e-08
+    """
+    best: dict[tuple, Mapping] = {}
+    for r in rows:
+        key = (r["regime"], r["family"], int(r["distance"]))
+        if key not in best or float(r["p_round"]) < float(best[key]["p_round"]):
+            best[key] = r
+    return [dict(regime=k[0], family=k[1], distance=k[2], **{c: float(r[c]) for c in
+                                                              ("width_s", "p_round", "p_round_lo", "p_round_hi")})
+            for k, r in sorted(best.items())]
+
+
+def stirap_lines(path: str | os.PathLike) -> list[str]:
+    """Markdown for the STIRAP width study: per regime, each code's optimum pulse width, and the
+    code that wins at the largest distance (its interval clear of every other code's; else a tie).
+
+    Example:
+        >>> stirap_lines("no/such/stirap_optimum.csv")[0].startswith("Not available")
+        True
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        return [f"Not available: no STIRAP study at `{path}` (`python benchmarks/stirap_optimum.py` writes it).", ""]
+    with open(path, newline="") as f:
+        opt = stirap_optima(list(csv.DictReader(f)))
+    if not opt:
+        return [f"`{path}` holds no rows.", ""]
+    md = [f"From `{path}` (`qec_gym.noise.stirap`: three-level STIRAP gates, T1/T2 idling; rotated memory, "
+          "rounds = d, both bases, pymatching; 95% intervals).", ""]
+    md += table_lines(["regime", "code", "d", "optimum width (ns)", "logical error / round"],
+                      [[o["regime"], f"`{o['family']}`", o["distance"], f"{o['width_s'] * 1e9:.0f}",
+                        f"{o['p_round']:.2e} [{o['p_round_lo']:.1e}, {o['p_round_hi']:.1e}]"] for o in opt])
+    md += [""]
+    for regime in sorted({o["regime"] for o in opt}):
+        d = max(o["distance"] for o in opt if o["regime"] == regime)
+        mine = sorted((o for o in opt if o["regime"] == regime and o["distance"] == d), key=lambda o: o["p_round"])
+        first = mine[0]
+        clear = all(first["p_round_hi"] < o["p_round_lo"] for o in mine[1:])
+        verdict = (f"`{first['family']}` wins" if clear else
+                   f"no code wins clearly (`{first['family']}` lowest, intervals overlap)")
+        md += [f"- **{regime}**, d={d}: {verdict} at {first['width_s'] * 1e9:.0f} ns pulses "
+               f"({first['p_round']:.2e} per round)."]
+    return md + [""]
 
 
 # ---------------------------------------------------------------------------- cats

@@ -293,3 +293,19 @@ def test_qec_report_quick_full(tmp_path):
     circuit = next(ln for ln in md.splitlines() if "| uniform | d |" in ln)
     value = lambda line: float(line.split("**")[1].rstrip("%")) / 100  # noqa: E731
     assert 0.09 < value(cc) < 0.11 and 0.009 < value(circuit) < 0.013
+
+
+def test_stirap_lines_name_the_optimum_and_the_winner(tmp_path):
+    from qec_gym.eval.qec_report import stirap_lines
+
+    path = tmp_path / "stirap.csv"
+    rows = ["regime,width_s,family,distance,p_round,p_round_lo,p_round_hi"]
+    for regime, xzzx in (("clear", (1e-4, 0.8e-4, 1.2e-4)), ("tied", (4.5e-4, 3e-4, 6e-4))):
+        for w, p in ((1e-8, 2e-3), (5e-8, 5e-4), (1e-7, 9e-4)):
+            rows.append(f"{regime},{w},rotated_surface,5,{p},{p * 0.8},{p * 1.2}")
+        rows.append(f"{regime},5e-08,xzzx,5,{xzzx[0]},{xzzx[1]},{xzzx[2]}")
+    path.write_text("\n".join(rows) + "\n")
+    text = "\n".join(stirap_lines(path))
+    assert "| clear | `rotated_surface` | 5 | 50 | 5.00e-04" in text
+    assert "**clear**, d=5: `xzzx` wins at 50 ns" in text
+    assert "**tied**, d=5: no code wins clearly (`xzzx` lowest, intervals overlap)" in text
