@@ -24,7 +24,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -165,3 +165,60 @@ def normalize(df, *, low: str, high: str, metric: str = "return"):
     out = df.copy()
     out["normalized"] = (df[metric] - df.scenario.map(ref[low])) / df.scenario.map(span)
     return out
+
+
+def aggregate_table(
+    df,
+    groups: Mapping[str, Sequence[str]],
+    *,
+    low: str,
+    high: str,
+    compare_to: Sequence[str] = (),
+    reps: int = 2000,
+    confidence: float = 0.95,
+):
+    """One row per policy group: IQM of normalised return, mean return, and probability of
+    improvement over each group in ``compare_to``, all with two-stage stratified bootstrap intervals.
+
+    Args:
+        df: Harness results (one row per episode: ``policy``, ``scenario``, ``seed``, ``return``).
+        groups: Group name -> the policies that are its runs (one per training seed; a baseline
+            group has one policy).
+        low, high: Policies whose per-scenario mean return defines normalised 0 and 1 (`normalize`).
+        compare_to: Group names to report P(this group > that group) against.
+
+    Returns:
+        pandas DataFrame with columns ``group``, ``runs``, ``episodes``, ``iqm``, ``iqm_low``,
+        ``iqm_high``, ``mean_return``, ``mean_return_low``, ``mean_return_high`` and
+        ``poi_vs_<g>``, ``poi_vs_<g>_low``, ``poi_vs_<g>_high`` per compared group.
+
+    Raises:
+        ValueError: a group names no policy, or a policy lacks results.
+    """
+    import pandas as pd
+
+    missing = [g for g in compare_to if g not in groups]
+    if missing:
+        raise ValueError(f"compare_to names groups {missing} that are not in groups {sorted(groups)}.")
+    normed = normalize(df, low=low, high=high)
+    scenarios = sorted(normed.scenario.unique())
+    arrays, returns = {}, {}
+    for name, members in groups.items():
+        if not members:
+            raise ValueError(f"group {name!r} has no policies.")
+        tidy = normed[normed.policy.isin(members)].assign(
+            train_seed=lambda d: d.policy.map({m: i for i, m in enumerate(members)}), policy=name)
+        arrays[name] = score_array(tidy, policy=name, scenarios=scenarios, metric="normalized")
+        returns[name] = score_array(tidy, policy=name, scenarios=scenarios, metric="return")
+    rows = []
+    for name, x in arrays.items():
+        q, m = iqm(x, reps=reps, confidence=confidence), mean(returns[name], reps=reps, confidence=confidence)
+        row = {"group": name, "runs": x.shape[0], "episodes": x.shape[0] * x.shape[1] * x.shape[2],
+               "iqm": q.mean, "iqm_low": q.low, "iqm_high": q.high,
+               "mean_return": m.mean, "mean_return_low": m.low, "mean_return_high": m.high}
+        for other in compare_to:
+            if other != name:
+                p = probability_of_improvement(returns[name], returns[other], reps=reps, confidence=confidence)
+                row.update({f"poi_vs_{other}": p.mean, f"poi_vs_{other}_low": p.low, f"poi_vs_{other}_high": p.high})
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("iqm", ascending=False).reset_index(drop=True)

@@ -89,3 +89,19 @@ def test_score_array_refuses_missing_episodes():
         aggregate.score_array(df, policy="ppo", scenarios=["a", "b"])
     with pytest.raises(ValueError, match="no results"):
         aggregate.score_array(df, policy="nope", scenarios=["a"])
+
+
+def test_aggregate_table_groups_runs_and_compares():
+    df = _tidy()
+    df = df.assign(policy=np.where(df.policy == "ppo", "ppo@" + df.train_seed.astype("Int64").astype(str), df.policy))
+    table = aggregate.aggregate_table(
+        df, {"ppo": ["ppo@0", "ppo@1", "ppo@2"], "fixed": ["fixed"], "oracle": ["oracle"]},
+        low="fixed", high="oracle", compare_to=["fixed"], reps=200)
+    row = table.set_index("group").loc["ppo"]
+    assert row.runs == 3 and row.episodes == 12
+    # normalised (run + 0.1 seed) / 4, twice: the middle six of the twelve scores
+    assert row.iqm == pytest.approx(np.mean([0.025, 0.25, 0.25, 0.275, 0.275, 0.5]))
+    assert row.poi_vs_fixed > 0.8
+    assert table.set_index("group").loc["oracle"].iqm == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="not in groups"):
+        aggregate.aggregate_table(df, {"fixed": ["fixed"]}, low="fixed", high="oracle", compare_to=["ppo"])
