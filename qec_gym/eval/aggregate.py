@@ -9,9 +9,8 @@ here: per task, resample runs with replacement, then each drawn run's episodes w
 (``rliable.library.get_interval_estimates`` would do the first stage, but it needs ``arch``, whose
 releases that import with pandas 3 no longer accept rliable's ``random_state`` argument.)
 
-Scores are made comparable across scenarios by `normalize`: per scenario, 0 is a low reference
-(e.g. the best fixed configuration) and 1 a high one (the clairvoyant oracle), each averaged over
-that scenario's episodes.
+Scores are made comparable across scenarios by `normalize`: 0 is a low reference (e.g. the best
+fixed configuration) on each scenario, and 1 its mean gap to a high one (the clairvoyant oracle).
 
 Example:
     >>> import numpy as np
@@ -148,22 +147,26 @@ def score_array(df, *, policy: str, scenarios: Sequence[str], metric: str = "ret
 
 
 def normalize(df, *, low: str, high: str, metric: str = "return"):
-    """``df`` with ``metric`` rescaled per scenario so that policy ``low`` scores 0 and ``high`` 1
-    (each averaged over that scenario's episodes); the result goes to column ``normalized``.
+    """``df`` with ``metric`` rescaled so that policy ``low`` scores 0 on every scenario and the
+    unit is the mean gap from ``low`` to ``high`` over scenarios; the result goes to column
+    ``normalized``. (Per-scenario offsets keep tasks comparable; one pooled scale keeps a scenario
+    where the two references tie, e.g. a calm one, from dividing by zero.)
 
     Raises:
-        ValueError: a reference policy is missing, or the two references tie on a scenario.
+        ValueError: a reference policy is missing, or the two references tie on average.
     """
     ref = df[df.policy.isin([low, high])].groupby(["policy", "scenario"])[metric].mean().unstack(0)
     for p in (low, high):
         if p not in ref:
             raise ValueError(f"normalisation needs results for {p!r}; have {sorted(df.policy.unique())}.")
-    span = ref[high] - ref[low]
-    if (span.abs() < 1e-12).any():
-        raise ValueError(f"{low!r} and {high!r} score the same on {list(span[span.abs() < 1e-12].index)}: "
-                         "pick references that differ on every scenario.")
+    missing = sorted(set(df.scenario) - set(ref.dropna().index))
+    if missing:
+        raise ValueError(f"{low!r} and {high!r} lack results on scenarios {missing}: evaluate them there too.")
+    scale = float((ref[high] - ref[low]).mean())
+    if abs(scale) < 1e-12:
+        raise ValueError(f"{low!r} and {high!r} score the same on average: pick references that differ.")
     out = df.copy()
-    out["normalized"] = (df[metric] - df.scenario.map(ref[low])) / df.scenario.map(span)
+    out["normalized"] = (df[metric] - df.scenario.map(ref[low])) / scale
     return out
 
 

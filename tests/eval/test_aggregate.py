@@ -105,3 +105,13 @@ def test_aggregate_table_groups_runs_and_compares():
     assert table.set_index("group").loc["oracle"].iqm == pytest.approx(1.0)
     with pytest.raises(ValueError, match="not in groups"):
         aggregate.aggregate_table(df, {"fixed": ["fixed"]}, low="fixed", high="oracle", compare_to=["ppo"])
+
+
+def test_normalisation_survives_a_scenario_where_the_references_tie():
+    df = pd.DataFrame({"policy": ["lo", "hi", "x"] * 2, "scenario": ["calm"] * 3 + ["drift"] * 3,
+                       "seed": [0] * 6, "return": [-5.0, -5.0, -5.0, -20.0, -10.0, -12.0]})
+    n = aggregate.normalize(df, low="lo", high="hi").set_index(["policy", "scenario"]).normalized
+    # pooled scale: mean gap (0 + 10) / 2 = 5
+    assert n[("x", "calm")] == 0.0 and n[("x", "drift")] == pytest.approx(8 / 5)
+    with pytest.raises(ValueError, match="same on average"):
+        aggregate.normalize(df[df.scenario == "calm"], low="lo", high="hi")

@@ -1,0 +1,123 @@
+"""The release evaluation: several training seeds, held-out scenarios, aggregate metrics.
+
+This is the one documented command that touches the held-out scenarios for an RL claim
+(`docs/results.md`). For one env it
+
+1. trains ``--algo`` once per training seed (resumable run folders ``<out>/<algo>/seed<k>``; two at a
+   time on 2 cores, one torch thread each);
+2. fits the decision tree on an oracle-labelled dataset of *training* scenarios;
+3. evaluates every seed's model, the tree and the baselines (best fixed, threshold, random, myopic
+   and clairvoyant oracles) on the held-out scenarios, paired on episode seeds (resumable CSV);
+4. writes ``<out>/release.md``: per group the IQM of normalised return (0 = best fixed on each
+   scenario, 1 = its mean gap to clairvoyant) and mean return with 95% two-stage stratified bootstrap intervals
+   over training seeds x episodes, the probability of improvement over the tree and the best fixed
+   configuration, and each seed's paired difference to them (`qec_gym.eval.aggregate`).
+
+    python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --out runs/release/surface
+    python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --train-seeds 0 1 --timesteps 20000 --out /tmp/r
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+BASELINES = ("best_fixed", "threshold", "random", "oracle", "clairvoyant")
+
+
+def train_one(env_id: str, algo: str, seed: int, timesteps: int, run_dir: str, env_kwargs: dict) -> str:
+    """Train (or resume, or skip when finished) one seed's run; returns its folder."""
+    import torch
+
+    from qec_gym.training import latest_checkpoint, resolve_config, train
+
+    torch.set_num_threads(1)
+    run = Path(run_dir)
+    if not (run / "model.zip").exists():
+        overrides = {"n_timesteps": timesteps, **({"env_kwargs": env_kwargs} if env_kwargs else {})}
+        cfg = resolve_config(env_id, algo, overrides=overrides, seed=seed)
+        train(cfg, run, resume=latest_checkpoint(run) is not None)
+    return str(run)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--env", required=True)
+    ap.add_argument("--algo", default="ppo")
+    ap.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--timesteps", type=int, default=None, help="default: the packaged hyperparameters' n_timesteps")
+    ap.add_argument("--episodes", type=int, default=5, help="held-out episode seeds per scenario")
+    ap.add_argument("--tree-episodes", type=int, default=30)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
+    ap.add_argument("--max-steps", type=int, default=None, help="episode length override (smoke runs only)")
+    ap.add_argument("--out", type=Path, required=True)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = ap.parse_args(argv)
+    if len(args.train_seeds) < 5:
+        print(f"note: {len(args.train_seeds)} training seeds; RL claims in this project need at least 5.")
+
+    from qec_gym.agents import DecisionTreeAgent, generate_dataset
+    from qec_gym.eval import EvalConfig, evaluate
+    from qec_gym.eval.aggregate import aggregate_table
+    from qec_gym.eval.stats import paired_difference
+    from qec_gym.training import resolve_config
+
+    t0 = time.perf_counter()
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    timesteps = args.timesteps or int(resolve_config(args.env, args.algo).n_timesteps)
+    runs = {s: out / args.algo / f"seed{s}" for s in args.train_seeds}
+    env_kwargs = {"max_steps": args.max_steps} if args.max_steps else {}
+    print(f"[1/4] training {args.algo} on {args.env}, {timesteps} steps x seeds {args.train_seeds}", flush=True)
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for run in pool.map(train_one, *zip(*[(args.env, args.algo, s, timesteps, str(r), env_kwargs) for s, r in runs.items()])):
+            print(f"      done: {run}", flush=True)
+
+    tree_path = out / "tree.joblib"
+    if not tree_path.exists():
+        print(f"[2/4] decision tree on {args.tree_episodes} training-scenario episodes", flush=True)
+        data = generate_dataset(args.env, episodes=args.tree_episodes, seed=0, out_path=out / "tree_dataset.csv",
+                                env_kwargs=env_kwargs)
+        DecisionTreeAgent.train(data, max_depth=4).save(tree_path)
+
+    members = [f"{args.algo}@{s}" for s in args.train_seeds]
+    policies = [f"{m}=run:{runs[s]}" for m, s in zip(members, args.train_seeds)]
+    policies += [f"tree=tree:{tree_path}", *BASELINES]
+    print(f"[3/4] held-out evaluation: {len(policies)} policies x {args.episodes} seeds per scenario", flush=True)
+    df = evaluate(policies, EvalConfig(args.env, scenarios="heldout", seeds=tuple(range(args.episodes)),
+                                           env_kwargs=env_kwargs),
+                  out_path=out / "results.csv")
+
+    print("[4/4] aggregate metrics", flush=True)
+    groups = {args.algo: members, "tree": ["tree"], **{b: [b] for b in BASELINES}}
+    table = aggregate_table(df, groups, low="best_fixed", high="clairvoyant", compare_to=["tree", "best_fixed"],
+                            reps=args.reps)
+    fmt = lambda r, k: f"{r[k]:.3f} [{r[k + '_low']:.3f}, {r[k + '_high']:.3f}]"  # noqa: E731
+    fmt1 = lambda r, k: f"{r[k]:.1f} [{r[k + '_low']:.1f}, {r[k + '_high']:.1f}]"  # noqa: E731
+    lines = [f"# Release evaluation: {args.env}, {args.algo}", "",
+             f"Training seeds {args.train_seeds} x {timesteps} steps; held-out scenarios x {args.episodes} episode "
+             "seeds, paired. 95% two-stage stratified bootstrap intervals (training seeds, then episodes), "
+             "`qec_gym.eval.aggregate`. Normalised return: 0 = best fixed on each scenario, 1 = its mean gap to clairvoyant.", "",
+             "| group | runs | IQM normalised return | mean return | P(> tree) | P(> best fixed) |",
+             "|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        poi = [fmt(r, f"poi_vs_{g}") if f"poi_vs_{g}" in r and r.notna()[f"poi_vs_{g}"] else "-"
+               for g in ("tree", "best_fixed")]
+        lines.append(f"| `{r.group}` | {r.runs} | {fmt(r, 'iqm')} | {fmt1(r, 'mean_return')} | {poi[0]} | {poi[1]} |")
+    lines += ["", "Per training seed (paired over the same held-out episodes, 95% t intervals):", "",
+              "| run | vs tree | vs best fixed | regret to clairvoyant |", "|---|---|---|---|"]
+    for m in members:
+        lines.append(f"| `{m}` | {paired_difference(df, m, 'tree')} | {paired_difference(df, m, 'best_fixed')} | "
+                     f"{paired_difference(df, 'clairvoyant', m)} |")
+    lines += ["", f"Reproduce: `python benchmarks/release_eval.py {' '.join(argv)}`", ""]
+    (out / "release.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    print(f"wrote {out / 'release.md'} in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
