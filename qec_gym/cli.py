@@ -129,8 +129,12 @@ def _run_train(args: argparse.Namespace) -> int:
                          progress_bar=not args.no_progress)
         else:
             train(cfg, out, resume=args.resume, progress_bar=not args.no_progress)
-    except KeyboardInterrupt:
-        print(f"interrupted: checkpoint saved; continue with `qec-gym train --resume --out {out}` (same options)")
+    except KeyboardInterrupt as e:  # train() raises TrainingInterrupted, naming the checkpoint (or none)
+        if getattr(e, "checkpoint", None) is None:
+            print(f"interrupted before the first checkpoint: nothing to resume; rerun to start {out} again")
+        else:
+            print(f"interrupted: checkpoint at step {e.steps} saved; continue with "
+                  f"`qec-gym train --resume --out {out}` (same options)")
         return 130
     print(f"run folder: {out}\ntensorboard: tensorboard --logdir {out}/tb")
     return 0
