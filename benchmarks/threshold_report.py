@@ -11,7 +11,7 @@ Studies (all MWPM = qec-gym's PyMatching decoder through `qec_gym.decoders.sinte
 - ``cc``: rotated surface code, code capacity (``NoiseParams.code_capacity``, rounds = 1).
   Literature: 10.3% (Wang, Harrington, Preskill 2003).
 - ``circuit``: rotated surface code, stim-uniform circuit noise (``NoiseParams.uniform``),
-  rounds = d. Reference: ~1.0-1.1% (``shared/reference-numbers.md``). Crossings are given for the
+  rounds = d. Reference: ~1.0-1.1% (``docs/reference-numbers.md``). Crossings are given for the
   logical error per round and per shot: with rounds = d the two differ at small d.
 - ``xzzx``: XZZX vs rotated CSS surface code, Z-biased noise ``NoiseParams.biased(p, 100)``,
   same p and d, rounds = d: per-round ratios with 95% intervals.

@@ -12,12 +12,19 @@ import sys
 from collections.abc import Sequence
 
 
+def _add_noise_options(p: argparse.ArgumentParser) -> None:
+    """``--noise`` and ``--eta``, shared by ``simulate`` and ``sweep`` (resolved by `qec_gym.sim.sweep.noise_model`)."""
+    p.add_argument("--noise", default="uniform",
+                   help="noise model: uniform, sd6, si1000, code_capacity, phenomenological, biased (with --eta)")
+    p.add_argument("--eta", type=float, default=None, help="Z-bias for --noise biased (e.g. 100)")
+
+
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="simulate memory experiments and print logical error rates")
     p.add_argument("--code", default="rotated_surface", help="code family (default: rotated_surface)")
     p.add_argument("--distance", "-d", type=int, nargs="+", default=[3, 5], help="code distance(s)")
     p.add_argument("--rounds", type=int, default=None, help="rounds (default: the distance)")
-    p.add_argument("--noise", default="uniform", help="noise preset: uniform, sd6, si1000, code_capacity, phenomenological")
+    _add_noise_options(p)
     p.add_argument("-p", type=float, nargs="+", default=[1e-3, 5e-3], help="physical error rate(s)")
     p.add_argument("--decoder", default="pymatching", help="decoder name (see qec_gym.decoders)")
     p.add_argument("--shots", type=int, default=10_000)
@@ -30,18 +37,10 @@ def _run_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from qec_gym.codes import CodeSpec
-    from qec_gym.noise import NoiseParams
     from qec_gym.sim import SimulationCache, simulate_window
+    from qec_gym.sim.sweep import noise_model
 
-    presets = {
-        "uniform": NoiseParams.uniform,
-        "sd6": NoiseParams.sd6,
-        "si1000": NoiseParams.si1000,
-        "code_capacity": NoiseParams.code_capacity,
-        "phenomenological": NoiseParams.phenomenological,
-    }
-    if args.noise not in presets:
-        raise ValueError(f"unknown noise preset {args.noise!r}; choose one of {sorted(presets)}.")
+    noise = {p: noise_model(args.noise, p, eta=args.eta) for p in args.p}  # validates before any work
     rng = np.random.default_rng(args.seed)
     cache = SimulationCache()
     if not args.json:
@@ -50,12 +49,13 @@ def _run_simulate(args: argparse.Namespace) -> int:
         for p in args.p:
             spec = CodeSpec(args.code, d, rounds=args.rounds)
             w = simulate_window(
-                spec, presets[args.noise](p), decoder=args.decoder, shots=args.shots, rng=rng, cache=cache
+                spec, noise[p], decoder=args.decoder, shots=args.shots, rng=rng, cache=cache
             )
             lo, hi = w.ci(0.99)
             if args.json:
                 print(json.dumps({
                     "code": spec.family, "distance": d, "rounds": spec.rounds, "p": p,
+                    "noise": args.noise, "eta": args.eta,
                     "decoder": w.decoder, "shots": w.shots, "errors": w.errors,
                     "per_shot": w.logical_error_rate, "per_round": w.logical_error_per_round,
                     "ci99": [lo, hi], "detection_rate": w.detection_rate,
@@ -129,8 +129,12 @@ def _run_train(args: argparse.Namespace) -> int:
                          progress_bar=not args.no_progress)
         else:
             train(cfg, out, resume=args.resume, progress_bar=not args.no_progress)
-    except KeyboardInterrupt:
-        print(f"interrupted: checkpoint saved; continue with `qec-gym train --resume --out {out}` (same options)")
+    except KeyboardInterrupt as e:  # train() raises TrainingInterrupted, naming the checkpoint (or none)
+        if getattr(e, "checkpoint", None) is None:
+            print(f"interrupted before the first checkpoint: nothing to resume; rerun to start {out} again")
+        else:
+            print(f"interrupted: checkpoint at step {e.steps} saved; continue with "
+                  f"`qec-gym train --resume --out {out}` (same options)")
         return 130
     print(f"run folder: {out}\ntensorboard: tensorboard --logdir {out}/tb")
     return 0
@@ -240,8 +244,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--distances", "-d", type=int, nargs="+", required=True, help="code distances")
     p.add_argument("--p", "-p", type=float, nargs="+", required=True, help="physical error rates")
     p.add_argument("--decoder", nargs="+", default=["pymatching"], help="decoder name(s)")
-    p.add_argument("--noise", default="uniform", help="noise model (see qec_gym.sim.sweep.NOISE_MODELS)")
-    p.add_argument("--eta", type=float, default=None, help="Z-bias for --noise biased")
+    _add_noise_options(p)
     p.add_argument("--rounds", default="d", help="rounds: 'd' (= distance), e.g. '3d', or an int (default: d)")
     p.add_argument("--basis", default=None, help="memory basis (default: the family's)")
     p.add_argument("--max-shots", type=int, default=100_000)
@@ -274,29 +277,33 @@ def _run_sweep(args: argparse.Namespace) -> int:
             last[0] = now
             print(update.status_message, file=sys.stderr, flush=True)
 
+    # run_sweep returns this sweep's tasks only, even when --out also holds other sweeps.
     rows = stats_to_rows(run_sweep(config, save_path=args.out, progress=progress))
-    print(f"{'code':<18}{'decoder':<22}{'d':>3}{'r':>4}{'p':>10}{'shots':>10}{'errors':>8}{'p_L/round':>11}  95% CI")
+    print(f"{'code':<18}{'decoder':<22}{'noise':<18}{'d':>3}{'r':>4}{'p':>10}{'shots':>10}{'errors':>8}"
+          f"{'p_L/round':>11}  95% CI")
     for r in rows:
         lo, hi = r.ci_per_round(0.95)
-        print(f"{r.family:<18}{r.decoder:<22}{r.distance:>3}{r.rounds:>4}{r.p:>10.3e}{r.shots:>10}"
+        print(f"{r.family:<18}{r.decoder:<22}{r.noise_model:<18}{r.distance:>3}{r.rounds:>4}{r.p:>10.3e}{r.shots:>10}"
               f"{r.errors:>8}{r.per_round:>11.3e}  [{lo:.2e}, {hi:.2e}]")
+    noise_label = rows[0].noise_model  # one noise model per sweep
     estimates = {}
     if len(config.distances) >= 2:
         for family in config.families:
             for decoder in config.decoders:
                 try:
-                    est = estimate_threshold(curves_from_rows(rows, family=family, decoder=decoder))
+                    est = estimate_threshold(curves_from_rows(rows, family=family, decoder=decoder,
+                                                              noise=config.noise, eta=config.eta))
                 except (NoCrossingError, ValueError) as e:
-                    print(f"threshold {family} / {decoder}: not estimated: {e}")
+                    print(f"threshold {family} / {decoder} ({noise_label}): not estimated: {e}")
                     continue
                 estimates[(family, decoder)] = est
-                print(f"threshold {family} / {decoder} ({config.noise}): {est}")
+                print(f"threshold {family} / {decoder} ({noise_label}): {est}")
     print(f"results: {args.out}")
     if args.plot:
         from qec_gym.sim.plots import plot_threshold
 
         only = next(iter(estimates.values())) if len(estimates) == 1 else None
-        plot_threshold(rows, args.plot, threshold=only, title=f"{' / '.join(config.families)}, {config.noise} noise")
+        plot_threshold(rows, args.plot, threshold=only, title=f"{' / '.join(config.families)}, {noise_label} noise")
         print(f"plot: {args.plot}")
     return 0
 

@@ -52,7 +52,7 @@ the X-basis memory cannot see them, and a twirled bit-flip channel would only ad
 Z parts depend on an arbitrary split. Per round, every one of the ``2 d - 1`` cats flips with
 ``p_X(t_round)`` and each of the ``2 (d - 1)`` CX gates with ``0.5 exp(-2 nbar)`` (Gouzien et al.
 Eq. D8); a single one flips the logical qubit, two cancel: ``p_X,L = (1 - prod(1 - 2 p_i)) / 2``,
-~ ``2 (d - 1) 0.5 exp(-2 nbar)`` (reference-numbers.md) when the CX dominates.
+~ ``2 (d - 1) 0.5 exp(-2 nbar)`` (docs/reference-numbers.md) when the CX dominates.
 
 Literature check (``d = 5, 7, 9``, ``kappa_1 / kappa_2 = 1e-3``, rounds = d, pymatching, measured
 with this channel, ``docs/figures/cat_optimum.csv``): the simulated phase-flip part is 0.57-1.31
@@ -479,7 +479,7 @@ def bit_flip_per_round_array(
 def gouzien_phase_flip_per_round(distance: int, nbar: float, kappa1_over_kappa2: float) -> float:
     """Gouzien et al. (2023) fit of the repetition cat code's logical phase flip per round.
 
-    ``0.056 (nbar^0.86 (kappa_1 / kappa_2) / 0.013)^((d + 1) / 2)`` (reference-numbers.md).
+    ``0.056 (nbar^0.86 (kappa_1 / kappa_2) / 0.013)^((d + 1) / 2)`` (docs/reference-numbers.md).
 
     Example:
         >>> f"{gouzien_phase_flip_per_round(5, 4.0, 1e-3):.2e}"

@@ -2,7 +2,7 @@
 
 Counted from the noiseless template (the REPEAT body is one round), so a new family gets its
 resources for free. Durations use `GateTimes` (defaults: superconducting transmons, ~1 us round,
-cf. Google's 1.1 us cycle in ``shared/reference-numbers.md``).
+cf. Google's 1.1 us cycle in ``docs/reference-numbers.md``).
 
 Example:
     >>> from qec_gym.codes import CodeSpec, resources

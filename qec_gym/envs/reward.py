@@ -41,7 +41,7 @@ class RewardConfig:
         qubit_weight: Cost of using ``reference_qubits`` qubits for one window.
         reference_qubits: Qubit count that costs ``qubit_weight``.
         latency_budget_s: Real-time decoding budget per round (seconds); ~1 us on
-            superconducting hardware (``shared/reference-numbers.md``).
+            superconducting hardware (``docs/reference-numbers.md``).
         latency_weight: Cost per multiple of the latency budget exceeded.
         switch_cost: Cost of changing configuration (re-initialisation, code deformation).
         switch_transient: Extra logical error probability of one switch, spread over the window.

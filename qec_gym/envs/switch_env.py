@@ -116,7 +116,7 @@ _LOG_LO, _LOG_HI = -3.0, 3.0
 class QECSwitchEnv(gym.Env):
     __doc__ = __doc__
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
     #: Named scenarios this env draws from (name -> object with ``name``, ``split``,
     #: ``episode_length`` and ``trajectory(rng, n_steps=...)``); subclasses may swap it.
     scenario_registry: Mapping[str, Any] = SCENARIOS
@@ -160,7 +160,10 @@ class QECSwitchEnv(gym.Env):
         if readout_lag < 0 or readout_noise < 0 or raw_shots <= 0:
             raise ValueError("readout_lag and readout_noise must be >= 0 and raw_shots > 0.")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None.")
+            raise ValueError(
+                f"render_mode {render_mode!r} is not supported: use 'ansi' (a text line per step), 'rgb_array' "
+                f"(an image of the state) or None; one of {self.metadata['render_modes']} or None."
+            )
         self.scenario_pool = tuple(self.scenario_registry) if scenario_pool is None else tuple(scenario_pool)
         self.scenario_names = _resolve_scenarios(scenarios, self.scenario_pool, self.scenario_registry)
         self.axis = axis
@@ -271,9 +274,30 @@ class QECSwitchEnv(gym.Env):
         return mask
 
     def render(self):
+        """``"ansi"``: the last step as one text line. ``"rgb_array"``: a uint8 (32, 16 * max(4, len(menu)), 3)
+        image: top, a bar of the true noise multiplier (log10 on [-3, 3]); bottom, one cell per menu
+        entry, green if its expected logical error per round meets the target now, red if not, the
+        running entry outlined in white (black before the first reset)."""
         if self.render_mode == "ansi":
             return getattr(self, "_last_render", "")
+        if self.render_mode == "rgb_array":
+            return self._render_rgb()
         return None
+
+    def _render_rgb(self) -> np.ndarray:
+        cell = 16
+        frame = np.zeros((2 * cell, cell * max(4, len(self.menu)), 3), dtype=np.uint8)
+        if not hasattr(self, "trajectory"):
+            return frame
+        t = min(self._t, len(self.trajectory) - 1)
+        level = (math.log10(float(self.m_true[t])) - _LOG_LO) / (_LOG_HI - _LOG_LO)
+        frame[2:cell - 2, : int(round(np.clip(level, 0.0, 1.0) * frame.shape[1]))] = (255, 160, 0)
+        for i in range(len(self.menu)):
+            ok = self._expected_p(i, t, self.m_assumed) <= self.reward_config.target
+            x = i * cell
+            frame[cell:, x:x + cell] = (255, 255, 255) if i == self.entry else (0, 0, 0)
+            frame[cell + 2:-2, x + 2:x + cell - 2] = (40, 180, 60) if ok else (200, 40, 40)
+        return frame
 
     # ----------------------------------------------------------- privileged API
     def expected_step_cost(self, action: int) -> float:

@@ -112,7 +112,7 @@ class NoiseParams:
     # ----------------------------------------------------------------- presets
     @classmethod
     def uniform(cls, p: float) -> NoiseParams:
-        """stim's four uniform knobs at p (``shared/reference-numbers.md``: stim-uniform(p)).
+        """stim's four uniform knobs at p (``docs/reference-numbers.md``: stim-uniform(p)).
 
         Gates, resets, measurements and round-start data depolarisation all at p; no idling.
         """

@@ -82,7 +82,7 @@ def loss_db_to_probability(db: float) -> float:
 
     Formula: the transmission of a loss of L dB is ``T = 10**(-L/10)`` (definition of the decibel
     for power ratios), so the loss probability per photon is ``1 - 10**(-L/10)``
-    (``shared/reference-numbers.md``: 0.1 dB = 2.3%).
+    (``docs/reference-numbers.md``: 0.1 dB = 2.3%).
 
     Args:
         db: Loss in dB, >= 0 and finite.

@@ -4,7 +4,7 @@ Two disjoint registries: `TRAINING_SCENARIOS` for training and tuning, and `HELD
 for evaluation only. Held-out scenarios use drift parameters and combinations that no training
 scenario has (faster OU, telegraph plus bursts, a ramp, field-wise mixes, photonic loss switching).
 
-Calibration (``shared/reference-numbers.md``):
+Calibration (``docs/reference-numbers.md``):
 
 - Surface-code scenarios start from stim-uniform(p) (`NoiseParams.uniform`) with p in
   1.5e-3..3e-3. The rotated surface code's threshold for this model is ~1.1%; every surface-code

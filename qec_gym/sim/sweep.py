@@ -251,7 +251,10 @@ def run_sweep(
             prints it. The library itself prints nothing.
 
     Returns:
-        One merged ``sinter.TaskStats`` per task (stored and new shots together).
+        One merged ``sinter.TaskStats`` per task of ``config`` (stored and new shots together),
+        and nothing else: a file shared by several sweeps (another noise model, other p values)
+        contributes only the stored shots of this sweep's own tasks (matched by sinter's strong
+        id, which covers the circuit, hence the full noise model, the decoder and the metadata).
 
     Example:
         >>> import tempfile, pathlib
@@ -267,7 +270,8 @@ def run_sweep(
     if save_path is not None:
         save_path = pathlib.Path(save_path)
         save_path.parent.mkdir(parents=True, exist_ok=True)
-    return sinter.collect(
+    wanted = {t.strong_id() for t in tasks}
+    stats = sinter.collect(
         num_workers=config.num_workers,
         tasks=tasks,
         save_resume_filepath=save_path,
@@ -277,6 +281,8 @@ def run_sweep(
         custom_decoders=sinter_decoders(config.decoders),
         hint_num_tasks=len(tasks),
     )
+    # sinter returns every task stored in the file; other sweeps' tasks are not this sweep's results.
+    return [s for s in stats if s.strong_id in wanted]
 
 
 @dataclass(frozen=True)
@@ -311,6 +317,11 @@ class SweepRow:
     strong_id: str = ""
 
     @property
+    def noise_model(self) -> str:
+        """The full noise model: its name, with the bias for ``biased`` (e.g. ``"biased eta=100"``)."""
+        return self.noise if self.eta is None else f"{self.noise} eta={self.eta:g}"
+
+    @property
     def per_shot(self) -> float:
         """Logical error per shot (errors / kept shots)."""
         kept = self.shots - self.discards
@@ -338,7 +349,8 @@ _REQUIRED_KEYS = ("family", "d", "rounds", "p", "noise", "decoder")
 
 
 def stats_to_rows(stats: Iterable[sinter.TaskStats]) -> list[SweepRow]:
-    """Tidy `SweepRow` records from ``sinter.TaskStats``, sorted by (source, family, decoder, noise, d, p).
+    """Tidy `SweepRow` records from ``sinter.TaskStats``, sorted by (source, family, decoder, noise,
+    eta, basis, rounds, d, p): rows of one noise model (name and bias) stay together.
 
     Raises:
         ValueError: a task whose ``json_metadata`` lacks the keys `make_tasks` writes.
@@ -377,7 +389,8 @@ def stats_to_rows(stats: Iterable[sinter.TaskStats]) -> list[SweepRow]:
                 strong_id=s.strong_id,
             )
         )
-    rows.sort(key=lambda r: (r.source, r.family, r.decoder, r.noise, r.distance, r.p))
+    rows.sort(key=lambda r: (r.source, r.family, r.decoder, r.noise, -math.inf if r.eta is None else r.eta,
+                             str(r.basis), r.rounds, r.distance, r.p))
     return rows
 
 

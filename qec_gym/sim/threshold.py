@@ -15,6 +15,11 @@ the mean of the pair crossings; its interval is the bootstrap interval of that m
 contain every pair's own estimate, because the drift of crossings with distance (finite-size
 effects) is a systematic error of the same size as the statistical one at small d.
 
+Partial results. A pair that does not cross in the sampled range (or lacks common points with
+errors) does not void the others: the estimate combines the pairs that cross and lists the
+others in ``ThresholdEstimate.skipped`` with the reason (e.g. which way to extend p). Only when
+no pair crosses is there no estimate.
+
 Example:
     >>> import numpy as np
     >>> p = np.array([0.004, 0.008, 0.016])
@@ -216,6 +221,22 @@ class PairCrossing:
 
 
 @dataclass(frozen=True)
+class SkippedPair:
+    """A consecutive distance pair left out of a threshold estimate, and why.
+
+    Attributes:
+        d_small, d_large: The two distances.
+        reason: The message of the `NoCrossingError` / `ValueError` the pair raised.
+        direction: ``"up"`` / ``"down"`` (extend p that way), or ``""`` (see ``reason``).
+    """
+
+    d_small: int
+    d_large: int
+    reason: str
+    direction: str = ""
+
+
+@dataclass(frozen=True)
 class ThresholdEstimate:
     """A threshold: the mean of the pair crossings and an interval.
 
@@ -224,9 +245,11 @@ class ThresholdEstimate:
         low, high: Bootstrap interval of that mean at ``confidence``, widened to contain every
             pair's estimate (spread across distance pairs = finite-size systematic).
         confidence: Confidence of the bootstrap percentiles.
-        pairs: One `PairCrossing` per consecutive distance pair.
+        pairs: One `PairCrossing` per consecutive distance pair that crosses.
         n_bootstrap: Replicates drawn.
         metric: ``"per_round"`` or ``"per_shot"`` (what was crossed).
+        skipped: The consecutive pairs that gave no crossing (`SkippedPair`, with the reason);
+            ``value`` and the interval come from ``pairs`` only.
 
     Example:
         >>> t = ThresholdEstimate(0.0105, 0.0100, 0.0110, 0.95, (), 0)
@@ -241,6 +264,7 @@ class ThresholdEstimate:
     pairs: tuple[PairCrossing, ...]
     n_bootstrap: int
     metric: str = "per_round"
+    skipped: tuple[SkippedPair, ...] = ()
 
     def __str__(self) -> str:
         text = f"{self.value:.3%} [{self.low:.3%}, {self.high:.3%}] ({self.confidence:.0%} CI)"
@@ -248,6 +272,8 @@ class ThresholdEstimate:
             text += "; pairs " + ", ".join(
                 f"d{c.d_small}/d{c.d_large}: {c.value:.3%} [{c.low:.3%}, {c.high:.3%}]" for c in self.pairs
             )
+        if self.skipped:
+            text += "; no crossing for " + ", ".join(f"d{c.d_small}/d{c.d_large} ({c.reason})" for c in self.skipped)
         return text
 
 
@@ -280,10 +306,14 @@ def estimate_threshold(
             near 1/2 a decoder is no better than a coin, the curves' order there is noise, and
             it would add spurious crossings. ``None`` keeps every point.
 
+    Returns:
+        The estimate from the pairs that cross; pairs that do not (or lack two common p values
+        with errors) are listed in ``skipped`` with the reason.
+
     Raises:
-        ValueError: fewer than two distances, or a pair with fewer than two common p values
-            that both have errors.
-        NoCrossingError: some pair does not cross in the sampled range (extend the p range).
+        ValueError: fewer than two distances, or no pair with two common p values with errors.
+        NoCrossingError: no pair crosses in the sampled range (the message gives each pair's
+            reason; ``direction`` is set when all agree on which way to extend p).
 
     Example:
         >>> p = (0.005, 0.01, 0.02)
@@ -316,15 +346,19 @@ def estimate_threshold(
     ds = sorted(by_d)
     alpha = (1 - confidence) / 2
     pairs: list[PairCrossing] = []
+    skipped: list[SkippedPair] = []
+    all_no_crossing = True  # every skipped pair raised NoCrossingError (not a data shortage)
     replicates = []
     for d_small, d_large in zip(ds, ds[1:]):
-        p, (sh_a, er_a, r_a), (sh_b, er_b, r_b) = _common_points(by_d[d_small], by_d[d_large], saturation)
-        if metric == "per_shot":  # one "round" per shot: per_round_array is then the identity
-            r_a, r_b = np.ones_like(r_a), np.ones_like(r_b)
         try:
+            p, (sh_a, er_a, r_a), (sh_b, er_b, r_b) = _common_points(by_d[d_small], by_d[d_large], saturation)
+            if metric == "per_shot":  # one "round" per shot: per_round_array is then the identity
+                r_a, r_b = np.ones_like(r_a), np.ones_like(r_b)
             value = find_crossing(p, per_round_array(er_a / sh_a, r_a), per_round_array(er_b / sh_b, r_b))
-        except NoCrossingError as e:
-            raise NoCrossingError(f"distances {d_small} and {d_large}: {e}", e.direction) from None
+        except ValueError as e:  # NoCrossingError included
+            skipped.append(SkippedPair(d_small, d_large, str(e), getattr(e, "direction", "")))
+            all_no_crossing &= isinstance(e, NoCrossingError)
+            continue
         boot = np.full(n_bootstrap, np.nan)
         for k in range(n_bootstrap):
             ea = rng.binomial(sh_a, er_a / sh_a)
@@ -351,6 +385,12 @@ def estimate_threshold(
             lo = hi = value
         pairs.append(PairCrossing(d_small, d_large, value, float(min(lo, value)), float(max(hi, value)), failures))
         replicates.append(boot)
+    if not pairs:
+        reasons = "; ".join(f"distances {c.d_small} and {c.d_large}: {c.reason}" for c in skipped)
+        if all_no_crossing:
+            directions = {c.direction for c in skipped}
+            raise NoCrossingError(reasons, directions.pop() if len(directions) == 1 else "")
+        raise ValueError(reasons)
     values = np.array([c.value for c in pairs])
     value = float(values.mean())
     low, high = float(values.min()), float(values.max())
@@ -364,7 +404,7 @@ def estimate_threshold(
             bhi = np.quantile(combined, 1 - alpha, method="higher")
             low, high = min(low, float(blo)), max(high, float(bhi))
     return ThresholdEstimate(
-        value, min(low, value), max(high, value), confidence, tuple(pairs), n_bootstrap, metric
+        value, min(low, value), max(high, value), confidence, tuple(pairs), n_bootstrap, metric, tuple(skipped)
     )
 
 
@@ -379,7 +419,7 @@ def _common_points(a: Curve, b: Curve, saturation: float | None = None):
     common = sorted(set(ia) & set(ib))
     if len(common) < 2:
         raise ValueError(
-            f"distances {a.distance} and {b.distance} share {len(common)} p value(s) with errors at both"
+            f"the curves share {len(common)} p value(s) with errors at both"
             + ("" if saturation is None else f" and per-shot error <= {saturation}")
             + "; a crossing needs >= 2: sample the same p values for every distance, with more shots"
             + ("." if saturation is None else ", lower p, or pass saturation=None.")

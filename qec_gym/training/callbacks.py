@@ -11,10 +11,13 @@ the myopic oracle's), ``action_frac/<a>`` (action histogram); from evaluations: 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import random
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -66,6 +69,13 @@ class QECMetricsCallback(BaseCallback):
                 self._last_oracle[i] = None
         return True
 
+    def get_state(self) -> dict:
+        """What carries over between rollouts (episodes span rollouts)."""
+        return {"switches": self._running_switches, "oracle": self._last_oracle}
+
+    def set_state(self, state: dict) -> None:
+        self._running_switches, self._last_oracle = state["switches"], state["oracle"]
+
     def _on_rollout_end(self) -> None:
         if self.log_p:
             rec = self.logger.record
@@ -116,6 +126,13 @@ class QECEvalCallback(BaseCallback):
             self.evaluate()
         return True
 
+    def get_state(self) -> dict:
+        """Best mean return so far and the step of the next evaluation."""
+        return {"best": self.best, "next": self._next}
+
+    def set_state(self, state: dict) -> None:
+        self.best, self._next = state["best"], state["next"]
+
     def evaluate(self) -> dict:
         from qec_gym.training.policy import TrainedPolicy, run_episode
 
@@ -156,15 +173,147 @@ class QECEvalCallback(BaseCallback):
         return total
 
 
-class RolloutTracker(BaseCallback):
-    """Remembers the step count at the end of the last complete rollout (for clean interrupts)."""
+class ReplayRecorder(gym.Wrapper):
+    """Records what rebuilds this env's state exactly: how its episode began and the actions since.
 
-    def __init__(self, start: int = 0):
+    Every env draws only from ``self.np_random`` (the design's Gymnasium contract), so its state
+    mid-episode is a function of (the reset's seed, or the generator state before an unseeded
+    reset; the reset options; the actions since). `replay` rebuilds it through every wrapper
+    (Monitor, TimeLimit, ...), which a pickle of the env could not do without also copying its
+    large read-only tables. Memory: one action per step of the current episode.
+    """
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self._record: dict | None = None
+        self._obs = None
+
+    def reset(self, *, seed=None, options=None):
+        rng = None if seed is not None else self.unwrapped.np_random.bit_generator.state
+        self._record = {"seed": seed, "rng": rng, "options": options, "actions": []}
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._obs = obs
+        return obs, info
+
+    def step(self, action):
+        self._record["actions"].append(np.array(action, copy=True))
+        out = self.env.step(action)
+        self._obs = out[0]
+        return out
+
+    def replay_record(self) -> dict:
+        """The episode so far (deep copy safe to pickle), with the last observation for checking."""
+        return copy.deepcopy({**(self._record or {}), "obs": self._obs})
+
+    def replay(self, record: dict) -> bool:
+        """Rebuild the recorded state; returns whether the last observation matches the record."""
+        if record.get("seed") is None:
+            state = record["rng"]
+            bit_generator = getattr(np.random, state["bit_generator"])()
+            bit_generator.state = state
+            self.unwrapped.np_random = np.random.Generator(bit_generator)
+        self.reset(seed=record.get("seed"), options=record.get("options"))
+        for action in record["actions"]:
+            self.step(action)
+        return _same_obs(self._obs, record["obs"])
+
+
+def _same_obs(a, b) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_obs(a[k], b[k]) for k in a)
+    return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+# The SB3 attributes that carry a rollout across an update boundary (absent ones are skipped):
+# the last observation(s) and episode starts, and the recurrent policies' hidden states.
+_ROLLOUT_ATTRS = ("_last_obs", "_last_episode_starts", "_last_original_obs", "_last_lstm_states")
+
+
+class ResumableCheckpoints(BaseCallback):
+    """Checkpoints at update boundaries that resume bit for bit, and a clean stop on request.
+
+    A checkpoint is taken at the start of a rollout (the last update finished, no step of the
+    next one taken), the only point where SB3's whole state is at rest. It holds the model
+    (parameters, optimiser, counters, ``ep_info_buffer``), VecNormalize statistics, the replay
+    buffer (off-policy), and ``model_state_<steps>_steps.pkl``: python/numpy/torch RNG states,
+    the action space's RNG, every env's `ReplayRecorder` record, SB3's rollout attributes
+    (`_ROLLOUT_ATTRS`), the logger's values not yet written (the last update's ``train/*``) and
+    the state of ``stateful`` callbacks. It is written every ``checkpoint_freq`` steps, when
+    ``stop_requested()`` turns true (then training stops at once), and at the end of training
+    (so a finished run can be extended).
+
+    Args:
+        save: ``save(model, steps, state) -> Path`` writes one checkpoint.
+        checkpoint_freq: Steps between periodic checkpoints.
+        stop_requested: Polled at each rollout start.
+        stateful: Callbacks with ``get_state()`` / ``set_state(state)``, keyed by a name.
+        restore: A state written by this class, restored when training starts.
+    """
+
+    def __init__(self, save, *, checkpoint_freq: int, stop_requested, stateful: dict, restore: dict | None = None):
         super().__init__()
-        self.completed = start
+        self.save = save
+        self.freq = checkpoint_freq
+        self.stop_requested = stop_requested
+        self.stateful = stateful
+        self.restore = restore
+        self.stopped_at = None
+        self._next = checkpoint_freq
+
+    def _on_training_start(self) -> None:
+        self._next = (self.model.num_timesteps // self.freq + 1) * self.freq
+        if self.restore is None:
+            return
+        import torch
+
+        state = self.restore
+        rng = state["rng"]
+        random.setstate(rng["python"])
+        np.random.set_state(rng["numpy"])
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        self.model.action_space.np_random.bit_generator.state = state["action_space"]
+        values, counts, excluded = state["logger"]
+        self.logger.name_to_value.update(values)
+        self.logger.name_to_count.update(counts)
+        self.logger.name_to_excluded.update(excluded)
+        for name, cb in self.stateful.items():
+            cb.set_state(state["callbacks"][name])
+
+    def snapshot(self) -> dict:
+        """Everything beyond the model file that the next step depends on (see the class doc)."""
+        import torch
+
+        lg = self.logger
+        return copy.deepcopy({
+            "num_timesteps": int(self.model.num_timesteps),
+            "rng": {
+                "python": random.getstate(),
+                "numpy": np.random.get_state(),
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            },
+            "action_space": self.model.action_space.np_random.bit_generator.state,
+            "envs": self.training_env.env_method("replay_record"),
+            "model_attrs": {k: getattr(self.model, k) for k in _ROLLOUT_ATTRS if hasattr(self.model, k)},
+            "logger": (dict(lg.name_to_value), dict(lg.name_to_count), dict(lg.name_to_excluded)),
+            "callbacks": {name: cb.get_state() for name, cb in self.stateful.items()},
+        })
+
+    def _checkpoint(self):
+        return self.save(self.model, int(self.model.num_timesteps), self.snapshot())
+
+    def _on_rollout_start(self) -> None:
+        if self.stop_requested():
+            self.stopped_at = (self._checkpoint(), int(self.model.num_timesteps))  # (path, steps)
+        elif self.model.num_timesteps >= self._next:
+            self._checkpoint()
+            self._next = (self.model.num_timesteps // self.freq + 1) * self.freq
 
     def _on_step(self) -> bool:
-        return True
+        return self.stopped_at is None  # False ends learn() cleanly (progress bar closed)
 
-    def _on_rollout_end(self) -> None:
-        self.completed = self.num_timesteps
+    def _on_training_end(self) -> None:
+        if self.stopped_at is None:
+            self._checkpoint()

@@ -4,8 +4,25 @@ The run folder holds: ``config.yaml`` (resolved), ``run.json`` (env id, algo, se
 package and library versions, git revision), ``tb/`` (tensorboard events: SB3's ``rollout/``,
 ``train/`` and the project's ``qec/`` scalars), ``checkpoints/``, ``model.zip`` (final),
 ``best_model.zip`` and ``evaluations.jsonl`` (periodic validation), ``vecnormalize.pkl``.
-Ctrl-C saves a checkpoint; ``resume=True`` continues from the newest one, with the same
-tensorboard run and a monotone step axis, until ``total_timesteps``.
+
+Interrupting and resuming. Checkpoints are taken at update boundaries with every state the next
+step depends on (`qec_gym.training.callbacks.ResumableCheckpoints`: RNGs, env states rebuilt by
+replaying the episode so far, SB3's last observations, VecNormalize statistics, pending logger
+values, callback states), every ``checkpoint_freq`` steps and at the end. Ctrl-C (SIGINT) asks
+for a stop: training continues to the end of the current rollout and update, writes a
+checkpoint there and raises `TrainingInterrupted`; ``resume=True`` then continues, and the
+result is bit for bit the uninterrupted run's (parameters, evaluations, tensorboard scalars;
+only wall-clock ``time/fps`` differs). A second Ctrl-C aborts at once: the run then resumes from
+the newest checkpoint before it, and tensorboard / ``evaluations.jsonl`` rows written after that
+checkpoint are repeated by the resumed run (``evaluations.jsonl`` rows are trimmed on resume).
+
+Extending. ``resume=True`` with a larger ``total_timesteps`` continues a finished run. With
+constant hyperparameters this equals a run trained that long from the start; rl-zoo
+``lin_<x>`` schedules decay over ``total_timesteps``, so an extended run follows the new horizon
+from the resume point on and differs from a run planned that long.
+
+A run whose set-up failed, or that stopped before its first checkpoint, left nothing to resume:
+its folder can be reused as if empty.
 
 Example (a tiny run; real ones use the packaged hyperparameters)::
 
@@ -17,33 +34,58 @@ Example (a tiny run; real ones use the packaged hyperparameters)::
 from __future__ import annotations
 
 import json
+import logging
+import pickle
 import platform
 import re
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import yaml
 
-from qec_gym.training.callbacks import QECEvalCallback, QECMetricsCallback, RolloutTracker
+from qec_gym.training.callbacks import QECEvalCallback, QECMetricsCallback, ReplayRecorder, ResumableCheckpoints
 from qec_gym.training.config import TrainConfig, algo_class, parse_schedule
+
+log = logging.getLogger(__name__)
 
 _CHECKPOINT = re.compile(r"model_(\d+)_steps\.zip$")
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped by Ctrl-C.
+
+    Attributes:
+        checkpoint: The checkpoint to resume from (``None``: the run has none yet).
+        steps: Its step count (0 without one).
+    """
+
+    def __init__(self, checkpoint: Path | None, steps: int):
+        where = f"checkpoint at step {steps}: {checkpoint}" if checkpoint else "no checkpoint was saved"
+        super().__init__(f"training interrupted; {where}")
+        self.checkpoint = checkpoint
+        self.steps = steps
+
+
 def make_vec_env(config: TrainConfig, *, seed: int):
-    """The training VecEnv (Monitor-wrapped, optionally VecNormalize-d)."""
+    """The training VecEnv (Monitor-wrapped, then `ReplayRecorder`-wrapped; not normalised)."""
     import gymnasium as gym
     from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     import qec_gym  # noqa: F401
 
-    cls = SubprocVecEnv if config.vec_env == "subproc" and config.n_envs > 1 else DummyVecEnv
-    venv = sb3_make_vec_env(
-        lambda: gym.make(config.env_id, **config.env_kwargs), n_envs=config.n_envs, seed=seed, vec_env_cls=cls
-    )
-    return venv
+    subproc = config.vec_env == "subproc" and config.n_envs > 1
+
+    def make():
+        if subproc:  # Ctrl-C reaches the whole process group: only the trainer may act on it
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return gym.make(config.env_id, **config.env_kwargs)
+
+    return sb3_make_vec_env(make, n_envs=config.n_envs, seed=seed, wrapper_class=ReplayRecorder,
+                            vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv)
 
 
 def _wrap_normalize(config: TrainConfig, venv, stats_path: Path | None):
@@ -51,7 +93,7 @@ def _wrap_normalize(config: TrainConfig, venv, stats_path: Path | None):
 
     if not config.normalize:
         return venv
-    if stats_path is not None and stats_path.exists():
+    if stats_path is not None:
         vn = VecNormalize.load(str(stats_path), venv)
         vn.training = True
         return vn
@@ -59,16 +101,37 @@ def _wrap_normalize(config: TrainConfig, venv, stats_path: Path | None):
 
 
 def latest_checkpoint(run_dir: str | Path) -> tuple[Path, int] | None:
-    """The newest checkpoint of a run and its step count (None if there is none)."""
+    """The newest complete checkpoint of a run (model and state file) and its step count, or None."""
     found = []
     for p in (Path(run_dir) / "checkpoints").glob("model_*_steps.zip"):
         m = _CHECKPOINT.search(p.name)
-        if m:
+        if m and _state_path(p.parent, int(m.group(1))).exists():
             found.append((int(m.group(1)), p))
     if not found:
         return None
     steps, path = max(found)
     return path, steps
+
+
+def _state_path(folder: Path, steps: int) -> Path:
+    return folder / f"model_state_{steps}_steps.pkl"
+
+
+def config_differences(saved: dict, new: dict, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every (nested, dotted) key that differs between two config dicts.
+
+    Example:
+        >>> config_differences({"a": 1, "h": {"lr": 0.1}}, {"a": 1, "h": {"lr": 0.2}, "b": 2})
+        ['b: (unset) -> 2', 'h.lr: 0.1 -> 0.2']
+    """
+    out = []
+    for key in sorted(set(saved) | set(new)):
+        old, cur = saved.get(key, "(unset)"), new.get(key, "(unset)")
+        if isinstance(old, dict) and isinstance(cur, dict):
+            out += config_differences(old, cur, f"{prefix}{key}.")
+        elif old != cur:
+            out.append(f"{prefix}{key}: {old} -> {cur}")
+    return out
 
 
 def train(
@@ -85,86 +148,87 @@ def train(
     Args:
         config: The resolved run (see `resolve_config`).
         run_dir: Output folder (created).
-        resume: Continue from the newest checkpoint in ``run_dir`` (the config must match).
+        resume: Continue from the newest checkpoint in ``run_dir`` (the config must match, except
+            ``total_timesteps``, which may grow to extend the run).
         progress_bar: Show SB3's progress bar (rich/tqdm).
         callbacks: Extra SB3 callbacks.
         prepare_model: Called as ``prepare_model(model, venv)`` on a fresh model before learning
             (not on resume), e.g. to pre-train it (`qec_gym.training.hybrid`).
 
     Raises:
-        ValueError: ``run_dir`` holds a run of another config (without ``resume``: any run).
-        KeyboardInterrupt: after saving a checkpoint, so the caller can report it.
+        ValueError: ``run_dir`` holds a run (without ``resume``), or one of another config (the
+            message lists each differing key), or more steps than ``total_timesteps``.
+        TrainingInterrupted: Ctrl-C; its ``checkpoint`` is where ``resume=True`` continues.
     """
     import gymnasium as gym
-    from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
-
     import torch
+    from stable_baselines3.common.callbacks import CallbackList
 
     # torch's default intra-op threading fights the env and SB3's Python loop on small MLPs:
     # measured 130 vs 2,523 PPO steps/s on 2 cores (qec_gym.bench). One thread unless asked.
     torch.set_num_threads(config.torch_threads)
     run = Path(run_dir)
     cls = algo_class(config.algo)
-    ckpt = latest_checkpoint(run) if resume else None
-    if (run / "run.json").exists():
-        saved = yaml.safe_load((run / "config.yaml").read_text())
+    ckpt = latest_checkpoint(run)
+    new_config = _plain(config.to_dict())
+    if ckpt is not None or (run / "model.zip").exists():  # a run that got somewhere
         if not resume:
             raise ValueError(f"{run} already holds a run: pass resume=True (--resume) or choose another folder.")
-        if saved != _plain(config.to_dict()):
-            raise ValueError(f"{run} holds a run of another config; resume needs the same config.")
-    run.mkdir(parents=True, exist_ok=True)
-    (run / "checkpoints").mkdir(exist_ok=True)
-    (run / "config.yaml").write_text(yaml.safe_dump(_plain(config.to_dict()), sort_keys=True))
-    if not (run / "run.json").exists():
-        (run / "run.json").write_text(json.dumps(_run_metadata(config), indent=1))
+        saved = yaml.safe_load((run / "config.yaml").read_text())
+        diff = [d for d in config_differences(saved, new_config) if not d.startswith("total_timesteps:")]
+        if diff:
+            raise ValueError(f"{run} holds a run of another config ({'; '.join(diff)}); resume needs the same "
+                             "config: only total_timesteps (--timesteps) may change, to extend the run.")
+    if ckpt is not None and ckpt[1] > config.total_timesteps:
+        raise ValueError(f"{run} has trained {ckpt[1]} steps, more than total_timesteps={config.total_timesteps}: "
+                         f"pass a total above {ckpt[1]} to extend it.")
 
-    venv = make_vec_env(config, seed=config.seed + (ckpt[1] if ckpt else 0))
-    vn_path = None if ckpt is None else ckpt[0].with_name(f"model_vecnormalize_{ckpt[1]}_steps.pkl")
-    venv = _wrap_normalize(config, venv, vn_path)
-    hp = {k: parse_schedule(v) for k, v in config.hyperparams.items()}
-    if ckpt is None:
-        model = cls(config.policy, venv, seed=config.seed, tensorboard_log=str(run / "tb"), verbose=0, **hp)
-        done_steps = 0
-        if prepare_model is not None:
-            prepare_model(model, venv)
-    else:
-        model = cls.load(ckpt[0], env=venv, device="cpu", tensorboard_log=str(run / "tb"))
-        done_steps = model.num_timesteps
-        replay = ckpt[0].with_name(f"model_replay_buffer_{ckpt[1]}_steps.pkl")
-        if replay.exists() and hasattr(model, "load_replay_buffer"):
-            model.load_replay_buffer(str(replay))
+    venv = make_vec_env(config, seed=config.seed)
+    try:
+        model, state = _build_model(config, cls, venv, run, ckpt, prepare_model)
+    except BaseException:
+        venv.close()
+        raise
+    venv = model.get_env()
+    # Set-up succeeded: from here on the folder holds this run.
+    (run / "checkpoints").mkdir(parents=True, exist_ok=True)
+    (run / "config.yaml").write_text(yaml.safe_dump(new_config, sort_keys=True))
+    if ckpt is None or not (run / "run.json").exists():
+        (run / "run.json").write_text(json.dumps(_run_metadata(config), indent=1))
+    _trim_evaluations(run / "evaluations.jsonl", ckpt[1] if ckpt else 0)
 
     n_actions = venv.action_space.n
     eval_env_kwargs = {**config.env_kwargs, "scenarios": "train"}
-    cbs = [
-        QECMetricsCallback(n_actions),
-        CheckpointCallback(
-            save_freq=max(1, config.checkpoint_freq // config.n_envs), save_path=str(run / "checkpoints"),
-            name_prefix="model", save_vecnormalize=True, save_replay_buffer=hasattr(model, "replay_buffer"),
-        ),
-    ]
+    metrics = QECMetricsCallback(n_actions)
+    stateful = {"metrics": metrics}
+    cbs = [metrics]
     if config.eval_freq > 0:
-        cbs.append(QECEvalCallback(
+        stateful["eval"] = QECEvalCallback(
             lambda: gym.make(config.env_id, **eval_env_kwargs), eval_freq=config.eval_freq,
             episodes=config.eval_episodes, out_dir=run, seed=10_000 + config.seed,
-        ))
-    tracker = RolloutTracker(done_steps)
-    cbs += [tracker, *callbacks]
-    remaining = config.total_timesteps - done_steps
+        )
+        cbs.append(stateful["eval"])
+    stop = threading.Event()
+    checkpoints = ResumableCheckpoints(
+        lambda m, steps, st: _save_checkpoint(m, run, steps, st), checkpoint_freq=config.checkpoint_freq,
+        stop_requested=stop.is_set, stateful=stateful, restore=state,
+    )
+    cbs += [*callbacks, checkpoints]  # last: a stop ends the step after every other callback saw it
+    remaining = config.total_timesteps - model.num_timesteps
     try:
-        if remaining > 0:
-            model.learn(
-                total_timesteps=remaining, callback=CallbackList(cbs), reset_num_timesteps=ckpt is None,
-                tb_log_name=config.algo, progress_bar=progress_bar,
-            )
-    except KeyboardInterrupt:
-        # The parameters are those of the last finished update: roll the step counter back to
-        # it, so a resumed run collects the lost partial rollout again and ends on the same step.
-        model.num_timesteps = tracker.completed
-        _save_checkpoint(model, run)
-        raise
+        with _sigint_requests_stop(stop):
+            if remaining > 0:
+                model.learn(
+                    total_timesteps=remaining, callback=CallbackList(cbs), reset_num_timesteps=ckpt is None,
+                    tb_log_name=config.algo, progress_bar=progress_bar,
+                )
+    except KeyboardInterrupt:  # a second Ctrl-C, or one raised inside learn: the state is mid-step
+        newest = latest_checkpoint(run)
+        raise TrainingInterrupted(*(newest or (None, 0))) from None
     finally:
         venv.close()
+    if checkpoints.stopped_at is not None:
+        raise TrainingInterrupted(*checkpoints.stopped_at)
     model.save(run / "model.zip")
     vn = model.get_vec_normalize_env()
     if vn is not None:
@@ -172,14 +236,83 @@ def train(
     return model
 
 
-def _save_checkpoint(model, run: Path) -> None:
-    steps = model.num_timesteps
-    model.save(run / "checkpoints" / f"model_{steps}_steps.zip")
+def _build_model(config: TrainConfig, cls, venv, run: Path, ckpt, prepare_model):
+    """A fresh model, or the checkpoint's with its envs replayed; returns (model, state or None)."""
+    hp = {k: parse_schedule(v) for k, v in config.hyperparams.items()}
+    if ckpt is None:
+        venv = _wrap_normalize(config, venv, None)
+        model = cls(config.policy, venv, seed=config.seed, tensorboard_log=str(run / "tb"), verbose=0, **hp)
+        if prepare_model is not None:
+            prepare_model(model, venv)
+        return model, None
+    path, steps = ckpt
+    state = pickle.loads(_state_path(path.parent, steps).read_bytes())
+    venv = _wrap_normalize(config, venv, path.with_name(f"model_vecnormalize_{steps}_steps.pkl"))
+    # force_reset=False: SB3 must not reset the envs, whose state the replay below restores.
+    model = cls.load(path, env=venv, device=hp.get("device", "auto"), force_reset=False,
+                     tensorboard_log=str(run / "tb"))
+    replay = path.with_name(f"model_replay_buffer_{steps}_steps.pkl")
+    if replay.exists():
+        model.load_replay_buffer(str(replay))
+    for i, record in enumerate(state["envs"]):
+        (same,) = venv.env_method("replay", record, indices=[i])
+        if not same:
+            log.warning("env %d did not replay to its checkpointed observation (an env that draws from "
+                        "outside its np_random?): the resumed run will differ from an uninterrupted one.", i)
+    for name, value in state["model_attrs"].items():
+        setattr(model, name, value)
+    return model, state
+
+
+def _save_checkpoint(model, run: Path, steps: int, state: dict) -> Path:
+    folder = run / "checkpoints"
+    path = folder / f"model_{steps}_steps.zip"
+    model.save(path)
     vn = model.get_vec_normalize_env()
     if vn is not None:
-        vn.save(str(run / "checkpoints" / f"model_vecnormalize_{steps}_steps.pkl"))
-    if hasattr(model, "save_replay_buffer") and getattr(model, "replay_buffer", None) is not None:
-        model.save_replay_buffer(str(run / "checkpoints" / f"model_replay_buffer_{steps}_steps.pkl"))
+        vn.save(str(folder / f"model_vecnormalize_{steps}_steps.pkl"))
+    if getattr(model, "replay_buffer", None) is not None:
+        model.save_replay_buffer(str(folder / f"model_replay_buffer_{steps}_steps.pkl"))
+    # written last and atomically: `latest_checkpoint` only sees checkpoints whose state exists
+    tmp = _state_path(folder, steps).with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(state))
+    tmp.replace(_state_path(folder, steps))
+    return path
+
+
+class _sigint_requests_stop:
+    """While active (main thread only): the first Ctrl-C sets ``stop``; a second one aborts."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+        self.previous = None
+
+    def _handler(self, signum, frame):
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+        self.stop.set()
+        log.warning("Ctrl-C: stopping after the current rollout and update to save a resumable checkpoint "
+                    "(Ctrl-C again to abort now and lose the steps since the last checkpoint).")
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _trim_evaluations(path: Path, steps: int) -> None:
+    """Drop evaluation rows after ``steps`` (written by a session that ended past its last checkpoint)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if line.strip() and json.loads(line)["timesteps"] <= steps]
+    if len(kept) != len(lines):
+        path.write_text("".join(kept))
 
 
 def _plain(value):

@@ -22,7 +22,7 @@ from qec_gym.bosonic import (  # noqa: E402
     solve_rates,
 )
 
-# reference-numbers.md, "Cat qubits": slowest Liouvillian rate (= 2 Gamma_X), measured with qutip.
+# docs/reference-numbers.md, "Cat qubits": slowest Liouvillian rate (= 2 Gamma_X), measured with qutip.
 REFERENCE_LAMBDA_X = {
     1e-2: {2: 1.6e-5, 3: 6.9e-7, 4: 4.9e-8, 5: 5.4e-9, 6: 7.0e-10, 7: 9.2e-11},
     1e-3: {2: 1.37e-6, 3: 4.0e-8, 4: 1.3e-9, 5: 7.2e-11},

@@ -25,7 +25,7 @@ from qec_gym.noise.physical import (
     ("db", "expected"),
     [
         (0.0, 0.0),
-        (0.1, 0.02276277904),  # reference-numbers.md: 0.1 dB = 2.3%
+        (0.1, 0.02276277904),  # docs/reference-numbers.md: 0.1 dB = 2.3%
         (3.0, 0.49881276637),  # "3 dB = half the power"
         (10.0, 0.9),
         (20.0, 0.99),

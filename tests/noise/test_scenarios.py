@@ -19,7 +19,7 @@ from qec_gym.noise.scenarios import (
     list_scenarios,
 )
 
-# The stim-uniform rotated surface code's threshold is ~1.1% (reference-numbers.md); surface-code
+# The stim-uniform rotated surface code's threshold is ~1.1% (docs/reference-numbers.md); surface-code
 # scenarios must stay below it, photonic ones below the ~4% loss where the code stops working.
 SURFACE_MAX = 0.0095
 PHOTONIC_LOSS_MAX = 0.045

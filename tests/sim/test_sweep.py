@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -208,6 +209,63 @@ def test_cli_sweep_resumable_with_plot(tmp_path, capsys):
     first = out.read_text()
     assert main(argv) == 0
     assert out.read_text() == first
+
+
+def test_two_noise_models_in_one_file_report_fit_and_plot_only_the_current_sweep(tmp_path, capsys, monkeypatch):
+    # issue 11.4: `--noise uniform` then `--noise sd6` into one --out printed 8 rows for 4 tasks,
+    # aborted the threshold on mixed groups and drew both under an "sd6" title.
+    import qec_gym.sim.plots as plots
+
+    drawn = {}
+
+    def fake_plot(rows, path, *, threshold=None, title=None):
+        drawn.update(rows=list(rows), title=title, threshold=threshold)
+        return path
+
+    monkeypatch.setattr(plots, "plot_threshold", fake_plot)
+    out = tmp_path / "both.csv"
+    base = ["sweep", "--code", "repetition", "--distances", "3", "5", "--p", "0.04", "0.08", "--max-shots", "1000",
+            "--max-errors", "100", "--workers", "1", "--out", str(out), "--quiet", "--plot", str(tmp_path / "t.png")]
+    assert main(base + ["--noise", "uniform"]) == 0
+    capsys.readouterr()
+    assert main(base + ["--noise", "sd6"]) == 0
+    text = capsys.readouterr().out
+    table = [line for line in text.splitlines() if line.startswith("repetition")]
+    assert len(table) == 4 and all(line.split()[2] == "sd6" for line in table), text
+    assert "threshold repetition / pymatching (sd6)" in text and "mix" not in text  # fitted or told why not
+    assert {r.noise for r in drawn["rows"]} == {"sd6"} and len(drawn["rows"]) == 4
+    assert drawn["title"] == "repetition, sd6 noise"
+    # the file keeps both sweeps, grouped by noise model
+    assert [r.noise for r in load_results(out)] == ["sd6"] * 4 + ["uniform"] * 4
+    # the library call returns the current sweep's tasks only
+    cfg = SweepConfig(families=("repetition",), distances=(3, 5), p_values=(0.04, 0.08), noise="biased", eta=10.0,
+                      max_shots=300, max_errors=10**6, num_workers=1)
+    stats = run_sweep(cfg, save_path=out)
+    assert len(stats) == 4 and {s.json_metadata["eta"] for s in stats} == {10.0}
+    assert {r.noise_model for r in stats_to_rows(stats)} == {"biased eta=10"}
+
+
+def test_cli_simulate_biased_noise_shares_the_sweep_options(capsys):
+    argv = ["simulate", "--code", "xzzx", "-d", "3", "-p", "0.01", "--noise", "biased", "--eta", "100",
+            "--shots", "200", "--json"]
+    assert main(argv) == 0
+    rec = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert rec["noise"] == "biased" and rec["eta"] == 100.0 and rec["shots"] == 200
+    assert main(argv[:-5] + ["--noise", "biased", "--json"]) == 2
+    assert "pass eta" in capsys.readouterr().err
+    assert main(["simulate", "-d", "3", "-p", "0.01", "--eta", "5", "--shots", "10"]) == 2
+    assert "only applies to the 'biased'" in capsys.readouterr().err
+
+
+def test_simulate_and_sweep_noise_options_are_one_definition():
+    from qec_gym.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+
+    def noise_opts(cmd):
+        return [(a.option_strings, a.default, a.help) for a in sub[cmd]._actions if a.dest in ("noise", "eta")]
+
+    assert noise_opts("simulate") == noise_opts("sweep") and len(noise_opts("sweep")) == 2
 
 
 def test_cli_sweep_bad_input_is_one_line(tmp_path, capsys):

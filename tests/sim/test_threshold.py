@@ -134,6 +134,28 @@ def test_estimate_threshold_errors():
         Curve(3, (0.01,), (10,), (11,), (1,))
 
 
+def test_pairs_that_cross_are_reported_when_another_does_not():
+    # issue 11.9: d3/d5 and d5/d7 cross at 1%; d7/d9 is drawn to cross at 5%, above the sampled p.
+    curves = synthetic_curves(0.01)
+    d9 = synthetic_curves(0.05, distances=(7, 9))[9]
+    # d9 curve is 10x below d7's at every p up to its own 5% crossing: no sign change in range
+    curves[9] = Curve(9, d9.p, d9.shots, tuple(e // 10**3 for e in curves[7].errors), d9.rounds)
+    est = estimate_threshold(curves, n_bootstrap=50, seed=0)
+    assert [(c.d_small, c.d_large) for c in est.pairs] == [(3, 5), (5, 7)]
+    assert est.value == pytest.approx(0.01, rel=1e-5)
+    (skip,) = est.skipped
+    assert (skip.d_small, skip.d_large, skip.direction) == (7, 9, "up") and "upwards" in skip.reason
+    assert "no crossing for d7/d9" in str(est)
+    # a pair without two common points with errors is skipped with its reason, too
+    lone = Curve(9, (0.004, 0.1), (10, 10), (1, 5), (1, 1))
+    est = estimate_threshold({**curves, 9: lone}, n_bootstrap=0)
+    assert len(est.pairs) == 2 and "share 1 p value" in est.skipped[0].reason
+    # no pair crossing: still an error naming every pair and the direction
+    with pytest.raises(NoCrossingError, match="distances 3 and 5: .*distances 5 and 7: .*upwards") as info:
+        estimate_threshold(synthetic_curves(0.05))
+    assert info.value.direction == "up"
+
+
 def test_per_round_array_matches_sinter():
     for p in (0.0, 1e-10, 1e-3, 0.2, 0.5, 0.7, 1.0):
         for r in (1, 3, 11):

@@ -1,13 +1,18 @@
+import dataclasses
 import json
+import os
+import signal
 
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from qec_gym.cli import main
 from qec_gym.training import latest_checkpoint, load_run, resolve_config, run_episode, train
+from qec_gym.training.train import TrainingInterrupted
 
 TINY = {"n_timesteps": 512, "n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 2, "env_kwargs": {"max_steps": 50}}
 
@@ -37,28 +42,115 @@ def test_tiny_ppo_run_writes_folder_and_qec_scalars(tmp_path):
 
 
 class _Interrupt(BaseCallback):
-    def __init__(self, at):
+    """Ctrl-C at step ``at``: a real SIGINT (``hard``: a KeyboardInterrupt raised mid-step)."""
+
+    def __init__(self, at, hard=False):
         super().__init__()
-        self.at = at
+        self.at, self.hard, self.sent = at, hard, False
 
     def _on_step(self):
-        if self.num_timesteps >= self.at:
-            raise KeyboardInterrupt
+        if self.num_timesteps >= self.at and not self.sent:
+            self.sent = True
+            if self.hard:
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)
         return True
 
 
-def test_interrupt_and_resume_reach_the_same_timesteps(tmp_path):
-    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo", overrides=TINY, eval_freq=0)
+# constant learning rate: an extended run then equals one planned that long (lin_ schedules do not)
+EXACT = {**TINY, "learning_rate": 3e-4}
+
+
+def _params(model):
+    return {k: v.clone() for k, v in model.policy.state_dict().items()}
+
+
+def _tb_without_wallclock(run):
+    return {k: v for k, v in _scalars(run).items() if not k.startswith("time/")}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    run = tmp_path_factory.mktemp("straight") / "run"
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo", overrides=EXACT, eval_freq=256, eval_episodes=1)
+    model = train(cfg, run)
+    return cfg, run, _params(model)
+
+
+def _assert_same_run(run, model, reference):
+    ref_cfg, ref_run, ref_params = reference
+    params = _params(model)
+    assert params.keys() == ref_params.keys()
+    assert all(torch.equal(params[k], ref_params[k]) for k in params), "parameters differ"
+    assert (run / "evaluations.jsonl").read_text() == (ref_run / "evaluations.jsonl").read_text()
+    assert _tb_without_wallclock(run) == _tb_without_wallclock(ref_run)
+
+
+def test_ctrl_c_then_resume_equals_the_uninterrupted_run(tmp_path, uninterrupted):
+    cfg, _, _ = uninterrupted
     run = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, run, callbacks=[_Interrupt(300)])
-    path, steps = latest_checkpoint(run)
-    assert 0 < steps < 512
+    with pytest.raises(TrainingInterrupted) as info:
+        train(cfg, run, callbacks=[_Interrupt(200)])  # mid-rollout: stops at the 256-step boundary
+    assert info.value.steps == 256 and info.value.checkpoint == latest_checkpoint(run)[0]
     model = train(cfg, run, resume=True)
     assert model.num_timesteps == 512
-    steps_axis = [s for s, _ in _scalars(run)["qec/qubits"]]
-    assert steps_axis == sorted(steps_axis) and steps_axis[-1] == 512
+    _assert_same_run(run, model, uninterrupted)
+    assert "train/approx_kl" in _scalars(run)  # every update's train/* scalars, the interrupted one's too
     assert len(list((run / "tb").iterdir())) == 1  # one tensorboard run, continued
+
+
+def test_hard_abort_resumes_from_the_last_checkpoint(tmp_path, uninterrupted):
+    cfg, _, _ = uninterrupted
+    cfg = dataclasses.replace(cfg, checkpoint_freq=128)
+    run = tmp_path / "run"
+    with pytest.raises(TrainingInterrupted) as info:
+        train(cfg, run, callbacks=[_Interrupt(300, hard=True)])
+    assert info.value.steps == 256  # the newest checkpoint before the abort
+    model = train(cfg, run, resume=True)
+    assert all(torch.equal(a, b) for a, b in zip(_params(model).values(), uninterrupted[2].values()))
+    with pytest.raises(TrainingInterrupted) as info:  # before any checkpoint: none to name
+        train(cfg, tmp_path / "early", callbacks=[_Interrupt(10, hard=True)])
+    assert info.value.checkpoint is None and info.value.steps == 0
+    train(dataclasses.replace(cfg, total_timesteps=128), tmp_path / "early")  # nothing to resume: starts over
+
+
+def test_extending_a_finished_run_equals_the_longer_run(tmp_path, uninterrupted):
+    cfg, _, _ = uninterrupted
+    run = tmp_path / "run"
+    train(dataclasses.replace(cfg, total_timesteps=256), run)
+    model = train(cfg, run, resume=True)  # 256 -> 512
+    _assert_same_run(run, model, uninterrupted)
+    with pytest.raises(ValueError, match=r"another config \(eval_episodes: 1 -> 2; hyperparams.learning_rate: "
+                                         r"0.0003 -> 0.001\)"):
+        train(dataclasses.replace(cfg, eval_episodes=2, hyperparams={**cfg.hyperparams, "learning_rate": 1e-3}),
+              run, resume=True)
+    with pytest.raises(ValueError, match="has trained 512 steps.*above 512"):
+        train(dataclasses.replace(cfg, total_timesteps=256), run, resume=True)
+
+
+def test_a_run_whose_set_up_failed_can_be_retried(tmp_path):
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo", overrides={**TINY, "n_timesteps": 128}, eval_freq=0)
+    bad = dataclasses.replace(cfg, env_kwargs={**cfg.env_kwargs, "shots": -1})
+    with pytest.raises(ValueError, match="shots must be a positive int"):
+        train(bad, tmp_path / "run")
+
+    def broken(model, venv):
+        raise RuntimeError("pre-training failed")
+
+    with pytest.raises(RuntimeError, match="pre-training failed"):
+        train(cfg, tmp_path / "run", prepare_model=broken)
+    assert train(cfg, tmp_path / "run").num_timesteps == 128  # neither attempt blocks the folder
+
+
+def test_cli_interrupt_message_names_the_checkpoint(tmp_path, capsys, monkeypatch):
+    import qec_gym.training as training
+
+    def fake_train(cfg, out, **kwargs):
+        raise TrainingInterrupted(None, 0)
+
+    monkeypatch.setattr(training, "train", fake_train)
+    assert main(["train", "--timesteps", "64", "--out", str(tmp_path / "r")]) == 130
+    assert "before the first checkpoint: nothing to resume" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("algo", ["a2c", "dqn", "recurrentppo", "maskableppo"])
