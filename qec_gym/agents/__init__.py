@@ -16,7 +16,7 @@ deterministic=True) -> (action, state)``; a batch of observations gives a batch 
 Example:
     >>> import gymnasium as gym, qec_gym
     >>> from qec_gym.agents import make_baseline
-    >>> env = gym.make("qec_gym/SurfaceSwitch-v0", max_steps=5)
+    >>> env = gym.make("qec_gym/SurfaceSwitch-v1", max_steps=5)
     >>> obs, _ = env.reset(seed=0)
     >>> [make_baseline(n, env).name for n in ("random", "fixed:3", "oracle", "clairvoyant")]
     ['random', 'fixed:3', 'oracle', 'clairvoyant']

@@ -169,7 +169,7 @@ def observation_feature_names(env: Any) -> tuple[str, ...]:
 
     Example:
         >>> import gymnasium as gym, qec_gym
-        >>> names = observation_feature_names(gym.make("qec_gym/SurfaceSwitch-v0"))
+        >>> names = observation_feature_names(gym.make("qec_gym/SurfaceSwitch-v1"))
         >>> names[8], names[14], len(names)
         ('log_noise', 'running[rotated_surface d3 pymatching]', 24)
     """

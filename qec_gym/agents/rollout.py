@@ -6,7 +6,7 @@ evaluation. Episodes are paired: episode ``k`` always uses reset seed ``seed + k
 
 Example:
     >>> from qec_gym.agents import FixedAgent
-    >>> env = make_env("qec_gym/SurfaceSwitch-v0", env_kwargs={"max_steps": 5})
+    >>> env = make_env("qec_gym/SurfaceSwitch-v1", env_kwargs={"max_steps": 5})
     >>> episode_returns(env, FixedAgent(2, menu_size=10), episodes=2, seed=0).shape
     (2,)
 """

@@ -11,7 +11,7 @@ estimate; index 8 is the last window's estimate, index 0 the raw detection rate)
 ``down[k] <= up[k]`` is the hysteresis band that stops it from thrashing on noisy estimates.
 It sees only the observation, so it is deployable as is. It never recalibrates (action 1) and
 only moves along one ladder, so on a menu with one distance per decoder
-(``DecoderCalibration-v0``) it is a fixed entry.
+(``DecoderCalibration-v1``) it is a fixed entry.
 
 Example:
     >>> import numpy as np
@@ -193,7 +193,7 @@ class ThresholdAgent(Policy):
             name: Display name of the agent.
 
         Example:
-            >>> agent = ThresholdAgent.fit("qec_gym/SurfaceSwitch-v0", episodes=1, quantiles=2, passes=1,
+            >>> agent = ThresholdAgent.fit("qec_gym/SurfaceSwitch-v1", episodes=1, quantiles=2, passes=1,
             ...                            hysteresis=(0.0,), dwell=(0,), env_kwargs={"max_steps": 5})
             >>> len(agent.config.up) == len(agent.config.ladder) - 1
             True

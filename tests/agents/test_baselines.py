@@ -19,7 +19,7 @@ from qec_gym.agents import (
     observation_feature_names,
 )
 
-ENV_ID = "qec_gym/SurfaceSwitch-v0"
+ENV_ID = "qec_gym/SurfaceSwitch-v1"
 STEPS = 50
 
 
@@ -217,11 +217,11 @@ def test_feature_names_match_the_observation():
 def test_clairvoyant_plans_recalibration_on_calibration_tables():
     """The (entry, last-recalibration) DP: expected return at least the myopic oracle's and any
     keep-only or periodic-recalibration schedule's, and its plan recalibrates."""
-    env = gym.make("qec_gym/DecoderCalibration-v0", max_steps=120).unwrapped
+    env = gym.make("qec_gym/DecoderCalibration-v1", max_steps=120).unwrapped
     env.reset(seed=4)
     plan, expected = env.clairvoyant_plan()
     assert 1 in plan
-    cal_env = gym.make("qec_gym/DecoderCalibration-v0", max_steps=120)
+    cal_env = gym.make("qec_gym/DecoderCalibration-v1", max_steps=120)
     agent = ClairvoyantAgent(cal_env)  # constructs (no longer refused) and follows the plan
     obs, _ = cal_env.reset(seed=4)
     action, _ = agent.predict(obs, episode_start=True)
