@@ -38,7 +38,7 @@ from qec_gym.agents.baselines import (
 )
 from qec_gym.agents.dataset import generate_dataset, load_dataset
 from qec_gym.agents.rollout import episode_returns, make_env
-from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig, ladder_for
+from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig, candidate_ladders, ladder_for, oracle_ladder
 from qec_gym.agents.tree import DecisionTreeAgent
 
 BASELINE_NAMES = ("random", "fixed:<i>", "best_fixed", "threshold", "tree:<path>", "oracle", "clairvoyant")
@@ -49,7 +49,7 @@ _KWARGS = {
     "fixed": {"name"},
     "best_fixed": {"episodes", "seed", "env_kwargs", "source"},
     "threshold": {"config", "episodes", "seed", "env_kwargs", "source", "features", "hysteresis", "dwell",
-                  "quantiles", "passes"},
+                  "recalibrate", "quantiles", "passes"},
     "tree": set(),
     "oracle": set(),
     "clairvoyant": set(),
@@ -118,6 +118,7 @@ __all__ = [
     "ThresholdAgent",
     "ThresholdConfig",
     "best_fixed_entry",
+    "candidate_ladders",
     "episode_returns",
     "fixed_entry_scores",
     "generate_dataset",
@@ -126,5 +127,6 @@ __all__ = [
     "make_baseline",
     "make_env",
     "observation_feature_names",
+    "oracle_ladder",
     "running_entry",
 ]

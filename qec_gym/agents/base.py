@@ -42,6 +42,8 @@ IDX_LOG_NOISE_EMA = 9
 """Exponential moving average (0.3) of `IDX_LOG_NOISE`."""
 IDX_SINCE_SWITCH = 12
 """Steps since the last switch / 100, clipped to [0, 1]."""
+IDX_SINCE_RECAL = 13
+"""Steps since the last recalibration / 100, clipped to [0, 1]."""
 
 _BASE_NAMES = (*FEATURES, "log_noise", "log_noise_ema", "log_latency", "qubits_frac", "since_switch", "since_recal")
 

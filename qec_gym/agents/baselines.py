@@ -134,7 +134,7 @@ def fixed_entry_scores(
         >>> s.returns.shape
         (10, 1)
     """
-    env = make_env(source, scenarios=scenarios, env_kwargs=env_kwargs)
+    env = make_env(source, scenarios=scenarios, env_kwargs=env_kwargs, table_twin=True)
     try:
         menu = env.unwrapped.menu
         returns = np.stack([
