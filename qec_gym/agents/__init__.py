@@ -5,7 +5,7 @@
 | ``random`` | `RandomAgent`: uniform actions, seeded | action space |
 | ``fixed:<i>`` | `FixedAgent`: switch to ``menu[i]`` once, keep it | menu size |
 | ``best_fixed`` | `FixedAgent` on `best_fixed_entry` (chosen on TRAINING scenarios) | env id (spec) |
-| ``threshold`` | `ThresholdAgent`: distance ladder on the noise estimate, hysteresis, dwell | fitted on training scenarios, or ``config=`` |
+| ``threshold`` | `ThresholdAgent`: ladder of entries (by distance, or the oracle's order: nbar x d) on the noise estimate, hysteresis, dwell, periodic recalibration | fitted on training scenarios, or ``config=`` |
 | ``tree:<path>`` | `DecisionTreeAgent` loaded from ``<path>`` | a saved tree for this env |
 | ``oracle`` | `OracleAgent`: myopic oracle (EVALUATION ONLY, reads the true noise) | the env |
 | ``clairvoyant`` | `ClairvoyantAgent`: DP over the true trajectory (EVALUATION ONLY) | the env |
@@ -68,7 +68,10 @@ def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
             `ThresholdConfig`: no fitting) or `ThresholdAgent.fit`'s options and ``source``.
 
     Raises:
-        ValueError: unknown name (the message lists the valid ones) or options it does not take.
+        ValueError: unknown name (the message lists the valid ones), options it does not take, an
+            env that is not a qec_gym switching env, a threshold config or tree made for another
+            menu or env, a privileged baseline on an AsyncVectorEnv.
+        TypeError: ``config`` is not a `ThresholdConfig`.
     """
     if not isinstance(name, str):
         raise ValueError(f"baseline name must be a string, one of {list(BASELINE_NAMES)}; got {name!r}.")
@@ -80,7 +83,17 @@ def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
         raise ValueError(f"baseline {kind!r} takes no option(s) {sorted(extra)}; it takes {sorted(_KWARGS[kind]) or 'none'}.")
     if kind == "random":
         return RandomAgent(env.action_space, seed=kw.get("seed", 0))
-    menu_size = len(env.unwrapped.menu)
+    if kind == "tree":
+        return DecisionTreeAgent.load(arg, env=env)
+    if kind == "oracle":
+        return OracleAgent(env)
+    if kind == "clairvoyant":
+        return ClairvoyantAgent(env)
+    menu = getattr(getattr(env, "unwrapped", None), "menu", None)
+    if menu is None:
+        raise ValueError(f"baseline {kind!r} needs a qec_gym switching env (one of qec_gym.envs.ENV_IDS, with a menu); "
+                         f"got {type(getattr(env, 'unwrapped', env)).__name__}.")
+    menu_size = len(menu)
     if kind == "fixed":
         try:
             index = int(arg)
@@ -91,18 +104,19 @@ def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
         source = kw.pop("source", env)
         best = best_fixed_entry(source, **kw)
         return FixedAgent(best, menu_size, name="best_fixed")
-    if kind == "threshold":
-        if "config" in kw:
-            if len(kw) > 1:
-                raise ValueError("threshold: pass either config= (hand-set thresholds) or fitting options, not both.")
-            return ThresholdAgent(kw["config"])
-        source = kw.pop("source", env)
-        return ThresholdAgent.fit(source, **kw)
-    if kind == "tree":
-        return DecisionTreeAgent.load(arg, env=env)
-    if kind == "oracle":
-        return OracleAgent(env)
-    return ClairvoyantAgent(env)
+    # kind == "threshold"
+    if "config" in kw:
+        if len(kw) > 1:
+            raise ValueError("threshold: pass either config= (hand-set thresholds) or fitting options, not both.")
+        cfg = kw["config"]
+        if not isinstance(cfg, ThresholdConfig):
+            raise TypeError(f"threshold: config must be a ThresholdConfig, got {type(cfg).__name__}.")
+        if cfg.menu_size != menu_size:
+            raise ValueError(f"threshold: this config is for a menu of {cfg.menu_size} entries, but the env's menu has "
+                             f"{menu_size}: its ladder would name other configurations; fit one for this env.")
+        return ThresholdAgent(cfg)
+    source = kw.pop("source", env)
+    return ThresholdAgent.fit(source, **kw)
 
 
 __all__ = [

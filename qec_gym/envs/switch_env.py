@@ -100,6 +100,7 @@ ones in the reward, the oracle and ``info``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -541,11 +542,7 @@ class QECSwitchEnv(gym.Env):
         return out
 
     def _cost_curve(self, rounds: int) -> tuple[np.ndarray, np.ndarray]:
-        curves = self.__dict__.setdefault("_cost_curves", {})
-        if rounds not in curves:
-            grid = np.geomspace(1e-12, 1.0, 12 * 96 + 1)
-            curves[rounds] = (np.log(grid), expected_error_cost(self.reward_config, grid, np.array(rounds), self.shots))
-        return curves[rounds]
+        return _cost_curve(self.reward_config, self.shots, rounds)
 
     def _extra_failure_probability(self) -> np.ndarray | None:
         """Per-shot probability (entries, steps) of failures outside the simulated circuit; None: none."""
@@ -574,16 +571,10 @@ class QECSwitchEnv(gym.Env):
         return m
 
     def _check_decodable(self) -> None:
-        noise = self.axis.baseline
-        cache = SimulationCache()
-        from qec_gym.decoders import get_decoder
-
         for entry in self.menu:
-            for spec in entry.specs():
-                try:
-                    detector_error_model(cache.circuit(spec, noise), get_decoder(entry.decoder), spec)
-                except ValueError as e:
-                    raise ValueError(f"menu entry {entry.label!r} is not decodable: {e}") from None
+            problem = _decoding_problem(entry, self.axis.baseline)
+            if problem is not None:
+                raise ValueError(f"menu entry {entry.label!r} is not decodable: {problem}")
 
     def _render_line(self, info: dict, reward: float) -> str:
         return (
@@ -591,6 +582,38 @@ class QECSwitchEnv(gym.Env):
             f"{info['entry_label']:<40} errors={info['logical_errors']:4d}/{info['shots']} "
             f"p_round={info['p_round']:.2e} reward={reward:+.3f}"
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _decoding_problem(entry: MenuEntry, noise: NoiseParams) -> str | None:
+    """Why ``entry``'s decoder cannot decode its circuits under ``noise`` (None: it can).
+
+    Pure and memoised: building the circuits and DEMs of a 10-entry menu takes ~3 s, paid by
+    every env construction otherwise.
+    """
+    from qec_gym.decoders import get_decoder
+
+    cache = SimulationCache()
+    for spec in entry.specs():
+        try:
+            detector_error_model(cache.circuit(spec, noise), get_decoder(entry.decoder), spec)
+        except ValueError as e:
+            return str(e)
+    return None
+
+
+@functools.lru_cache(maxsize=128)
+def _cost_curve(cfg: RewardConfig, shots: int, rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """(log p_shot grid, expected error cost) of `QECSwitchEnv._expected_error_cost`, read-only.
+
+    A pure function of its (frozen, hashable) arguments, memoised: each costs ~1 s, and every
+    new env (vector copies, fitting and evaluation envs) would otherwise pay it again.
+    """
+    grid = np.geomspace(1e-12, 1.0, 12 * 96 + 1)
+    curve = (np.log(grid), expected_error_cost(cfg, grid, np.array(rounds), shots))
+    for a in curve:
+        a.setflags(write=False)
+    return curve
 
 
 def _axis_fields(axis: NoiseAxis) -> tuple[str, ...]:
