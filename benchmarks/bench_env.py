@@ -2,7 +2,7 @@
 
 * circuit backend: one env step vs `simulate_window` of the same window (same code, noise,
   decoder, shots, warm cache): the env's own overhead (target ratio <= 1.2);
-* table backend: env steps per second on one core (target >= 10,000 for SurfaceSwitch-v0).
+* table backend: env steps per second on one core (target >= 10,000 for SurfaceSwitch-v1).
 
 The measurements live in `qec_gym.bench` (``qec-gym bench`` runs them with the other benchmarks).
 

@@ -6,7 +6,7 @@ Four groups (`run_benchmarks`):
   (stim sampling + PyMatching ``decode_batch`` of stim's own rotated-memory circuit), interleaved
   so machine noise hits both alike; the ratio is the simulator's overhead (target <= 1.15).
 * **env**: the circuit backend's env step vs `simulate_window` of the same window (target ratio
-  <= 1.2), and table-backend steps per second (target >= 10,000 for SurfaceSwitch-v0).
+  <= 1.2), and table-backend steps per second (target >= 10,000 for SurfaceSwitch-v1).
 * **decoders**: throughput (shots/s) and latency of every decoder of `qec_gym.decoders.DECODERS`
   by distance on the rotated surface code (rounds = d, stim-uniform p = 1e-3). Each
   (decoder, distance) gets a time budget, so slow decoders decode fewer shots (the row says
@@ -44,8 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ENV_IDS_CIRCUIT = ("qec_gym/SurfaceSwitch-v0", "qec_gym/PhotonicSwitch-v0")
-ENV_IDS_TABLE = ("qec_gym/SurfaceSwitch-v0", "qec_gym/PhotonicSwitch-v0", "qec_gym/DecoderCalibration-v0")
+ENV_IDS_CIRCUIT = ("qec_gym/SurfaceSwitch-v1", "qec_gym/PhotonicSwitch-v1")
+ENV_IDS_TABLE = ("qec_gym/SurfaceSwitch-v1", "qec_gym/PhotonicSwitch-v1", "qec_gym/DecoderCalibration-v1")
 BP_DECODERS = ("bposd", "bplsd")
 """Decoders with per-shot costs of seconds at large distance (capped by ``bp_max_distance``)."""
 
@@ -93,7 +93,7 @@ class BenchConfig:
     decoder_seconds: float = 1.0
     latency_samples: int = 500
     bp_max_distance: int = 7
-    train_env: str = "qec_gym/SurfaceSwitch-v0"
+    train_env: str = "qec_gym/SurfaceSwitch-v1"
     train_algo: str = "ppo"
     train_steps: int = 8192
     train_torch_threads: tuple[int, ...] = (0, 1)
@@ -310,7 +310,7 @@ def bench_decoder(name: str, distance: int, *, p: float = 1e-3, shots: int = 20_
 
 
 # ---------------------------------------------------------------------------- (d) training
-def bench_training(env_id: str = "qec_gym/SurfaceSwitch-v0", *, algo: str = "ppo", steps: int = 2048, seed: int = 0,
+def bench_training(env_id: str = "qec_gym/SurfaceSwitch-v1", *, algo: str = "ppo", steps: int = 2048, seed: int = 0,
                    torch_threads: int = 0) -> dict:
     """Env steps per second of `qec_gym.training.train` (packaged hyperparameters, no periodic
     evaluation), timed from the start to the end of ``learn`` (env and model setup excluded).

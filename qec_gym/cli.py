@@ -88,7 +88,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an RL agent (SB3 / sb3-contrib) into a run folder")
-    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v0", help="registered env id")
+    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v1", help="registered env id")
     p.add_argument("--algo", default="ppo", help="ppo, a2c, dqn, recurrentppo, maskableppo")
     p.add_argument("--config", help="YAML of hyperparameter overrides (flat, or rl-zoo style keyed by env id)")
     p.add_argument("--seed", type=int, default=0)
@@ -142,7 +142,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="paired evaluation of policies on scenarios x seeds (resumable CSV)")
-    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v0")
+    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v1")
     p.add_argument("--policies", nargs="+", default=["best_fixed", "threshold", "oracle", "clairvoyant"],
                    help="policy specs: random, fixed:<i>, best_fixed, threshold, tree:<path>, oracle, clairvoyant, "
                         "run:<folder> (optionally name=spec)")
@@ -183,7 +183,7 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
         "dataset",
         help="generate (observation, myopic-oracle action) pairs on training scenarios; resumable CSV",
     )
-    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v0", help="env id (default: qec_gym/SurfaceSwitch-v0)")
+    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v1", help="env id (default: qec_gym/SurfaceSwitch-v1)")
     p.add_argument("--episodes", type=int, required=True, help="episodes the dataset should hold")
     p.add_argument("--out", required=True, help="CSV file; re-running with the same file resumes")
     p.add_argument("--seed", type=int, default=0)

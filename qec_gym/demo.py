@@ -1,6 +1,6 @@
 """The end-to-end demo behind the README's first command (``qec-gym demo``).
 
-On the default environment (``qec_gym/SurfaceSwitch-v0``, table backend) it:
+On the default environment (``qec_gym/SurfaceSwitch-v1``, table backend) it:
 
 1. trains PPO with the packaged hyperparameters (tensorboard logs in ``<out>/ppo/tb``);
 2. generates an oracle-labelled dataset on the *training* scenarios and fits a decision tree;
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ENV_ID = "qec_gym/SurfaceSwitch-v0"
+ENV_ID = "qec_gym/SurfaceSwitch-v1"
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def run_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *, log: Cal
 
     log("[4/5] policy report")
     report = write_report(results, out / "report", reference="best_fixed", oracle="clairvoyant", run_dirs=(run,),
-                          tree_path=tree_path, title="qec-gym demo: SurfaceSwitch-v0, held-out scenarios")
+                          tree_path=tree_path, title="qec-gym demo: SurfaceSwitch-v1, held-out scenarios")
     log("[5/5] QEC simulation report")
     qec = write_qec_report(out / "qec_report", quick=config.quick_qec)
     paths = {"run": run, "tree": tree_path, "results": results, "report": report.html, "qec_report": qec.html}

@@ -11,8 +11,8 @@ from qec_gym.bench import BenchConfig, bench_decoder, bench_training, format_tab
 from qec_gym.cli import build_parser
 
 TINY = BenchConfig(
-    window_distances=(3,), window_p=(1e-3,), window_shots=200, repeats=1, circuit_envs=("qec_gym/SurfaceSwitch-v0",),
-    circuit_repeats=2, table_envs=("qec_gym/SurfaceSwitch-v0",), table_steps=200, decoder_distances=(3, 5),
+    window_distances=(3,), window_p=(1e-3,), window_shots=200, repeats=1, circuit_envs=("qec_gym/SurfaceSwitch-v1",),
+    circuit_repeats=2, table_envs=("qec_gym/SurfaceSwitch-v1",), table_steps=200, decoder_distances=(3, 5),
     decoder_shots=200, decoder_seconds=0.05, latency_samples=5, bp_max_distance=3, train_torch_threads=(),
 )
 
@@ -51,7 +51,7 @@ def test_decoder_time_budget_caps_shots():
 def test_training_benchmark_restores_torch_threads():
     torch = pytest.importorskip("torch")
     before = torch.get_num_threads()
-    r = bench_training("qec_gym/SurfaceSwitch-v0", steps=2048, torch_threads=1)
+    r = bench_training("qec_gym/SurfaceSwitch-v1", steps=2048, torch_threads=1)
     assert r["steps"] >= 2048 and _finite(r["steps_per_s"]) and r["torch_threads"] == 1
     assert torch.get_num_threads() == before
 

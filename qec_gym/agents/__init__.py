@@ -5,7 +5,7 @@
 | ``random`` | `RandomAgent`: uniform actions, seeded | action space |
 | ``fixed:<i>`` | `FixedAgent`: switch to ``menu[i]`` once, keep it | menu size |
 | ``best_fixed`` | `FixedAgent` on `best_fixed_entry` (chosen on TRAINING scenarios) | env id (spec) |
-| ``threshold`` | `ThresholdAgent`: distance ladder on the noise estimate, hysteresis, dwell | fitted on training scenarios, or ``config=`` |
+| ``threshold`` | `ThresholdAgent`: ladder of entries (by distance, or the oracle's order: nbar x d) on the noise estimate, hysteresis, dwell, periodic recalibration | fitted on training scenarios, or ``config=`` |
 | ``tree:<path>`` | `DecisionTreeAgent` loaded from ``<path>`` | a saved tree for this env |
 | ``oracle`` | `OracleAgent`: myopic oracle (EVALUATION ONLY, reads the true noise) | the env |
 | ``clairvoyant`` | `ClairvoyantAgent`: DP over the true trajectory (EVALUATION ONLY) | the env |
@@ -16,7 +16,7 @@ deterministic=True) -> (action, state)``; a batch of observations gives a batch 
 Example:
     >>> import gymnasium as gym, qec_gym
     >>> from qec_gym.agents import make_baseline
-    >>> env = gym.make("qec_gym/SurfaceSwitch-v0", max_steps=5)
+    >>> env = gym.make("qec_gym/SurfaceSwitch-v1", max_steps=5)
     >>> obs, _ = env.reset(seed=0)
     >>> [make_baseline(n, env).name for n in ("random", "fixed:3", "oracle", "clairvoyant")]
     ['random', 'fixed:3', 'oracle', 'clairvoyant']
@@ -38,7 +38,7 @@ from qec_gym.agents.baselines import (
 )
 from qec_gym.agents.dataset import generate_dataset, load_dataset
 from qec_gym.agents.rollout import episode_returns, make_env
-from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig, ladder_for
+from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig, candidate_ladders, ladder_for, oracle_ladder
 from qec_gym.agents.tree import DecisionTreeAgent
 
 BASELINE_NAMES = ("random", "fixed:<i>", "best_fixed", "threshold", "tree:<path>", "oracle", "clairvoyant")
@@ -49,7 +49,7 @@ _KWARGS = {
     "fixed": {"name"},
     "best_fixed": {"episodes", "seed", "env_kwargs", "source"},
     "threshold": {"config", "episodes", "seed", "env_kwargs", "source", "features", "hysteresis", "dwell",
-                  "quantiles", "passes"},
+                  "recalibrate", "quantiles", "passes"},
     "tree": set(),
     "oracle": set(),
     "clairvoyant": set(),
@@ -68,7 +68,10 @@ def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
             `ThresholdConfig`: no fitting) or `ThresholdAgent.fit`'s options and ``source``.
 
     Raises:
-        ValueError: unknown name (the message lists the valid ones) or options it does not take.
+        ValueError: unknown name (the message lists the valid ones), options it does not take, an
+            env that is not a qec_gym switching env, a threshold config or tree made for another
+            menu or env, a privileged baseline on an AsyncVectorEnv.
+        TypeError: ``config`` is not a `ThresholdConfig`.
     """
     if not isinstance(name, str):
         raise ValueError(f"baseline name must be a string, one of {list(BASELINE_NAMES)}; got {name!r}.")
@@ -80,7 +83,17 @@ def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
         raise ValueError(f"baseline {kind!r} takes no option(s) {sorted(extra)}; it takes {sorted(_KWARGS[kind]) or 'none'}.")
     if kind == "random":
         return RandomAgent(env.action_space, seed=kw.get("seed", 0))
-    menu_size = len(env.unwrapped.menu)
+    if kind == "tree":
+        return DecisionTreeAgent.load(arg, env=env)
+    if kind == "oracle":
+        return OracleAgent(env)
+    if kind == "clairvoyant":
+        return ClairvoyantAgent(env)
+    menu = getattr(getattr(env, "unwrapped", None), "menu", None)
+    if menu is None:
+        raise ValueError(f"baseline {kind!r} needs a qec_gym switching env (one of qec_gym.envs.ENV_IDS, with a menu); "
+                         f"got {type(getattr(env, 'unwrapped', env)).__name__}.")
+    menu_size = len(menu)
     if kind == "fixed":
         try:
             index = int(arg)
@@ -91,18 +104,19 @@ def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
         source = kw.pop("source", env)
         best = best_fixed_entry(source, **kw)
         return FixedAgent(best, menu_size, name="best_fixed")
-    if kind == "threshold":
-        if "config" in kw:
-            if len(kw) > 1:
-                raise ValueError("threshold: pass either config= (hand-set thresholds) or fitting options, not both.")
-            return ThresholdAgent(kw["config"])
-        source = kw.pop("source", env)
-        return ThresholdAgent.fit(source, **kw)
-    if kind == "tree":
-        return DecisionTreeAgent.load(arg, env=env)
-    if kind == "oracle":
-        return OracleAgent(env)
-    return ClairvoyantAgent(env)
+    # kind == "threshold"
+    if "config" in kw:
+        if len(kw) > 1:
+            raise ValueError("threshold: pass either config= (hand-set thresholds) or fitting options, not both.")
+        cfg = kw["config"]
+        if not isinstance(cfg, ThresholdConfig):
+            raise TypeError(f"threshold: config must be a ThresholdConfig, got {type(cfg).__name__}.")
+        if cfg.menu_size != menu_size:
+            raise ValueError(f"threshold: this config is for a menu of {cfg.menu_size} entries, but the env's menu has "
+                             f"{menu_size}: its ladder would name other configurations; fit one for this env.")
+        return ThresholdAgent(cfg)
+    source = kw.pop("source", env)
+    return ThresholdAgent.fit(source, **kw)
 
 
 __all__ = [
@@ -118,6 +132,7 @@ __all__ = [
     "ThresholdAgent",
     "ThresholdConfig",
     "best_fixed_entry",
+    "candidate_ladders",
     "episode_returns",
     "fixed_entry_scores",
     "generate_dataset",
@@ -126,5 +141,6 @@ __all__ = [
     "make_baseline",
     "make_env",
     "observation_feature_names",
+    "oracle_ladder",
     "running_entry",
 ]

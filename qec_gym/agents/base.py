@@ -42,6 +42,8 @@ IDX_LOG_NOISE_EMA = 9
 """Exponential moving average (0.3) of `IDX_LOG_NOISE`."""
 IDX_SINCE_SWITCH = 12
 """Steps since the last switch / 100, clipped to [0, 1]."""
+IDX_SINCE_RECAL = 13
+"""Steps since the last recalibration / 100, clipped to [0, 1]."""
 
 _BASE_NAMES = (*FEATURES, "log_noise", "log_noise_ema", "log_latency", "qubits_frac", "since_switch", "since_recal")
 
@@ -169,7 +171,7 @@ def observation_feature_names(env: Any) -> tuple[str, ...]:
 
     Example:
         >>> import gymnasium as gym, qec_gym
-        >>> names = observation_feature_names(gym.make("qec_gym/SurfaceSwitch-v0"))
+        >>> names = observation_feature_names(gym.make("qec_gym/SurfaceSwitch-v1"))
         >>> names[8], names[14], len(names)
         ('log_noise', 'running[rotated_surface d3 pymatching]', 24)
     """

@@ -7,7 +7,7 @@ measured to the clairvoyant bound), never controllers one could deploy.
 Example:
     >>> import gymnasium as gym, qec_gym
     >>> from qec_gym.agents import ClairvoyantAgent, FixedAgent, OracleAgent, RandomAgent
-    >>> env = gym.make("qec_gym/SurfaceSwitch-v0", max_steps=5)
+    >>> env = gym.make("qec_gym/SurfaceSwitch-v1", max_steps=5)
     >>> obs, _ = env.reset(seed=0)
     >>> RandomAgent(env.action_space, seed=0).predict(obs)[0].shape
     ()
@@ -130,11 +130,11 @@ def fixed_entry_scores(
         env_kwargs: Extra env keyword arguments (e.g. ``{"max_steps": 100}``).
 
     Example:
-        >>> s = fixed_entry_scores("qec_gym/SurfaceSwitch-v0", episodes=1, env_kwargs={"max_steps": 5})
+        >>> s = fixed_entry_scores("qec_gym/SurfaceSwitch-v1", episodes=1, env_kwargs={"max_steps": 5})
         >>> s.returns.shape
         (10, 1)
     """
-    env = make_env(source, scenarios=scenarios, env_kwargs=env_kwargs)
+    env = make_env(source, scenarios=scenarios, env_kwargs=env_kwargs, table_twin=True)
     try:
         menu = env.unwrapped.menu
         returns = np.stack([
@@ -159,7 +159,7 @@ def best_fixed_entry(
     held-out scenarios. Arguments as in `fixed_entry_scores`.
 
     Example:
-        >>> best_fixed_entry("qec_gym/SurfaceSwitch-v0", episodes=1, env_kwargs={"max_steps": 5}) in range(10)
+        >>> best_fixed_entry("qec_gym/SurfaceSwitch-v1", episodes=1, env_kwargs={"max_steps": 5}) in range(10)
         True
     """
     return fixed_entry_scores(source, scenarios=scenarios, episodes=episodes, seed=seed, env_kwargs=env_kwargs).best
@@ -238,7 +238,7 @@ class ClairvoyantAgent(_Privileged):
 
     Its expected return is the exact upper bound for the env's expected costs; realized returns
     scatter around it with the window sampling noise. With a calibration table
-    (``DecoderCalibration-v0``) the plan also chooses when to recalibrate.
+    (``DecoderCalibration-v1``) the plan also chooses when to recalibrate.
 
     Args:
         env: The env it acts in (wrapped or not), or a ``SyncVectorEnv``.

@@ -16,7 +16,7 @@ re-running with the same path and parameters skips them, and a chunk cut off by 
 truncated away. Episode ``k`` depends only on ``(seed, k)``, so resumed data equals a single run's.
 
 Example:
-    >>> df = generate_dataset("qec_gym/SurfaceSwitch-v0", episodes=2, seed=0, epsilon=0.2,
+    >>> df = generate_dataset("qec_gym/SurfaceSwitch-v1", episodes=2, seed=0, epsilon=0.2,
     ...                       env_kwargs={"max_steps": 5})
     >>> len(df), df["episode"].unique().tolist(), df.columns[0], "label" in df
     (10, [0, 1], 'rate', True)

@@ -6,7 +6,7 @@ evaluation. Episodes are paired: episode ``k`` always uses reset seed ``seed + k
 
 Example:
     >>> from qec_gym.agents import FixedAgent
-    >>> env = make_env("qec_gym/SurfaceSwitch-v0", env_kwargs={"max_steps": 5})
+    >>> env = make_env("qec_gym/SurfaceSwitch-v1", env_kwargs={"max_steps": 5})
     >>> episode_returns(env, FixedAgent(2, menu_size=10), episodes=2, seed=0).shape
     (2,)
 """
@@ -26,7 +26,7 @@ EnvSource = str | Callable[..., gym.Env] | gym.Env
 
 
 def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
-             env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
+             env_kwargs: Mapping[str, Any] | None = None, table_twin: bool = False) -> gym.Env:
     """A fresh env on ``scenarios`` (training by default), refusing held-out scenarios.
 
     Held-out scenarios are for evaluation only: every fitted baseline (best fixed entry,
@@ -38,12 +38,32 @@ def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
         scenarios: ``"train"`` or training scenario names.
         env_kwargs: Extra keyword arguments (e.g. ``{"max_steps": 50}``); a ``"scenarios"``
             entry replaces ``scenarios``.
+        table_twin: If the env runs the circuit backend by default (``SurfaceSwitchRaw-v1``) and
+            ``env_kwargs`` names no ``backend``, give its table-backend twin instead: the same
+            menu, noise, table and observation features (without the raw events, which a
+            features-only fit never reads), thousands of times faster. Fits that roll out
+            hundreds of episodes (best fixed entry, threshold) use it; the table is validated
+            against the circuit backend.
 
     Raises:
         ValueError: a held-out scenario was asked for, or ``source`` is an env without a spec.
     """
     # A "scenarios" inside env_kwargs wins (it is still checked against the held-out split).
     kwargs = {"scenarios": scenarios, **(env_kwargs or {})}
+    env = _make(source, kwargs)
+    asked = {**(getattr(getattr(source, "spec", None), "kwargs", None) or {}), **kwargs}  # a backend the caller chose
+    if table_twin and "backend" not in asked and getattr(env.unwrapped, "backend", "table") == "circuit":
+        env.close()
+        env = _make(source, {**kwargs, "backend": "table", "raw_syndrome": False})
+    registry = getattr(env.unwrapped, "scenario_registry", {})
+    heldout = sorted(n for n in getattr(env.unwrapped, "scenario_names", ()) if getattr(registry.get(n), "split", None) == "heldout")
+    if heldout:
+        env.close()
+        raise ValueError(f"held-out scenarios {heldout} are for evaluation only: fit on scenarios='train'.")
+    return env
+
+
+def _make(source: EnvSource, kwargs: dict[str, Any]) -> gym.Env:
     if isinstance(source, str):
         env = gym.make(source, **kwargs)
     elif isinstance(source, gym.Env):
@@ -55,11 +75,6 @@ def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
         env = source(**kwargs)
     else:
         raise TypeError(f"expected an env id, a factory or an env, got {type(source).__name__}.")
-    registry = getattr(env.unwrapped, "scenario_registry", {})
-    heldout = sorted(n for n in getattr(env.unwrapped, "scenario_names", ()) if getattr(registry.get(n), "split", None) == "heldout")
-    if heldout:
-        env.close()
-        raise ValueError(f"held-out scenarios {heldout} are for evaluation only: fit on scenarios='train'.")
     return env
 
 

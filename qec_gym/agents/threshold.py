@@ -1,17 +1,23 @@
-"""A hand-interpretable heuristic: climb a distance ladder on a syndrome-derived noise estimate.
+"""A hand-interpretable heuristic: climb a ladder of configurations on a syndrome-derived noise estimate.
 
-The ladder is the menu's entries of one code family and decoder, sorted by distance. The agent
-reads one observation feature ``x`` (default: index 9, the EMA of the log10 noise-multiplier
-estimate; index 8 is the last window's estimate, index 0 the raw detection rate) and moves:
+The ladder is a sequence of menu entries, from the one for the least noise to the one for the
+most: the entries of one code family and decoder (and, for cat codes, one photon number) sorted
+by distance, or, for menus with more than a distance to choose (cat codes: photon number x
+distance; CSS vs XZZX), the entries the myopic oracle runs on training scenarios, ordered by the
+noise at which it runs them (`oracle_ladder`). The agent reads one observation feature ``x``
+(default: index 9, the EMA of the log10 noise-multiplier estimate; index 8 is the last window's
+estimate, index 0 the raw detection rate) and moves:
 
 * up from rung ``k`` when ``x > up[k]`` (to the highest rung whose ``up`` threshold ``x`` exceeds);
 * down from rung ``k`` when ``x < down[k-1]`` (to the lowest rung it does not fall below);
-* never within ``min_dwell`` steps of the last switch (read from observation index 12).
+* never within ``min_dwell`` steps of the last switch (read from observation index 12);
+* and, if ``recalibrate_every > 0``, recalibrates (action 1) when it does not switch and the last
+  recalibration is at least that many steps old (observation index 13): the periodic schedule
+  that stale decoder priors call for (``DecoderCalibration-v1``).
 
 ``down[k] <= up[k]`` is the hysteresis band that stops it from thrashing on noisy estimates.
-It sees only the observation, so it is deployable as is. It never recalibrates (action 1) and
-only moves along one ladder, so on a menu with one distance per decoder
-(``DecoderCalibration-v0``) it is a fixed entry.
+It sees only the observation, so it is deployable as is; only fitting reads the oracle's choices
+(on training scenarios, as the decision tree's labels do).
 
 Example:
     >>> import numpy as np
@@ -32,7 +38,15 @@ from typing import Any
 
 import numpy as np
 
-from qec_gym.agents.base import IDX_LOG_NOISE, IDX_LOG_NOISE_EMA, IDX_SINCE_SWITCH, N_BASE_FEATURES, Policy, running_entry
+from qec_gym.agents.base import (
+    IDX_LOG_NOISE,
+    IDX_LOG_NOISE_EMA,
+    IDX_SINCE_RECAL,
+    IDX_SINCE_SWITCH,
+    N_BASE_FEATURES,
+    Policy,
+    running_entry,
+)
 from qec_gym.agents.rollout import EnvSource, episode_returns, make_env
 
 
@@ -41,7 +55,8 @@ class ThresholdConfig:
     """Thresholds of `ThresholdAgent`.
 
     Args:
-        ladder: Menu indices from the smallest to the largest distance (>= 1 entry, distinct).
+        ladder: Menu indices from the entry for the least noise to the one for the most (>= 1
+            entry, distinct; e.g. one family's distances, smallest first).
         up: ``len(ladder) - 1`` thresholds: leave rung ``k`` upwards when ``x > up[k]``
             (non-decreasing).
         down: ``len(ladder) - 1`` thresholds: leave rung ``k+1`` downwards when ``x < down[k]``;
@@ -50,6 +65,8 @@ class ThresholdConfig:
         feature: Observation index of ``x`` (9: EMA of the log10 noise estimate; 8: last window's).
         min_dwell: Steps after a switch during which the agent never switches (>= 0, < 100:
             the observation's steps-since-switch saturates at 100).
+        recalibrate_every: Recalibrate when the last recalibration is at least this many steps
+            old and no switch is due (0: never; else 1..99, the observation saturates at 100).
     """
 
     ladder: tuple[int, ...]
@@ -58,6 +75,7 @@ class ThresholdConfig:
     menu_size: int
     feature: int = IDX_LOG_NOISE_EMA
     min_dwell: int = 0
+    recalibrate_every: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ladder", tuple(int(i) for i in self.ladder))
@@ -76,6 +94,9 @@ class ThresholdConfig:
             raise ValueError(f"feature must index one of the {N_BASE_FEATURES} base observation features, got {self.feature}.")
         if not 0 <= int(self.min_dwell) < 100:
             raise ValueError(f"min_dwell must be in 0..99 steps (the observed dwell saturates at 100), got {self.min_dwell}.")
+        if not 0 <= int(self.recalibrate_every) < 100:
+            raise ValueError(f"recalibrate_every must be in 0..99 steps (0: never; the observed age of the "
+                             f"calibration saturates at 100), got {self.recalibrate_every}.")
 
 
 def ladder_for(menu: Sequence[Any], *, family: str | None = None, decoder: str | None = None) -> tuple[int, ...]:
@@ -131,6 +152,8 @@ class ThresholdAgent(Policy):
         running = running_entry(features, cfg.menu_size)
         x = features[:, cfg.feature]
         since = np.rint(features[:, IDX_SINCE_SWITCH] * 100)
+        recal_due = cfg.recalibrate_every > 0 and np.rint(features[:, IDX_SINCE_RECAL] * 100) >= cfg.recalibrate_every
+        recal_due = np.broadcast_to(recal_due, (len(features),))
         # Rung suggested when climbing / descending: how many thresholds x exceeds.
         up_rung = (x[:, None] > self._up[None, :]).sum(axis=1)
         down_rung = (x[:, None] > self._down[None, :]).sum(axis=1)
@@ -146,11 +169,14 @@ class ThresholdAgent(Policy):
                 elif down_rung[r] < k:
                     target = int(down_rung[r])
                 else:
-                    continue
+                    target = k
                 if since[r] < cfg.min_dwell:
-                    continue
+                    target = k
             entry = int(self._ladder[target])
-            actions[r] = 0 if entry == running[r] else 2 + entry
+            if entry != running[r]:
+                actions[r] = 2 + entry
+            elif recal_due[r]:
+                actions[r] = 1
         return actions
 
     @classmethod
@@ -164,21 +190,26 @@ class ThresholdAgent(Policy):
         features: Sequence[int] = (IDX_LOG_NOISE_EMA, IDX_LOG_NOISE),
         hysteresis: Sequence[float] = (0.0, 0.02, 0.05, 0.1),
         dwell: Sequence[int] = (0, 2, 5, 10),
+        recalibrate: Sequence[int] = (0, 5, 10, 25, 50),
         quantiles: int = 12,
         passes: int = 2,
         name: str = "threshold",
     ) -> ThresholdAgent:
         """Fit the thresholds on TRAINING scenarios by coordinate-wise grid search.
 
-        1. Ladders: every (family, decoder) of the menu is screened once with evenly spaced
-           thresholds; the best is kept.
+        1. Ladders: every distance ladder of the menu (`candidate_ladders`) and the oracle's
+           ladder (`oracle_ladder`) are screened once with evenly spaced thresholds; the best
+           is kept.
         2. Thresholds: each boundary in turn is set to the best of ``quantiles`` candidate
            values (quantiles of the feature seen in training rollouts), keeping the order;
-           then the hysteresis half-width, the dwell and the feature. ``passes`` rounds.
+           then the hysteresis half-width, the dwell, the recalibration period and the feature.
+           ``passes`` rounds.
 
         Every candidate is scored by its mean return on the same paired training episodes.
         The search is greedy (coordinate-wise), not exhaustive: a full grid over 4 boundaries,
-        hysteresis and dwell would be ~10^5 rollouts.
+        hysteresis and dwell would be ~10^5 rollouts. Rollouts run on the table backend (see
+        `qec_gym.agents.rollout.make_env`'s ``table_twin``): the features are the same, and a
+        circuit-backend fit would take hours.
 
         Args:
             source: Env id, factory or env made by ``gym.make``; held-out scenarios are refused.
@@ -188,41 +219,96 @@ class ThresholdAgent(Policy):
             features: Candidate observation indices for ``x``.
             hysteresis: Candidate half-widths of the band (``down = b - h``, ``up = b + h``).
             dwell: Candidate minimum dwells.
+            recalibrate: Candidate recalibration periods (0: never).
             quantiles: Candidate values per boundary.
             passes: Rounds of the coordinate search.
             name: Display name of the agent.
 
         Example:
-            >>> agent = ThresholdAgent.fit("qec_gym/SurfaceSwitch-v0", episodes=1, quantiles=2, passes=1,
-            ...                            hysteresis=(0.0,), dwell=(0,), env_kwargs={"max_steps": 5})
+            >>> agent = ThresholdAgent.fit("qec_gym/SurfaceSwitch-v1", episodes=1, quantiles=2, passes=1,
+            ...                            hysteresis=(0.0,), dwell=(0,), recalibrate=(0,), env_kwargs={"max_steps": 5})
             >>> len(agent.config.up) == len(agent.config.ladder) - 1
             True
         """
         if episodes < 1 or passes < 1 or quantiles < 1:
             raise ValueError("episodes, passes and quantiles must be >= 1.")
-        if not features or not hysteresis or not dwell:
-            raise ValueError("features, hysteresis and dwell need at least one candidate each.")
-        env = make_env(source, scenarios="train", env_kwargs=env_kwargs)
+        if not features or not hysteresis or not dwell or not recalibrate:
+            raise ValueError("features, hysteresis, dwell and recalibrate need at least one candidate each.")
+        env = make_env(source, scenarios="train", env_kwargs=env_kwargs, table_twin=True)
         try:
             return _fit(cls, env, episodes=episodes, seed=seed, features=tuple(features), hysteresis=tuple(hysteresis),
-                        dwell=tuple(dwell), quantiles=quantiles, passes=passes, name=name)
+                        dwell=tuple(dwell), recalibrate=tuple(recalibrate), quantiles=quantiles, passes=passes,
+                        name=name)
         finally:
             env.close()
 
 
-def _fit(cls, env, *, episodes, seed, features, hysteresis, dwell, quantiles, passes, name) -> ThresholdAgent:
+def candidate_ladders(menu: Sequence[Any]) -> list[tuple[int, ...]]:
+    """Every distance ladder of ``menu``: entries equal in all but distance, sorted by distance.
+
+    For a cat menu that is one ladder per photon number; for a surface menu one per decoder
+    (and memory bases); a menu of one distance gives one-rung ladders.
+
+    Example:
+        >>> from qec_gym.envs.cat_env import cat_menu
+        >>> candidate_ladders(cat_menu([2, 4], [3, 5]))
+        [(0, 2), (1, 3)]
+    """
+    groups: dict[tuple, dict[int, int]] = {}
+    for i, e in enumerate(menu):
+        key = tuple(sorted((k, repr(v)) for k, v in vars(e).items() if k != "distance"))
+        groups.setdefault(key, {}).setdefault(e.distance, i)  # one rung per distance
+    return sorted(tuple(rungs[d] for d in sorted(rungs)) for rungs in groups.values())
+
+
+def oracle_ladder(env, *, episodes: int, seed: int, min_share: float = 0.02) -> tuple[int, ...]:
+    """The entries the myopic oracle runs on training episodes, ordered by the noise it runs them at.
+
+    Each entry the oracle runs in at least ``min_share`` of the steps becomes a rung, ordered by
+    the median log10 true multiplier of those steps (ties: fewer qubits first). It reads the
+    true noise, so it is for FITTING on training scenarios only (as the decision tree's labels);
+    the agent that climbs it sees only its observation.
+
+    Args:
+        env: An env on training scenarios (as `make_env` gives).
+        episodes: Episodes rolled out (reset seeds ``seed + k``, scenarios cycled).
+        seed: First reset seed.
+        min_share: Smallest share of steps that makes an entry a rung.
+
+    Returns:
+        Menu indices (>= 1).
+    """
+    u = env.unwrapped
+    names = u.scenario_names
+    chosen, log_m = [], []
+    for k in range(episodes):
+        _, info = env.reset(seed=seed + k, options={"scenario": names[k % len(names)]})
+        done = False
+        while not done:
+            action = int(u.oracle_action())
+            _, _, terminated, truncated, info = env.step(action)
+            chosen.append(int(info["entry"]))
+            log_m.append(np.log10(info["true_multiplier"]))
+            done = terminated or truncated
+    chosen_a, log_m_a = np.asarray(chosen), np.asarray(log_m)
+    qubits = [e.qubits for e in u.menu]
+    rungs = [i for i in np.unique(chosen_a) if np.mean(chosen_a == i) >= min_share] or [int(np.bincount(chosen_a).argmax())]
+    return tuple(int(i) for i in sorted(rungs, key=lambda i: (float(np.median(log_m_a[chosen_a == i])), qubits[i])))
+
+
+def _fit(cls, env, *, episodes, seed, features, hysteresis, dwell, recalibrate, quantiles, passes, name) -> ThresholdAgent:
     menu = env.unwrapped.menu
     n_menu = len(menu)
     scores: dict[tuple, float] = {}  # memo per fit call: coordinate passes revisit candidates
 
-    def config(ladder, bounds, h, d, f) -> ThresholdConfig:
+    def config(ladder, bounds, h, d, c, f) -> ThresholdConfig:
         return ThresholdConfig(ladder=ladder, up=tuple(b + h for b in bounds), down=tuple(b - h for b in bounds),
-                               menu_size=n_menu, feature=f, min_dwell=d)
+                               menu_size=n_menu, feature=f, min_dwell=d, recalibrate_every=c)
 
-    def score(ladder, bounds, h, d, f) -> float:
-        key = (ladder, tuple(round(b, 12) for b in bounds), h, d, f)
+    def score(ladder, bounds, h, d, c, f) -> float:
+        key = (ladder, tuple(round(b, 12) for b in bounds), h, d, c, f)
         if key not in scores:
-            agent = cls(config(ladder, bounds, h, d, f), name=name)
+            agent = cls(config(ladder, bounds, h, d, c, f), name=name)
             scores[key] = float(episode_returns(env, agent, episodes=episodes, seed=seed).mean())
         return scores[key]
 
@@ -237,21 +323,22 @@ def _fit(cls, env, *, episodes, seed, features, hysteresis, dwell, quantiles, pa
         return tuple(float(v) for v in np.quantile(values[f], np.linspace(0, 1, n + 2)[1:-1])) if n else ()
 
     f = features[0]
-    h, d = hysteresis[0], dwell[0]
-    ladders = sorted({ladder_for(menu, family=e.family, decoder=e.decoder) for e in menu})
-    ladder = max(ladders, key=lambda lad: score(lad, initial(lad, f), h, d, f))
+    h, d, c = hysteresis[0], dwell[0], recalibrate[0]
+    ladders = sorted({*candidate_ladders(menu), oracle_ladder(env, episodes=episodes, seed=seed)})
+    ladder = max(ladders, key=lambda lad: score(lad, initial(lad, f), h, d, c, f))
     bounds = list(initial(ladder, f))
     for _ in range(passes):
         for k in range(len(bounds)):
             lo = bounds[k - 1] if k > 0 else -np.inf
             hi = bounds[k + 1] if k + 1 < len(bounds) else np.inf
             cands = [v for v in grids[f] if lo <= v <= hi] + [bounds[k]]
-            bounds[k] = max(cands, key=lambda v: score(ladder, (*bounds[:k], v, *bounds[k + 1:]), h, d, f))
-        h = max(hysteresis, key=lambda v: score(ladder, tuple(bounds), v, d, f))
-        d = max(dwell, key=lambda v: score(ladder, tuple(bounds), h, v, f))
-        f = max(features, key=lambda v: score(ladder, tuple(bounds), h, d, v))
-    agent = cls(config(ladder, tuple(bounds), h, d, f), name=name)
-    agent.fit_score = score(ladder, tuple(bounds), h, d, f)
+            bounds[k] = max(cands, key=lambda v: score(ladder, (*bounds[:k], v, *bounds[k + 1:]), h, d, c, f))
+        h = max(hysteresis, key=lambda v: score(ladder, tuple(bounds), v, d, c, f))
+        d = max(dwell, key=lambda v: score(ladder, tuple(bounds), h, v, c, f))
+        c = max(recalibrate, key=lambda v: score(ladder, tuple(bounds), h, d, v, f))
+        f = max(features, key=lambda v: score(ladder, tuple(bounds), h, d, c, v))
+    agent = cls(config(ladder, tuple(bounds), h, d, c, f), name=name)
+    agent.fit_score = score(ladder, tuple(bounds), h, d, c, f)
     return agent
 
 
@@ -266,11 +353,11 @@ def _feature_samples(env, features, *, episodes: int, seed: int) -> dict[int, np
         obs, _ = env.reset(seed=seed + k, options={"scenario": names[k % len(names)]})
         done = False
         while not done:
-            rows.append(np.asarray(obs, dtype=np.float64))
+            rows.append(np.asarray(obs["features"] if isinstance(obs, dict) else obs, dtype=np.float64))
             obs, _, terminated, truncated, _ = env.step(agent.predict(obs)[0])
             done = terminated or truncated
     data = np.stack(rows)
     return {f: data[:, f] for f in features}
 
 
-__all__ = ["ThresholdAgent", "ThresholdConfig", "ladder_for"]
+__all__ = ["ThresholdAgent", "ThresholdConfig", "candidate_ladders", "ladder_for", "oracle_ladder"]

@@ -17,7 +17,7 @@ pickles: load only files you trust.
 
 Example:
     >>> from qec_gym.agents.dataset import generate_dataset
-    >>> df = generate_dataset("qec_gym/SurfaceSwitch-v0", episodes=2, seed=0, epsilon=0.2,
+    >>> df = generate_dataset("qec_gym/SurfaceSwitch-v1", episodes=2, seed=0, epsilon=0.2,
     ...                       env_kwargs={"max_steps": 20})
     >>> agent = DecisionTreeAgent.train(df, max_depth=2, min_samples_leaf=2)
     >>> "|---" in agent.rules(), agent.predict(df[list(agent.feature_names)].to_numpy()[:3])[0].shape

@@ -2,19 +2,23 @@
 
 | id | menu | noise axis (scenarios) | default backend |
 |---|---|---|---|
-| ``qec_gym/SurfaceSwitch-v0`` | rotated surface d = 3..11 x {pymatching, pymatching-correlated} | stim-uniform p (OU, telegraph, bursts, sinusoid, ramp) | table |
-| ``qec_gym/SurfaceSwitchRaw-v0`` | rotated surface d = 3, 5, 7 | as above; observation adds raw detection events | circuit |
-| ``qec_gym/PhotonicSwitch-v0`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset, drifting photon loss | table |
-| ``qec_gym/DecoderCalibration-v0`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
-| ``qec_gym/CatSwitch-v0`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
+| ``qec_gym/SurfaceSwitch-v1`` | rotated surface d = 3..11 x {pymatching, pymatching-correlated} | stim-uniform p (OU, telegraph, bursts, sinusoid, ramp) | table |
+| ``qec_gym/SurfaceSwitchRaw-v1`` | rotated surface d = 3, 5, 7 | as above; observation adds raw detection events | circuit |
+| ``qec_gym/PhotonicSwitch-v1`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset, drifting photon loss | table |
+| ``qec_gym/DecoderCalibration-v1`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
+| ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
 
 Every id takes the keyword arguments of `QECSwitchEnv` as overrides, e.g.
-``gymnasium.make("qec_gym/SurfaceSwitch-v0", scenarios="heldout", backend="circuit")``.
+``gymnasium.make("qec_gym/SurfaceSwitch-v1", scenarios="heldout", backend="circuit")``.
+
+The ``-v0`` ids are retired (`RETIRED_ENV_IDS`): their observation index 10 was the decode
+latency tabulated at the *true* noise, a noise-free copy of privileged information.
+``gymnasium.make`` of a v0 id raises `RetiredEnvError` saying so and naming the v1 id.
 
 Example:
     >>> import gymnasium as gym
     >>> import qec_gym
-    >>> env = gym.make("qec_gym/SurfaceSwitch-v0")
+    >>> env = gym.make("qec_gym/SurfaceSwitch-v1")
     >>> obs, info = env.reset(seed=0)
     >>> env.action_space
     Discrete(12)
@@ -93,20 +97,50 @@ def make_cat_switch(**overrides) -> CatSwitchEnv:
 
 
 ENV_IDS = (
-    "qec_gym/SurfaceSwitch-v0",
-    "qec_gym/SurfaceSwitchRaw-v0",
-    "qec_gym/PhotonicSwitch-v0",
-    "qec_gym/DecoderCalibration-v0",
-    "qec_gym/CatSwitch-v0",
+    "qec_gym/SurfaceSwitch-v1",
+    "qec_gym/SurfaceSwitchRaw-v1",
+    "qec_gym/PhotonicSwitch-v1",
+    "qec_gym/DecoderCalibration-v1",
+    "qec_gym/CatSwitch-v1",
 )
 _FACTORIES = (make_surface_switch, make_surface_switch_raw, make_photonic_switch, make_decoder_calibration, make_cat_switch)
+
+
+RETIRED_ENV_IDS = {
+    _id.replace("-v1", "-v0"): (
+        f"{_id.replace('-v1', '-v0')} is retired: its observation index 10 (decode latency) was tabulated at the "
+        "TRUE noise, so it leaked the hidden noise level to every policy (Spearman rank correlation 0.99-1.00 with "
+        "the true noise multiplier while a configuration is kept). "
+        f"Use {_id}, whose index 10 is the configuration's nominal latency; results and models made with v0 are "
+        "not comparable and must be recomputed."
+    )
+    for _id in ENV_IDS
+}
+"""Retired id -> why it is retired and which id to use instead."""
+
+
+class RetiredEnvError(gym.error.DeprecatedEnv, ValueError):
+    """A retired env id was requested (see `RETIRED_ENV_IDS`); the message names the id to use."""
+
+
+def _retired(env_id: str):
+    def refuse(**_kwargs):
+        raise RetiredEnvError(RETIRED_ENV_IDS[env_id])
+
+    return refuse
+
 
 for _id, _factory in zip(ENV_IDS, _FACTORIES):
     if _id not in gym.registry:  # re-importing (e.g. importlib.reload) must not re-register
         gym.register(id=_id, entry_point=_factory, disable_env_checker=False)
+for _id in RETIRED_ENV_IDS:
+    if _id not in gym.registry:  # registered so that gym.make explains why, instead of "not found"
+        gym.register(id=_id, entry_point=_retired(_id))
 
 __all__ = [
     "ENV_IDS",
+    "RETIRED_ENV_IDS",
+    "RetiredEnvError",
     "CatMenuEntry",
     "CatSwitchEnv",
     "MenuEntry",

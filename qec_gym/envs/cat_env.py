@@ -16,7 +16,8 @@ suppresses phase flips at the cost of more modes. Everything else is `QECSwitchE
 
 ## Observation space
 `QECSwitchEnv`'s layout (length ``14 + len(menu)``). The noise estimate (index 8, 9) is the
-``kappa_1`` multiplier of the axis baseline inferred from the detection rate; "qubits in use"
+``kappa_1`` multiplier of the axis baseline inferred from the detection rate; the decode latency
+(index 10) is the configuration's nominal one (at the baseline ``kappa_1``); "qubits in use"
 (index 11) counts bosonic modes (``2 d - 1``).
 
 ## Rewards
@@ -56,7 +57,11 @@ used in training, time compressed as described there. ``trajectory`` gives ``kap
 per step.
 
 ## Version history
-* v0: initial release.
+* v1: observation index 10 is the running configuration's nominal decode latency (at the axis
+  baseline ``kappa_1``), no longer the latency tabulated at the true ``kappa_1`` (a noise-free copy
+  of the hidden noise: Spearman 1.000 with log10 of the true multiplier under a kept
+  configuration, against 0.97 for the syndrome estimate); see `QECSwitchEnv`.
+* v0: initial release (retired).
 
 Example:
     >>> env = CatSwitchEnv(max_steps=5)

@@ -6,8 +6,9 @@ rounds; the noise of each window follows a drift scenario (`qec_gym.noise.scenar
 step the agent keeps its configuration, recalibrates the decoder, or switches to another entry
 of a menu (code family x distance x decoder). It sees only what a control system could see:
 detection-event statistics of the window just run, a syndrome-derived noise estimate, decoder
-effort and latency, resources in use, its configuration and the time since its last switch and
-recalibration. The goal is to meet a logical-error budget at the least resource cost.
+effort, the configuration's nominal decode latency, resources in use, its configuration and the
+time since its last switch and recalibration. The goal is to meet a logical-error budget at the
+least resource cost.
 
 ## Action space
 ``Discrete(2 + len(menu))``: ``0`` keep, ``1`` recalibrate the decoder (its priors become the
@@ -30,7 +31,7 @@ entry is the same as keep and is masked out by `action_masks`).
 | 7 | decoder effort per detector (matching weight, BP iterations, ...) | [0, 100] |
 | 8 | log10 of the syndrome-derived noise estimate (multiplier of the axis baseline) | [-3, 3] |
 | 9 | exponential moving average (0.3) of index 8 | [-3, 3] |
-| 10 | log10 decode latency per round in seconds (tabulated for the configuration) | [-12, 0] |
+| 10 | log10 nominal decode latency per round (s) of the running entry: tabulated at the axis baseline m = 1 | [-12, 0] |
 | 11 | qubits in use / largest menu entry's qubits | [0, 1] |
 | 12 | steps since the last switch / 100 (clipped) | [0, 1] |
 | 13 | steps since the last recalibration / 100 (clipped) | [0, 1] |
@@ -72,7 +73,8 @@ at the same window size; logical failures are binomial.
 ## Info
 ``true_noise`` (`NoiseParams`), ``true_multiplier``, ``assumed_multiplier``, ``scenario``,
 ``logical_errors``, ``shots``, ``p_round`` (estimated from this window), ``expected_p_round``,
-``qubits``, ``latency_s`` (tabulated decode time per round), ``switched``, ``recalibrated``,
+``qubits``, ``latency_s`` (tabulated decode time per round at the true noise: what the reward's
+latency term uses; the observation holds the nominal figure instead), ``switched``, ``recalibrated``,
 ``entry``, ``oracle_action`` (myopic: least
 expected cost now, knowing the true noise). The circuit backend's wall-clock decoding time is
 ``env.last_decode_seconds`` (not in info, which is deterministic for a seed).
@@ -88,11 +90,17 @@ cannot see, e.g. cat bit flips in an X-basis memory; combined as independent wit
 ones in the reward, the oracle and ``info``).
 
 ## Version history
-* v0: initial release.
+* v1: observation index 10 is the running configuration's *nominal* decode latency (tabulated at
+  the axis baseline), no longer the tabulated latency at the *true* noise of the window: that was a
+  noise-free function of the true noise (Spearman 1.000 with log10 of the true multiplier under a
+  kept configuration, above the syndrome estimate's 0.98), i.e. privileged information in a
+  non-privileged observation. The reward and ``info["latency_s"]`` still use the true latency.
+* v0: initial release (retired: ``gymnasium.make`` of a v0 id raises, naming the leak).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -187,6 +195,7 @@ class QECSwitchEnv(gym.Env):
             table_windows=table_windows, calibration_table=calibration_table, table_cache=table_cache
         )
         self._qubits = np.array([e.qubits for e in self.menu], dtype=np.float64)
+        self._nominal_latency = self._nominal_latencies()
         self._cache = SimulationCache() if backend == "circuit" else None
 
         self.action_space = spaces.Discrete(2 + len(self.menu))
@@ -451,7 +460,7 @@ class QECSwitchEnv(gym.Env):
             self.reward_config, p_round=p_round, qubits=int(self._qubits[self.entry]),
             latency_s=latency, switched=switched, recalibrated=recalibrated,
         )
-        obs = self._observation(feats, latency, m_true, events)
+        obs = self._observation(feats, m_true, events)
         info = {
             "scenario": self.scenario.name,
             "step": t,
@@ -477,7 +486,17 @@ class QECSwitchEnv(gym.Env):
             info["oracle_action"] = self.oracle_action()
         return obs, reward, info
 
-    def _observation(self, feats: np.ndarray, latency: float, m_true: float, events):
+    def _nominal_latencies(self) -> np.ndarray:
+        """Decode latency per round (s) of every menu entry at the axis baseline (m = 1, clipped to the grid).
+
+        What a control system knows about its decoders before it runs them (a commissioning
+        benchmark): one figure per configuration, independent of the noise of any window. The
+        latency at the true noise is privileged (it is a noise-free function of that noise).
+        """
+        m_ref = float(np.clip(1.0, self.table.grid[0], self.table.grid[-1]))
+        return np.array([self.table.expected(i, m_ref, m_ref).decode_s_per_round for i in range(len(self.menu))])
+
+    def _observation(self, feats: np.ndarray, m_true: float, events):
         n_menu = len(self.menu)
         obs = np.zeros(len(self._obs_low), dtype=np.float64)
         obs[0:7] = feats[0:7]
@@ -487,7 +506,7 @@ class QECSwitchEnv(gym.Env):
         self._ema = log_m_hat if self._ema is None else 0.7 * self._ema + 0.3 * log_m_hat
         obs[8] = log_m_hat
         obs[9] = self._ema
-        obs[10] = math.log10(max(latency, 1e-12))
+        obs[10] = math.log10(max(float(self._nominal_latency[self.entry]), 1e-12))
         obs[11] = self._qubits[self.entry] / self._qubits.max()
         obs[12] = min(self.since_switch, 100) / 100
         obs[13] = min(self.since_recal, 100) / 100
@@ -547,11 +566,7 @@ class QECSwitchEnv(gym.Env):
         return out
 
     def _cost_curve(self, rounds: int) -> tuple[np.ndarray, np.ndarray]:
-        curves = self.__dict__.setdefault("_cost_curves", {})
-        if rounds not in curves:
-            grid = np.geomspace(1e-12, 1.0, 12 * 96 + 1)
-            curves[rounds] = (np.log(grid), expected_error_cost(self.reward_config, grid, np.array(rounds), self.shots))
-        return curves[rounds]
+        return _cost_curve(self.reward_config, self.shots, rounds)
 
     def _extra_failure_probability(self) -> np.ndarray | None:
         """Per-shot probability (entries, steps) of failures outside the simulated circuit; None: none."""
@@ -580,16 +595,10 @@ class QECSwitchEnv(gym.Env):
         return m
 
     def _check_decodable(self) -> None:
-        noise = self.axis.baseline
-        cache = SimulationCache()
-        from qec_gym.decoders import get_decoder
-
         for entry in self.menu:
-            for spec in entry.specs():
-                try:
-                    detector_error_model(cache.circuit(spec, noise), get_decoder(entry.decoder), spec)
-                except ValueError as e:
-                    raise ValueError(f"menu entry {entry.label!r} is not decodable: {e}") from None
+            problem = _decoding_problem(entry, self.axis.baseline)
+            if problem is not None:
+                raise ValueError(f"menu entry {entry.label!r} is not decodable: {problem}")
 
     def _render_line(self, info: dict, reward: float) -> str:
         return (
@@ -597,6 +606,38 @@ class QECSwitchEnv(gym.Env):
             f"{info['entry_label']:<40} errors={info['logical_errors']:4d}/{info['shots']} "
             f"p_round={info['p_round']:.2e} reward={reward:+.3f}"
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _decoding_problem(entry: MenuEntry, noise: NoiseParams) -> str | None:
+    """Why ``entry``'s decoder cannot decode its circuits under ``noise`` (None: it can).
+
+    Pure and memoised: building the circuits and DEMs of a 10-entry menu takes ~3 s, paid by
+    every env construction otherwise.
+    """
+    from qec_gym.decoders import get_decoder
+
+    cache = SimulationCache()
+    for spec in entry.specs():
+        try:
+            detector_error_model(cache.circuit(spec, noise), get_decoder(entry.decoder), spec)
+        except ValueError as e:
+            return str(e)
+    return None
+
+
+@functools.lru_cache(maxsize=128)
+def _cost_curve(cfg: RewardConfig, shots: int, rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """(log p_shot grid, expected error cost) of `QECSwitchEnv._expected_error_cost`, read-only.
+
+    A pure function of its (frozen, hashable) arguments, memoised: each costs ~1 s, and every
+    new env (vector copies, fitting and evaluation envs) would otherwise pay it again.
+    """
+    grid = np.geomspace(1e-12, 1.0, 12 * 96 + 1)
+    curve = (np.log(grid), expected_error_cost(cfg, grid, np.array(rounds), shots))
+    for a in curve:
+        a.setflags(write=False)
+    return curve
 
 
 def _axis_fields(axis: NoiseAxis) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ optionally named ``name=spec``.
 Example:
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
-    >>> cfg = EvalConfig("qec_gym/SurfaceSwitch-v0", scenarios=("calm",), seeds=(0, 1), env_kwargs={"max_steps": 5})
+    >>> cfg = EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios=("calm",), seeds=(0, 1), env_kwargs={"max_steps": 5})
     >>> df = evaluate(["fixed:0", "oracle"], cfg, out_path=out)
     >>> sorted(df.policy.unique()), len(df)
     (['fixed:0', 'oracle'], 4)

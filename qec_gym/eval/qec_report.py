@@ -8,7 +8,7 @@
   error-suppression factor Lambda;
 * **resources** (qubits, two-qubit gates per round, round duration) of every code family at
   d = 3, 5, 7 (`qec_gym.codes.resources`);
-* **photonic suitability**: from the PhotonicSwitch-v0 env's packaged table, the cheapest menu
+* **photonic suitability**: from the PhotonicSwitch-v1 env's packaged table, the cheapest menu
   entry meeting the reward's target at each photon-loss level;
 * **cat qubits**: the optimum table ``docs/figures/cat_optimum.csv`` when present;
 * **STIRAP control**: the optimum pulse width and the winning code per regime, from
@@ -60,7 +60,7 @@ QUICK_SWEEPS: Mapping[str, SweepConfig] = types.MappingProxyType({
 })
 """The sweeps ``quick=True`` samples (rotated surface code, MWPM; read-only)."""
 
-PHOTONIC_ENV = "qec_gym/PhotonicSwitch-v0"
+PHOTONIC_ENV = "qec_gym/PhotonicSwitch-v1"
 
 
 def write_qec_report(

@@ -5,7 +5,7 @@ Hyperparameters live in ``qec_gym/training/hyperparams/<algo>.yml`` (one block p
 understand are an error that names them.
 
 Example:
-    >>> cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo", overrides={"n_timesteps": 1000})
+    >>> cfg = resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides={"n_timesteps": 1000})
     >>> cfg.total_timesteps, cfg.n_envs, cfg.hyperparams["gamma"]
     (1000, 4, 0.98)
 """

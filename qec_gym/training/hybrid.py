@@ -9,7 +9,7 @@ tree vs PPO vs hybrid, paired on held-out scenarios.
 
 Example (shape of use; see ``tests/training/test_hybrid.py`` for a tiny run)::
 
-    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo")
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v1", "ppo")
     train_hybrid(cfg, "runs/hybrid", tree_path="runs/demo/tree.joblib",
                  dataset="runs/demo/tree_dataset.csv")
 """

@@ -71,8 +71,11 @@ def load_run(run_dir: str | Path, *, which: str = "final", env=None) -> TrainedP
         env: The env to bind for masked policies (MaskablePPO).
 
     Raises:
-        FileNotFoundError: no run folder, or no model in it.
-        ValueError: the run is corrupt or was trained on another environment version.
+        FileNotFoundError: no run folder, no model in it, or a run trained with ``normalize: true``
+            whose observation statistics (``vecnormalize.pkl`` / ``best_vecnormalize.pkl``) are
+            missing: the model would be fed raw observations it never saw, and score garbage.
+        ValueError: the run is corrupt, was trained on another environment version, has no
+            ``config.yaml``, or holds statistics its config says it was not trained with.
     """
     from qec_gym.training.config import algo_class
 
@@ -99,13 +102,43 @@ def load_run(run_dir: str | Path, *, which: str = "final", env=None) -> TrainedP
         raise ValueError(f"cannot load {model_path}: {e}. The file is corrupt or from another SB3 version.") from None
     vn = None
     vn_path = run / ("vecnormalize.pkl" if which == "final" else "best_vecnormalize.pkl")
-    if vn_path.exists():
+    if _trained_with_normalization(run, vn_path):
         from stable_baselines3.common.vec_env import VecNormalize
 
         vn = _load_vecnormalize(VecNormalize, vn_path)
     if env is not None:
         check_compatible(model, env, run)
     return TrainedPolicy(model, vec_normalize=vn, env=env, name=f"{meta['algo']}:{run.name}")
+
+
+def _trained_with_normalization(run: Path, vn_path: Path) -> bool:
+    """Whether the model needs ``vn_path``'s statistics, per the run's ``config.yaml`` (``normalize``).
+
+    The config decides, never the presence of the file: a model trained on normalised
+    observations and fed raw ones still acts, silently and badly (issue 10 item 5).
+    """
+    import yaml
+
+    config_path = run / "config.yaml"
+    if not config_path.exists():
+        raise ValueError(f"{run} has no config.yaml, so whether its model expects normalised observations is "
+                         "unknown: re-create the run with `qec-gym train`.")
+    try:
+        config = yaml.safe_load(config_path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"{config_path} is corrupt ({e}).") from None
+    normalize = config.get("normalize", False) if isinstance(config, dict) else None
+    if not isinstance(normalize, bool):
+        raise ValueError(f"{config_path} has no boolean 'normalize' entry (got {normalize!r}): re-create the run.")
+    if normalize and not vn_path.exists():
+        raise FileNotFoundError(
+            f"{run} was trained with normalize: true but its observation statistics {vn_path.name} are missing; "
+            f"the model cannot be evaluated on raw observations. Restore {vn_path} (or retrain the run)."
+        )
+    if not normalize and vn_path.exists():
+        raise ValueError(f"{run} holds {vn_path.name} but its config.yaml says normalize: false: the folder mixes "
+                         "two runs; re-create it with `qec-gym train`.")
+    return normalize
 
 
 def check_compatible(model, env, where) -> None:

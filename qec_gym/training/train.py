@@ -27,7 +27,7 @@ its folder can be reused as if empty.
 Example (a tiny run; real ones use the packaged hyperparameters)::
 
     from qec_gym.training import resolve_config, train
-    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo", overrides={"n_timesteps": 2048})
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides={"n_timesteps": 2048})
     train(cfg, "runs/ppo-surface")
 """
 

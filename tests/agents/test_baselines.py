@@ -12,14 +12,16 @@ from qec_gym.agents import (
     ThresholdAgent,
     ThresholdConfig,
     best_fixed_entry,
+    candidate_ladders,
     episode_returns,
     ladder_for,
     make_baseline,
     make_env,
     observation_feature_names,
+    oracle_ladder,
 )
 
-ENV_ID = "qec_gym/SurfaceSwitch-v0"
+ENV_ID = "qec_gym/SurfaceSwitch-v1"
 STEPS = 50
 
 
@@ -183,8 +185,39 @@ def test_threshold_fit_smoke():
     agent = ThresholdAgent.fit(ENV_ID, episodes=1, seed=0, env_kwargs={"max_steps": 20}, quantiles=3, passes=1,
                                hysteresis=(0.0, 0.05), dwell=(0,), features=(9,))
     menu = gym.make(ENV_ID).unwrapped.menu
-    assert agent.config.ladder in {ladder_for(menu, decoder=d) for d in ("pymatching", "pymatching-correlated")}
+    ladders = {ladder_for(menu, decoder=d) for d in ("pymatching", "pymatching-correlated")}
+    assert ladders == set(candidate_ladders(menu))
+    fit_env = make_env(ENV_ID, env_kwargs={"max_steps": 20})
+    assert agent.config.ladder in ladders | {oracle_ladder(fit_env, episodes=1, seed=0)}
     assert np.isfinite(agent.fit_score)
+
+
+def test_threshold_recalibrates_on_its_period_unless_it_switches():
+    cfg = ThresholdConfig(ladder=(1, 3), up=(0.2,), down=(0.1,), menu_size=10, recalibrate_every=10)
+
+    def act(entry, x, since_recal, config=cfg):
+        obs = np.zeros(24)
+        obs[14 + entry], obs[9], obs[12], obs[13] = 1.0, x, 0.5, since_recal / 100
+        return int(ThresholdAgent(config).predict(obs)[0])
+
+    assert act(1, 0.0, 9) == 0  # calibration young enough: keep
+    assert act(1, 0.0, 10) == 1  # due: recalibrate
+    assert act(1, 0.5, 10) == 2 + 3  # a switch is due as well: the switch goes first
+    assert act(1, 0.0, 100, ThresholdConfig(ladder=(1, 3), up=(0.2,), down=(0.1,), menu_size=10)) == 0  # 0: never
+    with pytest.raises(ValueError, match="recalibrate_every"):
+        ThresholdConfig(ladder=(1,), up=(), down=(), menu_size=10, recalibrate_every=100)
+
+
+def test_cat_menu_ladders_cover_every_photon_number():
+    """issue 10 item 7: the threshold baseline on CatSwitch only climbed distances at nbar = 2."""
+    from qec_gym.envs.cat_env import CAT_MENU
+
+    ladders = candidate_ladders(CAT_MENU)
+    assert len(ladders) == 6
+    for ladder in ladders:
+        assert len({CAT_MENU[i].nbar for i in ladder}) == 1
+        assert [CAT_MENU[i].distance for i in ladder] == [3, 5, 7, 9]
+    assert sorted(CAT_MENU[lad[0]].nbar for lad in ladders) == [2.0, 3.0, 4.0, 5.0, 6.0, 8.0]
 
 
 def test_make_baseline_names_and_errors(env):
@@ -217,11 +250,11 @@ def test_feature_names_match_the_observation():
 def test_clairvoyant_plans_recalibration_on_calibration_tables():
     """The (entry, last-recalibration) DP: expected return at least the myopic oracle's and any
     keep-only or periodic-recalibration schedule's, and its plan recalibrates."""
-    env = gym.make("qec_gym/DecoderCalibration-v0", max_steps=120).unwrapped
+    env = gym.make("qec_gym/DecoderCalibration-v1", max_steps=120).unwrapped
     env.reset(seed=4)
     plan, expected = env.clairvoyant_plan()
     assert 1 in plan
-    cal_env = gym.make("qec_gym/DecoderCalibration-v0", max_steps=120)
+    cal_env = gym.make("qec_gym/DecoderCalibration-v1", max_steps=120)
     agent = ClairvoyantAgent(cal_env)  # constructs (no longer refused) and follows the plan
     obs, _ = cal_env.reset(seed=4)
     action, _ = agent.predict(obs, episode_start=True)

@@ -11,7 +11,7 @@ from qec_gym.agents import dataset as dataset_mod
 from qec_gym.agents.dataset import META_COLUMNS, feature_columns, meta_path
 from qec_gym.cli import main
 
-ENV_ID = "qec_gym/SurfaceSwitch-v0"
+ENV_ID = "qec_gym/SurfaceSwitch-v1"
 KW = {"max_steps": 30}
 
 
@@ -95,7 +95,7 @@ def test_tree_fit_rules_and_save_load_round_trip(tmp_path, tiny):
     with pytest.raises(ValueError, match=r"shape \(24,\).*\(25,\)"):
         DecisionTreeAgent.load(path, env=gym.make(ENV_ID, calibration_readout=True))
     with pytest.raises(ValueError, match="PhotonicSwitch"):
-        DecisionTreeAgent.load(path, env=gym.make("qec_gym/PhotonicSwitch-v0"))
+        DecisionTreeAgent.load(path, env=gym.make("qec_gym/PhotonicSwitch-v1"))
     with pytest.raises(ValueError, match="24"):
         agent.predict(np.zeros(20))
 

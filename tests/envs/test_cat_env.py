@@ -19,7 +19,7 @@ from qec_gym.envs.cat_env import (
 from qec_gym.noise.params import NoiseParams
 from qec_gym.sim.stats import binomial_ci
 
-ENV_ID = "qec_gym/CatSwitch-v0"
+ENV_ID = "qec_gym/CatSwitch-v1"
 
 SMALL = dict(
     menu=cat_menu([3.0, 6.0], [3, 5]),

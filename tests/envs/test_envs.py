@@ -4,10 +4,10 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import qec_gym  # noqa: F401  (registers the ids)
-from qec_gym.envs import ENV_IDS, MenuEntry, NoiseAxis, QECSwitchEnv, RewardConfig
+from qec_gym.envs import ENV_IDS, RETIRED_ENV_IDS, MenuEntry, NoiseAxis, QECSwitchEnv, RewardConfig
 from qec_gym.noise import NoiseParams
 
-REGISTERED = [i for i in gym.registry if i.startswith("qec_gym/")]
+REGISTERED = [i for i in gym.registry if i.startswith("qec_gym/") and i not in RETIRED_ENV_IDS]
 
 SMALL = dict(
     menu=[MenuEntry("rotated_surface", 3), MenuEntry("rotated_surface", 5)],
@@ -58,7 +58,7 @@ def test_same_seed_same_trajectory(small_kwargs, backend):
 
 def test_vector_envs_run_8_copies():
     for cls in (gym.vector.SyncVectorEnv, gym.vector.AsyncVectorEnv):
-        venv = cls([lambda: gym.make("qec_gym/SurfaceSwitch-v0", max_steps=10) for _ in range(8)])
+        venv = cls([lambda: gym.make("qec_gym/SurfaceSwitch-v1", max_steps=10) for _ in range(8)])
         obs, _ = venv.reset(seed=list(range(8)))
         assert obs.shape[0] == 8
         for _ in range(12):  # crosses the truncation: autoreset
@@ -134,7 +134,7 @@ def test_action_outside_the_space(small_kwargs):
 
 def test_oracle_action_varies_and_no_fixed_choice_is_always_best():
     """Informative env: the myopic oracle's choice changes over the default training scenarios."""
-    env = gym.make("qec_gym/SurfaceSwitch-v0").unwrapped
+    env = gym.make("qec_gym/SurfaceSwitch-v1").unwrapped
     counts = np.zeros(env.action_space.n, dtype=int)
     best_entries = set()
     for seed, name in enumerate(env.scenario_names):
@@ -148,7 +148,7 @@ def test_oracle_action_varies_and_no_fixed_choice_is_always_best():
     assert len(best_entries) >= 3, counts
 
 
-@pytest.mark.parametrize("env_id", ["qec_gym/SurfaceSwitch-v0", "qec_gym/PhotonicSwitch-v0"])
+@pytest.mark.parametrize("env_id", ["qec_gym/SurfaceSwitch-v1", "qec_gym/PhotonicSwitch-v1"])
 def test_tabulated_expected_error_cost_matches_the_exact_sum(env_id):
     from qec_gym.envs.reward import expected_error_cost
 

@@ -9,9 +9,9 @@ from qec_gym.sim import SimulationCache, simulate_window
 from qec_gym.sim.stats import binomial_ci
 
 CASES = {
-    "qec_gym/SurfaceSwitch-v0": (4, 10_000),   # entry index, circuit shots
-    "qec_gym/PhotonicSwitch-v0": (4, 10_000),
-    "qec_gym/DecoderCalibration-v0": (0, 20_000),
+    "qec_gym/SurfaceSwitch-v1": (4, 10_000),   # entry index, circuit shots
+    "qec_gym/PhotonicSwitch-v1": (4, 10_000),
+    "qec_gym/DecoderCalibration-v1": (0, 20_000),
 }
 
 

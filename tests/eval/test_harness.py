@@ -9,7 +9,7 @@ import qec_gym.eval.harness as harness
 from qec_gym.eval import EvalConfig, evaluate, mean_ci, paired_difference, summarize
 
 CFG = EvalConfig(
-    "qec_gym/SurfaceSwitch-v0", scenarios=("ou_drift", "bursts"), seeds=(0, 1, 2),
+    "qec_gym/SurfaceSwitch-v1", scenarios=("ou_drift", "bursts"), seeds=(0, 1, 2),
     env_kwargs={"max_steps": 15}, trace_seeds=(0, 1, 2),
 )
 
@@ -54,12 +54,12 @@ def test_ci_math_matches_direct_computation(results):
 
 def test_resume_skips_finished_episodes(tmp_path, monkeypatch):
     out = tmp_path / "r.csv"
-    cfg = EvalConfig("qec_gym/SurfaceSwitch-v0", scenarios=("calm",), seeds=(0, 1), env_kwargs={"max_steps": 5})
+    cfg = EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios=("calm",), seeds=(0, 1), env_kwargs={"max_steps": 5})
     evaluate(["fixed:1"], cfg, out_path=out)
     calls = []
     real = harness.run_one
     monkeypatch.setattr(harness, "run_one", lambda *a, **k: calls.append(a[3:5]) or real(*a, **k))
-    more = EvalConfig("qec_gym/SurfaceSwitch-v0", scenarios=("calm",), seeds=(0, 1, 2), env_kwargs={"max_steps": 5})
+    more = EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios=("calm",), seeds=(0, 1, 2), env_kwargs={"max_steps": 5})
     df = evaluate(["fixed:1"], more, out_path=out)
     assert calls == [("calm", 2)]
     assert len(df) == 3 and len(pd.read_csv(out)) == 3
@@ -67,7 +67,7 @@ def test_resume_skips_finished_episodes(tmp_path, monkeypatch):
 
 def test_results_of_another_env_are_refused(tmp_path):
     out = tmp_path / "r.csv"
-    cfg = EvalConfig("qec_gym/SurfaceSwitch-v0", scenarios=("calm",), seeds=(0,), env_kwargs={"max_steps": 3})
+    cfg = EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios=("calm",), seeds=(0,), env_kwargs={"max_steps": 3})
     evaluate(["fixed:0"], cfg, out_path=out)
     df = pd.read_csv(out)
     df["env_version"] = 99
@@ -77,7 +77,7 @@ def test_results_of_another_env_are_refused(tmp_path):
 
 
 def test_bad_policies(tmp_path):
-    cfg = EvalConfig("qec_gym/SurfaceSwitch-v0", scenarios=("calm",), seeds=(0,), env_kwargs={"max_steps": 3})
+    cfg = EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios=("calm",), seeds=(0,), env_kwargs={"max_steps": 3})
     with pytest.raises(ValueError, match="unknown"):
         evaluate(["no_such_policy"], cfg, out_path=tmp_path / "a.csv")
     (tmp_path / "run").mkdir()

@@ -25,7 +25,7 @@ from qec_gym.eval.qec_report import photonic_suitability, threshold_studies, wri
 from qec_gym.eval.report import markdown_to_html, write_report
 from qec_gym.sim.sweep import SweepConfig, SweepRow
 
-ENV = "qec_gym/SurfaceSwitch-v0"
+ENV = "qec_gym/SurfaceSwitch-v1"
 PNG = b"\x89PNG\r\n\x1a\n"
 # Episode-level offsets from best_fixed: ppo better with a tight paired CI, tree indistinguishable,
 # random clearly worse; clairvoyant the upper bound.
@@ -122,7 +122,7 @@ def test_report_errors_name_the_problem(tmp_path):
     with pytest.raises(FileNotFoundError, match="qec-gym eval --out"):
         write_report(tmp_path / "missing.csv", tmp_path / "out")
     mixed = _results(tmp_path / "a.csv", policies={"a": 0.0})
-    other = _results(tmp_path / "b.csv", policies={"b": 0.0}, env_id="qec_gym/PhotonicSwitch-v0")
+    other = _results(tmp_path / "b.csv", policies={"b": 0.0}, env_id="qec_gym/PhotonicSwitch-v1")
     both = pd.concat([pd.read_csv(mixed), pd.read_csv(other)])
     both.to_csv(tmp_path / "mixed.csv", index=False)
     with pytest.raises(ValueError, match="mixes results of 2 envs"):

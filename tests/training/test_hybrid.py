@@ -6,7 +6,7 @@ from qec_gym.agents import DecisionTreeAgent, generate_dataset
 from qec_gym.training import load_run, resolve_config
 from qec_gym.training.hybrid import train_hybrid
 
-ENV = "qec_gym/SurfaceSwitch-v0"
+ENV = "qec_gym/SurfaceSwitch-v1"
 
 
 @pytest.fixture(scope="module")

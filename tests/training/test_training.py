@@ -25,19 +25,19 @@ def _scalars(run_dir):
 
 
 def test_tiny_ppo_run_writes_folder_and_qec_scalars(tmp_path):
-    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo", overrides=TINY, eval_freq=256, eval_episodes=1)
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides=TINY, eval_freq=256, eval_episodes=1)
     train(cfg, tmp_path / "run")
     run = tmp_path / "run"
     for name in ("config.yaml", "run.json", "model.zip", "best_model.zip", "evaluations.jsonl", "vecnormalize.pkl"):
         assert (run / name).exists(), name
     meta = json.loads((run / "run.json").read_text())
-    assert meta["env_id"] == "qec_gym/SurfaceSwitch-v0" and meta["algo"] == "ppo"
+    assert meta["env_id"] == "qec_gym/SurfaceSwitch-v1" and meta["algo"] == "ppo"
     scalars = _scalars(run)
     for tag in ("qec/log10_p_round", "qec/qubits", "qec/oracle_agreement", "qec/eval_regret", "rollout/ep_rew_mean"):
         assert tag in scalars, sorted(scalars)
     assert all(np.isfinite(v) for _, v in scalars["qec/log10_p_round"])
-    policy = load_run(run, env=gym.make("qec_gym/SurfaceSwitch-v0", max_steps=20))
-    ret, infos = run_episode(gym.make("qec_gym/SurfaceSwitch-v0", max_steps=20), policy, seed=0)
+    policy = load_run(run, env=gym.make("qec_gym/SurfaceSwitch-v1", max_steps=20))
+    ret, infos = run_episode(gym.make("qec_gym/SurfaceSwitch-v1", max_steps=20), policy, seed=0)
     assert np.isfinite(ret) and len(infos) == 21
 
 
@@ -72,7 +72,7 @@ def _tb_without_wallclock(run):
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     run = tmp_path_factory.mktemp("straight") / "run"
-    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo", overrides=EXACT, eval_freq=256, eval_episodes=1)
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides=EXACT, eval_freq=256, eval_episodes=1)
     model = train(cfg, run)
     return cfg, run, _params(model)
 
@@ -129,7 +129,7 @@ def test_extending_a_finished_run_equals_the_longer_run(tmp_path, uninterrupted)
 
 
 def test_a_run_whose_set_up_failed_can_be_retried(tmp_path):
-    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo", overrides={**TINY, "n_timesteps": 128}, eval_freq=0)
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides={**TINY, "n_timesteps": 128}, eval_freq=0)
     bad = dataclasses.replace(cfg, env_kwargs={**cfg.env_kwargs, "shots": -1})
     with pytest.raises(ValueError, match="shots must be a positive int"):
         train(bad, tmp_path / "run")
@@ -162,9 +162,9 @@ def test_other_algorithms_train(tmp_path, algo):
         over.update(n_envs=2, n_steps=32)
         if algo != "a2c":
             over.update(batch_size=32, n_epochs=1)
-    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", algo, overrides=over, eval_freq=0)
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v1", algo, overrides=over, eval_freq=0)
     train(cfg, tmp_path / algo)
-    env = gym.make("qec_gym/SurfaceSwitch-v0", max_steps=10)
+    env = gym.make("qec_gym/SurfaceSwitch-v1", max_steps=10)
     ret, _ = run_episode(env, load_run(tmp_path / algo, env=env), seed=1)
     assert np.isfinite(ret)
 
@@ -172,10 +172,10 @@ def test_other_algorithms_train(tmp_path, algo):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(env_id="qec_gym/NoSuch-v0", algo="ppo"), "unknown env id"),
-        (dict(env_id="qec_gym/SurfaceSwitch-v0", algo="sac"), "unknown algo"),
-        (dict(env_id="qec_gym/SurfaceSwitch-v0", algo="ppo", overrides={"n_stepz": 3, "gama": 1}), r"\['gama', 'n_stepz'\]"),
-        (dict(env_id="qec_gym/SurfaceSwitch-v0", algo="ppo", overrides={"env_kwargs": {"scenarios": "heldout"}}), "held-out"),
+        (dict(env_id="qec_gym/NoSuch-v1", algo="ppo"), "unknown env id"),
+        (dict(env_id="qec_gym/SurfaceSwitch-v1", algo="sac"), "unknown algo"),
+        (dict(env_id="qec_gym/SurfaceSwitch-v1", algo="ppo", overrides={"n_stepz": 3, "gama": 1}), r"\['gama', 'n_stepz'\]"),
+        (dict(env_id="qec_gym/SurfaceSwitch-v1", algo="ppo", overrides={"env_kwargs": {"scenarios": "heldout"}}), "held-out"),
     ],
 )
 def test_bad_configs(kwargs, match):
@@ -186,10 +186,10 @@ def test_bad_configs(kwargs, match):
 def test_loading_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no run folder"):
         load_run(tmp_path / "missing")
-    cfg = resolve_config("qec_gym/SurfaceSwitch-v0", "ppo", overrides=TINY, eval_freq=0)
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides=TINY, eval_freq=0)
     train(cfg, tmp_path / "run")
     with pytest.raises(ValueError, match="another environment"):
-        load_run(tmp_path / "run", env=gym.make("qec_gym/PhotonicSwitch-v0"))
+        load_run(tmp_path / "run", env=gym.make("qec_gym/PhotonicSwitch-v1"))
     (tmp_path / "run" / "model.zip").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="corrupt"):
         load_run(tmp_path / "run")
@@ -206,9 +206,9 @@ def test_cli_train_and_bad_yaml(tmp_path, capsys):
 
 def test_recurrent_ppo_runs_on_the_raw_syndrome_variant(tmp_path):
     over = {"n_timesteps": 128, "n_steps": 32, "batch_size": 32, "n_epochs": 1, "env_kwargs": {"max_steps": 20}}
-    cfg = resolve_config("qec_gym/SurfaceSwitchRaw-v0", "recurrentppo", overrides=over, eval_freq=0)
+    cfg = resolve_config("qec_gym/SurfaceSwitchRaw-v1", "recurrentppo", overrides=over, eval_freq=0)
     assert cfg.policy == "MultiInputLstmPolicy"
     train(cfg, tmp_path / "raw")
-    env = gym.make("qec_gym/SurfaceSwitchRaw-v0", max_steps=8)
+    env = gym.make("qec_gym/SurfaceSwitchRaw-v1", max_steps=8)
     ret, infos = run_episode(env, load_run(tmp_path / "raw", env=env), seed=2)
     assert np.isfinite(ret) and len(infos) == 9
