@@ -62,7 +62,18 @@ list of names), ``scenario_pool`` (the scenarios this env's noise axis covers),
 precomputed `WindowTable`, fast; ``"circuit"``: stim sampling and decoding every step, exact),
 ``shots`` per window, ``reward``, ``calibration_readout``, ``readout_lag``, ``readout_noise``,
 ``privileged``, ``raw_syndrome``, ``raw_shots``, ``initial_entry``, ``max_steps``,
-``table_windows``, ``calibration_table`` (2-D table over true x assumed noise), ``render_mode``.
+``table_windows``, ``calibration_table`` (2-D table over true x assumed noise), ``render_mode``,
+``common_random_numbers``.
+
+## Randomness and paired comparisons
+Every draw comes from ``self.np_random`` (seeded by ``reset(seed=...)``). With
+``common_random_numbers=True`` (default) the *window outcome* (logical failures, feature noise, the
+circuit sampler's seed) of step ``t`` comes from its own stream: the episode's PCG64 stream advanced
+to position ``t * 2**20`` (``numpy.random.PCG64.advance``). Two policies on the same episode seed
+that run the same configuration under the same calibration at step ``t`` then see the same window,
+whatever they did before, so paired differences between policies lose the sampling noise of
+windows that did not differ (common random numbers; `qec_gym.eval` pairs episodes by seed).
+``False`` draws windows sequentially from ``self.np_random`` (the distributions are the same).
 
 ## Backends and their approximation
 ``"circuit"`` decodes with priors from the *assumed* (last calibrated) noise. ``"table"`` uses
@@ -95,6 +106,8 @@ ones in the reward, the oracle and ``info``).
   noise-free function of the true noise (Spearman 1.000 with log10 of the true multiplier under a
   kept configuration, above the syndrome estimate's 0.98), i.e. privileged information in a
   non-privileged observation. The reward and ``info["latency_s"]`` still use the true latency.
+  Window outcomes come from per-step streams (common random numbers, see above): same
+  distributions as v0, different draws for a seed.
 * v0: initial release (retired: ``gymnasium.make`` of a v0 id raises, naming the leak).
 """
 
@@ -151,6 +164,7 @@ class QECSwitchEnv(gym.Env):
         calibration_table: bool = False,
         table_cache: str | None = "default",
         render_mode: str | None = None,
+        common_random_numbers: bool = True,
     ) -> None:
         self.menu = tuple(menu)
         if not self.menu:
@@ -182,6 +196,7 @@ class QECSwitchEnv(gym.Env):
         self.readout_lag = readout_lag
         self.readout_noise = readout_noise
         self.privileged = privileged
+        self.common_random_numbers = bool(common_random_numbers)
         self.raw_syndrome = raw_syndrome
         self.raw_shots = raw_shots
         self.max_steps = max_steps
@@ -228,6 +243,10 @@ class QECSwitchEnv(gym.Env):
         self.scenario: Scenario = self._get_scenario(name)
         length = self.scenario.episode_length if self.max_steps is None else self.max_steps
         self.trajectory = self.scenario.trajectory(self.np_random, n_steps=length)
+        if self.common_random_numbers:  # drawn after the trajectory: policy-independent
+            self._crn = np.random.PCG64(int(self.np_random.integers(2**63)))
+            self._crn_start = self._crn.state
+            self._crn_rng = np.random.Generator(self._crn)
         self.m_true = self._coordinates(self.trajectory)
         # Expected statistics of every entry at every step (calibrated decoders), computed once:
         # the table backend and the oracle then cost an index per step.
@@ -425,8 +444,17 @@ class QECSwitchEnv(gym.Env):
         return self.table.expected(entry, float(self.m_true[t]), m_assumed).p_round
 
     # ------------------------------------------------------------------ internals
+    def _window_rng(self, t: int) -> np.random.Generator:
+        """The generator of step ``t``'s window outcome (see "Randomness" in the class docstring)."""
+        if not self.common_random_numbers:
+            return self.np_random
+        self._crn.state = self._crn_start
+        self._crn.advance(t << 20)  # 2**20 draws per window: far more than one window uses
+        return self._crn_rng
+
     def _run_window(self, *, switched: bool, recalibrated: bool, advance: bool):
         t = self._t
+        rng = self._window_rng(t)
         entry = self.menu[self.entry]
         true = self._noise_for(self.entry, t)
         m_true = float(self.m_true[t])
@@ -441,20 +469,20 @@ class QECSwitchEnv(gym.Env):
         if self.backend == "circuit":
             stats = [
                 simulate_window(spec, true, decoder=entry.decoder, assumed_noise=self._noise_for(self.entry, self._cal_step),
-                                shots=self.shots, rng=self.np_random, cache=self._cache, keep_events=self.raw_syndrome)
+                                shots=self.shots, rng=rng, cache=self._cache, keep_events=self.raw_syndrome)
                 for spec in entry.specs()
             ]
             errors = sum(s.errors for s in stats)
             if self._extra_p_shot is not None:  # failures the circuit cannot see, independent of its own
-                errors += int(self.np_random.binomial(self.shots - errors, float(self._extra_p_shot[self.entry, t])))
+                errors += int(rng.binomial(self.shots - errors, float(self._extra_p_shot[self.entry, t])))
             feats = np.mean([window_features(s) for s in stats], axis=0)
             # wall-clock, so kept out of info (which must be deterministic for a seed)
             self.last_decode_seconds = sum(s.decode_seconds for s in stats)
             if self.raw_syndrome:
                 events = stats[0].detection_events[: self.raw_shots]
         else:
-            errors = int(self.np_random.binomial(self.shots, min(p_shot, 1.0)))
-            feats = mean + std * self.np_random.standard_normal(len(FEATURES))
+            errors = int(rng.binomial(self.shots, min(p_shot, 1.0)))
+            feats = mean + std * rng.standard_normal(len(FEATURES))
         p_round = estimated_p_round(errors, self.shots, entry.distance)
         reward = step_reward(
             self.reward_config, p_round=p_round, qubits=int(self._qubits[self.entry]),
