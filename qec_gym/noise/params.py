@@ -285,11 +285,7 @@ class NoiseParams:
         ):
             raise ValueError(f"scale factor must be finite and >= 0, got {factor!r}.")
         out = {n: min(_limit(n, self.eta), getattr(self, n) * factor) for n in _PROBABILITY_FIELDS}
-        for group in _EXCLUSIVE_GROUPS:
-            total = sum(out[n] for n in group)
-            if total > 1.0:
-                out.update({n: out[n] / total for n in group})
-        return self.replace(**out)
+        return self.replace(**_shrink_groups(out))
 
     def replace(self, **changes: float | bool) -> NoiseParams:
         """A copy with some fields changed (validated again)."""
@@ -315,10 +311,7 @@ class NoiseParams:
                 q = 10 ** (round(math.log10(v) * bins_per_decade) / bins_per_decade)
                 v = min(_limit(name, self.eta), float(f"{q:.6g}"))
             out[name] = v
-        for group in _EXCLUSIVE_GROUPS:  # rounding up can push a full group past 1
-            total = sum(out[n] for n in group)
-            if total > 1.0:
-                out.update({n: out[n] / total for n in group})
+        out = _shrink_groups(out)  # rounding up can push a full group past 1
         # eta is not quantised: it rarely drifts, and 0.5 must stay exactly depolarising.
         return NoiseParams(**out, eta=self.eta, bias_preserving=self.bias_preserving)
 
@@ -345,6 +338,16 @@ class NoiseParams:
         )
 
 
+def _shrink_groups(values: dict[str, float]) -> dict[str, float]:
+    """``values`` with each exclusive group summing above 1 scaled (keeping its ratios) to just
+    under 1; the 1e-12 margin absorbs the rounding of the sum."""
+    for group in _EXCLUSIVE_GROUPS:
+        total = sum(values[n] for n in group)
+        if total > 1.0:
+            values.update({n: values[n] * (1 - 1e-12) / total for n in group})
+    return values
+
+
 def _check_preset_p(preset: str, p: float, limit: float) -> None:
     if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p) or not 0.0 <= p <= limit:
         raise ValueError(
@@ -353,11 +356,21 @@ def _check_preset_p(preset: str, p: float, limit: float) -> None:
         )
 
 
-def _limit(name: str, eta: float) -> float:
-    """Largest value of probability field ``name`` that stim accepts for its channel."""
+def probability_limit(name: str, eta: float) -> float:
+    """Largest value of probability field ``name`` that stim accepts for its channel at bias ``eta``.
+
+    Example:
+        >>> probability_limit("p2", 0.5), probability_limit("p2", 10.0), probability_limit("p_meas", 0.5)
+        (0.9375, 1.0, 1.0)
+    """
     if name == "p_data" or (name in _DEPOLARISING_LIMIT and eta == 0.5):
         return _DEPOLARISING_LIMIT[name]
     return 1.0
 
 
+_limit = probability_limit
+
+
 PROBABILITY_FIELDS = _PROBABILITY_FIELDS
+EXCLUSIVE_GROUPS = _EXCLUSIVE_GROUPS
+"""Groups of fields that are exclusive errors of one channel (their sum is at most 1)."""

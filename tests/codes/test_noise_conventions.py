@@ -284,3 +284,17 @@ def test_crosstalk_without_coordinates_is_refused():
     with pytest.raises(ValueError, match="crosstalk needs neighbouring qubits"):
         add_noise(bare, NoiseParams(crosstalk_xx=1e-3))
     add_noise(bare, NoiseParams(p2=1e-3))  # no crosstalk asked for: fine
+
+
+def test_drift_keeps_the_gate_model_and_the_limits():
+    from qec_gym.noise.drift import Constant, apply_multipliers, noise_trajectory
+
+    base = NoiseParams.biased(0.01, 0.5, bias_preserving=False).replace(readout_idle_z=0.01)
+    drifted = apply_multipliers(base, {"all": 1e3})
+    assert drifted.bias_preserving is False
+    assert (drifted.p1, drifted.p2, drifted.p_data) == (0.75, 15 / 16, 0.75)  # depolarising limits
+    assert apply_multipliers(base, {"idle": 2.0}).readout_idle_z == pytest.approx(0.02)  # T1/T2 drive both idles
+    biased = apply_multipliers(base, {"all": 1e3, "eta": 20.0})
+    assert (biased.p1, biased.p2) == (1.0, 1.0)  # a biased channel is a PAULI_CHANNEL: limit 1
+    traj = noise_trajectory(base, Constant(1e3), n_steps=2, rng=np.random.default_rng(0))
+    assert traj[0] == base.scaled(1e3)
