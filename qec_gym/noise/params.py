@@ -32,7 +32,11 @@ Bias-preserving gates, by preset (see `NoiseParams.bias_preserving`): every pres
 default ``bias_preserving=True``; ``uniform``, ``sd6``, ``si1000``, ``code_capacity`` and
 ``phenomenological`` are unbiased (``eta = 0.5``), where the option changes nothing, and
 ``biased(p, eta)`` takes ``bias_preserving`` as an argument (True, the XZZX literature's
-assumption, Bonilla Ataides et al. 2021). Hardware presets set it in `qec_gym.noise.physical`.
+assumption, Bonilla Ataides et al. 2021). Hardware presets set it in `qec_gym.noise.physical`
+(``superconducting`` and ``photonic``: False, two-level qubits). Registered envs: SurfaceSwitch,
+SurfaceSwitchRaw and DecoderCalibration use ``uniform`` (unbiased: the option is moot);
+PhotonicSwitch uses ``HardwareParams.photonic`` (False, unbiased); CatSwitch uses the cat channel
+(True: the cat CX preserves the bias, Puri et al. 2020, Guillaud & Mirrahimi 2019).
 
 Example:
     >>> from qec_gym.noise import NoiseParams
