@@ -326,8 +326,8 @@ class HardwareParams:
         (160 ns) durations and the reset error are typical figures recalled from the same line of
         work, not quoted values: refine them before using them as tight references. With
         `qec_gym.codes.build_circuit` and pymatching (rotated memory, rounds = d, 2x10^4 shots)
-        the logical error per shot is 1.7/1.1/0.64% at d=3/5/7: below threshold, Lambda ~ 1.6
-        (measured before the readout idle was counted once; see `to_noise`).
+        the logical error per shot is 1.5/0.88/0.55% at d=3/5/7 (each idle counted once, see
+        `to_noise`; 1.5/1.0/0.56% with the former double-counted readout idle): below threshold.
         Transmons are two-level qubits, so ``bias_preserving=False`` (no effect at eta = 0.5).
         These gate times are the default `qec_gym.codes.GateTimes` (one source of truth).
 
