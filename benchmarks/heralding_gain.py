@@ -5,7 +5,7 @@ X-basis memory, rounds = d. The same sampled shots (losses as stim HERALDED_ERAS
 twice with pymatching: ignoring the heralds (losses as depolarising priors, what
 `qec_gym.codes.build_circuit` models) and with per-shot erasure weights (`qec_gym.sim.erasure`).
 
-    python benchmarks/heralding_gain.py                 # d = 3, 5; ~2 min on 2 cores
+    python benchmarks/heralding_gain.py                 # d = 3, 5; ~3 min of CPU (one core)
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_quantized_is_close_and_idempotent():
 
 def test_scaled_and_replace():
     n = NoiseParams.uniform(0.4).scaled(3)
-    assert n.p2 == 1.0
+    assert (n.p1, n.p2, n.p_meas) == (0.75, 15 / 16, 1.0)  # depolarising channels saturate below 1
     with pytest.raises(ValueError, match="unknown NoiseParams field"):
         NoiseParams().replace(p3=0.1)
     with pytest.raises(ValueError, match="scale factor"):

@@ -3,20 +3,27 @@
 Rules (one place, so every code family gets the same physics):
 
 - after each single-qubit Clifford: biased Pauli channel of total probability ``p1``;
-- after each two-qubit gate: biased two-qubit Pauli channel of total probability ``p2``;
+- after each two-qubit gate: biased two-qubit Pauli channel of total probability ``p2``, converted
+  by the gate (`converted_pauli2`) when ``bias_preserving`` is False;
 - after each reset: a flip with ``p_reset``; before each measurement: a flip with ``p_meas``;
 - at each ``I[round_data]`` marker: depolarising ``p_data``, Z flip ``p_dephase`` and erasure
   ``p_loss`` (as its Pauli twirl, a uniformly random Pauli), composed into one channel;
-- per layer (between TICKs): ``idle_x/y/z`` on every qubit that no operation touched, and
-  crosstalk (``crosstalk_zz``/``crosstalk_xx``) on each pair of qubits that sit at the
-  coupling distance of the layout and belong to different two-qubit gates of that layer.
+- per layer (between TICKs): ``idle_x/y/z`` on every qubit that no operation touched,
+  ``readout_idle_x/y/z`` (in addition) on every qubit not measured or reset in a layer that
+  measures or resets (Gidney et al. 2021's "measure_reset_idle" rule), and crosstalk
+  (``crosstalk_zz``/``crosstalk_xx``) on each pair of qubits that sit at the coupling distance of
+  the layout and belong to different two-qubit gates of that layer. Crosstalk on a circuit
+  without qubit coordinates is refused (never dropped silently).
 
 With ``NoiseParams.uniform(p)`` the result has the same detector error model as stim's
 ``Circuit.generated`` with its four uniform knobs at p (tested).
 
-Bias convention: single-qubit p_X = p_Y = p / (2 (eta + 1)), p_Z = p eta / (eta + 1); two-qubit:
-the three Z-type Paulis (IZ, ZI, ZZ) each have weight 2 eta against 1 for the twelve others,
-so eta = 0.5 gives the depolarising channels exactly.
+Bias convention (Bonilla Ataides et al. 2021, eta = p_Z / (p_X + p_Y)), the same for one- and
+two-qubit channels: single-qubit p_X = p_Y = p / (2 (eta + 1)), p_Z = p eta / (eta + 1), i.e.
+weights 1 : 1 : 2 eta for X : Y : Z. Two-qubit (`biased_pauli2`): each qubit's Pauli has weight
+2 eta for I and Z and 1 for X and Y, a pair's weight is the product, and the 15 non-identity pairs
+share p2 in proportion. So IZ, ZI and ZZ are equally likely, each qubit's marginal has bias
+exactly eta, and eta = 0.5 gives the depolarising channels exactly.
 
 Example:
     >>> from qec_gym.codes import CodeSpec
@@ -29,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -53,18 +61,107 @@ def biased_pauli1(p: float, eta: float) -> tuple[float, float, float]:
     return px, px, p - 2.0 * px
 
 
+def _pair_weights(eta: float) -> list[float]:
+    """Unnormalised weights of the 15 two-qubit Paulis (stim's order) for bias ``eta``."""
+    w = {"I": 2.0 * eta, "X": 1.0, "Y": 1.0, "Z": 2.0 * eta}
+    return [w[a] * w[b] for a, b in _PAULI_PAIRS]
+
+
+_PAULI_PAIRS = [(a, b) for a in "IXYZ" for b in "IXYZ" if (a, b) != ("I", "I")]
+
+
 def biased_pauli2(p: float, eta: float) -> list[float]:
-    """The 15 probabilities of stim's PAULI_CHANNEL_2 (order IX, IY, IZ, XI, ..., ZZ)."""
-    w = 2.0 * eta
-    unit = p / (3.0 * w + 12.0)
-    probs = []
-    for a in "IXYZ":
-        for b in "IXYZ":
-            if a == b == "I":
-                continue
-            z_type = a in "IZ" and b in "IZ"
-            probs.append(unit * w if z_type else unit)
-    return probs
+    """The 15 probabilities of stim's PAULI_CHANNEL_2 (order IX, IY, IZ, XI, ..., ZZ).
+
+    Construction (module docstring): weight 2 eta for I and Z and 1 for X and Y on each qubit,
+    multiplied over the pair, normalised over the 15 non-identity pairs to total ``p``. Each
+    qubit's marginal then has p_Z / (p_X + p_Y) = eta, as the one-qubit channel.
+
+    Example:
+        >>> probs = biased_pauli2(0.01, 100.0)
+        >>> round(probs[14] / probs[2], 6), round(probs[14] / probs[3], 1)  # ZZ : IZ, ZZ : XI
+        (1.0, 200.0)
+    """
+    weights = _pair_weights(eta)
+    total = sum(weights)
+    return [p * w / total for w in weights]
+
+
+def p2_for_z_type(q: float, eta: float) -> float:
+    """Total ``p2`` whose `biased_pauli2` gives each of IZ, ZI and ZZ probability ``q``.
+
+    Example:
+        >>> round(biased_pauli2(p2_for_z_type(1e-3, 1e6), 1e6)[14], 12)
+        0.001
+    """
+    weights = _pair_weights(eta)
+    return q * sum(weights) / weights[-1]
+
+
+# Controlled-Pauli gates as (control Pauli, target Pauli): gate = I - 2 Pi with the projector
+# Pi = (I - P_c)/2 (x) (I - P_t)/2 (CX: |1><1| (x) |-><-|).
+_CONTROLLED_PAULI = {
+    "CX": ("Z", "X"), "ZCX": ("Z", "X"), "CY": ("Z", "Y"), "ZCY": ("Z", "Y"), "CZ": ("Z", "Z"),
+    "ZCZ": ("Z", "Z"), "XCX": ("X", "X"), "XCY": ("X", "Y"), "XCZ": ("X", "Z"), "YCX": ("Y", "X"),
+    "YCY": ("Y", "Y"), "YCZ": ("Y", "Z"),
+}
+_PAULI_MATRICES = {
+    "I": np.eye(2, dtype=complex),
+    "X": np.array([[0, 1], [1, 0]], dtype=complex),
+    "Y": np.array([[0, -1j], [1j, 0]], dtype=complex),
+    "Z": np.array([[1, 0], [0, -1]], dtype=complex),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _conversion_matrix(gate: str) -> np.ndarray:
+    """(15, 15) matrix: row = Pauli occurring during ``gate``, column = twirled Pauli after it."""
+    pc, pt = _CONTROLLED_PAULI[gate]
+    eye = np.eye(2)
+    proj = np.kron((eye - _PAULI_MATRICES[pc]) / 2, (eye - _PAULI_MATRICES[pt]) / 2)
+    paulis = [np.kron(_PAULI_MATRICES[a], _PAULI_MATRICES[b]) for a, b in _PAULI_PAIRS]
+    # The error happens at a uniformly random time; the remaining rotation angle phi is uniform
+    # on [0, pi]. The integrands are trigonometric polynomials of low degree: 16 Gauss-Legendre
+    # nodes integrate them to machine precision.
+    nodes, weights = np.polynomial.legendre.leggauss(16)
+    phis, weights = (nodes + 1) * np.pi / 2, weights / 2
+    out = np.zeros((15, 15))
+    for phi, w in zip(phis, weights):
+        u = np.eye(4) + (np.exp(1j * phi) - 1) * proj
+        for i, e in enumerate(paulis):
+            m = u @ e @ u.conj().T
+            out[i] += w * np.array([abs(np.trace(f @ m) / 4) ** 2 for f in paulis])
+    return out
+
+
+def converted_pauli2(probs: list[float], gate: str) -> list[float]:
+    """A two-qubit Pauli channel acting *during* a non-bias-preserving ``gate``, as seen after it.
+
+    Model (two-level qubits, whose CX cannot preserve a Z bias: Puri et al. 2020, Sci. Adv. 6,
+    eaay5901): the gate is the continuous rotation ``U(phi) = exp(i phi Pi)`` up to ``phi = pi``
+    (``Pi`` the projector with ``gate = I - 2 Pi``); each error happens at a uniformly random time,
+    is conjugated by the rest of the rotation and Pauli-twirled. For CX a Z on the target becomes
+    Z_t, Z_c Z_t, Y_t, Z_c Y_t with probabilities 3/8, 3/8, 1/8, 1/8; a Z on the control commutes
+    and stays. CZ commutes with Z errors and preserves the bias. The total probability is kept.
+
+    Args:
+        probs: The 15 probabilities of stim's PAULI_CHANNEL_2 order (first qubit = control).
+        gate: A controlled-Pauli gate name (CX, CY, CZ, XCX, XCY, XCZ, YCX, YCY, YCZ).
+
+    Raises:
+        ValueError: a gate without a continuous controlled-Pauli model.
+
+    Example:
+        >>> out = converted_pauli2([0.0, 0.0, 1.0] + [0.0] * 12, "CX")  # IZ during a CX
+        >>> [round(out[i], 6) for i in (1, 2, 13, 14)]  # IY, IZ, ZY, ZZ
+        [0.125, 0.375, 0.125, 0.375]
+    """
+    if gate not in _CONTROLLED_PAULI:
+        raise ValueError(
+            f"no non-bias-preserving model for the gate {gate}; use bias_preserving=True or a "
+            f"circuit of controlled-Pauli gates ({sorted(_CONTROLLED_PAULI)})."
+        )
+    return [float(x) for x in np.asarray(probs, dtype=float) @ _conversion_matrix(gate)]
 
 
 def compose_pauli1(*channels: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -89,10 +186,17 @@ def add_noise(template: stim.Circuit, noise: NoiseParams) -> stim.Circuit:
         noise: The error probabilities.
 
     Raises:
-        ValueError: if the template already contains noise channels.
+        ValueError: if the template already contains noise channels, or crosstalk is asked for on
+            a circuit whose qubits have no coordinates (no neighbours to couple).
     """
     coords = template.get_final_qubit_coordinates()
-    return _NoiseInserter(noise, _coupled_pairs(template, coords)).run(template)
+    coupled = _coupled_pairs(template, coords)
+    if (noise.crosstalk_zz or noise.crosstalk_xx) and not coupled:
+        raise ValueError(
+            "crosstalk needs neighbouring qubits, but this circuit has no qubit coordinates (or no "
+            "two-qubit gates): add QUBIT_COORDS to the template or set crosstalk_zz = crosstalk_xx = 0."
+        )
+    return _NoiseInserter(noise, coupled).run(template)
 
 
 def _coupled_pairs(template: stim.Circuit, coords: dict[int, list[float]]) -> frozenset[tuple[int, int]]:
@@ -131,6 +235,7 @@ class _NoiseInserter:
         self.coupled = coupled
         self.qubits: list[int] = []
         self.busy: set[int] = set()
+        self.collapsed: set[int] = set()  # qubits measured or reset in this layer
         self.gate_of: dict[int, int] = {}  # qubit -> index of its two-qubit gate in this layer
         self.gp1 = biased_pauli1(noise.p1, noise.eta)
         self.gp2 = biased_pauli2(noise.p2, noise.eta)
@@ -178,24 +283,31 @@ class _NoiseInserter:
         elif name in _RESETS:
             out.append(inst)
             self._flip(out, _FLIP_FOR_BASIS[_RESETS[name]], self.n.p_reset, qs)
+            self.collapsed.update(qs)
         elif name in _MEASURES:
             self._flip(out, _FLIP_FOR_BASIS[_MEASURES[name]], self.n.p_meas, qs)
             out.append(inst)
+            self.collapsed.update(qs)
         elif name in _MEASURE_RESETS:
             flip = _FLIP_FOR_BASIS[_MEASURE_RESETS[name]]
             self._flip(out, flip, self.n.p_meas, qs)
             out.append(inst)
             self._flip(out, flip, self.n.p_reset, qs)
+            self.collapsed.update(qs)
         elif gate.is_unitary and gate.is_single_qubit_gate:
             out.append(inst)
             self._pauli1(out, self.gp1, qs)
         elif gate.is_unitary and gate.is_two_qubit_gate:
             out.append(inst)
             if self.n.p2 > 0:
+                # Depolarising noise is invariant under the gate, so the conversion of a
+                # non-bias-preserving gate leaves it as it is.
                 if self.n.eta == 0.5:
                     out.append("DEPOLARIZE2", targets, self.n.p2)
-                else:
+                elif self.n.bias_preserving:
                     out.append("PAULI_CHANNEL_2", targets, self.gp2)
+                else:
+                    out.append("PAULI_CHANNEL_2", targets, converted_pauli2(self.gp2, name))
             for a, b in zip(qs[::2], qs[1::2]):
                 self.gate_of[a] = self.gate_of[b] = len(self.gate_of) // 2
         else:
@@ -221,7 +333,11 @@ class _NoiseInserter:
                 out.append("PAULI_CHANNEL_2", [q for pair in pairs for q in pair], probs)
         idle = [q for q in self.qubits if q not in self.busy]
         self._pauli1(out, (n.idle_x, n.idle_y, n.idle_z), idle)
+        if self.collapsed:
+            waiting = [q for q in self.qubits if q not in self.collapsed]
+            self._pauli1(out, (n.readout_idle_x, n.readout_idle_y, n.readout_idle_z), waiting)
         self.busy = set()
+        self.collapsed = set()
         self.gate_of = {}
 
     @staticmethod
@@ -234,7 +350,7 @@ class _NoiseInserter:
         px, py, pz = channel
         if not qs or px + py + pz == 0:
             return
-        if px == py == pz:
+        if px == py == pz and 3 * px <= 0.75:  # stim's DEPOLARIZE1 stops at the fully mixed point
             out.append("DEPOLARIZE1", qs, 3 * px)
         elif px == py == 0:
             out.append("Z_ERROR", qs, pz)

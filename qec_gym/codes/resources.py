@@ -1,8 +1,9 @@
 """Resource model of a code: qubits, two-qubit gates and duration of one round.
 
 Counted from the noiseless template (the REPEAT body is one round), so a new family gets its
-resources for free. Durations use `GateTimes` (defaults: superconducting transmons, ~1 us round,
-cf. Google's 1.1 us cycle in ``docs/reference-numbers.md``).
+resources for free. Durations use `GateTimes`, whose defaults are the gate times of
+`qec_gym.noise.physical.HardwareParams.superconducting` (one source of truth; ~1 us round, cf.
+Google's 1.1 us cycle in ``docs/reference-numbers.md``); `GateTimes.from_hardware` takes them from any hardware preset.
 
 Example:
     >>> from qec_gym.codes import CodeSpec, resources
@@ -20,25 +21,49 @@ import stim
 
 from qec_gym.codes.spec import CodeSpec
 from qec_gym.codes.templates import ROUND_DATA_TAG, template_circuit
+from qec_gym.noise.physical import HardwareParams
+
+
+def _ns(seconds: float) -> float:
+    return round(seconds * 1e9, 9)  # 42e-9 s -> 42.0 ns, without float residue
+
+
+_DEFAULT_HARDWARE = HardwareParams.superconducting()
 
 
 @dataclass(frozen=True)
 class GateTimes:
     """Durations in nanoseconds of each kind of circuit layer.
 
+    Defaults are `HardwareParams.superconducting`'s gate, measurement and reset times.
+
     Raises:
         ValueError: a negative duration.
+
+    Example:
+        >>> GateTimes().two_qubit_ns == GateTimes.from_hardware(HardwareParams.superconducting()).two_qubit_ns
+        True
     """
 
-    single_qubit_ns: float = 25.0
-    two_qubit_ns: float = 35.0
-    measure_ns: float = 500.0
-    reset_ns: float = 160.0
+    single_qubit_ns: float = _ns(_DEFAULT_HARDWARE.gate_time_1q)
+    two_qubit_ns: float = _ns(_DEFAULT_HARDWARE.gate_time_2q)
+    measure_ns: float = _ns(_DEFAULT_HARDWARE.measurement_time)
+    reset_ns: float = _ns(_DEFAULT_HARDWARE.reset_time)
 
     def __post_init__(self) -> None:
         for name, v in vars(self).items():
             if not v >= 0:
                 raise ValueError(f"GateTimes.{name} must be >= 0 ns, got {v!r}.")
+
+    @classmethod
+    def from_hardware(cls, hardware: HardwareParams) -> GateTimes:
+        """The gate, measurement and reset times of a hardware preset, in ns."""
+        return cls(
+            single_qubit_ns=_ns(hardware.gate_time_1q),
+            two_qubit_ns=_ns(hardware.gate_time_2q),
+            measure_ns=_ns(hardware.measurement_time),
+            reset_ns=_ns(hardware.reset_time),
+        )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ A template is a noiseless stim circuit in which each round's start is marked on 
 by ``I[round_data] q...``; `qec_gym.codes.noise_model.add_noise` turns it into a noisy circuit.
 stim's generated circuits are the layouts for the CSS codes (they are the field's reference);
 the XZZX code and the phase-flip repetition code are derived from them by Hadamard conjugation.
+Circuits stim generates without qubit coordinates (the repetition codes) get a line layout.
 
 Example:
     >>> from qec_gym.codes import CodeSpec
@@ -61,6 +62,8 @@ def _template(spec: CodeSpec) -> stim.Circuit:
         task, distance=spec.distance, rounds=spec.rounds, before_round_data_depolarization=_MARKER_P
     )
     circuit = _markers_to_tags(generated)
+    if not circuit.get_final_qubit_coordinates():
+        circuit = _line_coordinates(circuit)
     if spec.family == "xzzx":
         coords = circuit.get_final_qubit_coordinates()
         checkerboard = {
@@ -91,6 +94,16 @@ def _used_qubits(circuit: stim.Circuit) -> set[int]:
         elif inst.name not in ("QUBIT_COORDS", "DETECTOR", "OBSERVABLE_INCLUDE", "SHIFT_COORDS", "TICK"):
             out.update(t.value for t in inst.targets_copy() if t.is_qubit_target)
     return out
+
+
+def _line_coordinates(circuit: stim.Circuit) -> stim.Circuit:
+    """``circuit`` with each qubit ``q`` placed at ``(q, 0)``: a line, in the order of stim's
+    repetition code (data and ancilla qubits alternate), so that neighbours are one unit apart
+    and layout-based noise (crosstalk) applies."""
+    out = stim.Circuit()
+    for q in sorted(_used_qubits(circuit)):
+        out.append("QUBIT_COORDS", [q], [float(q), 0.0])
+    return out + circuit
 
 
 def _markers_to_tags(circuit: stim.Circuit) -> stim.Circuit:

@@ -42,7 +42,7 @@ from typing import Literal
 import numpy as np
 from scipy.signal import lfilter
 
-from qec_gym.noise.params import PROBABILITY_FIELDS, NoiseParams
+from qec_gym.noise.params import EXCLUSIVE_GROUPS, PROBABILITY_FIELDS, NoiseParams, probability_limit
 
 __all__ = [
     "DRIFT_KEYS",
@@ -731,7 +731,7 @@ FIELD_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "all": tuple(PROBABILITY_FIELDS),
         "gates": ("p1", "p2"),
-        "idle": ("idle_x", "idle_y", "idle_z"),
+        "idle": ("idle_x", "idle_y", "idle_z", "readout_idle_x", "readout_idle_y", "readout_idle_z"),
         "crosstalk": ("crosstalk_zz", "crosstalk_xx"),
         **{name: (name,) for name in PROBABILITY_FIELDS},
     }
@@ -742,18 +742,16 @@ DRIFT_KEYS: tuple[str, ...] = (*FIELD_GROUPS, "eta")
 """Every key a `FieldDrift` accepts: groups, single probability fields, and ``eta``."""
 
 # Fields whose probabilities are exclusive and must sum to at most 1 (see NoiseParams).
-_EXCLUSIVE_GROUPS = (("idle_x", "idle_y", "idle_z"), ("crosstalk_zz", "crosstalk_xx"))
-
-
 @dataclass(frozen=True, init=False)
 class FieldDrift:
     """Which `NoiseParams` fields each drift process drives.
 
     Keys (see `DRIFT_KEYS`): ``"all"`` (every probability, like `NoiseParams.scaled`), the groups
-    ``"gates"`` (p1, p2), ``"idle"`` (idle_x/y/z) and ``"crosstalk"``, any single probability
-    field (``"p_loss"``, ``"p2"``, ...), and ``"eta"`` (the Z-bias). A field's value at step t is
-    its baseline times the product of the multipliers of every key that covers it, clipped to
-    [0, 1] (exclusive groups such as idle_x/y/z are rescaled to sum to at most 1).
+    ``"gates"`` (p1, p2), ``"idle"`` (idle_x/y/z and readout_idle_x/y/z: both are T1/T2 idling)
+    and ``"crosstalk"``, any single probability field (``"p_loss"``, ``"p2"``, ...), and ``"eta"``
+    (the Z-bias). A field's value at step t is its baseline times the product of the multipliers
+    of every key that covers it, clipped as `NoiseParams.scaled` clips (each field to its
+    channel's limit; exclusive groups such as idle_x/y/z shrunk to sum to at most 1).
 
     Processes are sampled in sorted key order, so the same Generator state gives the same
     trajectory whatever order the mapping was written in.
@@ -855,8 +853,10 @@ def _apply_arrays(
             raise ValueError(f"unknown drift key {key!r}; valid keys: {list(DRIFT_KEYS)}.")
         rows = [index[name] for name in FIELD_GROUPS[key]]
         values[rows] *= m
-    np.clip(values, 0.0, 1.0, out=values)
-    for group in _EXCLUSIVE_GROUPS:
+    # Each field's limit depends on eta (depolarising gate channels stop at 3/4 and 15/16).
+    limits = np.array([[probability_limit(name, e) for e in (0.5, 1.0)] for name in fields])
+    np.clip(values, 0.0, np.where(eta == 0.5, limits[:, :1], limits[:, 1:]), out=values)
+    for group in EXCLUSIVE_GROUPS:
         rows = [index[name] for name in group]
         total = values[rows].sum(axis=0)
         over = total > 1.0
@@ -867,7 +867,8 @@ def _apply_arrays(
     columns = values.T.tolist()
     etas = eta.tolist()
     return [
-        NoiseParams(**dict(zip(fields, column)), eta=e) for column, e in zip(columns, etas)
+        NoiseParams(**dict(zip(fields, column)), eta=e, bias_preserving=baseline.bias_preserving)
+        for column, e in zip(columns, etas)
     ]
 
 
@@ -879,7 +880,7 @@ def apply_multipliers(baseline: NoiseParams, multipliers: Mapping[str, float]) -
         multipliers: Key -> multiplier (finite, >= 0).
 
     Returns:
-        The drifted, validated `NoiseParams` (probabilities clipped to [0, 1]).
+        The drifted, validated `NoiseParams` (probabilities clipped to their channels' limits).
 
     Example:
         >>> apply_multipliers(NoiseParams.uniform(0.001), {"all": 2.0, "p_meas": 1.5}).p_meas
@@ -899,7 +900,8 @@ def noise_trajectory(
     """The noise at each step of an episode: ``baseline`` driven by ``drifts``.
 
     Field f at step t is ``baseline.f * prod(multiplier[key][t] for key covering f)``, clipped to
-    [0, 1]; with only ``"all"`` this equals ``baseline.scaled(multiplier[t])``.
+    its channel's limit; with only ``"all"`` this equals ``baseline.scaled(multiplier[t])`` (up to
+    a 1e-12 margin on a saturated exclusive group).
 
     Args:
         baseline: The noise at multiplier 1.

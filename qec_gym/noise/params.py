@@ -10,14 +10,33 @@ Where each error is inserted (see `qec_gym.codes.noise_model`):
 |---|---|---|
 | ``p1`` | biased single-qubit Pauli channel of total probability p1 | after every 1-qubit Clifford |
 | ``p2`` | biased two-qubit Pauli channel of total probability p2 | after every 2-qubit gate |
-| ``eta`` | Z-bias: p_Z / (p_X + p_Y); 0.5 is unbiased (depolarising) | shapes p1 and p2 |
+| ``eta`` | Z-bias: p_Z / (p_X + p_Y) of each qubit's marginal; 0.5 is unbiased (depolarising) | shapes p1 and p2 |
+| ``bias_preserving`` | True: gate errors keep their bias; False: two-level-qubit gates convert it | shapes p2 |
 | ``idle_x/y/z`` | Pauli channel (T1/T2 decoherence, see `physical.py`) | each idle qubit, each layer |
+| ``readout_idle_x/y/z`` | extra Pauli channel (SI1000's resonator idle; readout T1/T2) | each qubit not measured or reset, in each layer that measures or resets |
 | ``p_meas`` | classical flip of the outcome | every measurement |
 | ``p_reset`` | reset into the wrong state | every reset |
 | ``p_data`` | depolarising | each data qubit, start of each round |
 | ``p_dephase`` | Z flip (phase noise) | each data qubit, start of each round |
 | ``p_loss`` | erasure (photon loss); decoded as depolarising | each data qubit, start of each round |
 | ``crosstalk_zz/xx`` | correlated ZZ / XX | each pair of neighbouring qubits busy in the same layer |
+
+Limits: each field is checked against the channel stim builds from it (``ValueError`` naming the
+field and the fix otherwise): ``p1`` <= 3/4 and ``p2`` <= 15/16 when ``eta = 0.5`` (stim's
+DEPOLARIZE1/DEPOLARIZE2; more than that "over-mixes": 3/4 and 15/16 are the fully depolarising
+channels), <= 1 for a biased channel (PAULI_CHANNEL_1/2); ``p_data`` <= 3/4 (depolarising); every
+other field <= 1, and the exclusive Pauli groups (``idle_*``, ``readout_idle_*``, ``crosstalk_*``)
+sum to <= 1. `NoiseParams.scaled` clips to these limits, so it never returns unusable noise.
+
+Bias-preserving gates, by preset (see `NoiseParams.bias_preserving`): every preset here keeps the
+default ``bias_preserving=True``; ``uniform``, ``sd6``, ``si1000``, ``code_capacity`` and
+``phenomenological`` are unbiased (``eta = 0.5``), where the option changes nothing, and
+``biased(p, eta)`` takes ``bias_preserving`` as an argument (True, the XZZX literature's
+assumption, Bonilla Ataides et al. 2021). Hardware presets set it in `qec_gym.noise.physical`
+(``superconducting`` and ``photonic``: False, two-level qubits). Registered envs: SurfaceSwitch,
+SurfaceSwitchRaw and DecoderCalibration use ``uniform`` (unbiased: the option is moot);
+PhotonicSwitch uses ``HardwareParams.photonic`` (False, unbiased); CatSwitch uses the cat channel
+(True: the cat CX preserves the bias, Puri et al. 2020, Guillaud & Mirrahimi 2019).
 
 Example:
     >>> from qec_gym.noise import NoiseParams
@@ -47,6 +66,18 @@ _PROBABILITY_FIELDS = (
     "p_loss",
     "crosstalk_zz",
     "crosstalk_xx",
+    "readout_idle_x",
+    "readout_idle_y",
+    "readout_idle_z",
+)
+
+# Largest probability stim accepts for the channel each field becomes; the gate channels are
+# depolarising (DEPOLARIZE1/2) at eta = 0.5 and Pauli channels otherwise (see `_limit`).
+_DEPOLARISING_LIMIT = {"p1": 0.75, "p2": 15 / 16, "p_data": 0.75}
+_EXCLUSIVE_GROUPS = (
+    ("idle_x", "idle_y", "idle_z"),
+    ("readout_idle_x", "readout_idle_y", "readout_idle_z"),
+    ("crosstalk_zz", "crosstalk_xx"),
 )
 
 
@@ -55,10 +86,12 @@ class NoiseParams:
     """Error probabilities of one QEC round (all default to zero: a noiseless round).
 
     Args:
-        p1: Total error probability after each single-qubit gate.
-        p2: Total error probability after each two-qubit gate.
-        eta: Z-bias of gate errors, p_Z / (p_X + p_Y) (Bonilla Ataides et al. 2021); 0.5 makes
-            the gate channels depolarising, large eta makes them mostly Z.
+        p1: Total error probability after each single-qubit gate (<= 3/4 at eta = 0.5, else <= 1).
+        p2: Total error probability after each two-qubit gate (<= 15/16 at eta = 0.5, else <= 1).
+        eta: Z-bias of gate errors, p_Z / (p_X + p_Y) of every qubit's marginal channel
+            (Bonilla Ataides et al. 2021), for one- and two-qubit gates alike (see
+            `qec_gym.codes.noise_model.biased_pauli2` for how the two-qubit channel is built);
+            0.5 makes the gate channels depolarising, large eta makes them mostly Z.
         idle_x: X error probability per idle qubit per circuit layer.
         idle_y: Y error probability per idle qubit per circuit layer.
         idle_z: Z error probability per idle qubit per circuit layer.
@@ -69,9 +102,23 @@ class NoiseParams:
         p_loss: Erasure (photon loss) probability per data qubit per round.
         crosstalk_zz: Correlated ZZ probability per neighbouring pair busy in the same layer.
         crosstalk_xx: Correlated XX probability per neighbouring pair busy in the same layer.
+        readout_idle_x: X error probability, added to ``idle_x``, on each qubit that is not
+            measured or reset in a layer that measures or resets others (SI1000's "resonator
+            idle", Gidney et al. 2021; the readout part of T1/T2 idling in `physical.py`).
+        readout_idle_y: Y error probability of the same readout idle.
+        readout_idle_z: Z error probability of the same readout idle.
+        bias_preserving: Whether two-qubit gates preserve the bias of their errors. True (the
+            default; cat and Kerr-cat qubits, Puri et al. 2020): the biased channel acts after
+            the gate as it is. False (two-level qubits, whose CX cannot preserve bias, Puri et al.
+            2020, Sci. Adv. 6, eaay5901): each error happens at a uniformly random time during the
+            gate and the rest of the gate acts on it, e.g. a Z on a CX's target becomes Z_t, Z_c Z_t,
+            Y_t or Z_c Y_t with probabilities 3/8, 3/8, 1/8, 1/8 (see
+            `qec_gym.codes.noise_model.converted_pauli2`). No effect at ``eta = 0.5``.
 
     Raises:
-        ValueError: a probability outside [0, 1] or NaN, or eta not positive and finite.
+        ValueError: a probability outside its channel's limits (see the module docstring) or NaN,
+            an exclusive group summing above 1, or eta not positive and finite.
+        TypeError: a probability that is not a real number, or ``bias_preserving`` not a bool.
     """
 
     p1: float = 0.0
@@ -87,27 +134,47 @@ class NoiseParams:
     p_loss: float = 0.0
     crosstalk_zz: float = 0.0
     crosstalk_xx: float = 0.0
+    readout_idle_x: float = 0.0
+    readout_idle_y: float = 0.0
+    readout_idle_z: float = 0.0
+    bias_preserving: bool = True
 
     def __post_init__(self) -> None:
-        for name in _PROBABILITY_FIELDS:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise TypeError(f"NoiseParams.{name} must be a float probability, got {value!r}.")
-            if math.isnan(value) or not 0.0 <= value <= 1.0:
-                raise ValueError(
-                    f"NoiseParams.{name}={value!r} is not a probability: pass a value in [0, 1]."
-                )
-            object.__setattr__(self, name, float(value))
-        if not isinstance(self.eta, (int, float)) or not (math.isfinite(self.eta) and self.eta > 0):
+        if isinstance(self.eta, bool) or not isinstance(self.eta, (int, float)) or not (
+            math.isfinite(self.eta) and self.eta > 0
+        ):
             raise ValueError(
                 f"NoiseParams.eta={self.eta!r} must be a positive finite Z-bias "
                 "(0.5 = depolarising, 100 = strongly Z-biased)."
             )
         object.__setattr__(self, "eta", float(self.eta))
-        if self.idle_x + self.idle_y + self.idle_z > 1.0:
-            raise ValueError("idle_x + idle_y + idle_z exceeds 1: they are exclusive Pauli errors.")
-        if self.crosstalk_zz + self.crosstalk_xx > 1.0:
-            raise ValueError("crosstalk_zz + crosstalk_xx exceeds 1: they are exclusive errors.")
+        if not isinstance(self.bias_preserving, bool):
+            raise TypeError(
+                f"NoiseParams.bias_preserving must be True or False, got {self.bias_preserving!r}."
+            )
+        for name in _PROBABILITY_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise TypeError(f"NoiseParams.{name} must be a float probability, got {value!r}.")
+            if math.isnan(value) or value < 0.0:
+                raise ValueError(
+                    f"NoiseParams.{name}={value!r} is not a probability: pass a value in [0, 1]."
+                )
+            limit = _limit(name, self.eta)
+            if value > limit:
+                why = (
+                    f"{limit:g} is the fully depolarising limit of its depolarising channel "
+                    "(stim refuses more: it over-mixes)"
+                    if limit < 1.0
+                    else "a probability is at most 1"
+                )
+                raise ValueError(f"NoiseParams.{name}={value!r} is too large: {why}; pass {name} <= {limit:g}.")
+            object.__setattr__(self, name, float(value))
+        for group in _EXCLUSIVE_GROUPS:
+            if sum(getattr(self, n) for n in group) > 1.0:
+                raise ValueError(
+                    f"{' + '.join(group)} exceeds 1: they are exclusive Pauli errors; lower them."
+                )
 
     # ----------------------------------------------------------------- presets
     @classmethod
@@ -115,26 +182,53 @@ class NoiseParams:
         """stim's four uniform knobs at p (``docs/reference-numbers.md``: stim-uniform(p)).
 
         Gates, resets, measurements and round-start data depolarisation all at p; no idling.
+
+        Raises:
+            ValueError: p outside [0, 3/4] (stim's depolarising channels over-mix above 3/4).
         """
+        _check_preset_p("uniform", p, 0.75)
         return cls(p1=p, p2=p, p_meas=p, p_reset=p, p_data=p)
 
     @classmethod
     def sd6(cls, p: float) -> NoiseParams:
-        """Standard depolarising (SD6, Gidney et al. 2021): every gate, idle, reset, measure at p."""
+        """Standard depolarising (SD6, Gidney et al. 2021): every gate, idle, reset, measure at p.
+
+        Raises:
+            ValueError: p outside [0, 3/4].
+        """
+        _check_preset_p("sd6", p, 0.75)
         return cls(p1=p, p2=p, p_meas=p, p_reset=p, idle_x=p / 3, idle_y=p / 3, idle_z=p / 3)
 
     @classmethod
     def si1000(cls, p: float) -> NoiseParams:
-        """Superconducting-inspired SI1000 (Gidney et al. 2021), without the extra idle-during-
-        measurement term (folded into the idle rate p/10 per layer)."""
+        """Superconducting-inspired SI1000 (Gidney et al. 2021, arXiv:2108.10457, Table 2).
+
+        DEPOLARIZE2(p) after two-qubit gates, DEPOLARIZE1(p/10) after one-qubit gates and on
+        idle qubits, reset flips 2p, measurement flips 5p, and DEPOLARIZE1(2p) on every qubit
+        that idles while others are measured or reset (``readout_idle_*``, on top of the p/10
+        idle, as in the paper's reference code). Rotated surface d=3, rounds = 3, p = 2e-3:
+        3.8e-3 logical error per round (2.2e-3 without the readout idle).
+
+        Raises:
+            ValueError: p outside [0, 1/5] (the measurement flip 5p would exceed 1).
+
+        Example:
+            >>> n = NoiseParams.si1000(1e-3)
+            >>> round(n.readout_idle_x * 3, 6), n.p_meas
+            (0.002, 0.005)
+        """
+        _check_preset_p("si1000", p, 0.2)
         return cls(
             p1=p / 10,
             p2=p,
-            p_meas=min(1.0, 5 * p),
-            p_reset=min(1.0, 2 * p),
+            p_meas=5 * p,
+            p_reset=2 * p,
             idle_x=p / 30,
             idle_y=p / 30,
             idle_z=p / 30,
+            readout_idle_x=2 * p / 3,
+            readout_idle_y=2 * p / 3,
+            readout_idle_z=2 * p / 3,
         )
 
     @classmethod
@@ -145,46 +239,59 @@ class NoiseParams:
         Z flips are invisible to a Z-basis memory (e.g. the bit-flip ``repetition`` code), which
         then reports no logical error: use an X-basis memory.
         """
+        _check_preset_p("code_capacity", p, 1.0)
         return cls(p_dephase=p)
 
     @classmethod
     def phenomenological(cls, p: float) -> NoiseParams:
         """Phase flips on data qubits each round and measurement flips, both at p (X-basis memories)."""
+        _check_preset_p("phenomenological", p, 1.0)
         return cls(p_dephase=p, p_meas=p)
 
     @classmethod
-    def biased(cls, p: float, eta: float) -> NoiseParams:
+    def biased(cls, p: float, eta: float, *, bias_preserving: bool = True) -> NoiseParams:
         """stim-uniform(p) with Z-biased gate and round-start data errors of bias ``eta``.
 
         Data errors follow the same split as the gates, p_X = p_Y = p / (2 (eta + 1)) and
         p_Z = p - 2 p_X, written as depolarising ``p_data = 3 p_X`` plus ``p_dephase = p_Z - p_X``
-        (exact to first order). ``eta = 0.5`` gives back ``uniform(p)``.
+        (exact to first order). ``eta = 0.5`` gives back ``uniform(p)``. ``bias_preserving``
+        chooses bias-preserving two-qubit gates (True: cat qubits, the XZZX literature's
+        assumption) or two-level-qubit gates that convert Z errors (False).
         """
         if not (math.isfinite(eta) and eta >= 0.5):
             raise ValueError(f"biased() needs eta >= 0.5 (0.5 = unbiased), got {eta!r}.")
+        _check_preset_p("biased", p, 0.75 if eta == 0.5 else 1.0)
         px = p / (2 * (eta + 1))
         return cls(
-            p1=p, p2=p, eta=eta, p_meas=p, p_reset=p, p_data=3 * px, p_dephase=max(0.0, p - 3 * px)
+            p1=p, p2=p, eta=eta, p_meas=p, p_reset=p, p_data=3 * px, p_dephase=max(0.0, p - 3 * px),
+            bias_preserving=bias_preserving,
         )
 
     # ------------------------------------------------------------ transforms
     def scaled(self, factor: float) -> NoiseParams:
-        """All probabilities multiplied by ``factor`` (clipped to 1); eta unchanged.
+        """All probabilities multiplied by ``factor``, clipped to their limits; eta unchanged.
+
+        Clipping rule: each field saturates at its channel's limit (3/4 for ``p1`` and
+        ``p_data``, 15/16 for ``p2`` when depolarising, 1 otherwise; see the module docstring),
+        and an exclusive Pauli group whose sum would exceed 1 is shrunk by one common factor
+        (keeping its shape). So a scaled noise is always usable, however large ``factor`` is.
 
         Raises:
             ValueError: if factor is negative or not finite.
-        """
-        if not (math.isfinite(factor) and factor >= 0):
-            raise ValueError(f"scale factor must be finite and >= 0, got {factor!r}.")
-        out = {n: min(1.0, getattr(self, n) * factor) for n in _PROBABILITY_FIELDS}
-        # Exclusive Pauli groups must still sum to <= 1 after clipping: shrink them together.
-        for group in (("idle_x", "idle_y", "idle_z"), ("crosstalk_zz", "crosstalk_xx")):
-            total = sum(out[n] for n in group)
-            if total > 1.0:
-                out.update({n: out[n] / total for n in group})
-        return self.replace(**out)
 
-    def replace(self, **changes: float) -> NoiseParams:
+        Example:
+            >>> n = NoiseParams.uniform(0.5).scaled(2.0)
+            >>> n.p1, n.p2, n.p_meas
+            (0.75, 0.9375, 1.0)
+        """
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (
+            math.isfinite(factor) and factor >= 0
+        ):
+            raise ValueError(f"scale factor must be finite and >= 0, got {factor!r}.")
+        out = {n: min(_limit(n, self.eta), getattr(self, n) * factor) for n in _PROBABILITY_FIELDS}
+        return self.replace(**_shrink_groups(out))
+
+    def replace(self, **changes: float | bool) -> NoiseParams:
         """A copy with some fields changed (validated again)."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
@@ -206,10 +313,11 @@ class NoiseParams:
             v = getattr(self, name)
             if v > 0:
                 q = 10 ** (round(math.log10(v) * bins_per_decade) / bins_per_decade)
-                v = min(1.0, float(f"{q:.6g}"))
+                v = min(_limit(name, self.eta), float(f"{q:.6g}"))
             out[name] = v
+        out = _shrink_groups(out)  # rounding up can push a full group past 1
         # eta is not quantised: it rarely drifts, and 0.5 must stay exactly depolarising.
-        return NoiseParams(**out, eta=self.eta)
+        return NoiseParams(**out, eta=self.eta, bias_preserving=self.bias_preserving)
 
     def as_dict(self) -> dict[str, float]:
         """Field name -> value, for logging and CSV rows."""
@@ -226,11 +334,47 @@ class NoiseParams:
         Used for plotting and grids; not a substitute for the full parameter set.
         """
         idle = self.idle_x + self.idle_y + self.idle_z
+        readout_idle = self.readout_idle_x + self.readout_idle_y + self.readout_idle_z
         xtalk = self.crosstalk_zz + self.crosstalk_xx
         return max(
-            self.p1, self.p2, idle, self.p_meas, self.p_reset, self.p_data, self.p_dephase,
-            self.p_loss, xtalk,
+            self.p1, self.p2, idle, readout_idle, self.p_meas, self.p_reset, self.p_data,
+            self.p_dephase, self.p_loss, xtalk,
         )
 
 
+def _shrink_groups(values: dict[str, float]) -> dict[str, float]:
+    """``values`` with each exclusive group summing above 1 scaled (keeping its ratios) to just
+    under 1; the 1e-12 margin absorbs the rounding of the sum."""
+    for group in _EXCLUSIVE_GROUPS:
+        total = sum(values[n] for n in group)
+        if total > 1.0:
+            values.update({n: values[n] * (1 - 1e-12) / total for n in group})
+    return values
+
+
+def _check_preset_p(preset: str, p: float, limit: float) -> None:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p) or not 0.0 <= p <= limit:
+        raise ValueError(
+            f"NoiseParams.{preset}(p={p!r}): p must be in [0, {limit:g}] "
+            f"(larger p makes a channel of this preset invalid in stim); pass a smaller p."
+        )
+
+
+def probability_limit(name: str, eta: float) -> float:
+    """Largest value of probability field ``name`` that stim accepts for its channel at bias ``eta``.
+
+    Example:
+        >>> probability_limit("p2", 0.5), probability_limit("p2", 10.0), probability_limit("p_meas", 0.5)
+        (0.9375, 1.0, 1.0)
+    """
+    if name == "p_data" or (name in _DEPOLARISING_LIMIT and eta == 0.5):
+        return _DEPOLARISING_LIMIT[name]
+    return 1.0
+
+
+_limit = probability_limit
+
+
 PROBABILITY_FIELDS = _PROBABILITY_FIELDS
+EXCLUSIVE_GROUPS = _EXCLUSIVE_GROUPS
+"""Groups of fields that are exclusive errors of one channel (their sum is at most 1)."""

@@ -11,8 +11,9 @@ usually *heralds* a loss (a missing click). This module simulates that:
    circuit is flattened and every lookback is rewritten to point at the same measurement as before.
 2. `HeraldedMatching` decodes the syndrome part with pymatching on the *unheralded* circuit's
    graph, and for each shot sets the edges of the heralded locations to their erasure
-   probability (an X or Z part of a lost qubit is flipped with probability 1/2: weight 0), the
-   per-shot reweighting of Delfosse & Zemor's erasure decoding with MWPM.
+   probability: a lost qubit is fully depolarised (I, X, Y, Z each 1/4, mutually exclusive), so
+   each of its X and Z parts is flipped with probability exactly 1/2 (weight 0), the per-shot
+   reweighting of Delfosse & Zemor's erasure decoding with MWPM.
 
 `simulate_heralded` samples both decodings on the same shots (a paired comparison).
 
@@ -166,34 +167,34 @@ class HeraldedMatching:
         to_base = np.full(n_total, -1, dtype=np.int64)
         to_base[heralded.syndrome_detectors] = np.arange(len(heralded.syndrome_detectors))
         herald_slot = {int(d): i for i, d in enumerate(heralded.herald_detectors)}
-        # Each herald's non-trivial Pauli components: symptom sets on the base detectors.
-        parts: list[list[tuple[frozenset, frozenset]]] = [[] for _ in heralded.herald_detectors]
-        dem = heralded.circuit.detector_error_model(approximate_disjoint_errors=True)
-        for inst in dem.flattened():
-            if inst.type != "error":
-                continue
-            herald, dets, obs = _symptom(inst.targets_copy(), to_base)
-            if herald is not None and dets:
-                parts[herald_slot[herald]].append((dets, obs))
-        # Per herald: the edges it flips, each with the probability that the erasure flips it.
-        self._edges: list[list[tuple[tuple[int, int | None], frozenset, float]]] = []
-        for comps in parts:
-            flips: dict[tuple[int, int | None], list] = {}
-            for c in comps:
-                # Y = X part + Z part: split it into the herald's two smaller components (also when
-                # it has only two detectors, as at a corner, where it would join the X and Z graphs;
-                # not when all three are the same size, as in the XZZX code, where each is an edge).
-                others = [x for x in comps if x != c and len(x[0]) <= 2]
-                pieces = next(
-                    ([a, b] for i, a in enumerate(others) for b in others[i + 1:]
-                     if a[0] ^ b[0] == c[0] and a[1] ^ b[1] == c[1] and len(c[0]) > max(len(a[0]), len(b[0]))),
-                    [c] if len(c[0]) <= 2 else [],
-                )
-                for dd, oo in pieces:
-                    key = _edge_key(dd)
-                    entry = flips.setdefault(key, [oo, 0.0])
-                    entry[1] = entry[1] + 0.25 - 2 * entry[1] * 0.25  # xor with a 1/4 component
-            self._edges.append([(k, o, p) for k, (o, p) in flips.items()])
+        # Each herald's X part and Z part (symptoms on the base detectors), read off the circuit
+        # with the erasure replaced by a heralded X (resp. Z): no merging with other mechanisms.
+        # The erased qubit is fully depolarised: I, X, Y, Z each with probability 1/4, mutually
+        # exclusive. An edge of the X part is flipped by X or Y, one of the Z part by Z or Y, one in
+        # both parts by X or Z (Y flips it twice): each with probability exactly 1/2 (weight 0).
+        self._edges: list[list[tuple[tuple[int, int | None], frozenset, float]]] = [
+            [] for _ in heralded.herald_detectors
+        ]
+        for pauli in ((0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)):  # (I, X, Y, Z) given a herald
+            dem = _with_heralded_pauli(heralded.circuit, pauli).detector_error_model(
+                approximate_disjoint_errors=True
+            )
+            for inst in dem.flattened():
+                if inst.type != "error":
+                    continue
+                herald, dets, obs = _symptom(inst.targets_copy(), to_base)
+                if herald is None or not dets:
+                    continue
+                if len(dets) > 2:
+                    raise ValueError(
+                        f"an erased qubit's {'X' if pauli[1] else 'Z'} part flips {len(dets)} detectors: "
+                        "heralded matching needs codes whose X and Z parts are graphlike (surface, "
+                        "XZZX, repetition); decode this code without heralds."
+                    )
+                edges = self._edges[herald_slot[herald]]
+                key = _edge_key(dets)
+                if all(k != key for k, _, _ in edges):
+                    edges.append((key, obs, 0.5))
         # An erasure edge the unheralded graph lacks (its decomposition split it differently) is
         # added once with a negligible prior, so that per-shot changes are always restorable.
         self.added_edges = 0
@@ -255,6 +256,19 @@ class HeraldedMatching:
 
 
 _NEGLIGIBLE = 1e-9
+
+
+def _with_heralded_pauli(circuit: stim.Circuit, pauli: tuple[float, float, float, float]) -> stim.Circuit:
+    """``circuit`` with each ``HERALDED_ERASE(p)`` replaced by a herald that always comes with
+    the Pauli of ``pauli`` = (I, X, Y, Z) weights (stim's ``HERALDED_PAULI_CHANNEL_1``)."""
+    out = stim.Circuit()
+    for inst in circuit:
+        if inst.name == "HERALDED_ERASE":
+            p = inst.gate_args_copy()[0]
+            out.append("HERALDED_PAULI_CHANNEL_1", inst.targets_copy(), [p * w for w in pauli])
+        else:
+            out.append(inst)
+    return out
 
 
 def _edge_key(dets: frozenset) -> tuple[int, int | None]:

@@ -81,7 +81,7 @@ def test_biased_channels():
     p2 = biased_pauli2(0.01, 100)
     assert math.isclose(sum(p2), 0.01)
     zz = p2[14]
-    assert math.isclose(zz / p2[0], 200)  # Z-type weight 2*eta against 1
+    assert math.isclose(zz / p2[0], 200)  # ZZ : IX = (2 eta)^2 : 2 eta (per-qubit weights 2 eta for I, Z; 1 for X, Y)
 
 
 def test_compose_pauli1_matches_direct_product():

@@ -182,9 +182,16 @@ def test_phase_noise_validation(bad):
 # -------------------------------------------------------------------------------- HardwareParams
 
 
+def _twirl_closed_form(t1: float, t2: float, t: float) -> tuple[float, float, float]:
+    """Pauli twirl of amplitude damping + dephasing for time t, written out here independently."""
+    px = (1 - math.exp(-t / t1)) / 4
+    return px, px, (1 - math.exp(-t / t2)) / 2 - px
+
+
 def test_superconducting_preset_maps_fields():
     hw = HardwareParams.superconducting()
     assert 50e-6 <= hw.t1 <= 100e-6 and hw.t2 <= 2 * hw.t1
+    assert hw.bias_preserving is False  # transmons are two-level qubits
     noise = hw.to_noise()
     assert isinstance(noise, NoiseParams)
     assert (noise.p1, noise.p2, noise.p_meas, noise.p_reset) == (
@@ -193,27 +200,93 @@ def test_superconducting_preset_maps_fields():
         hw.measurement_error,
         hw.reset_error,
     )
-    assert (noise.idle_x, noise.idle_y, noise.idle_z) == idle_pauli_from_t1_t2(
-        hw.t1, hw.t2, duration=hw.gate_time_2q
-    )
+    idle = _twirl_closed_form(hw.t1, hw.t2, hw.gate_time_2q)
+    assert (noise.idle_x, noise.idle_y, noise.idle_z) == pytest.approx(idle, rel=1e-9)
     assert noise.p_loss == 0.0
-    # Readout idle (T2 < 2 T1 but p_z < p_x here): total error kept as depolarising.
-    rx, ry, rz = idle_pauli_from_t1_t2(hw.t1, hw.t2, duration=hw.measurement_time + hw.reset_time)
-    assert rz < rx
-    assert noise.p_data == pytest.approx(rx + ry + rz, rel=1e-12)
-    assert noise.p_dephase == 0.0
+    # Readout idle: the rest of measurement + reset (618 ns), the exact asymmetric twirl
+    # (p_z < p_x here: the old code fell back to depolarising, X/Y -16%, Z +59%).
+    readout = _twirl_closed_form(hw.t1, hw.t2, hw.measurement_time + hw.reset_time - hw.gate_time_2q)
+    got = (noise.readout_idle_x, noise.readout_idle_y, noise.readout_idle_z)
+    assert got == pytest.approx(readout, rel=1e-9)
+    assert readout[2] < readout[0]
+    # Nothing at the round start (the first round follows a reset, not a readout).
+    assert (noise.p_data, noise.p_dephase) == (0.0, 0.0)
     # Every rate well below the ~1% threshold of the circuit-level surface code.
     assert noise.strength() < 1e-2
 
 
-def test_readout_idle_with_strong_dephasing_splits_into_depolarising_plus_z():
-    hw = HardwareParams(t1=100e-6, t2=10e-6, measurement_time=1e-6)
-    rx, _, rz = idle_pauli_from_t1_t2(100e-6, 10e-6, duration=1e-6)
+def test_readout_idle_is_exact_when_z_is_below_x():
+    hw = HardwareParams(t1=100e-6, t2=190e-6, gate_time_2q=50e-9, measurement_time=1e-6)
     noise = hw.to_noise()
-    assert rz > rx
-    assert noise.p_data == pytest.approx(3 * rx, rel=1e-12)  # p_data/3 on each of X, Y, Z
-    assert noise.p_dephase == pytest.approx(rz - rx, rel=1e-12)
-    assert hw.to_noise(readout_idle=False).p_data == 0.0
+    px, _, pz = _twirl_closed_form(100e-6, 190e-6, 1e-6 - 50e-9)
+    assert pz < px / 5
+    assert (noise.readout_idle_x, noise.readout_idle_z) == pytest.approx((px, pz), rel=1e-9)
+    # A readout shorter than a gate layer adds nothing (the layer's own idle covers it).
+    assert HardwareParams(t1=1e-4, t2=1e-4, gate_time_2q=1e-6, measurement_time=1e-7).to_noise().readout_idle_x == 0
+
+
+@pytest.mark.parametrize("family", ["rotated_surface", "repetition"])
+def test_each_idle_is_counted_once_per_round(family):
+    """Compose every channel a data qubit gets from the start through its first readout layer,
+    and compare with the closed-form twirl of the total time it idles."""
+    from qec_gym.codes import CodeSpec, build_circuit
+    from qec_gym.codes.noise_model import compose_pauli1
+    from qec_gym.codes.templates import data_qubits, template_circuit
+
+    hw = HardwareParams.superconducting().replace(
+        gate_error_1q=0.0, gate_error_2q=0.0, measurement_error=0.0, reset_error=0.0
+    )
+    spec = CodeSpec(family, 3, rounds=3)
+    circuit = build_circuit(spec, hw.to_noise()).flattened()
+    data = sorted(data_qubits(template_circuit(spec)))
+    channels = {q: [] for q in data}
+    idle_layers = {q: 0 for q in data}
+    touched: set[int] = set()
+    readout_seen = False
+    for inst in list(circuit) + [stim_tick()]:
+        if inst.name == "TICK":
+            for q in data:
+                idle_layers[q] += q not in touched
+            touched = set()
+            if readout_seen:
+                break
+            continue
+        qs = [t.value for t in inst.targets_copy() if t.is_qubit_target]
+        if inst.name == "PAULI_CHANNEL_1":
+            for q in qs:
+                if q in channels:
+                    channels[q].append(tuple(inst.gate_args_copy()))
+        elif inst.name in ("MR", "MRX"):
+            readout_seen = True
+            touched.update(qs)
+        elif inst.name not in ("DETECTOR", "QUBIT_COORDS", "SHIFT_COORDS", "OBSERVABLE_INCLUDE") and not (
+            inst.name == "I" and inst.tag == "round_data"
+        ):
+            touched.update(qs)
+    assert readout_seen
+    for q in data:
+        # idle_layers counts the readout layer too: it lasts measurement + reset, the others a gate layer.
+        t = (idle_layers[q] - 1) * hw.gate_time_2q + hw.measurement_time + hw.reset_time
+        assert compose_pauli1(*channels[q]) == pytest.approx(_twirl_closed_form(hw.t1, hw.t2, t), rel=1e-9)
+
+
+def stim_tick():
+    import stim
+
+    return stim.CircuitInstruction("TICK", [])
+
+
+def test_hardware_gate_times_are_the_resource_model_defaults():
+    from qec_gym.codes import GateTimes
+
+    hw, times = HardwareParams.superconducting(), GateTimes()
+    assert (times.single_qubit_ns, times.two_qubit_ns, times.measure_ns, times.reset_ns) == (
+        pytest.approx(hw.gate_time_1q * 1e9),
+        pytest.approx(hw.gate_time_2q * 1e9),
+        pytest.approx(hw.measurement_time * 1e9),
+        pytest.approx(hw.reset_time * 1e9),
+    )
+    assert GateTimes.from_hardware(HardwareParams.photonic()).two_qubit_ns == pytest.approx(1.0)
 
 
 def test_photonic_preset_maps_loss_and_phase_noise():
@@ -230,7 +303,8 @@ def test_photonic_preset_maps_loss_and_phase_noise():
     assert 0.01 < noise.p_loss < 0.03
     assert noise.p_dephase == pytest.approx(phase_noise_to_z_flip(hw.phase_noise_variance))
     # Photons do not decay: no T1/T2 idle noise.
-    assert (noise.idle_x, noise.idle_y, noise.idle_z, noise.p_data) == (0.0, 0.0, 0.0, 0.0)
+    assert (noise.idle_x, noise.idle_y, noise.idle_z, noise.p_data, noise.readout_idle_x) == (0.0,) * 5
+    assert noise.bias_preserving is False and hw.bias_preserving is False
 
 
 def test_layer_duration_override_and_crosstalk():
@@ -260,10 +334,11 @@ def test_layer_duration_override_and_crosstalk():
         ({"eta": 0.0}, "eta"),
         ({"crosstalk_zz": 0.6, "crosstalk_xx": 0.6}, "crosstalk"),
         ({"not_a_field": 1.0}, "unknown HardwareParams field"),
+        ({"bias_preserving": 1}, "bias_preserving"),
     ],
 )
 def test_hardware_validation(changes, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         HardwareParams.superconducting().replace(**changes)
 
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pymatching
 import pytest
+import stim
 
 from qec_gym.codes import CodeSpec, build_circuit
 from qec_gym.noise import NoiseParams
@@ -84,3 +85,45 @@ def test_unheralded_decoding_matches_the_plain_simulation():
     # two independent binomial samples of the same rate
     diff = abs(r.errors_unheralded - w.errors)
     assert diff < 4 * np.sqrt(r.errors_unheralded + w.errors), (r.errors_unheralded, w.errors)
+
+
+def _fully_depolarised_at(spec, noise, location):
+    """The unheralded circuit (losses off) with DEPOLARIZE1(3/4), a fully depolarised qubit, inserted
+    by hand at one round start: an independent construction of an erased location's edges."""
+    from qec_gym.codes.templates import ROUND_DATA_TAG
+
+    target_round, target_qubit = location
+    out, seen = stim.Circuit(), -1
+    for inst in build_circuit(spec, noise.replace(p_loss=0.0)).flattened():
+        out.append(inst)
+        if inst.name == "I" and inst.tag == ROUND_DATA_TAG:
+            seen += 1
+            if seen == target_round:
+                out.append("DEPOLARIZE1", [target_qubit], 0.75)
+    return out
+
+
+@pytest.mark.parametrize("family,d", [("rotated_surface", 3), ("xzzx", 3), ("repetition", 4), ("rotated_surface", 5)])
+def test_erased_edges_match_a_fully_depolarised_qubit(family, d):
+    """Every edge of an erased qubit gets probability exactly 1/2 (weight 0): the X, Y, Z of a
+    fully depolarised qubit are exclusive (the old code gave 0.375 or 0.25)."""
+    spec = CodeSpec(family, d, rounds=3)
+    noise = NoiseParams(p_loss=0.05, p_meas=1e-3, p2=1e-3)
+    h = heralded_circuit(spec, noise)
+    dem = build_circuit(spec, noise).detector_error_model(decompose_errors=True, approximate_disjoint_errors=True)
+    m = HeraldedMatching(h, dem)
+    rng = np.random.default_rng(0)
+    for k in rng.choice(len(h.locations), size=6, replace=False):
+        loc = h.locations[k]
+        lone = pymatching.Matching.from_detector_error_model(
+            _fully_depolarised_at(spec, NoiseParams(), loc).detector_error_model(decompose_errors=True)
+        )
+        expected = {}
+        for a, b, data in lone.edges():
+            if data["error_probability"] > 0:
+                assert data["error_probability"] == pytest.approx(0.5, abs=1e-12)
+                key = (a, None) if b is None else (min(a, b), max(a, b))
+                expected[key] = frozenset(data["fault_ids"])
+        got = {key: obs for key, obs, q in m._edges[k]}
+        assert got == expected, loc
+        assert all(q == 0.5 for _, _, q in m._edges[k])
