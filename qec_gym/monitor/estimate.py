@@ -225,6 +225,18 @@ class SyndromeEstimator:
         """Shots currently in the window."""
         return self._shots
 
+    @property
+    def ready(self) -> bool:
+        """Whether `estimate` can run (the window holds at least 2 blocks)."""
+        return len(self._blocks) >= 2
+
+    def noise_multiplier(self, estimate: EdgeEstimate | None = None) -> float:
+        """Geometric mean over edges of estimate / reference probability: 1 when the reference
+        DEM's priors are right, 2 when the noise doubled (a syndrome-derived noise estimate)."""
+        est = self.estimate() if estimate is None else estimate
+        ref = np.clip(self._reference, MIN_PROBABILITY, None)
+        return float(np.exp(np.mean(np.log(est.probability) - np.log(ref))))
+
     def update(self, detection_events: np.ndarray) -> None:
         """Add shots: bool/uint8 array (shots, num_detectors), one row per shot.
 
@@ -271,7 +283,7 @@ class SyndromeEstimator:
             ValueError: fewer blocks in the window than 2 (update with more shots).
         """
         blocks = list(self._blocks)
-        if len(blocks) < 2:
+        if not self.ready:
             raise ValueError(f"the window holds {len(blocks)} block(s): update with at least 2 x block_shots shots.")
         n = np.array([b[0] for b in blocks], dtype=np.float64)
         s = np.stack([b[1] for b in blocks])
