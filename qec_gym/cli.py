@@ -466,7 +466,58 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench]
+def _ingest_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", "-f", required=True, help="stim result format: 01, b8, r8, dets, ptb64")
+    p.add_argument("--circuit", help="the .stim circuit that defines the detectors")
+    p.add_argument("--dem", help="its decomposed detector error model (.dem); derived from --circuit if omitted")
+    p.add_argument("--observables", choices=("none", "appended", "separate"), default="none",
+                   help="observables after the detectors of each shot (appended), in --obs-file (separate), or none")
+    p.add_argument("--obs-file", help="observables file (same format) when --observables separate")
+    p.add_argument("--decoder", default="pymatching", help="decoder name (see qec_gym.decoders)")
+    p.add_argument("--window-shots", type=int, default=10_000, help="shots per telemetry window (default 10000)")
+    p.add_argument("--out", help="run folder for telemetry.sqlite (default: no telemetry, summary only)")
+    p.add_argument("--run-id", default="replay")
+    p.add_argument("--no-anomaly", action="store_true", help="skip the online anomaly detectors")
+
+
+def _add_ingest(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ingest", help="decode recorded detection events (stim formats); telemetry + summary")
+    p.add_argument("events", help="detection-event file")
+    _ingest_arguments(p)
+    p.set_defaults(handler=_run_ingest)
+
+
+def _add_monitor(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("monitor", help="monitor a run: --replay recorded detection events through the monitors")
+    p.add_argument("--replay", required=True, metavar="EVENTS", help="detection-event file to replay")
+    _ingest_arguments(p)
+    p.set_defaults(handler=_run_ingest)
+
+
+def _run_ingest(args: argparse.Namespace) -> int:
+    import dataclasses
+    from contextlib import nullcontext
+
+    from qec_gym.monitor.ingest import ingest
+    from qec_gym.monitor.telemetry import TelemetryWriter
+
+    events = getattr(args, "events", None) or args.replay
+    detectors = None
+    if not args.no_anomaly:
+        from qec_gym.monitor.anomaly import AnomalyMonitor
+
+        detectors = AnomalyMonitor()
+    with (TelemetryWriter(args.out) if args.out else nullcontext()) as writer:
+        summary = ingest(
+            events, args.format, circuit=args.circuit, dem=args.dem, observables=args.observables,
+            obs_path=args.obs_file, decoder=args.decoder, window_shots=args.window_shots, writer=writer,
+            run_id=args.run_id, detectors=detectors,
+        )
+    print(json.dumps({**dataclasses.asdict(summary), "logical_error_rate": summary.logical_error_rate}))
+    return 0
+
+
+_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench, _add_ingest, _add_monitor]
 
 
 def build_parser() -> argparse.ArgumentParser:
