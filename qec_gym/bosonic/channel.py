@@ -47,7 +47,7 @@ boundary of the memory experiment that would then be ~10x too noisy at ``nbar = 
 `CatSimulationCache` therefore rewrite that one readout to ``p_reset`` (a cat's X readout lasts
 ``t_readout``, as its preparation): use them, not plain `qec_gym.codes.build_circuit`, for cats.
 
-Bit flips are left out of the stim circuit (``eta = 1e6`` makes the non-Z share 6e-6 of ``p2``):
+Bit flips are left out of the stim circuit (``eta = 1e6`` makes the non-Z share 1.3e-6 of ``p2``):
 the X-basis memory cannot see them, and a twirled bit-flip channel would only add Y errors whose
 Z parts depend on an arbitrary split. Per round, every one of the ``2 d - 1`` cats flips with
 ``p_X(t_round)`` and each of the ``2 (d - 1)`` CX gates with ``0.5 exp(-2 nbar)`` (Gouzien et al.

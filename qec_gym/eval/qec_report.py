@@ -162,7 +162,7 @@ def write_qec_report(
     say("counting resources")
     md += ["## Resources per code", "",
            "One round of syndrome extraction, counted from the noiseless circuit template (`qec_gym.codes.resources`); "
-           "durations with the default `GateTimes` (25 ns 1q, 35 ns 2q, 500 ns measure, 160 ns reset). For "
+           "durations with the default `GateTimes` (those of `HardwareParams.superconducting`: 25 ns 1q, 42 ns 2q, 500 ns measure, 160 ns reset). For "
            "`cat_repetition` the qubits are bosonic modes.", ""]
     res = resource_rows(distances=distances)
     md += table_lines(["code", "d", "data", "ancilla", "qubits", "2q gates / round", "layers", "round (us)"],

@@ -189,6 +189,7 @@ def stirap_hardware(
         gate_error_1q=1 - (1 - eps) ** transfers_per_1q, gate_error_2q=1 - (1 - eps) ** transfers_per_2q,
         measurement_time=measurement_time, measurement_error=measurement_error,
         reset_time=reset_time, reset_error=reset_error,
+        bias_preserving=False,  # two-level qubits: CX converts Z errors (moot while gate errors are depolarising)
     )
 
 
