@@ -33,7 +33,7 @@ import sinter
 
 from qec_gym.codes import FAMILIES, CodeSpec, build_circuit
 from qec_gym.decoders import DECODERS, get_decoder
-from qec_gym.decoders.sinter_adapter import sinter_decoders
+from qec_gym.decoders.sinter_adapter import collect, sinter_decoders
 from qec_gym.noise.params import NoiseParams
 from qec_gym.sim.cache import detector_error_model
 from qec_gym.sim.stats import binomial_ci
@@ -267,7 +267,7 @@ def run_sweep(
     if save_path is not None:
         save_path = pathlib.Path(save_path)
         save_path.parent.mkdir(parents=True, exist_ok=True)
-    return sinter.collect(
+    return collect(  # sinter.collect that raises, never hangs, when a worker dies
         num_workers=config.num_workers,
         tasks=tasks,
         save_resume_filepath=save_path,
