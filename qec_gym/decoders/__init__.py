@@ -7,11 +7,17 @@
 | ``bposd`` | BP + ordered-statistics decoding | any (hyperedges fine) | ldpc (extra ``decoders``) |
 | ``bplsd`` | BP + localised-statistics decoding | any | ldpc |
 | ``uf`` | weighted union-find (peeling) | graphlike | ldpc |
+| ``beliefmatching`` | belief-matching (BP-reweighted MWPM) | graphlike | beliefmatching (extra ``beliefmatching``) |
+| ``chromobius`` | colour-code mobius decoder | colour/basis-annotated | chromobius (extra ``decoders``) |
+| ``tesseract`` | A* most-likely-error search | any | tesseract-decoder (extra ``decoders``) |
+| ``fusion-blossom`` | MWPM (fusion blossom, serial) | graphlike | fusion-blossom (extra ``decoders``) |
+
+Errors with probability above 1/2 are handled exactly by every decoder (`flip_likely_errors`).
 
 Example:
     >>> from qec_gym.decoders import get_decoder, DECODERS
     >>> sorted(DECODERS)
-    ['bplsd', 'bposd', 'pymatching', 'pymatching-correlated', 'uf']
+    ['beliefmatching', 'bplsd', 'bposd', 'chromobius', 'fusion-blossom', 'pymatching', 'pymatching-correlated', 'tesseract', 'uf']
     >>> get_decoder("pymatching-correlated").needs_graphlike
     True
 """
@@ -20,7 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qec_gym.decoders.base import CompiledDecoder, Decoder
+from qec_gym.decoders.base import CompiledDecoder, Decoder, flip_likely_errors
+from qec_gym.decoders.external import BeliefMatchingDecoder, ChromobiusDecoder, FusionBlossomDecoder, TesseractDecoder
 from qec_gym.decoders.ldpc_decoders import BpLsdDecoder, BpOsdDecoder, UnionFindDecoder
 from qec_gym.decoders.matching import PyMatchingDecoder
 
@@ -30,6 +37,10 @@ DECODERS: dict[str, Callable[..., Decoder]] = {
     "bposd": BpOsdDecoder,
     "bplsd": BpLsdDecoder,
     "uf": UnionFindDecoder,
+    "beliefmatching": BeliefMatchingDecoder,
+    "chromobius": ChromobiusDecoder,
+    "tesseract": TesseractDecoder,
+    "fusion-blossom": FusionBlossomDecoder,
 }
 """Decoder name -> factory taking the decoder's keyword options."""
 
@@ -52,6 +63,11 @@ def get_decoder(name: str | Decoder, **options) -> Decoder:
 
 __all__ = [
     "DECODERS",
+    "BeliefMatchingDecoder",
+    "ChromobiusDecoder",
+    "FusionBlossomDecoder",
+    "TesseractDecoder",
+    "flip_likely_errors",
     "BpLsdDecoder",
     "BpOsdDecoder",
     "CompiledDecoder",

@@ -76,16 +76,105 @@ class Decoder(abc.ABC):
     """A decoding algorithm with its options (compile it for a detector error model).
 
     Subclasses set ``name`` and ``needs_graphlike`` (True when every error must be decomposed
-    into edges, i.e. the DEM is made with ``decompose_errors=True``).
+    into edges, i.e. the DEM is made with ``decompose_errors=True``) and implement ``_compile``,
+    which only ever sees error probabilities in (0, 1/2] (see `flip_likely_errors`).
     """
 
     name: ClassVar[str]
     needs_graphlike: ClassVar[bool] = False
 
-    @abc.abstractmethod
     def compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:
         """Build the decoder for ``dem``.
+
+        Errors more likely than not (p > 1/2, e.g. a readout flipping 95% of the time) are
+        handled exactly for every decoder: `flip_likely_errors` rewrites them and the compiled
+        decoder XORs the fixed offsets into the detection events and the predictions.
 
         Raises:
             ValueError: if this decoder cannot decode ``dem`` (the message names an alternative).
         """
+        flipped, det_offset, obs_offset = flip_likely_errors(dem)
+        compiled = self._compile(flipped)
+        if det_offset.any() or obs_offset.any():
+            return _Offset(compiled, det_offset, obs_offset)
+        return compiled
+
+    @abc.abstractmethod
+    def _compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:
+        """Build the decoder for ``dem``, whose error probabilities all lie in (0, 1/2]."""
+
+
+def flip_likely_errors(dem: stim.DetectorErrorModel) -> tuple[stim.DetectorErrorModel, np.ndarray, np.ndarray]:
+    """``dem`` with every error of probability p > 1/2 replaced by one of probability 1 - p.
+
+    An error e ~ Bernoulli(p) equals 1 XOR e' with e' ~ Bernoulli(1 - p): the mechanism always
+    fires once, deterministically, and then fires again with probability 1 - p. The deterministic
+    part flips fixed detectors and observables, returned as offsets to XOR into every shot's
+    detection events (before decoding) and into its predictions (after). PyMatching does the same
+    internally for negative edge weights (Higgott & Gidney, arXiv:2303.15933, section on negative
+    weights); doing it here makes every decoder (BP, union-find, correlated matching) correct.
+    Errors with p = 0 (or p = 1, which becomes 0) never fire again and are dropped. A decomposed
+    error (``D0 D1 ^ D2``) keeps its decomposition; its offset is the XOR of its parts.
+
+    Returns:
+        (dem without p > 1/2, detector offset bool (num_detectors,), observable offset bool
+        (num_observables,)). ``dem`` itself (flattened) when nothing needs flipping.
+
+    Example:
+        >>> dem = stim.DetectorErrorModel("error(0.9) D0 L0\\nerror(0.1) D0 D1")
+        >>> out, det_off, obs_off = flip_likely_errors(dem)
+        >>> [round(inst.args_copy()[0], 6) for inst in out]
+        [0.1, 0.1]
+        >>> det_off.tolist(), obs_off.tolist()
+        ([True, False], [True])
+    """
+    det_offset = np.zeros(dem.num_detectors, dtype=bool)
+    obs_offset = np.zeros(dem.num_observables, dtype=bool)
+    flat = dem.flattened()
+    if not any(inst.type == "error" and not 0 < inst.args_copy()[0] <= 0.5 for inst in flat):
+        return flat, det_offset, obs_offset
+    out = stim.DetectorErrorModel()
+    for inst in flat:
+        if inst.type != "error":
+            out.append(inst)
+            continue
+        p = inst.args_copy()[0]
+        if p > 0.5:
+            for t in inst.targets_copy():
+                if t.is_relative_detector_id():
+                    det_offset[t.val] ^= True
+                elif t.is_logical_observable_id():
+                    obs_offset[t.val] ^= True
+            p = 1.0 - p
+        if p > 0:
+            out.append(stim.DemInstruction("error", [p], inst.targets_copy()))
+    # keep the detector and observable counts even if dropped errors were their only users
+    if out.num_detectors < dem.num_detectors:
+        out.append(stim.DemInstruction("detector", [], [stim.target_relative_detector_id(dem.num_detectors - 1)]))
+    if out.num_observables < dem.num_observables:
+        out.append(stim.DemInstruction("logical_observable", [], [stim.target_logical_observable_id(dem.num_observables - 1)]))
+    return out, det_offset, obs_offset
+
+
+class _Offset(CompiledDecoder):
+    """A compiled decoder behind fixed detector / observable offsets (see `flip_likely_errors`)."""
+
+    def __init__(self, inner: CompiledDecoder, det_offset: np.ndarray, obs_offset: np.ndarray) -> None:
+        self.inner = inner
+        self.num_detectors = inner.num_detectors
+        self.num_observables = inner.num_observables
+        self.det_offset, self.obs_offset = det_offset, obs_offset
+        self.det_offset_packed = np.packbits(det_offset, bitorder="little")
+        self.obs_offset_packed = np.packbits(obs_offset, bitorder="little")
+
+    def decode_batch_with_effort(self, detection_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dets = self._check_shape(detection_events)
+        pred, effort = self.inner.decode_batch_with_effort(dets ^ self.det_offset)
+        return pred ^ self.obs_offset, effort
+
+    def decode_packed_with_effort(self, packed: np.ndarray, detection_events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dets = self._check_shape(detection_events)
+        pred, effort = self.inner.decode_packed_with_effort(
+            np.asarray(packed, dtype=np.uint8) ^ self.det_offset_packed, dets ^ self.det_offset
+        )
+        return pred ^ self.obs_offset_packed, effort

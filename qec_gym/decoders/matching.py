@@ -50,7 +50,7 @@ class PyMatchingDecoder(Decoder):
     def name(self) -> str:  # type: ignore[override]
         return "pymatching-correlated" if self.correlated else "pymatching"
 
-    def compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:
+    def _compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:
         try:
             if self.correlated:
                 m = pymatching.Matching.from_detector_error_model(dem, enable_correlations=True)

@@ -26,6 +26,9 @@ Example:
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -145,3 +148,81 @@ def merge_decomposed_errors(dem: stim.DetectorErrorModel) -> stim.DetectorErrorM
             targets = sorted(flipped, key=lambda t: (t.is_logical_observable_id(), t.val))
             out.append(stim.DemInstruction("error", inst.args_copy(), targets))
     return out
+
+
+class WorkerDiedError(RuntimeError):
+    """A sinter worker process died (e.g. a decoder crashed the interpreter) during a collection."""
+
+
+def collect(*, poll_seconds: float = 0.5, grace_seconds: float = 3.0, **kwargs) -> list[sinter.TaskStats]:
+    """``sinter.collect(**kwargs)``, but a worker process that dies raises instead of hanging.
+
+    sinter 1.16 waits on its result queue without a timeout, so a worker killed by a signal
+    (a segfault in a decoder's C++ code, the OOM killer) leaves ``sinter.collect`` blocked
+    forever. Here sinter runs in a helper thread while the calling thread watches the worker
+    processes it starts; when one exits with a non-zero code and sinter has not returned within
+    ``grace_seconds`` (sinter itself kills its workers when it finishes), the remaining workers
+    are killed and `WorkerDiedError` is raised. A KeyboardInterrupt also kills the workers. The
+    helper thread, left blocked on sinter's queue, is a daemon and ends with the interpreter.
+
+    Args:
+        poll_seconds: How often the worker processes are checked.
+        grace_seconds: How long a finished collection may take to return after a worker exit.
+        **kwargs: Passed to ``sinter.collect``.
+
+    Raises:
+        WorkerDiedError: a worker died; the message gives its exit code or signal.
+        Exception: whatever ``sinter.collect`` raised (re-raised in the calling thread).
+
+    Example:
+        >>> c = stim.Circuit.generated("repetition_code:memory", distance=3, rounds=2,
+        ...                            before_round_data_depolarization=0.05)
+        >>> task = sinter.Task(circuit=c, decoder="pymatching")
+        >>> collect(num_workers=1, tasks=[task], max_shots=100, decoders=["pymatching"])[0].shots
+        100
+    """
+    before = {p.pid for p in multiprocessing.active_children()}
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["stats"] = sinter.collect(**kwargs)
+        except BaseException as e:  # re-raised in the calling thread
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run, name="sinter-collect", daemon=True)
+    workers: dict[int, multiprocessing.Process] = {}
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(poll_seconds)
+            for p in multiprocessing.active_children():
+                if p.pid not in before:
+                    workers.setdefault(p.pid, p)
+            dead = [p for p in workers.values() if p.exitcode not in (None, 0)]
+            if dead and thread.is_alive():
+                thread.join(grace_seconds)
+                if thread.is_alive():
+                    raise WorkerDiedError(
+                        f"sinter worker process {dead[0].pid} died ({_exit_reason(dead[0].exitcode)}) "
+                        "and the collection cannot finish; a decoder probably crashed the "
+                        "interpreter. Re-run the failing task with num_workers=1 in one process "
+                        "to see its error, or choose another decoder."
+                    )
+    except BaseException:
+        for p in workers.values():
+            if p.exitcode is None:
+                p.kill()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["stats"]  # type: ignore[return-value]
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"exit code {code}"

@@ -33,7 +33,7 @@ import sinter
 
 from qec_gym.codes import FAMILIES, CodeSpec, build_circuit
 from qec_gym.decoders import DECODERS, get_decoder
-from qec_gym.decoders.sinter_adapter import sinter_decoders
+from qec_gym.decoders.sinter_adapter import collect, sinter_decoders
 from qec_gym.noise.params import NoiseParams
 from qec_gym.sim.cache import detector_error_model
 from qec_gym.sim.stats import binomial_ci
@@ -271,7 +271,7 @@ def run_sweep(
         save_path = pathlib.Path(save_path)
         save_path.parent.mkdir(parents=True, exist_ok=True)
     wanted = {t.strong_id() for t in tasks}
-    stats = sinter.collect(
+    stats = collect(  # sinter.collect that raises, never hangs, when a worker dies
         num_workers=config.num_workers,
         tasks=tasks,
         save_resume_filepath=save_path,
