@@ -76,3 +76,26 @@ class Range:
         if too_low or (self.high is not None and x > self.high):
             raise ValueError(f"must be {self.describe()}, got {value!r}")
         return x
+
+
+def check_env_id(env_id: Any) -> str:
+    """``env_id`` if gymnasium knows it, else a ValueError listing the registered qec_gym ids.
+
+    gymnasium's own ``NameNotFound`` / ``VersionNotFound`` come as tracebacks that suggest
+    ids from other packages; this names ours.
+
+    Example:
+        >>> check_env_id("qec_gym/NoSuchEnv-v0")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown env id 'qec_gym/NoSuchEnv-v0'; registered qec_gym ids: [...]. ...
+    """
+    import gymnasium as gym
+
+    import qec_gym  # noqa: F401  (registers the ids)
+
+    if not isinstance(env_id, str) or env_id not in gym.registry:
+        ids = sorted(i for i in gym.registry if i.startswith("qec_gym/"))
+        raise ValueError(f"unknown env id {env_id!r}; registered qec_gym ids: {ids}. "
+                         "Pass one of them (or register your env with gymnasium first).")
+    return env_id

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from qec_gym.validation import Range
+from qec_gym.validation import Range, check_env_id
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 
@@ -305,13 +305,7 @@ def resolve_config(
     Raises:
         ValueError: unknown algo, or keys that the algorithm does not accept (named).
     """
-    import gymnasium as gym
-
-    import qec_gym  # noqa: F401  (registers the ids)
-
-    if env_id not in gym.registry:
-        ids = sorted(i for i in gym.registry if i.startswith("qec_gym/"))
-        raise ValueError(f"unknown env id {env_id!r}; registered qec_gym ids: {ids}.")
+    check_env_id(env_id)
     cls = algo_class(algo)
     params = load_hyperparams(algo, env_id)
     overrides = dict(overrides or {})
