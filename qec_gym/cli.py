@@ -688,14 +688,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # so in-process callers keep their own logging set-up).
     logger = logging.getLogger("qec_gym")
     handler = _ProgressHandler(enabled=not getattr(args, "no_progress", False) and not getattr(args, "quiet", False))
-    level = logger.level
+    level, propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
+    if not logging.getLogger().handlers:  # else logging's last-resort handler repeats warnings
+        logger.propagate = False
     try:
         return int(args.handler(args) or 0)
     except (ValueError, TypeError, FileNotFoundError) as e:
-        print(f"qec-gym {args.command}: error: {e}", file=sys.stderr)
+        message = str(e).replace("\n", " ")
+        print(f"qec-gym {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"qec-gym {args.command}: interrupted; partial results were saved where supported.", file=sys.stderr)
@@ -703,6 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        logger.propagate = propagate
         handler.close()
 
 

@@ -91,7 +91,7 @@ def run_demo(
 
     from qec_gym.agents import DecisionTreeAgent, generate_dataset
     from qec_gym.eval import EvalConfig, evaluate, summarize
-    from qec_gym.eval.qec_report import QUICK_SWEEPS, write_qec_report
+    from qec_gym.eval.qec_report import QUICK_SWEEPS, REPO_FIGURES, STORED_SWEEPS, write_qec_report
     from qec_gym.eval.report import write_report
     from qec_gym.training import latest_checkpoint, resolve_config, train
 
@@ -146,7 +146,9 @@ def run_demo(
         cap = config.qec_max_shots
         sweeps = {name: dataclasses.replace(c, max_shots=min(c.max_shots, cap), max_errors=min(c.max_errors, cap))
                   for name, c in QUICK_SWEEPS.items()}
-    qec = write_qec_report(out / "qec_report", quick=config.quick_qec, quick_sweeps=sweeps,
+    # As documented on DemoConfig: a source checkout's stored sweeps are used; sampling is the fallback.
+    stored = any((REPO_FIGURES / name).is_file() for name in STORED_SWEEPS)
+    qec = write_qec_report(out / "qec_report", quick=config.quick_qec and not stored, quick_sweeps=sweeps,
                            progress=lambda msg: log(f"      {msg}"))
     paths = {"run": run, "tree": tree_path, "results": results, "report": report.html, "qec_report": qec.html}
     log(f"report: {report.markdown} (HTML: {report.html})\nQEC report: {qec.markdown} (HTML: {qec.html})\n"
