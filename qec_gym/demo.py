@@ -37,6 +37,7 @@ class DemoConfig:
         train_evaluations: Validation evaluations during training (evenly spaced).
         heldout_scenarios: How many held-out scenarios to evaluate on (None: all).
         qec_max_shots: Cap of the QEC report's quick sweeps' shots per point (None: theirs).
+        qec_bootstrap: Bootstrap replicates per threshold interval of the QEC report.
     """
 
     timesteps: int = 200_000
@@ -48,9 +49,10 @@ class DemoConfig:
     train_evaluations: int = 4
     heldout_scenarios: int | None = None
     qec_max_shots: int | None = None
+    qec_bootstrap: int = 1000
 
     def __post_init__(self) -> None:
-        for name in ("timesteps", "tree_episodes", "seeds", "train_evaluations"):
+        for name in ("timesteps", "tree_episodes", "seeds", "train_evaluations", "qec_bootstrap"):
             if getattr(self, name) < 1:
                 raise ValueError(f"DemoConfig.{name} must be >= 1, got {getattr(self, name)}.")
         for name in ("max_steps", "heldout_scenarios", "qec_max_shots"):
@@ -67,7 +69,7 @@ class DemoConfig:
         2,000 shots per point.
         """
         return cls(timesteps=1024, tree_episodes=2, seeds=1, max_steps=30, train_evaluations=1,
-                   heldout_scenarios=1, qec_max_shots=2_000)
+                   heldout_scenarios=1, qec_max_shots=2_000, qec_bootstrap=100)
 
 
 def run_demo(
@@ -85,6 +87,7 @@ def run_demo(
         log: Called with one line per stage (and the results table).
         progress: Draw tqdm bars for training, the dataset and the evaluation (for the CLI).
     """
+    log(f"qec-gym demo into {out_dir}: loading torch, stable-baselines3 and scikit-learn")
     import dataclasses
 
     import gymnasium as gym
@@ -149,7 +152,7 @@ def run_demo(
     # As documented on DemoConfig: a source checkout's stored sweeps are used; sampling is the fallback.
     stored = any((REPO_FIGURES / name).is_file() for name in STORED_SWEEPS)
     qec = write_qec_report(out / "qec_report", quick=config.quick_qec and not stored, quick_sweeps=sweeps,
-                           progress=lambda msg: log(f"      {msg}"))
+                           n_bootstrap=config.qec_bootstrap, progress=lambda msg: log(f"      {msg}"))
     paths = {"run": run, "tree": tree_path, "results": results, "report": report.html, "qec_report": qec.html}
     log(f"report: {report.markdown} (HTML: {report.html})\nQEC report: {qec.markdown} (HTML: {qec.html})\n"
         f"tensorboard: tensorboard --logdir {run / 'tb'}")
