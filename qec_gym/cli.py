@@ -173,7 +173,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
         # Shots run in batches that grow until one takes ~0.5 s, so the bar moves at least that often.
         shots = errors = 0
         detection = 0.0
-        batch = min(args.shots, 256)
+        batch = min(args.shots, 64)
         with tqdm(total=args.shots, desc=f"{spec.family} d={spec.distance} p={p:g}", unit="shot", leave=False,
                   file=sys.stderr, disable=args.no_progress) as bar:
             while shots < args.shots:
