@@ -2,79 +2,218 @@
 
 Each subcommand is registered by one ``_add_<name>`` function that builds its parser and sets
 its handler; handlers import what they need lazily so ``qec-gym --help`` stays fast.
+
+Every option's value is checked where it is parsed (argparse ``type=`` validators below), so a
+bad value ends in one line naming the option and what it accepts, exit status 2, before any
+work starts. Long work shows progress: library code logs (`logging`), and `main` turns records
+that carry ``extra={"progress": (label, done, total)}`` into tqdm bars on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from qec_gym.validation import Range
+
+# ------------------------------------------------------------------ option validators
+MAX_SHOTS = 10**9
+"""Most shots per task (a larger run is a typo, or work for `sweep` with --max-shots)."""
+MAX_SEED = 2**63 - 1
+"""Largest seed numpy's SeedSequence takes from a command line."""
+
+
+class _Number:
+    """argparse ``type=``: a finite int or float within a `Range` (message names the range)."""
+
+    def __init__(self, kind: str, low: float | None = None, high: float | None = None, *, low_open: bool = False):
+        self.range = Range(kind, low, high, low_open=low_open)
+        self.__name__ = self.range.describe()  # argparse names the type in some messages
+
+    def __call__(self, text: str) -> int | float:
+        try:
+            return self.range.parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _text(text: str) -> str:
+    """argparse ``type=``: a non-empty string (names, paths, titles)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def _one_of(what: str, names: Callable[[], Sequence[str]]) -> Callable[[str], str]:
+    """argparse ``type=``: one of ``names()`` (imported lazily, so ``--help`` stays fast)."""
+
+    def check(text: str) -> str:
+        valid = list(names())
+        if text not in valid:
+            raise argparse.ArgumentTypeError(f"unknown {what} {text!r}; choose one of {valid}")
+        return text
+
+    check.__name__ = what
+    return check
+
+
+def _existing_file(text: str) -> str:
+    """argparse ``type=``: a file that exists."""
+    from pathlib import Path
+
+    _text(text)
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    return text
+
+
+def _families() -> Sequence[str]:
+    from qec_gym.codes import FAMILIES
+
+    return FAMILIES
+
+
+def _decoders() -> Sequence[str]:
+    from qec_gym.decoders import DECODERS
+
+    return sorted(DECODERS)
+
+
+def _noise_models() -> Sequence[str]:
+    from qec_gym.sim.sweep import NOISE_MODELS
+
+    return sorted(NOISE_MODELS)
+
+
+def _env_id(text: str) -> str:
+    """argparse ``type=``: a registered env id (the message lists the qec_gym ones)."""
+    from qec_gym.validation import check_env_id
+
+    try:
+        return check_env_id(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _rounds_spec(text: str) -> int | str:
+    """argparse ``type=`` of sweep's --rounds: ``d``, ``<k>d`` or an integer >= 1."""
+    t = text.strip()
+    if t == "d" or (t.endswith("d") and t[:-1].isdigit() and int(t[:-1]) >= 1):
+        return t
+    try:
+        return _ROUNDS.range.parse(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'd', a multiple such as '3d', or {_ROUNDS.range.describe()}, "
+                                         f"got {text!r}") from None
+
+
+_SHOTS = _Number("int", 1, MAX_SHOTS)
+_SEED = _Number("int", 0, MAX_SEED)
+_DISTANCE = _Number("int", 2, 51)
+_ROUNDS = _Number("int", 1, 10**5)
+_COUNT = _Number("int", 1, 10**7)  # episodes, seeds, timesteps-like counts
+_STEPS = _Number("int", 1, 10**10)
+_WORKERS = _Number("int", 1, 1024)
+_P = _Number("float", 0.0, 1.0, low_open=True)
+_NBAR = _Number("float", 0.0, 100.0, low_open=True)
+_KAPPA = _Number("float", 0.0, 1.0, low_open=True)
+_KAPPA_PHI = _Number("float", 0.0, 1.0)
+_DURATION = _Number("float", 0.0, 1e6, low_open=True)
+_FRACTION = _Number("float", 0.0, 1.0)
+_POSITIVE = _Number("float", 0.0, 1e12, low_open=True)
+_NONNEG = _Number("float", 0.0, 1e12)
 
 
 def _add_noise_options(p: argparse.ArgumentParser) -> None:
     """``--noise`` and ``--eta``, shared by ``simulate`` and ``sweep`` (resolved by `qec_gym.sim.sweep.noise_model`)."""
-    p.add_argument("--noise", default="uniform",
+    p.add_argument("--noise", type=_one_of("noise model", _noise_models), default="uniform",
                    help="noise model: uniform, sd6, si1000, code_capacity, phenomenological, biased (with --eta)")
-    p.add_argument("--eta", type=float, default=None, help="Z-bias for --noise biased (e.g. 100)")
+    p.add_argument("--eta", type=_Number("float", 0.0, 1e9, low_open=True), default=None,
+                   help="Z-bias for --noise biased (e.g. 100)")
 
 
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="simulate memory experiments and print logical error rates")
-    p.add_argument("--code", default="rotated_surface", help="code family (default: rotated_surface)")
-    p.add_argument("--distance", "-d", type=int, nargs="+", default=[3, 5], help="code distance(s)")
-    p.add_argument("--rounds", type=int, default=None, help="rounds (default: the distance)")
+    p.add_argument("--code", type=_one_of("code family", _families), default="rotated_surface",
+                   help="code family (default: rotated_surface)")
+    p.add_argument("--distance", "-d", type=_DISTANCE, nargs="+", default=[3, 5], help="code distance(s)")
+    p.add_argument("--rounds", type=_ROUNDS, default=None, help="rounds (default: the distance)")
     _add_noise_options(p)
-    p.add_argument("-p", type=float, nargs="+", default=[1e-3, 5e-3], help="physical error rate(s)")
-    p.add_argument("--decoder", default="pymatching", help="decoder name (see qec_gym.decoders)")
-    p.add_argument("--shots", type=int, default=10_000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-p", type=_P, nargs="+", default=[1e-3, 5e-3], help="physical error rate(s)")
+    p.add_argument("--decoder", type=_one_of("decoder", _decoders), default="pymatching",
+                   help="decoder name (see qec_gym.decoders)")
+    p.add_argument("--shots", type=_SHOTS, default=10_000)
+    p.add_argument("--seed", type=_SEED, default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print one JSON object per line")
     p.set_defaults(handler=_run_simulate)
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
+    import time
+
     import numpy as np
+    from tqdm.auto import tqdm
 
     from qec_gym.codes import CodeSpec
     from qec_gym.sim import SimulationCache, simulate_window
+    from qec_gym.sim.stats import binomial_ci, per_round
     from qec_gym.sim.sweep import noise_model
 
     noise = {p: noise_model(args.noise, p, eta=args.eta) for p in args.p}  # validates before any work
     rng = np.random.default_rng(args.seed)
     cache = SimulationCache()
+    tasks = [(CodeSpec(args.code, d, rounds=args.rounds), p) for d in args.distance for p in args.p]
     if not args.json:
         print(f"{'code':<18}{'d':>3}{'p':>10}{'shots':>9}{'errors':>8}{'p_L/shot':>11}{'p_L/round':>11}  99% CI (per shot)")
-    for d in args.distance:
-        for p in args.p:
-            spec = CodeSpec(args.code, d, rounds=args.rounds)
-            w = simulate_window(
-                spec, noise[p], decoder=args.decoder, shots=args.shots, rng=rng, cache=cache
+    for spec, p in tasks:
+        # Shots run in batches that grow until one takes ~0.5 s, so the bar moves at least that often.
+        shots = errors = 0
+        detection = 0.0
+        batch = min(args.shots, 64)
+        with tqdm(total=args.shots, desc=f"{spec.family} d={spec.distance} p={p:g}", unit="shot", leave=False,
+                  file=sys.stderr, disable=args.no_progress) as bar:
+            while shots < args.shots:
+                n = min(batch, args.shots - shots)
+                t0 = time.perf_counter()
+                w = simulate_window(spec, noise[p], decoder=args.decoder, shots=n, rng=rng, cache=cache)
+                if time.perf_counter() - t0 < 0.5:
+                    batch *= 2
+                shots += n
+                errors += w.errors
+                detection += w.detection_rate * n
+                bar.update(n)
+        lo, hi = binomial_ci(errors, shots, confidence=0.99)
+        per_shot = errors / shots
+        p_round = per_round(min(per_shot, 0.5), spec.rounds)
+        if args.json:
+            print(json.dumps({
+                "code": spec.family, "distance": spec.distance, "rounds": spec.rounds, "p": p,
+                "noise": args.noise, "eta": args.eta,
+                "decoder": w.decoder, "shots": shots, "errors": errors,
+                "per_shot": per_shot, "per_round": p_round,
+                "ci99": [lo, hi], "detection_rate": detection / shots,
+            }))
+        else:
+            print(
+                f"{spec.family:<18}{spec.distance:>3}{p:>10.2e}{shots:>9}{errors:>8}"
+                f"{per_shot:>11.2e}{p_round:>11.2e}  [{lo:.2e}, {hi:.2e}]"
             )
-            lo, hi = w.ci(0.99)
-            if args.json:
-                print(json.dumps({
-                    "code": spec.family, "distance": d, "rounds": spec.rounds, "p": p,
-                    "noise": args.noise, "eta": args.eta,
-                    "decoder": w.decoder, "shots": w.shots, "errors": w.errors,
-                    "per_shot": w.logical_error_rate, "per_round": w.logical_error_per_round,
-                    "ci99": [lo, hi], "detection_rate": w.detection_rate,
-                }))
-            else:
-                print(
-                    f"{spec.family:<18}{d:>3}{p:>10.2e}{w.shots:>9}{w.errors:>8}"
-                    f"{w.logical_error_rate:>11.2e}{w.logical_error_per_round:>11.2e}  [{lo:.2e}, {hi:.2e}]"
-                )
     return 0
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="end-to-end demo: train PPO, fit a tree, evaluate on held-out scenarios, reports")
-    p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo); re-running resumes")
-    p.add_argument("--timesteps", type=int, default=200_000, help="PPO training steps")
-    p.add_argument("--seeds", type=int, default=5, help="held-out episodes per scenario")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--smoke", action="store_true", help="a seconds-long run (checks the pipeline, not the results)")
+    p.add_argument("--out", type=_text, default="runs/demo", help="output folder (default: runs/demo); re-running resumes")
+    p.add_argument("--timesteps", type=_STEPS, default=200_000, help="PPO training steps")
+    p.add_argument("--seeds", type=_COUNT, default=5, help="held-out episodes per scenario")
+    p.add_argument("--seed", type=_SEED, default=0)
+    p.add_argument("--smoke", action="store_true",
+                   help="a run of under a minute that checks the pipeline, not the results")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=_run_demo)
 
 
@@ -82,27 +221,30 @@ def _run_demo(args: argparse.Namespace) -> int:
     from qec_gym.demo import DemoConfig, run_demo
 
     cfg = DemoConfig.smoke() if args.smoke else DemoConfig(timesteps=args.timesteps, seeds=args.seeds, seed=args.seed)
-    run_demo(args.out, cfg, log=print)
+    run_demo(args.out, cfg, log=lambda line: print(line, flush=True), progress=not args.no_progress)
     return 0
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an RL agent (SB3 / sb3-contrib) into a run folder")
-    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v1", help="registered env id")
-    p.add_argument("--algo", default="ppo", help="ppo, a2c, dqn, recurrentppo, maskableppo")
-    p.add_argument("--config", help="YAML of hyperparameter overrides (flat, or rl-zoo style keyed by env id)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timesteps", type=int, help="override n_timesteps")
-    p.add_argument("--n-envs", type=int, help="override n_envs")
+    p.add_argument("--env", type=_env_id, default="qec_gym/SurfaceSwitch-v1", help="registered env id")
+    p.add_argument("--algo", default="ppo", choices=["ppo", "a2c", "dqn", "recurrentppo", "maskableppo"])
+    p.add_argument("--config", type=_existing_file,
+                   help="YAML of hyperparameter overrides (flat, or rl-zoo style keyed by env id)")
+    p.add_argument("--seed", type=_SEED, default=0)
+    p.add_argument("--timesteps", type=_STEPS, help="override n_timesteps")
+    p.add_argument("--n-envs", type=_Number("int", 1, 1024), help="override n_envs")
     p.add_argument("--vec-env", choices=["dummy", "subproc"], default="dummy")
-    p.add_argument("--eval-freq", type=int, default=20_000)
-    p.add_argument("--eval-episodes", type=int, default=5)
-    p.add_argument("--checkpoint-freq", type=int, default=50_000)
-    p.add_argument("--out", help="run folder (default: runs/<algo>-<env>-s<seed>)")
+    p.add_argument("--eval-freq", type=_Number("int", 0, 10**10), default=20_000, help="0: no periodic evaluation")
+    p.add_argument("--eval-episodes", type=_COUNT, default=5)
+    p.add_argument("--checkpoint-freq", type=_STEPS, default=50_000)
+    p.add_argument("--out", type=_text, help="run folder (default: runs/<algo>-<env>-s<seed>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--hybrid-tree", help="start from a behaviour clone of this decision tree (DT+RL hybrid)")
-    p.add_argument("--hybrid-dataset", help="observations to clone the tree on (a `qec-gym dataset` CSV)")
+    p.add_argument("--hybrid-tree", type=_existing_file,
+                   help="start from a behaviour clone of this decision tree (DT+RL hybrid)")
+    p.add_argument("--hybrid-dataset", type=_existing_file,
+                   help="observations to clone the tree on (a `qec-gym dataset` CSV)")
     p.set_defaults(handler=_run_train)
 
 
@@ -131,10 +273,11 @@ def _run_train(args: argparse.Namespace) -> int:
             train(cfg, out, resume=args.resume, progress_bar=not args.no_progress)
     except KeyboardInterrupt as e:  # train() raises TrainingInterrupted, naming the checkpoint (or none)
         if getattr(e, "checkpoint", None) is None:
-            print(f"interrupted before the first checkpoint: nothing to resume; rerun to start {out} again")
+            print(f"interrupted before any checkpoint was saved: nothing to resume in {out}; "
+                  "start again with the same command.", file=sys.stderr)
         else:
-            print(f"interrupted: checkpoint at step {e.steps} saved; continue with "
-                  f"`qec-gym train --resume --out {out}` (same options)")
+            print(f"interrupted: checkpoint {e.checkpoint} ({e.steps} steps); continue with "
+                  f"`qec-gym train --resume --out {out}` (same options)", file=sys.stderr)
         return 130
     print(f"run folder: {out}\ntensorboard: tensorboard --logdir {out}/tb")
     return 0
@@ -142,32 +285,26 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="paired evaluation of policies on scenarios x seeds (resumable CSV)")
-    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v1")
-    p.add_argument("--policies", nargs="+", default=["best_fixed", "threshold", "oracle", "clairvoyant"],
+    p.add_argument("--env", type=_env_id, default="qec_gym/SurfaceSwitch-v1")
+    p.add_argument("--policies", type=_text, nargs="+", default=["best_fixed", "threshold", "oracle", "clairvoyant"],
                    help="policy specs: random, fixed:<i>, best_fixed, threshold, tree:<path>, oracle, clairvoyant, "
                         "run:<folder> (optionally name=spec)")
-    p.add_argument("--scenarios", nargs="+", default=["heldout"], help="'heldout', 'train' or scenario names")
-    p.add_argument("--seeds", type=int, default=5, help="episodes per scenario (seeds 0..N-1)")
+    p.add_argument("--scenarios", type=_text, nargs="+", default=["heldout"], help="'heldout', 'train' or scenario names")
+    p.add_argument("--seeds", type=_COUNT, default=5, help="episodes per scenario (seeds 0..N-1)")
     p.add_argument("--backend", choices=["table", "circuit"], help="override the env's backend")
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--out", default="runs/eval/results.csv")
+    p.add_argument("--workers", type=_WORKERS, default=1)
+    p.add_argument("--out", type=_text, default="runs/eval/results.csv")
     p.set_defaults(handler=_run_eval)
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+    from qec_gym.demo import tqdm_progress
     from qec_gym.eval import EvalConfig, evaluate, summarize
 
     scenarios = args.scenarios[0] if len(args.scenarios) == 1 and args.scenarios[0] in ("heldout", "train") else tuple(args.scenarios)
     env_kwargs = {"backend": args.backend} if args.backend else {}
     cfg = EvalConfig(args.env, scenarios=scenarios, seeds=tuple(range(args.seeds)), env_kwargs=env_kwargs)
-    with tqdm(desc="episodes", unit="ep") as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
+    with tqdm_progress("episodes") as progress:
         df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress)
     names = set(df.policy)
     table = summarize(df, reference="best_fixed" if "best_fixed" in names else None,
@@ -183,12 +320,13 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
         "dataset",
         help="generate (observation, myopic-oracle action) pairs on training scenarios; resumable CSV",
     )
-    p.add_argument("--env", default="qec_gym/SurfaceSwitch-v1", help="env id (default: qec_gym/SurfaceSwitch-v1)")
-    p.add_argument("--episodes", type=int, required=True, help="episodes the dataset should hold")
-    p.add_argument("--out", required=True, help="CSV file; re-running with the same file resumes")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epsilon", type=float, default=0.2, help="share of random actions in the rollouts (default: 0.2)")
-    p.add_argument("--max-steps", type=int, default=None, help="truncate episodes (default: the scenario's length)")
+    p.add_argument("--env", type=_env_id, default="qec_gym/SurfaceSwitch-v1", help="env id (default: qec_gym/SurfaceSwitch-v1)")
+    p.add_argument("--episodes", type=_COUNT, required=True, help="episodes the dataset should hold")
+    p.add_argument("--out", type=_text, required=True, help="CSV file; re-running with the same file resumes")
+    p.add_argument("--seed", type=_SEED, default=0)
+    p.add_argument("--epsilon", type=_FRACTION, default=0.2, help="share of random actions in the rollouts (default: 0.2)")
+    p.add_argument("--max-steps", type=_Number("int", 1, 10**7), default=None,
+                   help="truncate episodes (default: the scenario's length)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run_dataset)
 
@@ -208,14 +346,15 @@ def _run_dataset(args: argparse.Namespace) -> int:
 
 def _add_tree(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tree", help="fit a decision tree on a dataset; print its rules and accuracies")
-    p.add_argument("--dataset", required=True, help="CSV from `qec-gym dataset`")
-    p.add_argument("--max-depth", type=int, default=4)
-    p.add_argument("--min-samples-leaf", type=int, default=20)
+    p.add_argument("--dataset", type=_text, required=True, help="CSV from `qec-gym dataset`")
+    p.add_argument("--max-depth", type=_Number("int", 1, 64), default=4)
+    p.add_argument("--min-samples-leaf", type=_Number("int", 1, 10**9), default=20)
     p.add_argument("--target", choices=["auto", "entry", "action"], default="auto",
                    help="learn the next menu entry or the oracle's action (default: auto)")
-    p.add_argument("--validation-fraction", type=float, default=0.2, help="share of episodes held out (default: 0.2)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="model file (joblib; metadata in <out>.json)")
+    p.add_argument("--validation-fraction", type=_Number("float", 0.0, 0.9), default=0.2,
+                   help="share of episodes held out (default: 0.2)")
+    p.add_argument("--seed", type=_SEED, default=0)
+    p.add_argument("--out", type=_text, required=True, help="model file (joblib; metadata in <out>.json)")
     p.set_defaults(handler=_run_tree)
 
 
@@ -240,18 +379,21 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
         "sweep",
         help="sinter sweep over codes x distances x p x decoders; resumable CSV, threshold estimate",
     )
-    p.add_argument("--code", nargs="+", default=["rotated_surface"], help="code family(ies)")
-    p.add_argument("--distances", "-d", type=int, nargs="+", required=True, help="code distances")
-    p.add_argument("--p", "-p", type=float, nargs="+", required=True, help="physical error rates")
-    p.add_argument("--decoder", nargs="+", default=["pymatching"], help="decoder name(s)")
+    p.add_argument("--code", type=_one_of("code family", _families), nargs="+", default=["rotated_surface"],
+                   help="code family(ies)")
+    p.add_argument("--distances", "-d", type=_DISTANCE, nargs="+", required=True, help="code distances")
+    p.add_argument("--p", "-p", type=_P, nargs="+", required=True, help="physical error rates")
+    p.add_argument("--decoder", type=_one_of("decoder", _decoders), nargs="+", default=["pymatching"],
+                   help="decoder name(s)")
     _add_noise_options(p)
-    p.add_argument("--rounds", default="d", help="rounds: 'd' (= distance), e.g. '3d', or an int (default: d)")
-    p.add_argument("--basis", default=None, help="memory basis (default: the family's)")
-    p.add_argument("--max-shots", type=int, default=100_000)
-    p.add_argument("--max-errors", type=int, default=1_000)
-    p.add_argument("--workers", type=int, default=2, help="sinter worker processes (default: 2)")
-    p.add_argument("--out", required=True, help="results CSV; re-running with the same file resumes")
-    p.add_argument("--plot", default=None, help="also write a PNG of logical error per round vs p")
+    p.add_argument("--rounds", type=_rounds_spec, default="d",
+                   help="rounds: 'd' (= distance), e.g. '3d', or an int (default: d)")
+    p.add_argument("--basis", choices=["x", "z"], default=None, help="memory basis (default: the family's)")
+    p.add_argument("--max-shots", type=_SHOTS, default=100_000)
+    p.add_argument("--max-errors", type=_SHOTS, default=1_000)
+    p.add_argument("--workers", type=_WORKERS, default=2, help="sinter worker processes (default: 2)")
+    p.add_argument("--out", type=_text, required=True, help="results CSV; re-running with the same file resumes")
+    p.add_argument("--plot", type=_text, default=None, help="also write a PNG of logical error per round vs p")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=_run_sweep)
 
@@ -262,10 +404,9 @@ def _run_sweep(args: argparse.Namespace) -> int:
     from qec_gym.sim.sweep import SweepConfig, run_sweep, stats_to_rows
     from qec_gym.sim.threshold import NoCrossingError, curves_from_rows, estimate_threshold
 
-    rounds = int(args.rounds) if str(args.rounds).isdigit() else args.rounds
     config = SweepConfig(
         families=args.code, distances=args.distances, p_values=args.p, decoders=args.decoder,
-        noise=args.noise, eta=args.eta, rounds=rounds, basis=args.basis, max_shots=args.max_shots,
+        noise=args.noise, eta=args.eta, rounds=args.rounds, basis=args.basis, max_shots=args.max_shots,
         max_errors=args.max_errors, num_workers=args.workers,
     )
     last = [0.0]
@@ -314,20 +455,20 @@ def _add_bosonic(sub: argparse._SubParsersAction) -> None:
     t = bsub.add_parser("table", help="build or extend a cat-qubit rate table (solves with qutip; progress bar)")
     t.add_argument("--packaged", action="store_true",
                    help="the grid that ships with the package, written to qec_gym/bosonic/data")
-    t.add_argument("--nbar", type=float, nargs="+", default=None, help="nbar axis (default: the default grid's)")
-    t.add_argument("--k1", type=float, nargs="+", default=None, help="kappa_1/kappa_2 axis")
-    t.add_argument("--kphi", type=float, nargs="+", default=None, help="kappa_phi/kappa_2 axis")
-    t.add_argument("--cache-dir", default=None, help="cache folder (default: $QEC_GYM_CACHE/bosonic)")
-    t.add_argument("--workers", type=int, default=1, help="solver processes (default: 1)")
+    t.add_argument("--nbar", type=_NBAR, nargs="+", default=None, help="nbar axis (default: the default grid's)")
+    t.add_argument("--k1", type=_KAPPA, nargs="+", default=None, help="kappa_1/kappa_2 axis")
+    t.add_argument("--kphi", type=_KAPPA_PHI, nargs="+", default=None, help="kappa_phi/kappa_2 axis")
+    t.add_argument("--cache-dir", type=_text, default=None, help="cache folder (default: $QEC_GYM_CACHE/bosonic)")
+    t.add_argument("--workers", type=_WORKERS, default=1, help="solver processes (default: 1)")
     t.set_defaults(handler=_run_bosonic_table)
     s = bsub.add_parser("show", help="rates, probabilities and the repetition-code channel of one operating point")
-    s.add_argument("--nbar", type=float, required=True, help="mean photon number")
-    s.add_argument("--k1", type=float, required=True, help="kappa_1/kappa_2")
-    s.add_argument("--kphi", type=float, default=0.0, help="kappa_phi/kappa_2 (default 0)")
-    s.add_argument("--t-round", type=float, default=5.0, help="round duration in 1/kappa_2 (default 5)")
-    s.add_argument("--gate-time", type=float, default=1.0, help="CX duration in 1/kappa_2 (default 1)")
-    s.add_argument("--t-readout", type=float, default=1.0, help="X preparation / readout in 1/kappa_2 (default 1)")
-    s.add_argument("--distance", "-d", type=int, nargs="+", default=[3, 5, 7], help="repetition-code distances")
+    s.add_argument("--nbar", type=_NBAR, required=True, help="mean photon number")
+    s.add_argument("--k1", type=_KAPPA, required=True, help="kappa_1/kappa_2")
+    s.add_argument("--kphi", type=_KAPPA_PHI, default=0.0, help="kappa_phi/kappa_2 (default 0)")
+    s.add_argument("--t-round", type=_DURATION, default=5.0, help="round duration in 1/kappa_2 (default 5)")
+    s.add_argument("--gate-time", type=_DURATION, default=1.0, help="CX duration in 1/kappa_2 (default 1)")
+    s.add_argument("--t-readout", type=_DURATION, default=1.0, help="X preparation / readout in 1/kappa_2 (default 1)")
+    s.add_argument("--distance", "-d", type=_DISTANCE, nargs="+", default=[3, 5, 7], help="repetition-code distances")
     s.add_argument("--no-solve", action="store_true", help="skip the direct Liouvillian solve (qutip)")
     s.set_defaults(handler=_run_bosonic_show)
 
@@ -410,17 +551,19 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         "report",
         help="Markdown + HTML report: of evaluation results (--results), or the QEC simulation report (--qec)",
     )
-    p.add_argument("--out", required=True, help="output folder (report.md, report.html, figures/)")
-    p.add_argument("--results", help="results CSV of `qec-gym eval` (its .traces.csv is read when present)")
-    p.add_argument("--reference", default="best_fixed", help="policy the paired differences refer to (default: best_fixed)")
-    p.add_argument("--oracle", default="clairvoyant", help="policy regret is measured to (default: clairvoyant)")
-    p.add_argument("--run", action="extend", nargs="+", default=[], metavar="DIR", help="training run folder(s)")
-    p.add_argument("--tree", help="saved decision tree whose rules to include")
-    p.add_argument("--title", help="report title")
+    p.add_argument("--out", type=_text, required=True, help="output folder (report.md, report.html, figures/)")
+    p.add_argument("--results", type=_text, help="results CSV of `qec-gym eval` (its .traces.csv is read when present)")
+    p.add_argument("--reference", default="best_fixed",
+                   help="policy the paired differences refer to (default: best_fixed; '' for none)")
+    p.add_argument("--oracle", default="clairvoyant", help="policy regret is measured to (default: clairvoyant; '' for none)")
+    p.add_argument("--run", type=_text, action="extend", nargs="+", default=[], metavar="DIR", help="training run folder(s)")
+    p.add_argument("--tree", type=_text, help="saved decision tree whose rules to include")
+    p.add_argument("--title", type=_text, help="report title")
     p.add_argument("--qec", action="store_true", help="the QEC simulation report (thresholds, resources, suitability)")
-    p.add_argument("--sweeps", nargs="+", metavar="CSV", help="with --qec: sinter sweep CSVs (default: the stored ones)")
+    p.add_argument("--sweeps", type=_text, nargs="+", metavar="CSV",
+                   help="with --qec: sinter sweep CSVs (default: the stored ones)")
     p.add_argument("--quick", action="store_true", help="with --qec and no --sweeps: sample small sweeps now (~1 min)")
-    p.add_argument("--workers", type=int, default=2, help="with --quick: sinter worker processes (default: 2)")
+    p.add_argument("--workers", type=_WORKERS, default=2, help="with --quick: sinter worker processes (default: 2)")
     p.set_defaults(handler=_run_report)
 
 
@@ -452,7 +595,7 @@ def _run_report(args: argparse.Namespace) -> int:
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="performance benchmarks side by side (simulator, envs, decoders, training)")
     p.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
-    p.add_argument("--json", metavar="PATH", help="also save the results (with machine info and timestamp) as JSON")
+    p.add_argument("--json", type=_text, metavar="PATH", help="also save the results (with machine info and timestamp) as JSON")
     p.set_defaults(handler=_run_bench)
 
 
@@ -520,9 +663,22 @@ def _run_ingest(args: argparse.Namespace) -> int:
 _COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench, _add_ingest, _add_monitor]
 
 
+class _UsageError(Exception):
+    """A bad command line: argparse's error, raised instead of printed so `main` controls the output."""
+
+    def __init__(self, prog: str, message: str):
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # noqa: D102 - argparse hook
+        raise _UsageError(self.prog, message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qec-gym",
         description="Simulate, learn and evaluate adaptive quantum error correction under drifting noise.",
     )
@@ -532,20 +688,77 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ProgressHandler(logging.Handler):
+    """Shows the library's log records on stderr: a tqdm bar per ``extra={"progress": (label, done, total)}``
+    label, other records as lines (printed above any bar)."""
+
+    def __init__(self, enabled: bool = True):
+        super().__init__(logging.INFO)
+        self.enabled = enabled
+        self.bars: dict[str, object] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm.auto import tqdm
+
+        progress = getattr(record, "progress", None)
+        if progress is None:
+            tqdm.write(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+            return
+        if not self.enabled:
+            return
+        label, done, total = progress
+        bar = self.bars.get(label)
+        if bar is None:
+            bar = self.bars[label] = tqdm(total=total, desc=label, file=sys.stderr, leave=False)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+            del self.bars[label]
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+        super().close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``qec-gym`` command; returns the exit status.
 
-    Bad input (ValueError/TypeError from the library) prints one clear line, not a traceback.
+    Bad input (a bad option value, or ValueError/TypeError from the library) prints one line
+    naming the problem on stderr and returns 2, never a traceback.
     """
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as e:
+        print(f"{e.prog}: error: {e} (see {e.prog} --help)", file=sys.stderr)
+        return 2
+    # Library code logs its progress; show it while this command runs (and detach afterwards,
+    # so in-process callers keep their own logging set-up).
+    logger = logging.getLogger("qec_gym")
+    handler = _ProgressHandler(enabled=not getattr(args, "no_progress", False) and not getattr(args, "quiet", False))
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    if not logging.getLogger().handlers:  # else logging's last-resort handler repeats warnings
+        logger.propagate = False
     try:
         return int(args.handler(args) or 0)
     except (ValueError, TypeError, FileNotFoundError) as e:
-        print(f"qec-gym {args.command}: error: {e}", file=sys.stderr)
+        message = str(e).replace("\n", " ")
+        print(f"qec-gym {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"qec-gym {args.command}: interrupted; partial results were saved where supported.", file=sys.stderr)
         return 130
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        handler.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ episodes, sweep points), so an interrupted demo continues where it stopped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,10 @@ class DemoConfig:
         max_steps: Episode length override (None: the scenarios' own, 500 steps).
         seed: Seed of training and data generation.
         quick_qec: Let the QEC report run its own small sweeps when no stored ones exist.
+        train_evaluations: Validation evaluations during training (evenly spaced).
+        heldout_scenarios: How many held-out scenarios to evaluate on (None: all).
+        qec_max_shots: Cap of the QEC report's quick sweeps' shots per point (None: theirs).
+        qec_bootstrap: Bootstrap replicates per threshold interval of the QEC report.
     """
 
     timesteps: int = 200_000
@@ -41,18 +46,55 @@ class DemoConfig:
     max_steps: int | None = None
     seed: int = 0
     quick_qec: bool = True
+    train_evaluations: int = 4
+    heldout_scenarios: int | None = None
+    qec_max_shots: int | None = None
+    qec_bootstrap: int = 1000
+
+    def __post_init__(self) -> None:
+        for name in ("timesteps", "tree_episodes", "seeds", "train_evaluations", "qec_bootstrap"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"DemoConfig.{name} must be >= 1, got {getattr(self, name)}.")
+        for name in ("max_steps", "heldout_scenarios", "qec_max_shots"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"DemoConfig.{name} must be >= 1 or None, got {value}.")
 
     @classmethod
     def smoke(cls) -> DemoConfig:
-        """A seconds-long configuration for tests."""
-        return cls(timesteps=1024, tree_episodes=2, seeds=1, max_steps=30)
+        """A configuration that checks the pipeline in well under a minute, not its results.
+
+        Measured (``qec-gym demo --smoke``, see the README): the cost is mostly imports (torch,
+        SB3, scipy), one validation during training, one held-out scenario and QEC sweeps of
+        2,000 shots per point.
+        """
+        return cls(timesteps=1024, tree_episodes=2, seeds=1, max_steps=30, train_evaluations=1,
+                   heldout_scenarios=1, qec_max_shots=2_000, qec_bootstrap=100)
 
 
-def run_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *, log: Callable[[str], None] = lambda s: None) -> dict[str, Path]:
-    """Run the demo into ``out_dir``; returns the paths of its products."""
+def run_demo(
+    out_dir: str | Path,
+    config: DemoConfig = DemoConfig(),
+    *,
+    log: Callable[[str], None] = lambda s: None,
+    progress: bool = False,
+) -> dict[str, Path]:
+    """Run the demo into ``out_dir``; returns the paths of its products.
+
+    Args:
+        out_dir: Output folder (created); re-running resumes.
+        config: Budgets.
+        log: Called with one line per stage (and the results table).
+        progress: Draw tqdm bars for training, the dataset and the evaluation (for the CLI).
+    """
+    log(f"qec-gym demo into {out_dir}: loading torch, stable-baselines3 and scikit-learn")
+    import dataclasses
+
+    import gymnasium as gym
+
     from qec_gym.agents import DecisionTreeAgent, generate_dataset
     from qec_gym.eval import EvalConfig, evaluate, summarize
-    from qec_gym.eval.qec_report import write_qec_report
+    from qec_gym.eval.qec_report import QUICK_SWEEPS, REPO_FIGURES, STORED_SWEEPS, write_qec_report
     from qec_gym.eval.report import write_report
     from qec_gym.training import latest_checkpoint, resolve_config, train
 
@@ -71,8 +113,8 @@ def run_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *, log: Cal
         if config.timesteps < 10_000:
             overrides.update(n_steps=64, batch_size=64, n_epochs=2)
         cfg = resolve_config(ENV_ID, "ppo", overrides=overrides, seed=config.seed,
-                             eval_freq=max(config.timesteps // 4, 1), eval_episodes=3)
-        train(cfg, run, resume=latest_checkpoint(run) is not None)
+                             eval_freq=max(config.timesteps // config.train_evaluations, 1), eval_episodes=3)
+        train(cfg, run, resume=latest_checkpoint(run) is not None, progress_bar=progress)
 
     tree_path = out / "tree.joblib"
     if tree_path.exists():
@@ -80,14 +122,20 @@ def run_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *, log: Cal
     else:
         log(f"[2/5] oracle-labelled dataset ({config.tree_episodes} training episodes) and decision tree")
         data = generate_dataset(ENV_ID, episodes=config.tree_episodes, seed=config.seed,
-                                out_path=out / "tree_dataset.csv", env_kwargs=env_kwargs)
+                                out_path=out / "tree_dataset.csv", env_kwargs=env_kwargs, progress=progress)
         DecisionTreeAgent.train(data, max_depth=4).save(tree_path)
 
-    log(f"[3/5] paired evaluation on the held-out scenarios ({config.seeds} seeds each)")
+    probe = gym.make(ENV_ID, scenarios="heldout", **env_kwargs)
+    heldout = list(probe.unwrapped.scenario_names)
+    probe.close()
+    scenarios = "heldout" if config.heldout_scenarios is None else tuple(heldout[: config.heldout_scenarios])
+    log(f"[3/5] paired evaluation on {len(heldout) if scenarios == 'heldout' else len(scenarios)} held-out "
+        f"scenario(s) ({config.seeds} seeds each; baselines are fitted on training scenarios first)")
     policies = [f"ppo=run:{run}", f"tree=tree:{tree_path}", "best_fixed", "threshold", "random", "oracle", "clairvoyant"]
     results = out / "eval" / "results.csv"
-    df = evaluate(policies, EvalConfig(ENV_ID, scenarios="heldout", seeds=tuple(range(config.seeds)), env_kwargs=env_kwargs),
-                  out_path=results)
+    eval_cfg = EvalConfig(ENV_ID, scenarios=scenarios, seeds=tuple(range(config.seeds)), env_kwargs=env_kwargs)
+    with tqdm_progress("episodes", enabled=progress) as bar:
+        df = evaluate(policies, eval_cfg, out_path=results, progress=bar)
     table = summarize(df, reference="best_fixed", oracle="clairvoyant")
     log(table[["policy", "episodes", "return", "return_low", "return_high", "regret"]].to_string(
         index=False, float_format=lambda x: f"{x:.2f}"))
@@ -96,8 +144,33 @@ def run_demo(out_dir: str | Path, config: DemoConfig = DemoConfig(), *, log: Cal
     report = write_report(results, out / "report", reference="best_fixed", oracle="clairvoyant", run_dirs=(run,),
                           tree_path=tree_path, title="qec-gym demo: SurfaceSwitch-v1, held-out scenarios")
     log("[5/5] QEC simulation report")
-    qec = write_qec_report(out / "qec_report", quick=config.quick_qec)
+    sweeps = None
+    if config.qec_max_shots is not None:
+        cap = config.qec_max_shots
+        sweeps = {name: dataclasses.replace(c, max_shots=min(c.max_shots, cap), max_errors=min(c.max_errors, cap))
+                  for name, c in QUICK_SWEEPS.items()}
+    # As documented on DemoConfig: a source checkout's stored sweeps are used; sampling is the fallback.
+    stored = any((REPO_FIGURES / name).is_file() for name in STORED_SWEEPS)
+    qec = write_qec_report(out / "qec_report", quick=config.quick_qec and not stored, quick_sweeps=sweeps,
+                           n_bootstrap=config.qec_bootstrap, progress=lambda msg: log(f"      {msg}"))
     paths = {"run": run, "tree": tree_path, "results": results, "report": report.html, "qec_report": qec.html}
     log(f"report: {report.markdown} (HTML: {report.html})\nQEC report: {qec.markdown} (HTML: {qec.html})\n"
         f"tensorboard: tensorboard --logdir {run / 'tb'}")
     return paths
+
+
+@contextmanager
+def tqdm_progress(desc: str, *, enabled: bool = True, unit: str = "ep"):
+    """A ``progress(done, total)`` callback that draws a tqdm bar (None when not ``enabled``)."""
+    if not enabled:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(desc=desc, unit=unit) as bar:
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        yield update

@@ -210,7 +210,13 @@ def _generate_to_csv(env, path: Path, meta: dict, *, episodes: int, columns, pro
     done = set(state["completed"])
     todo = [k for k in range(episodes) if k not in done]
     for k in _progress(todo, progress):
-        chunk = _episode_frame(env, k, seed=meta["seed"], epsilon=meta["epsilon"], columns=columns)
+        try:
+            chunk = _episode_frame(env, k, seed=meta["seed"], epsilon=meta["epsilon"], columns=columns)
+        except Exception:
+            if not done:  # nothing worth resuming: leave no header-only file that pins these parameters
+                path.unlink(missing_ok=True)
+                mpath.unlink(missing_ok=True)
+            raise
         # %.9g round-trips float32 exactly, so a resumed/reloaded tree sees identical inputs.
         text = chunk.to_csv(header=False, index=False, float_format="%.9g", lineterminator="\n").encode()
         with open(path, "ab") as f:

@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 from qec_gym.noise.scenarios import list_scenarios
+from qec_gym.validation import check_env_id
 
 EnvSource = str | Callable[..., gym.Env] | gym.Env
 """An env id, a factory taking env keyword arguments, or an env made by ``gym.make``."""
@@ -65,7 +66,7 @@ def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
 
 def _make(source: EnvSource, kwargs: dict[str, Any]) -> gym.Env:
     if isinstance(source, str):
-        env = gym.make(source, **kwargs)
+        env = gym.make(check_env_id(source), **kwargs)
     elif isinstance(source, gym.Env):
         spec = source.spec
         if spec is None:

@@ -56,10 +56,21 @@ CALIBRATION_AXIS = NoiseAxis(NoiseParams.uniform(1e-3), "p_meas", low=1.0, high=
 CALIBRATION_POOL = tuple(n for n, s in SCENARIOS.items() if "readout" in s.tags)
 
 
+def _merge(defaults: dict, overrides: dict) -> dict:
+    """The factory's defaults updated by the user's overrides.
+
+    ``initial_entry`` indexes the factory's own menu: with a user menu and no initial_entry of
+    theirs, it is dropped so the env's default (the middle of the menu) applies.
+    """
+    if "menu" in overrides and "initial_entry" not in overrides:
+        defaults = {k: v for k, v in defaults.items() if k != "initial_entry"}
+    return {**defaults, **overrides}
+
+
 def make_surface_switch(**overrides) -> QECSwitchEnv:
     """`QECSwitchEnv` over the rotated surface code's distances and two matching decoders."""
     kwargs = dict(menu=SURFACE_MENU, axis=SURFACE_AXIS, scenario_pool=SURFACE_POOL, initial_entry=2)
-    return QECSwitchEnv(**{**kwargs, **overrides})
+    return QECSwitchEnv(**_merge(kwargs, overrides))
 
 
 def make_surface_switch_raw(**overrides) -> QECSwitchEnv:
@@ -69,7 +80,7 @@ def make_surface_switch_raw(**overrides) -> QECSwitchEnv:
         axis=SURFACE_AXIS, scenario_pool=SURFACE_POOL, backend="circuit", raw_syndrome=True, shots=200,
         initial_entry=1,
     )
-    return QECSwitchEnv(**{**kwargs, **overrides})
+    return QECSwitchEnv(**_merge(kwargs, overrides))
 
 
 def make_photonic_switch(**overrides) -> QECSwitchEnv:
@@ -78,7 +89,7 @@ def make_photonic_switch(**overrides) -> QECSwitchEnv:
         menu=PHOTONIC_MENU, axis=PHOTONIC_AXIS, scenario_pool=PHOTONIC_POOL, initial_entry=1,
         reward=RewardConfig(target=1e-3, reference_qubits=97),
     )
-    return QECSwitchEnv(**{**kwargs, **overrides})
+    return QECSwitchEnv(**_merge(kwargs, overrides))
 
 
 def make_decoder_calibration(**overrides) -> QECSwitchEnv:
@@ -88,7 +99,7 @@ def make_decoder_calibration(**overrides) -> QECSwitchEnv:
         initial_entry=0, table_windows=10,
         reward=RewardConfig(target=1e-4, qubit_weight=0.0, latency_weight=0.05, recalibration_cost=0.05),
     )
-    return QECSwitchEnv(**{**kwargs, **overrides})
+    return QECSwitchEnv(**_merge(kwargs, overrides))
 
 
 def make_cat_switch(**overrides) -> CatSwitchEnv:

@@ -201,8 +201,13 @@ class QECSwitchEnv(gym.Env):
         self.raw_shots = raw_shots
         self.max_steps = max_steps
         self.render_mode = render_mode
+        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer))
+                                      or max_steps < 1):
+            raise ValueError(f"max_steps must be an int >= 1 (steps per episode), or None for the scenario's own "
+                             f"length; got {max_steps!r}.")
         self.initial_entry = len(self.menu) // 2 if initial_entry is None else initial_entry
-        if not 0 <= self.initial_entry < len(self.menu):
+        if (isinstance(self.initial_entry, bool) or not isinstance(self.initial_entry, (int, np.integer))
+                or not 0 <= self.initial_entry < len(self.menu)):
             raise ValueError(f"initial_entry must index the menu (0..{len(self.menu) - 1}), got {initial_entry}.")
         self._check_decodable()
 
@@ -707,7 +712,14 @@ def _resolve_scenarios(
                 raise ValueError(f"this env has no {scenarios!r} scenarios (its pool: {list(pool)}).")
             return names
         scenarios = [scenarios]
-    names = tuple(scenarios)
+    try:
+        names = tuple(scenarios)
+    except TypeError:
+        names = (scenarios,)
+    bad = [n for n in names if not isinstance(n, str)]
+    if bad:
+        raise TypeError(f"scenarios takes 'train', 'heldout', a scenario name or a list of names; got "
+                        f"{type(bad[0]).__name__} {bad[0]!r}. Add your own scenario to the registry and pass its name.")
     if not names:
         raise ValueError("scenarios is empty: pass 'train', 'heldout' or scenario names.")
     for name in names:

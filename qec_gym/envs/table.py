@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -319,7 +320,13 @@ def build_table(
         config: What to tabulate.
         cache_dir: Folder of cached tables; ``"default"`` uses ``$QEC_GYM_CACHE/tables`` or
             ``~/.cache/qec_gym/tables``; ``None`` disables the disk cache.
-        progress: Called with (done, total) after each grid point.
+        progress: Called with (done, total) after each simulated window (``total`` = menu
+            entries x grid points (x assumed points) x ``config.windows``).
+
+    A table that is neither packaged nor cached is computed, which can take minutes for a
+    custom menu: it is announced with a logging INFO record (logger ``qec_gym.envs.table``)
+    and its progress logged at least every `PROGRESS_LOG_SECONDS` (records carry
+    ``extra={"progress": (label, done, total)}``; the ``qec-gym`` command draws them as a bar).
     """
     return cached_table(config, _compute, cache_dir=cache_dir, progress=progress)
 
@@ -344,10 +351,44 @@ def cached_table(config, compute, *, cache_dir: str | Path | None = "default", p
         loaded = _load(path, config)
         if loaded is not None:
             return loaded
-    table = compute(config, progress)
+    label = f"building table {name}"
+    log.info("%s: not packaged%s; computing it once (%s)%s", label, "" if path is None else " nor cached",
+             _describe(config), "" if path is None else f", then cached at {path}")
+    table = compute(config, _logged_progress(label, progress))
     if path is not None:
         _save(path, table)
     return table
+
+
+PROGRESS_LOG_SECONDS = 1.0
+"""Most seconds between two progress records of a table build."""
+
+
+def _describe(config) -> str:
+    menu = getattr(config, "menu", ())
+    points = getattr(getattr(config, "axis", None), "points", None)
+    parts = [f"{len(menu)} menu entries"] if menu else []
+    if points:
+        parts.append(f"{points} noise points")
+    if hasattr(config, "windows") and hasattr(config, "window_shots"):
+        parts.append(f"{config.windows} windows of {config.window_shots} shots each")
+    return " x ".join(parts) or type(config).__name__
+
+
+def _logged_progress(label: str, progress: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
+    """``progress`` that also logs (rate-limited) so a long build is never silent."""
+    start = time.monotonic()
+    last = [-math.inf]
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done, total)
+        now = time.monotonic()
+        if done >= total or now - last[0] >= PROGRESS_LOG_SECONDS:
+            last[0] = now
+            log.info("%s: %d/%d (%.0f s)", label, done, total, now - start, extra={"progress": (label, done, total)})
+
+    return report
 
 
 def default_cache_dir() -> Path:
@@ -366,7 +407,7 @@ def _compute(config: TableConfig, progress: Callable[[int, int], None] | None) -
     decode_s = np.zeros(shape)
     num_detectors = np.zeros(len(menu), dtype=np.int64)
     cache = SimulationCache()
-    total, done = int(np.prod(shape)), 0
+    total, done = int(np.prod(shape)) * config.windows, 0
     for e, entry in enumerate(menu):
         for t, m in enumerate(grid):
             for a in range(n_a):
@@ -385,12 +426,12 @@ def _compute(config: TableConfig, progress: Callable[[int, int], None] | None) -
                     rows.append(np.mean([window_features(s) for s in stats], axis=0))
                     seconds += sum(s.decode_seconds_per_round for s in stats) / len(stats)
                     num_detectors[e] = sum(cache.circuit(s.spec, true).num_detectors for s in stats)
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
                 features[e, t, a] = np.mean(rows, axis=0)
                 features_std[e, t, a] = np.std(rows, axis=0, ddof=1) if len(rows) > 1 else 0.0
                 decode_s[e, t, a] = seconds / config.windows
-                done += 1
-                if progress is not None:
-                    progress(done, total)
     arrays = dict(errors=errors, features=features, features_std=features_std, decode_s=decode_s,
                   num_detectors=num_detectors)
     return WindowTable(config, arrays)

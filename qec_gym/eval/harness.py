@@ -58,6 +58,9 @@ class EvalConfig:
     trace_seeds: tuple[int, ...] = (0,)
 
     def __post_init__(self) -> None:
+        from qec_gym.validation import check_env_id
+
+        check_env_id(self.env_id)
         if not self.seeds:
             raise ValueError("seeds is empty: give at least one episode seed.")
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))

@@ -13,11 +13,16 @@ Example:
 from __future__ import annotations
 
 import inspect
+import numbers
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
+
+from qec_gym.validation import Range, check_env_id
 
 HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
 
@@ -26,6 +31,161 @@ ALGOS = ("ppo", "a2c", "dqn", "recurrentppo", "maskableppo")
 
 # Keys the run itself consumes (not passed to the algorithm's constructor).
 RUN_KEYS = ("n_timesteps", "n_envs", "policy", "normalize", "env_kwargs")
+
+# Constructor arguments that `train` sets itself: a user value would clash with its own.
+_SET_BY_RUN = {
+    "seed": "the run's seed (--seed, resolve_config(seed=...))",
+    "tensorboard_log": "the run folder (<out>/tb)",
+    "verbose": "the run (progress shows as a bar, metrics in tensorboard)",
+    "_init_setup_model": "stable-baselines3 itself",
+}
+
+
+class _Check:
+    """One hyperparameter's type and range; ``__call__(key, value)`` returns the normalised value.
+
+    Numbers go through `qec_gym.validation.Range` (numeric strings such as YAML's ``1e4`` are
+    converted; integers accept integral floats).
+    """
+
+    def __init__(self, kind: str, low: float | None = None, high: float | None = None, *,
+                 low_open: bool = False, none: bool = False, schedule: bool = False, meaning: str = ""):
+        self.kind = kind
+        self.range = Range(kind, low, high, low_open=low_open) if kind in ("int", "float") else None
+        self.none, self.schedule, self.meaning = none, schedule, meaning
+
+    def expected(self) -> str:
+        if self.range is not None:
+            text = self.range.describe() + (" or a linear schedule 'lin_<start>'" if self.schedule else "")
+        else:
+            text = {"bool": "true or false", "mapping": "a mapping", "str": "a non-empty string"}[self.kind]
+        return text + (" or null" if self.none else "")
+
+    def fail(self, key: str, value: Any) -> ValueError:
+        meaning = f" ({self.meaning})" if self.meaning else ""
+        return ValueError(f"hyperparameter {key}{meaning} must be {self.expected()}, got {value!r}: "
+                          f"fix {key} in the --config YAML / overrides.")
+
+    def __call__(self, key: str, value: Any) -> Any:
+        if value is None and self.none:
+            return None
+        if self.schedule and isinstance(value, str) and value.startswith("lin_"):
+            self._number(key, value[4:], shown=value)
+            return value
+        if self.schedule and callable(value):  # a Python schedule: SB3 calls it with progress
+            return value
+        if self.kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise self.fail(key, value)
+            return bool(value)
+        if self.kind == "mapping":
+            if not isinstance(value, Mapping):
+                raise self.fail(key, value)
+            return dict(value)
+        if self.kind == "str":
+            if not isinstance(value, str) or not value:
+                raise self.fail(key, value)
+            return value
+        return self._number(key, value, shown=value)
+
+    def _number(self, key: str, value: Any, *, shown: Any) -> int | float:
+        try:
+            return self.range.parse(value)
+        except ValueError:
+            raise self.fail(key, shown) from None
+
+
+def _train_freq(key: str, value: Any) -> Any:
+    """DQN's ``train_freq``: an int >= 1 or ``[n, "step" | "episode"]``."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2 or value[1] not in ("step", "episode"):
+            raise ValueError(f"hyperparameter {key} must be an integer >= 1 or [n, 'step' | 'episode'], got {value!r}: "
+                             f"fix {key} in the --config YAML / overrides.")
+        return (_Check("int", 1)(key, value[0]), value[1])
+    return _Check("int", 1, meaning="update every n steps")(key, value)
+
+
+def _passthrough(key: str, value: Any) -> Any:
+    return value
+
+
+_UNIT = dict(low=0.0, high=1.0)
+HYPERPARAM_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    # run keys
+    "n_timesteps": _Check("int", 1, meaning="environment steps to train"),
+    "n_envs": _Check("int", 1, meaning="parallel environments"),
+    "policy": _Check("str", meaning="an SB3 policy name such as MlpPolicy"),
+    "normalize": _Check("bool", meaning="VecNormalize the observations"),
+    "env_kwargs": _Check("mapping", meaning="keyword arguments of gymnasium.make"),
+    # algorithm constructors (stable-baselines3 / sb3-contrib)
+    "learning_rate": _Check("float", 0.0, low_open=True, schedule=True, meaning="optimiser step size"),
+    "n_steps": _Check("int", 1, meaning="steps per env per rollout"),
+    "batch_size": _Check("int", 1, meaning="minibatch size"),
+    "n_epochs": _Check("int", 1, meaning="passes over each rollout"),
+    "gamma": _Check("float", **_UNIT, meaning="discount factor"),
+    "gae_lambda": _Check("float", **_UNIT, meaning="GAE lambda"),
+    "clip_range": _Check("float", 0.0, low_open=True, schedule=True, meaning="PPO clip range"),
+    "clip_range_vf": _Check("float", 0.0, low_open=True, schedule=True, none=True, meaning="value clip range"),
+    "normalize_advantage": _Check("bool"),
+    "ent_coef": _Check("float", 0.0, meaning="entropy coefficient"),
+    "vf_coef": _Check("float", 0.0, meaning="value-loss coefficient"),
+    "max_grad_norm": _Check("float", 0.0, low_open=True, meaning="gradient clipping norm"),
+    "use_sde": _Check("bool"),
+    "sde_sample_freq": _Check("int", -1),
+    "target_kl": _Check("float", 0.0, low_open=True, none=True, meaning="early-stopping KL"),
+    "stats_window_size": _Check("int", 1),
+    "policy_kwargs": _Check("mapping", none=True, meaning="e.g. {net_arch: [64, 64]}"),
+    "device": _Check("str", meaning="'cpu', 'cuda' or 'auto'"),
+    "rms_prop_eps": _Check("float", 0.0, low_open=True),
+    "use_rms_prop": _Check("bool"),
+    "buffer_size": _Check("int", 1, meaning="replay buffer transitions"),
+    "learning_starts": _Check("int", 0),
+    "tau": _Check("float", **_UNIT, meaning="soft-update coefficient"),
+    "train_freq": _train_freq,
+    "gradient_steps": _Check("int", -1),
+    "optimize_memory_usage": _Check("bool"),
+    "target_update_interval": _Check("int", 1),
+    "exploration_fraction": _Check("float", **_UNIT),
+    "exploration_initial_eps": _Check("float", **_UNIT),
+    "exploration_final_eps": _Check("float", **_UNIT),
+    # Python objects (classes, their kwargs): only settable from Python, passed as they are
+    "rollout_buffer_class": _passthrough,
+    "rollout_buffer_kwargs": _Check("mapping", none=True),
+    "replay_buffer_class": _passthrough,
+    "replay_buffer_kwargs": _Check("mapping", none=True),
+}
+"""Type and range of every key `resolve_config` accepts (run keys and constructor arguments)."""
+
+
+def validate_hyperparams(algo: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with every value type- and range-checked and normalised (``"1e4"`` -> 10000).
+
+    Args:
+        algo: One of `ALGOS` (cross-key rules depend on it).
+        params: Hyperparameters and/or run keys.
+
+    Raises:
+        ValueError: a value of the wrong type or out of range, naming the key, the expected
+            values and the fix; a key the run sets itself (``seed``, ``verbose``, ...).
+
+    Example:
+        >>> validate_hyperparams("ppo", {"n_timesteps": "1e4", "gamma": 0.99})
+        {'n_timesteps': 10000, 'gamma': 0.99}
+        >>> validate_hyperparams("ppo", {"gamma": 1.5})
+        Traceback (most recent call last):
+        ...
+        ValueError: hyperparameter gamma (discount factor) must be a number in [0, 1], got 1.5: fix gamma in the --config YAML / overrides.
+    """
+    out = {}
+    for key, value in params.items():
+        if key in _SET_BY_RUN:
+            raise ValueError(f"hyperparameter {key} is set by {_SET_BY_RUN[key]}: remove it from the config.")
+        check = HYPERPARAM_CHECKS.get(key)
+        out[key] = value if check is None else check(key, value)
+    if algo in ("ppo", "recurrentppo", "maskableppo") and out.get("batch_size") == 1:
+        raise ValueError("hyperparameter batch_size must be >= 2 for PPO (advantages are normalised over a "
+                         "minibatch): fix batch_size in the --config YAML / overrides.")
+    return out
 
 
 @dataclass(frozen=True)
@@ -67,10 +227,17 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise ValueError(f"unknown algo {self.algo!r}; choose one of {list(ALGOS)}.")
-        if self.total_timesteps <= 0 or self.n_envs <= 0:
-            raise ValueError("total_timesteps and n_envs must be > 0.")
-        if self.torch_threads < 1:
-            raise ValueError(f"torch_threads must be >= 1, got {self.torch_threads}.")
+        for name, low in (("total_timesteps", 1), ("n_envs", 1), ("seed", 0), ("eval_freq", 0),
+                          ("eval_episodes", 1), ("checkpoint_freq", 1), ("torch_threads", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+        object.__setattr__(self, "hyperparams", validate_hyperparams(self.algo, self.hyperparams))
+        if self.algo in ("ppo", "recurrentppo", "maskableppo"):
+            rollout = self.hyperparams.get("n_steps", 2) * self.n_envs
+            if rollout < 2:
+                raise ValueError(f"a PPO rollout needs n_steps * n_envs >= 2 transitions, got {rollout}: "
+                                 "raise n_steps or n_envs.")
         if self.vec_env not in ("dummy", "subproc"):
             raise ValueError(f"vec_env must be 'dummy' or 'subproc', got {self.vec_env!r}.")
         if str(self.env_kwargs.get("scenarios", "")).startswith("heldout"):
@@ -138,13 +305,7 @@ def resolve_config(
     Raises:
         ValueError: unknown algo, or keys that the algorithm does not accept (named).
     """
-    import gymnasium as gym
-
-    import qec_gym  # noqa: F401  (registers the ids)
-
-    if env_id not in gym.registry:
-        ids = sorted(i for i in gym.registry if i.startswith("qec_gym/"))
-        raise ValueError(f"unknown env id {env_id!r}; registered qec_gym ids: {ids}.")
+    check_env_id(env_id)
     cls = algo_class(algo)
     params = load_hyperparams(algo, env_id)
     overrides = dict(overrides or {})
@@ -157,15 +318,20 @@ def resolve_config(
         raise ValueError(
             f"unknown hyperparameter(s) {unknown} for {algo}; it accepts {sorted(accepted)} and the run keys {list(RUN_KEYS)}."
         )
+    params = validate_hyperparams(algo, params)
     run = {k: params.pop(k) for k in RUN_KEYS if k in params}
+    policy = run.get("policy", "MlpPolicy")
+    aliases = getattr(cls, "policy_aliases", {})
+    if aliases and policy not in aliases:
+        raise ValueError(f"hyperparameter policy: {algo} has no policy {policy!r}; choose one of {sorted(aliases)}.")
     return TrainConfig(
         env_id=env_id,
         algo=algo,
-        total_timesteps=int(run.get("n_timesteps", 100_000)),
+        total_timesteps=run.get("n_timesteps", 100_000),
         seed=seed,
-        n_envs=int(run.get("n_envs", 1)),
-        policy=str(run.get("policy", "MlpPolicy")),
-        normalize=bool(run.get("normalize", False)),
+        n_envs=run.get("n_envs", 1),
+        policy=policy,
+        normalize=run.get("normalize", False),
         hyperparams=params,
         env_kwargs=dict(run.get("env_kwargs", {})),
         **run_settings,

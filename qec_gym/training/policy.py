@@ -35,6 +35,13 @@ class TrainedPolicy:
         self.masked = type(model).__name__ == "MaskablePPO"
 
     def predict(self, observation, state=None, episode_start=None, deterministic: bool = True):
+        """SB3's ``predict`` (see `qec_gym.agents.base.Policy.predict`).
+
+        Raises:
+            ValueError: ``observation`` does not have the shape of the model's observation space
+                (one observation or a batch of them); the message names expected and given shapes.
+        """
+        self._check_observation(observation)
         obs = observation
         if self.vec_normalize is not None:
             obs = self.vec_normalize.normalize_obs(obs)
@@ -45,6 +52,26 @@ class TrainedPolicy:
             kwargs["episode_start"] = np.atleast_1d(np.asarray(episode_start, dtype=bool))
         action, state = self.model.predict(obs, state=state, deterministic=deterministic, **kwargs)
         return action, state
+
+
+    def _check_observation(self, observation) -> None:
+        space = self.model.observation_space
+        subspaces = getattr(space, "spaces", None)
+        if isinstance(subspaces, dict):  # gymnasium Dict
+            if not isinstance(observation, dict) or set(observation) != set(subspaces):
+                got = sorted(observation) if isinstance(observation, dict) else type(observation).__name__
+                raise ValueError(f"{self.name}: expected a Dict observation with keys {sorted(subspaces)}, got {got}.")
+            for key, sub in subspaces.items():
+                _check_shape(observation[key], sub.shape, f"{self.name}: observation[{key!r}]")
+        else:
+            _check_shape(observation, space.shape, f"{self.name}: observation")
+
+
+def _check_shape(value, shape: tuple[int, ...], what: str) -> None:
+    got = np.shape(value)
+    if got != tuple(shape) and got[1:] != tuple(shape):
+        raise ValueError(f"{what} has shape {got}, but the model takes {tuple(shape)} (one observation) or "
+                         f"(n, {', '.join(map(str, shape))}) (a batch): was it trained on another env or menu?")
 
 
 def run_episode(env, policy, *, seed: int) -> tuple[float, list[dict]]:
