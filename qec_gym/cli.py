@@ -610,29 +610,32 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _ingest_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", "-f", required=True, help="stim result format: 01, b8, r8, dets, ptb64")
-    p.add_argument("--circuit", help="the .stim circuit that defines the detectors")
-    p.add_argument("--dem", help="its decomposed detector error model (.dem); derived from --circuit if omitted")
+    p.add_argument("--format", "-f", required=True, choices=("01", "b8", "r8", "dets", "ptb64"),
+                   help="stim result format: 01, b8, r8, dets, ptb64")
+    p.add_argument("--circuit", type=_existing_file, help="the .stim circuit that defines the detectors")
+    p.add_argument("--dem", type=_existing_file,
+                   help="its decomposed detector error model (.dem); derived from --circuit if omitted")
     p.add_argument("--observables", choices=("none", "appended", "separate"), default="none",
                    help="observables after the detectors of each shot (appended), in --obs-file (separate), or none")
-    p.add_argument("--obs-file", help="observables file (same format) when --observables separate")
-    p.add_argument("--decoder", default="pymatching", help="decoder name (see qec_gym.decoders)")
-    p.add_argument("--window-shots", type=int, default=10_000, help="shots per telemetry window (default 10000)")
-    p.add_argument("--out", help="run folder for telemetry.sqlite (default: no telemetry, summary only)")
-    p.add_argument("--run-id", default="replay")
+    p.add_argument("--obs-file", type=_existing_file, help="observables file (same format) when --observables separate")
+    p.add_argument("--decoder", type=_one_of("decoder", _decoders), default="pymatching",
+                   help="decoder name (see qec_gym.decoders)")
+    p.add_argument("--window-shots", type=_SHOTS, default=10_000, help="shots per telemetry window (default 10000)")
+    p.add_argument("--out", type=_text, help="run folder for telemetry.sqlite (default: no telemetry, summary only)")
+    p.add_argument("--run-id", type=_text, default="replay")
     p.add_argument("--no-anomaly", action="store_true", help="skip the online anomaly detectors")
 
 
 def _add_ingest(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ingest", help="decode recorded detection events (stim formats); telemetry + summary")
-    p.add_argument("events", help="detection-event file")
+    p.add_argument("events", type=_text, help="detection-event file")
     _ingest_arguments(p)
     p.set_defaults(handler=_run_ingest)
 
 
 def _add_monitor(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("monitor", help="monitor a run: --replay recorded detection events through the monitors")
-    p.add_argument("--replay", required=True, metavar="EVENTS", help="detection-event file to replay")
+    p.add_argument("--replay", type=_text, required=True, metavar="EVENTS", help="detection-event file to replay")
     _ingest_arguments(p)
     p.set_defaults(handler=_run_ingest)
 

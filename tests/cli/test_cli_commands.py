@@ -45,10 +45,12 @@ def test_interrupt_before_any_checkpoint_says_so(tmp_path, capsys, monkeypatch):
 def test_interrupt_after_a_checkpoint_names_it(tmp_path, capsys, monkeypatch):
     import qec_gym.training
 
-    def interrupted(cfg, out, **kwargs):
+    from qec_gym.training.train import TrainingInterrupted
+
+    def interrupted(cfg, out, **kwargs):  # what train() raises after saving at an update boundary
         (out_dir := tmp_path / "run" / "checkpoints").mkdir(parents=True)
         (out_dir / "model_128_steps.zip").write_bytes(b"")
-        raise KeyboardInterrupt
+        raise TrainingInterrupted(out_dir / "model_128_steps.zip", 128)
 
     monkeypatch.setattr(qec_gym.training, "train", interrupted)
     assert main(["train", "--timesteps", "256", "--out", str(tmp_path / "run"), "--no-progress"]) == 130

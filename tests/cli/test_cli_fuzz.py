@@ -26,6 +26,8 @@ BASE = {
     ("bosonic", "show"): ["--nbar", "4", "--k1", "1e-3"],
     ("report",): ["--out", "r"],
     ("bench",): [],
+    ("ingest",): ["events.b8", "--format", "b8"],
+    ("monitor",): ["--replay", "events.b8", "--format", "b8"],
 }
 # Options whose empty value means something ("" = no reference policy / no oracle).
 FREE_TEXT = {(("report",), "--reference"), (("report",), "--oracle")}
