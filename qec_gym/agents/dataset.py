@@ -88,7 +88,8 @@ def generate_dataset(
     if not 0.0 <= float(epsilon) <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1], got {epsilon}.")
     env_kwargs = dict(env_kwargs or {})
-    env = make_env(env_id, scenarios=env_kwargs.pop("scenarios", "train"), env_kwargs=env_kwargs)
+    env = make_env(env_id, scenarios=env_kwargs.pop("scenarios", "train"), env_kwargs=env_kwargs,
+                   purpose="dataset generation")
     try:
         names = observation_feature_names(env)
         columns = (*names, *META_COLUMNS)
@@ -142,6 +143,26 @@ def load_dataset(path: str | os.PathLike):
     if meta is not None:
         df.attrs.update({k: v for k, v in meta.items() if k not in ("completed", "bytes")})
     return df
+
+
+def refuse_heldout_rows(df, *, purpose: str) -> None:
+    """Refuse a dataset holding rows of held-out scenarios before anything is fitted on it.
+
+    Names the env's registry does not know (a user's own scenarios) carry no split here; their
+    dataset was checked when `generate_dataset` made it.
+
+    Raises:
+        ValueError: a held-out scenario's rows (named), with the fix.
+    """
+    from qec_gym.noise.scenarios import SCENARIOS, registry_for_env, resolve_scenarios
+
+    if "scenario" not in df.columns:
+        return
+    env_id = df.attrs.get("env_id")
+    registry = registry_for_env(env_id) if env_id else SCENARIOS
+    known = [n for n in dict.fromkeys(df["scenario"].astype(str)) if n in registry]
+    if known:
+        resolve_scenarios(known, registry=registry, allow_heldout=False, purpose=purpose)
 
 
 def feature_columns(df) -> list[str]:

@@ -19,14 +19,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from qec_gym.noise.scenarios import list_scenarios
+from qec_gym.noise.scenarios import SCENARIOS, registry_for_env, resolve_scenarios
 
 EnvSource = str | Callable[..., gym.Env] | gym.Env
 """An env id, a factory taking env keyword arguments, or an env made by ``gym.make``."""
 
 
-def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
-             env_kwargs: Mapping[str, Any] | None = None) -> gym.Env:
+def make_env(source: EnvSource, *, scenarios: Any = "train",
+             env_kwargs: Mapping[str, Any] | None = None, purpose: str = "fitting a baseline") -> gym.Env:
     """A fresh env on ``scenarios`` (training by default), refusing held-out scenarios.
 
     Held-out scenarios are for evaluation only: every fitted baseline (best fixed entry,
@@ -35,31 +35,40 @@ def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
     Args:
         source: Env id, factory (called with keyword arguments) or an env made by ``gym.make``
             (its id and make-kwargs are reused, with ``scenarios`` replaced).
-        scenarios: ``"train"`` or training scenario names.
+        scenarios: ``"train"`` or training scenarios in any form `resolve_scenarios` accepts.
         env_kwargs: Extra keyword arguments (e.g. ``{"max_steps": 50}``); a ``"scenarios"``
             entry replaces ``scenarios``.
+        purpose: What the env is for, named when a held-out scenario is refused.
 
     Raises:
         ValueError: a held-out scenario was asked for, or ``source`` is an env without a spec.
     """
     # A "scenarios" inside env_kwargs wins (it is still checked against the held-out split).
     kwargs = {"scenarios": scenarios, **(env_kwargs or {})}
+
+    def check(registry: Mapping[str, Any], pool: Any = None) -> None:
+        # the one resolver of scenario sets refuses held-out ones under any spelling
+        resolve_scenarios(kwargs["scenarios"], registry=registry, pool=pool, allow_heldout=False, purpose=purpose)
+
     if isinstance(source, str):
-        env = gym.make(source, **kwargs)
-    elif isinstance(source, gym.Env):
+        check(registry_for_env(source))  # before building the env (and its table)
+        return gym.make(source, **kwargs)
+    if isinstance(source, gym.Env):
         spec = source.spec
         if spec is None:
             raise ValueError("this env has no spec (it was not made by gym.make): pass its env id or a factory instead.")
-        env = gym.make(spec.id, **{**spec.kwargs, **kwargs})
-    elif callable(source):
-        env = source(**kwargs)
-    else:
+        u = source.unwrapped
+        check(getattr(u, "scenario_registry", SCENARIOS), getattr(u, "scenario_pool", None))
+        return gym.make(spec.id, **{**spec.kwargs, **kwargs})
+    if not callable(source):
         raise TypeError(f"expected an env id, a factory or an env, got {type(source).__name__}.")
-    registry = getattr(env.unwrapped, "scenario_registry", {})
-    heldout = sorted(n for n in getattr(env.unwrapped, "scenario_names", ()) if getattr(registry.get(n), "split", None) == "heldout")
-    if heldout:
+    env = source(**kwargs)
+    u = env.unwrapped
+    try:
+        check(getattr(u, "scenario_registry", SCENARIOS), getattr(u, "scenario_pool", None))
+    except (ValueError, TypeError):
         env.close()
-        raise ValueError(f"held-out scenarios {heldout} are for evaluation only: fit on scenarios='train'.")
+        raise
     return env
 
 
