@@ -155,7 +155,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 
     from qec_gym.eval import EvalConfig, evaluate, summarize
 
-    scenarios = args.scenarios[0] if len(args.scenarios) == 1 and args.scenarios[0] in ("heldout", "train") else tuple(args.scenarios)
+    scenarios = args.scenarios[0] if len(args.scenarios) == 1 else tuple(args.scenarios)
     env_kwargs = {"backend": args.backend} if args.backend else {}
     cfg = EvalConfig(args.env, scenarios=scenarios, seeds=tuple(range(args.seeds)), env_kwargs=env_kwargs)
     with tqdm(desc="episodes", unit="ep") as bar:
@@ -164,7 +164,11 @@ def _run_eval(args: argparse.Namespace) -> int:
             bar.n = done
             bar.refresh()
 
-        df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress)
+        def status(message: str) -> None:
+            # Fitting a baseline takes a while before any episode runs: say so on the bar.
+            bar.set_description_str(message)
+
+        df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress, status=status)
     names = set(df.policy)
     table = summarize(df, reference="best_fixed" if "best_fixed" in names else None,
                       oracle="clairvoyant" if "clairvoyant" in names else None)
