@@ -231,12 +231,15 @@ class _Job:
 
 
 def run_batch(spec: str, config: EvalConfig, episodes: Sequence[tuple[str, int]], *, policy: Any = None,
-              on_episode: Callable[[tuple[dict, list[dict]]], None] | None = None) -> list[tuple[dict, list[dict]]]:
+              on_episode: Callable[[tuple[dict, list[dict]]], None] | None = None,
+              env: Any = None) -> list[tuple[dict, list[dict]]]:
     """Build ``spec``'s policy once (unless ``policy`` is given) and run it on each (scenario, seed).
 
-    ``on_episode`` is called with each finished (row, traces) as soon as it exists.
+    ``on_episode`` is called with each finished (row, traces) as soon as it exists. ``env``:
+    an env made by ``config.make_env()`` to reuse (left open); by default one is made and closed.
     """
-    env = config.make_env()
+    own = env is None
+    env = config.make_env() if own else env
     try:
         policy = make_policy(spec, env) if policy is None else policy
         out = []
@@ -247,7 +250,8 @@ def run_batch(spec: str, config: EvalConfig, episodes: Sequence[tuple[str, int]]
             out.append(result)
         return out
     finally:
-        env.close()
+        if own:
+            env.close()
 
 
 def _run_job(job: _Job, config: EvalConfig):
@@ -281,15 +285,13 @@ def evaluate(
             longer registered, of another env configuration (id, version, env_kwargs, backend),
             or holding a policy of the same name with another identity (the message names it).
     """
-    import pandas as pd
-
     names = [policy_name(p) for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}; name them as name=spec.")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     say = status or (lambda msg: None)
-    env = config.make_env()
+    env = config.make_env()  # reused by the episodes when they run in this process
     try:
         env_id, version = env.spec.id, env.spec.version
         backend = str(env.unwrapped.backend)
@@ -304,9 +306,16 @@ def evaluate(
             if _bare(p) in _FITTED:
                 fitted_state, agent = cache.get(p, env, say)
             jobs_by_policy[p] = (policy_identity(p, fitted_state), agent)
+        _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
+        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, kwargs, workers, progress, say)
     finally:
         env.close()
-    _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
+
+
+def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, kwargs, workers, progress, say):
+    import pandas as pd
+
+    names = [policy_name(p) for p in policies]
     done = {(r["policy"], r["scenario"], r["seed"]) for r in existing}
     traces_path = out.with_suffix(".traces.csv")
     # A policy is built (and loaded) once per job; with workers, one job per (policy, scenario).
@@ -343,7 +352,8 @@ def evaluate(
                     record(job, result)
     else:
         for job in jobs:
-            run_batch(job.spec, config, job.episodes, policy=job.fitted, on_episode=lambda r, job=job: record(job, r))
+            run_batch(job.spec, config, job.episodes, policy=job.fitted, env=env,
+                      on_episode=lambda r, job=job: record(job, r))
     df = pd.DataFrame(read_results_file(out), columns=list(COLUMNS))
     ids = {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()}
     keep = (df.env_kwargs == kwargs) & df.policy.map(ids).eq(df.policy_id) & df.scenario.isin(scenarios) & df.seed.isin(config.seeds)
