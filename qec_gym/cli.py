@@ -172,7 +172,8 @@ def _run_eval(args: argparse.Namespace) -> int:
     names = set(df.policy)
     table = summarize(df, reference="best_fixed" if "best_fixed" in names else None,
                       oracle="clairvoyant" if "clairvoyant" in names else None)
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    # n/a: fewer than two episodes give no interval
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a"))
     print(f"results: {args.out}")
     return 0
 

@@ -477,7 +477,11 @@ def _plain_log_ticks(ax, which: str = "y") -> None:
 
 def _err(low, mid, high) -> list[list[float]]:
     """matplotlib's asymmetric error bars from interval bounds (never negative)."""
-    return [[max(0.0, m - lo) for lo, m in zip(low, mid)], [max(0.0, hi - m) for m, hi in zip(mid, high)]]
+    # NaN (no interval: one episode) stays NaN, so no error bar is drawn rather than a zero-width one.
+    def half(a: float, b: float) -> float:
+        return math.nan if math.isnan(a) or math.isnan(b) else max(0.0, b - a)
+
+    return [[half(lo, m) for lo, m in zip(low, mid)], [half(m, hi) for m, hi in zip(mid, high)]]
 
 
 def _grid(ax, axis: str = "both") -> None:

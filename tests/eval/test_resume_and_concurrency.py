@@ -143,3 +143,19 @@ def test_csvstore_append_is_idempotent_and_repairs(tmp_path):
     assert path.read_text() == "k,v\n1,0.5\n2,0.25\n"
     with pytest.raises(ValueError, match="another kind of file"):
         csvstore.append_rows(path, {"k": int, "w": float}, [{"k": 3, "w": 1.0}])
+
+
+def test_demo_refuses_a_folder_made_with_another_configuration(tmp_path, capsys):
+    from qec_gym.cli import main
+    from qec_gym.demo import DemoConfig, _claim_folder
+
+    _claim_folder(tmp_path, DemoConfig.smoke())  # as a `demo --smoke` run leaves it
+    (tmp_path / "tree.joblib").write_bytes(b"a model of the smoke config")
+    assert main(["demo", "--out", str(tmp_path), "--timesteps", "1024", "--seeds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "another configuration" in err and "max_steps: 30 there, None now" in err
+    old = tmp_path / "old"
+    (old / "eval").mkdir(parents=True)  # an older demo folder: products, no demo.json
+    assert main(["demo", "--smoke", "--out", str(old)]) == 2
+    assert "no demo.json" in capsys.readouterr().err
+    _claim_folder(tmp_path, DemoConfig.smoke())  # the same configuration resumes
