@@ -121,10 +121,10 @@ def _claim_folder(out: Path, config: DemoConfig) -> None:
             raise ValueError(f"{path} is corrupt ({e}): delete {out} or choose another --out.") from None
         if stored != record:
             diff = sorted(k for k in set(stored) | set(record) if stored.get(k) != record.get(k))
+            what = ", ".join(f"{k}: {stored.get(k)!r} there, {record.get(k)!r} now" for k in diff)
             raise ValueError(
-                f"{out} holds a demo made with another configuration ({', '.join(f'{k}: {stored.get(k)!r} there, '
-                f'{record.get(k)!r} now' for k in diff)}); its models and results would be mixed with this one's. "
-                "Choose another --out, or re-run with the same options to resume."
+                f"{out} holds a demo made with another configuration ({what}); its models and results would be "
+                "mixed with this one's. Choose another --out, or re-run with the same options to resume."
             )
         return
     if products:
