@@ -107,6 +107,7 @@ from qec_gym.envs.table import FEATURES, NoiseAxis, TableConfig, WindowTable, bu
 from qec_gym.noise.params import NoiseParams
 from qec_gym.noise.scenarios import SCENARIOS, Scenario, get_scenario, resolve_scenarios
 from qec_gym.sim import SimulationCache, simulate_window
+from qec_gym.sim.window import DEFAULT_BINS_PER_DECADE
 from qec_gym.sim.cache import detector_error_model
 
 N_BASE_FEATURES = 14
@@ -407,8 +408,10 @@ class QECSwitchEnv(gym.Env):
         events = None
         if self.backend == "circuit":
             stats = [
+                # Noise changes every window: quantised (<= 1.8%) so compiled circuits are reused.
                 simulate_window(spec, true, decoder=entry.decoder, assumed_noise=self._noise_for(self.entry, self._cal_step),
-                                shots=self.shots, rng=self.np_random, cache=self._cache, keep_events=self.raw_syndrome)
+                                shots=self.shots, rng=self.np_random, cache=self._cache, keep_events=self.raw_syndrome,
+                                bins_per_decade=DEFAULT_BINS_PER_DECADE)
                 for spec in entry.specs()
             ]
             errors = sum(s.errors for s in stats)
