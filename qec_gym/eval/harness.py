@@ -43,6 +43,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -244,6 +245,12 @@ def run_batch(spec: str, config: EvalConfig, episodes: Sequence[tuple[str, int]]
         policy = make_policy(spec, env) if policy is None else policy
         out = []
         for s, seed in episodes:
+            if _bare(spec) == "random":
+                # Its own stream per episode: the same actions however episodes are grouped,
+                # resumed or spread over workers (a row's result depends only on its key).
+                from qec_gym.agents import RandomAgent
+
+                policy = RandomAgent(env.action_space, seed=np.random.SeedSequence([seed, zlib.crc32(s.encode())]))
             result = run_one(policy, env, spec, s, seed, trace=seed in config.trace_seeds)
             if on_episode is not None:
                 on_episode(result)

@@ -159,3 +159,13 @@ def test_demo_refuses_a_folder_made_with_another_configuration(tmp_path, capsys)
     assert main(["demo", "--smoke", "--out", str(old)]) == 2
     assert "no demo.json" in capsys.readouterr().err
     _claim_folder(tmp_path, DemoConfig.smoke())  # the same configuration resumes
+
+
+def test_random_rows_depend_only_on_their_key(tmp_path):
+    whole = evaluate(["random"], CFG, out_path=tmp_path / "a.csv")
+    evaluate(["random"], EvalConfig(ENV, scenarios=("bursts",), seeds=(1,), env_kwargs={"max_steps": 5}),
+             out_path=tmp_path / "b.csv")
+    resumed = evaluate(["random"], CFG, out_path=tmp_path / "b.csv")
+    key = ["scenario", "seed"]
+    pd.testing.assert_frame_equal(whole.sort_values(key).reset_index(drop=True),
+                                  resumed.sort_values(key).reset_index(drop=True))
