@@ -189,6 +189,7 @@ def circuit_vs_window(env_id: str, *, repeats: int) -> dict:
 
     import qec_gym  # noqa: F401  (registers the ids)
     from qec_gym.sim import SimulationCache, simulate_window
+    from qec_gym.sim.window import DEFAULT_BINS_PER_DECADE
 
     env = gym.make(env_id, backend="circuit").unwrapped
     try:
@@ -202,7 +203,7 @@ def circuit_vs_window(env_id: str, *, repeats: int) -> dict:
             noise = env._noise_for(env.entry, env._t)
             for spec in entry.specs():
                 simulate_window(spec, noise, decoder=entry.decoder, assumed_noise=env.assumed_noise, shots=env.shots,
-                                rng=rng, cache=cache)
+                                rng=rng, cache=cache, bins_per_decade=DEFAULT_BINS_PER_DECADE)  # as the env does
 
         window()  # reset compiled the env's first window: warm ours alike, or repeat 1 compares cold to warm
         env_t, win_t = [], []

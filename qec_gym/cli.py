@@ -301,15 +301,17 @@ def _run_eval(args: argparse.Namespace) -> int:
     from qec_gym.demo import tqdm_progress
     from qec_gym.eval import EvalConfig, evaluate, summarize
 
-    scenarios = args.scenarios[0] if len(args.scenarios) == 1 and args.scenarios[0] in ("heldout", "train") else tuple(args.scenarios)
+    scenarios = args.scenarios[0] if len(args.scenarios) == 1 else tuple(args.scenarios)
     env_kwargs = {"backend": args.backend} if args.backend else {}
     cfg = EvalConfig(args.env, scenarios=scenarios, seeds=tuple(range(args.seeds)), env_kwargs=env_kwargs)
-    with tqdm_progress("episodes") as progress:
-        df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress)
+    with tqdm_progress("episodes") as progress:  # its status names a baseline being fitted
+        df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress,
+                      status=progress.status)
     names = set(df.policy)
     table = summarize(df, reference="best_fixed" if "best_fixed" in names else None,
                       oracle="clairvoyant" if "clairvoyant" in names else None)
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    # n/a: fewer than two episodes give no interval
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a"))
     print(f"results: {args.out}")
     return 0
 

@@ -10,11 +10,16 @@ On the default environment (``qec_gym/SurfaceSwitch-v1``, table backend) it:
 4. writes the policy report (Markdown + HTML + PNG) and the QEC simulation report.
 
 Every stage is resumable: re-running skips what is done (a trained model, the dataset, finished
-episodes, sweep points), so an interrupted demo continues where it stopped.
+episodes, sweep points), so an interrupted demo continues where it stopped. A folder remembers
+the configuration that made it (``demo.json``, with the env id): re-running into it with another
+configuration (other timesteps, episode length, seeds...) is refused rather than mixing its
+models and 30-step episodes with 500-step ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,6 +105,7 @@ def run_demo(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _claim_folder(out, config)
     env_kwargs = {} if config.max_steps is None else {"max_steps": config.max_steps}
 
     run = out / "ppo"
@@ -135,7 +141,7 @@ def run_demo(
     results = out / "eval" / "results.csv"
     eval_cfg = EvalConfig(ENV_ID, scenarios=scenarios, seeds=tuple(range(config.seeds)), env_kwargs=env_kwargs)
     with tqdm_progress("episodes", enabled=progress) as bar:
-        df = evaluate(policies, eval_cfg, out_path=results, progress=bar)
+        df = evaluate(policies, eval_cfg, out_path=results, progress=bar, status=getattr(bar, "status", None))
     table = summarize(df, reference="best_fixed", oracle="clairvoyant")
     log(table[["policy", "episodes", "return", "return_low", "return_high", "regret"]].to_string(
         index=False, float_format=lambda x: f"{x:.2f}"))
@@ -161,7 +167,8 @@ def run_demo(
 
 @contextmanager
 def tqdm_progress(desc: str, *, enabled: bool = True, unit: str = "ep"):
-    """A ``progress(done, total)`` callback that draws a tqdm bar (None when not ``enabled``)."""
+    """A ``progress(done, total)`` callback that draws a tqdm bar (None when not ``enabled``);
+    its ``status(message)`` attribute relabels the bar (e.g. while a baseline is being fitted)."""
     if not enabled:
         yield None
         return
@@ -173,4 +180,31 @@ def tqdm_progress(desc: str, *, enabled: bool = True, unit: str = "ep"):
             bar.n = done
             bar.refresh()
 
+        update.status = bar.set_description_str
         yield update
+
+
+def _claim_folder(out: Path, config: DemoConfig) -> None:
+    """Record ``config`` in ``out/demo.json``, or refuse a folder made with another one."""
+    record = {"env_id": ENV_ID, **dataclasses.asdict(config)}
+    path = out / "demo.json"
+    products = [p.name for p in (out / "ppo", out / "tree.joblib", out / "tree_dataset.csv", out / "eval") if p.exists()]
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is corrupt ({e}): delete {out} or choose another --out.") from None
+        if stored != record:
+            diff = sorted(k for k in set(stored) | set(record) if stored.get(k) != record.get(k))
+            what = ", ".join(f"{k}: {stored.get(k)!r} there, {record.get(k)!r} now" for k in diff)
+            raise ValueError(
+                f"{out} holds a demo made with another configuration ({what}); its models and results would be "
+                "mixed with this one's. Choose another --out, or re-run with the same options to resume."
+            )
+        return
+    if products:
+        raise ValueError(
+            f"{out} already holds demo products ({', '.join(products)}) but no demo.json saying how they were made "
+            "(an older demo): choose another --out or delete the folder."
+        )
+    path.write_text(json.dumps(record, indent=1, sort_keys=True))

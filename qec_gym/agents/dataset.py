@@ -13,7 +13,8 @@ action), ``label_entry`` (the menu entry running after that action), ``action`` 
 With ``out_path`` the data is appended to a CSV one finished episode at a time and a JSON
 sidecar (``<out_path>.meta.json``) records the finished episodes and the file's byte length;
 re-running with the same path and parameters skips them, and a chunk cut off by Ctrl-C is
-truncated away. Episode ``k`` depends only on ``(seed, k)``, so resumed data equals a single run's.
+truncated away. Writes hold the file's lock (`qec_gym.sim.csvstore.locked`) and skip episodes
+another process recorded meanwhile, so concurrent runs into one file store each episode once. Episode ``k`` depends only on ``(seed, k)``, so resumed data equals a single run's.
 
 Example:
     >>> df = generate_dataset("qec_gym/SurfaceSwitch-v1", episodes=2, seed=0, epsilon=0.2,
@@ -27,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ import numpy as np
 
 from qec_gym.agents.base import observation_feature_names
 from qec_gym.agents.rollout import EnvSource, env_id_of, make_env
+from qec_gym.sim.csvstore import ResultsFileWarning, locked
 
 META_COLUMNS = ("label", "label_entry", "action", "scenario", "episode", "step")
 """Non-feature columns of a dataset."""
@@ -88,7 +91,8 @@ def generate_dataset(
     if not 0.0 <= float(epsilon) <= 1.0:
         raise ValueError(f"epsilon must be in [0, 1], got {epsilon}.")
     env_kwargs = dict(env_kwargs or {})
-    env = make_env(env_id, scenarios=env_kwargs.pop("scenarios", "train"), env_kwargs=env_kwargs)
+    env = make_env(env_id, scenarios=env_kwargs.pop("scenarios", "train"), env_kwargs=env_kwargs,
+                   purpose="dataset generation")
     try:
         names = observation_feature_names(env)
         columns = (*names, *META_COLUMNS)
@@ -139,9 +143,35 @@ def load_dataset(path: str | os.PathLike):
         raise ValueError(f"{path} is not a readable dataset CSV ({e}); regenerate it with `qec-gym dataset`.") from None
     if "label" not in df.columns:
         raise ValueError(f"{path} has no 'label' column: it is not a dataset from `qec-gym dataset`.")
+    if {"episode", "step"} <= set(df.columns):
+        repeated = df.duplicated(["episode", "step"])
+        if repeated.any():  # left by two writers before datasets were locked: keep the first
+            warnings.warn(f"{path}: {int(repeated.sum())} row(s) repeat an (episode, step) of an earlier row; the "
+                          "first of each is used.", ResultsFileWarning, stacklevel=2)
+            df = df[~repeated].reset_index(drop=True)
     if meta is not None:
         df.attrs.update({k: v for k, v in meta.items() if k not in ("completed", "bytes")})
     return df
+
+
+def refuse_heldout_rows(df, *, purpose: str) -> None:
+    """Refuse a dataset holding rows of held-out scenarios before anything is fitted on it.
+
+    Names the env's registry does not know (a user's own scenarios) carry no split here; their
+    dataset was checked when `generate_dataset` made it.
+
+    Raises:
+        ValueError: a held-out scenario's rows (named), with the fix.
+    """
+    from qec_gym.noise.scenarios import SCENARIOS, registry_for_env, resolve_scenarios
+
+    if "scenario" not in df.columns:
+        return
+    env_id = df.attrs.get("env_id")
+    registry = registry_for_env(env_id) if env_id else SCENARIOS
+    known = [n for n in dict.fromkeys(df["scenario"].astype(str)) if n in registry]
+    if known:
+        resolve_scenarios(known, registry=registry, allow_heldout=False, purpose=purpose)
 
 
 def feature_columns(df) -> list[str]:
@@ -186,6 +216,44 @@ def _episode_frame(env, k: int, *, seed: int, epsilon: float, columns):
 
 
 def _generate_to_csv(env, path: Path, meta: dict, *, episodes: int, columns, progress: bool):
+    # Several processes may fill one dataset: each episode is written under the file's lock and
+    # only if no one has recorded it yet, so every episode appears once (`qec_gym.sim.csvstore`).
+    with locked(path):
+        done = set(_open_dataset(path, meta, columns)["completed"])
+    todo = [k for k in range(episodes) if k not in done]
+    for k in _progress(todo, progress):
+        try:
+            chunk = _episode_frame(env, k, seed=meta["seed"], epsilon=meta["epsilon"], columns=columns)
+        except Exception:
+            with locked(path):
+                state = _read_meta(path)
+                if state is not None and not state["completed"]:
+                    # nothing worth resuming: leave no header-only file that pins these parameters
+                    path.unlink(missing_ok=True)
+                    meta_path(path).unlink(missing_ok=True)
+            raise
+        # %.9g round-trips float32 exactly, so a resumed/reloaded tree sees identical inputs.
+        text = chunk.to_csv(header=False, index=False, float_format="%.9g", lineterminator="\n").encode()
+        with locked(path):
+            state = _read_meta(path)
+            if k in state["completed"]:  # another process wrote it meanwhile
+                continue
+            with open(path, "r+b") as f:
+                f.truncate(state["bytes"])  # drop a chunk cut off mid-write (Ctrl-C, crash)
+                f.seek(0, os.SEEK_END)
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+                size = f.tell()
+            state["completed"] = sorted(set(state["completed"]) | {k})
+            state["bytes"] = size
+            _write_meta(meta_path(path), state)  # after the data: a crash in between only redoes this episode
+    df = load_dataset(path)
+    return df[df["episode"] < episodes].sort_values(["episode", "step"], kind="stable").reset_index(drop=True)
+
+
+def _open_dataset(path: Path, meta: dict, columns) -> dict:
+    """The sidecar state of the dataset at ``path`` (created with its header if new); call it locked."""
     mpath = meta_path(path)
     state = _read_meta(path) if path.exists() else None
     if path.exists() and state is None:
@@ -196,40 +264,15 @@ def _generate_to_csv(env, path: Path, meta: dict, *, episodes: int, columns, pro
         if mismatch:
             raise ValueError(f"{path} was generated with other parameters ({', '.join(mismatch)} differ): "
                              "re-run with the same ones to resume, or choose another out_path.")
-        # Drop a chunk that was cut off mid-write (Ctrl-C, crash): keep only recorded bytes.
-        with open(path, "r+b") as f:
-            f.truncate(state["bytes"])
-    else:
-        header = ",".join(_csv_field(c) for c in columns) + "\n"
-        with open(path, "wb") as f:
-            f.write(header.encode())
-            f.flush()
-            os.fsync(f.fileno())
-        state = {**meta, "completed": [], "bytes": len(header.encode())}
-        _write_meta(mpath, state)
-    done = set(state["completed"])
-    todo = [k for k in range(episodes) if k not in done]
-    for k in _progress(todo, progress):
-        try:
-            chunk = _episode_frame(env, k, seed=meta["seed"], epsilon=meta["epsilon"], columns=columns)
-        except Exception:
-            if not done:  # nothing worth resuming: leave no header-only file that pins these parameters
-                path.unlink(missing_ok=True)
-                mpath.unlink(missing_ok=True)
-            raise
-        # %.9g round-trips float32 exactly, so a resumed/reloaded tree sees identical inputs.
-        text = chunk.to_csv(header=False, index=False, float_format="%.9g", lineterminator="\n").encode()
-        with open(path, "ab") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-            size = f.tell()
-        state["completed"] = sorted(done | {k})
-        done.add(k)
-        state["bytes"] = size
-        _write_meta(mpath, state)  # after the data: a crash in between only redoes this episode
-    df = load_dataset(path)
-    return df[df["episode"] < episodes].sort_values(["episode", "step"], kind="stable").reset_index(drop=True)
+        return state
+    header = ",".join(_csv_field(c) for c in columns) + "\n"
+    with open(path, "wb") as f:
+        f.write(header.encode())
+        f.flush()
+        os.fsync(f.fileno())
+    state = {**meta, "completed": [], "bytes": len(header.encode())}
+    _write_meta(mpath, state)
+    return state
 
 
 def _read_meta(path: Path) -> dict | None:

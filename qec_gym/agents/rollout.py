@@ -19,15 +19,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from qec_gym.noise.scenarios import list_scenarios
+from qec_gym.noise.scenarios import SCENARIOS, registry_for_env, resolve_scenarios
 from qec_gym.validation import check_env_id
 
 EnvSource = str | Callable[..., gym.Env] | gym.Env
 """An env id, a factory taking env keyword arguments, or an env made by ``gym.make``."""
 
 
-def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
-             env_kwargs: Mapping[str, Any] | None = None, table_twin: bool = False) -> gym.Env:
+def make_env(source: EnvSource, *, scenarios: Any = "train", env_kwargs: Mapping[str, Any] | None = None,
+             table_twin: bool = False, purpose: str = "fitting a baseline") -> gym.Env:
     """A fresh env on ``scenarios`` (training by default), refusing held-out scenarios.
 
     Held-out scenarios are for evaluation only: every fitted baseline (best fixed entry,
@@ -36,7 +36,7 @@ def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
     Args:
         source: Env id, factory (called with keyword arguments) or an env made by ``gym.make``
             (its id and make-kwargs are reused, with ``scenarios`` replaced).
-        scenarios: ``"train"`` or training scenario names.
+        scenarios: ``"train"`` or training scenarios in any form `resolve_scenarios` accepts.
         env_kwargs: Extra keyword arguments (e.g. ``{"max_steps": 50}``); a ``"scenarios"``
             entry replaces ``scenarios``.
         table_twin: If the env runs the circuit backend by default (``SurfaceSwitchRaw-v1``) and
@@ -45,38 +45,49 @@ def make_env(source: EnvSource, *, scenarios: str | list[str] = "train",
             features-only fit never reads), thousands of times faster. Fits that roll out
             hundreds of episodes (best fixed entry, threshold) use it; the table is validated
             against the circuit backend.
+        purpose: What the env is for, named when a held-out scenario is refused.
 
     Raises:
         ValueError: a held-out scenario was asked for, or ``source`` is an env without a spec.
     """
     # A "scenarios" inside env_kwargs wins (it is still checked against the held-out split).
     kwargs = {"scenarios": scenarios, **(env_kwargs or {})}
+
+    def check(registry: Mapping[str, Any], pool: Any = None) -> None:
+        # the one resolver of scenario sets refuses held-out ones under any spelling
+        resolve_scenarios(kwargs["scenarios"], registry=registry, pool=pool, allow_heldout=False, purpose=purpose)
+
+    if isinstance(source, str):
+        check(registry_for_env(check_env_id(source)))  # before building the env (and its table)
+    elif isinstance(source, gym.Env):
+        u = source.unwrapped
+        check(getattr(u, "scenario_registry", SCENARIOS), getattr(u, "scenario_pool", None))
     env = _make(source, kwargs)
+    if not isinstance(source, (str, gym.Env)):  # a factory: check what it built
+        u = env.unwrapped
+        try:
+            check(getattr(u, "scenario_registry", SCENARIOS), getattr(u, "scenario_pool", None))
+        except (ValueError, TypeError):
+            env.close()
+            raise
     asked = {**(getattr(getattr(source, "spec", None), "kwargs", None) or {}), **kwargs}  # a backend the caller chose
     if table_twin and "backend" not in asked and getattr(env.unwrapped, "backend", "table") == "circuit":
         env.close()
         env = _make(source, {**kwargs, "backend": "table", "raw_syndrome": False})
-    registry = getattr(env.unwrapped, "scenario_registry", {})
-    heldout = sorted(n for n in getattr(env.unwrapped, "scenario_names", ()) if getattr(registry.get(n), "split", None) == "heldout")
-    if heldout:
-        env.close()
-        raise ValueError(f"held-out scenarios {heldout} are for evaluation only: fit on scenarios='train'.")
     return env
 
 
 def _make(source: EnvSource, kwargs: dict[str, Any]) -> gym.Env:
     if isinstance(source, str):
-        env = gym.make(check_env_id(source), **kwargs)
-    elif isinstance(source, gym.Env):
+        return gym.make(source, **kwargs)
+    if isinstance(source, gym.Env):
         spec = source.spec
         if spec is None:
             raise ValueError("this env has no spec (it was not made by gym.make): pass its env id or a factory instead.")
-        env = gym.make(spec.id, **{**spec.kwargs, **kwargs})
-    elif callable(source):
-        env = source(**kwargs)
-    else:
-        raise TypeError(f"expected an env id, a factory or an env, got {type(source).__name__}.")
-    return env
+        return gym.make(spec.id, **{**spec.kwargs, **kwargs})
+    if callable(source):
+        return source(**kwargs)
+    raise TypeError(f"expected an env id, a factory or an env, got {type(source).__name__}.")
 
 
 def env_id_of(source: EnvSource) -> str | None:

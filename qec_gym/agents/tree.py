@@ -148,7 +148,7 @@ class DecisionTreeAgent(Policy):
             The agent; ``agent.metrics`` holds ``train_accuracy``, ``validation_accuracy``,
             ``n_train``, ``n_validation`` (accuracies of the split fit) and ``accuracy_all``.
         """
-        from qec_gym.agents.dataset import feature_columns
+        from qec_gym.agents.dataset import feature_columns, refuse_heldout_rows
 
         _, Tree, _ = _sklearn()
         if target not in (*TARGETS, "auto"):
@@ -163,6 +163,7 @@ class DecisionTreeAgent(Policy):
             raise ValueError(f"the dataset lacks columns {missing}: make it with generate_dataset / `qec-gym dataset`.")
         if target == "entry" and (data["label"] == 1).any():
             raise ValueError("the oracle recalibrates in this dataset, which target='entry' cannot express: use target='action'.")
+        refuse_heldout_rows(data, purpose="fitting a decision tree")
         X = data[names].to_numpy(dtype=np.float32)
         y = data["label" if target == "action" else "label_entry"].to_numpy(dtype=np.int64)
         episodes = np.unique(data["episode"].to_numpy())

@@ -126,8 +126,9 @@ from qec_gym.envs.menu import MenuEntry
 from qec_gym.envs.reward import RewardConfig, estimated_p_round, expected_error_cost, step_reward
 from qec_gym.envs.table import FEATURES, NoiseAxis, TableConfig, WindowTable, build_table, window_features
 from qec_gym.noise.params import NoiseParams
-from qec_gym.noise.scenarios import SCENARIOS, Scenario, get_scenario, list_scenarios
+from qec_gym.noise.scenarios import SCENARIOS, Scenario, get_scenario, resolve_scenarios
 from qec_gym.sim import SimulationCache, simulate_window
+from qec_gym.sim.window import DEFAULT_BINS_PER_DECADE
 from qec_gym.sim.cache import detector_error_model
 
 N_BASE_FEATURES = 14
@@ -473,8 +474,10 @@ class QECSwitchEnv(gym.Env):
         events = None
         if self.backend == "circuit":
             stats = [
+                # Noise changes every window: quantised (<= 1.8%) so compiled circuits are reused.
                 simulate_window(spec, true, decoder=entry.decoder, assumed_noise=self._noise_for(self.entry, self._cal_step),
-                                shots=self.shots, rng=rng, cache=self._cache, keep_events=self.raw_syndrome)
+                                shots=self.shots, rng=rng, cache=self._cache, keep_events=self.raw_syndrome,
+                                bins_per_decade=DEFAULT_BINS_PER_DECADE)
                 for spec in entry.specs()
             ]
             errors = sum(s.errors for s in stats)
@@ -702,27 +705,5 @@ def _with_extra_failures(along: dict[str, np.ndarray], extra: np.ndarray, rounds
 def _resolve_scenarios(
     scenarios: str | Sequence[str], pool: Sequence[str], registry: Mapping[str, Any] = SCENARIOS
 ) -> tuple[str, ...]:
-    if isinstance(scenarios, str):
-        if scenarios in ("train", "heldout"):
-            if registry is SCENARIOS:
-                names = tuple(n for n in list_scenarios(scenarios) if n in pool)
-            else:
-                names = tuple(n for n, s in registry.items() if s.split == scenarios and n in pool)
-            if not names:
-                raise ValueError(f"this env has no {scenarios!r} scenarios (its pool: {list(pool)}).")
-            return names
-        scenarios = [scenarios]
-    try:
-        names = tuple(scenarios)
-    except TypeError:
-        names = (scenarios,)
-    bad = [n for n in names if not isinstance(n, str)]
-    if bad:
-        raise TypeError(f"scenarios takes 'train', 'heldout', a scenario name or a list of names; got "
-                        f"{type(bad[0]).__name__} {bad[0]!r}. Add your own scenario to the registry and pass its name.")
-    if not names:
-        raise ValueError("scenarios is empty: pass 'train', 'heldout' or scenario names.")
-    for name in names:
-        if name not in registry:
-            raise ValueError(f"unknown scenario {name!r}; valid: {sorted(registry)}.")
-    return names
+    # One resolver for every naming form (qec_gym.noise.scenarios.resolve_scenarios).
+    return resolve_scenarios(scenarios, registry=registry, pool=pool)

@@ -6,6 +6,23 @@ appended to a CSV after each episode; re-running with the same file skips finish
 Step-level traces of the first seed of each scenario go to ``<results>.traces.csv`` for the
 report's trajectory plots (plots read results, never re-simulate).
 
+Resume keys. A row is identified by everything that changes its result: the env id (with its
+version), every ``gymnasium.make`` argument given (``env_kwargs`` as canonical JSON, e.g.
+``max_steps``), the backend, the policy's name and identity (``policy_id``: a hash of a run's
+model files or a tree file, the fitted parameters of ``best_fixed`` / ``threshold``, the spec of
+the others), the scenario and the seed. One results file holds one env configuration and one
+identity per policy name; anything else is refused with a message naming the difference (so a
+resume never returns numbers computed with something else). Files of an older format or of an
+env id that is no longer registered are refused too.
+
+Several processes may write one file: rows are appended under a file lock and a row whose key
+is already there is skipped, so two identical commands started together leave one row per
+episode (`qec_gym.sim.csvstore`).
+
+Fitted baselines (``best_fixed``, ``threshold``) are fitted once per evaluation on the env's
+training scenarios (same make-arguments) and cached next to the results
+(``<results>.fitted.json``), not once per (policy, scenario).
+
 Policy specs (strings, so that worker processes can build them): ``random``, ``fixed:<i>``,
 ``best_fixed``, ``threshold``, ``tree:<path>``, ``oracle``, ``clairvoyant`` (see
 `qec_gym.agents.make_baseline`) and ``run:<folder>`` (a trained model, `qec_gym.training.load_run`),
@@ -22,21 +39,43 @@ Example:
 
 from __future__ import annotations
 
-import csv
+import dataclasses
+import hashlib
+import json
 import math
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-COLUMNS = (
-    "env_id", "env_version", "policy", "scenario", "seed", "steps", "return", "mean_log10_p_round",
-    "budget_violation_frac", "qubit_rounds", "switches", "recalibrations", "mean_latency_us",
-)
-TRACE_COLUMNS = ("policy", "scenario", "seed", "step", "true_multiplier", "noise_estimate", "entry", "entry_label",
-                 "p_round", "expected_p_round", "reward", "action")
+from qec_gym.sim import csvstore
+
+
+def _version(text: str) -> int | None:
+    return None if text in ("", "None") else int(text)
+
+
+RESULT_FIELDS: dict[str, Callable[[str], Any]] = {
+    "env_id": str, "env_version": _version, "env_kwargs": str, "backend": str, "policy": str, "policy_id": str,
+    "scenario": str, "seed": int, "steps": int, "return": float, "mean_log10_p_round": float,
+    "budget_violation_frac": float, "qubit_rounds": float, "switches": int, "recalibrations": int,
+    "mean_latency_us": float,
+}
+"""Columns of a results file, in order, with how each is read back."""
+COLUMNS = tuple(RESULT_FIELDS)
+KEY = ("env_id", "env_kwargs", "backend", "policy", "policy_id", "scenario", "seed")
+"""The columns that identify an episode's row (its resume key)."""
+TRACE_FIELDS: dict[str, Callable[[str], Any]] = {
+    "policy": str, "scenario": str, "seed": int, "step": int, "true_multiplier": float, "noise_estimate": float,
+    "entry": int, "entry_label": str, "p_round": float, "expected_p_round": float, "reward": float, "action": int,
+}
+TRACE_COLUMNS = tuple(TRACE_FIELDS)
+TRACE_KEY = ("policy", "scenario", "seed", "step")
+_FITTED = ("best_fixed", "threshold")
 
 
 @dataclass(frozen=True)
@@ -45,14 +84,15 @@ class EvalConfig:
 
     Args:
         env_id: Registered env id.
-        scenarios: ``"heldout"``, ``"train"`` or scenario names.
+        scenarios: ``"heldout"``, ``"train"``, scenario names or `Scenario` objects (any form
+            `qec_gym.noise.scenarios.resolve_scenarios` accepts; evaluation may use held-out ones).
         seeds: Episode seeds (each scenario x seed is one paired episode).
         env_kwargs: Extra ``gymnasium.make`` arguments (e.g. ``backend="circuit"``).
         trace_seeds: Seeds whose step-level traces are stored.
     """
 
     env_id: str
-    scenarios: str | tuple[str, ...] = "heldout"
+    scenarios: Any = "heldout"
     seeds: tuple[int, ...] = tuple(range(5))
     env_kwargs: dict = field(default_factory=dict)
     trace_seeds: tuple[int, ...] = (0,)
@@ -64,8 +104,10 @@ class EvalConfig:
         if not self.seeds:
             raise ValueError("seeds is empty: give at least one episode seed.")
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
-        if not isinstance(self.scenarios, str):
+        if not isinstance(self.scenarios, str) and not hasattr(self.scenarios, "split"):
             object.__setattr__(self, "scenarios", tuple(self.scenarios))
+        if "scenarios" in self.env_kwargs:
+            raise ValueError("give the scenarios as EvalConfig(scenarios=...), not inside env_kwargs.")
 
     def make_env(self):
         import gymnasium as gym
@@ -75,6 +117,10 @@ class EvalConfig:
         kwargs = dict(self.env_kwargs)
         kwargs["scenarios"] = self.scenarios if isinstance(self.scenarios, str) else list(self.scenarios)
         return gym.make(self.env_id, **kwargs)
+
+    def kwargs_key(self) -> str:
+        """``env_kwargs`` as canonical JSON (sorted keys; objects by their repr): part of the resume key."""
+        return json.dumps(self.env_kwargs, sort_keys=True, separators=(",", ":"), default=repr)
 
 
 def make_policy(spec: str, env):
@@ -94,8 +140,55 @@ def policy_name(spec: str) -> str:
     return spec.split("=", 1)[0] if "=" in spec else spec
 
 
+def _bare(spec: str) -> str:
+    return spec.split("=", 1)[1] if "=" in spec else spec
+
+
+def _digest(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def policy_identity(spec: str, fitted: Any = None) -> str:
+    """What a policy *is*, beyond its name: part of the resume key.
+
+    ``run:<folder>``: a hash of its ``run.json``, ``model.zip`` and ``vecnormalize.pkl``;
+    ``tree:<path>``: a hash of the model file and its sidecar; ``best_fixed`` / ``threshold``:
+    their fitted parameters (``fitted``); others: the spec (they have no state).
+
+    Raises:
+        ValueError: a run folder without ``run.json`` / ``model.zip``.
+        FileNotFoundError: a tree file that does not exist.
+    """
+    bare = _bare(spec)
+    if bare.startswith("run:"):
+        run = Path(bare[4:])
+        for needed in ("run.json", "model.zip"):
+            if not (run / needed).exists():
+                raise ValueError(f"{run} has no {needed}: not a finished run folder; pass the folder that "
+                                 "`qec-gym train --out` wrote.")
+        files = [run / n for n in ("run.json", "model.zip", "vecnormalize.pkl") if (run / n).exists()]
+        return f"run:{_digest(*files)}"
+    if bare.startswith("tree:"):
+        path = Path(bare[5:])
+        if not path.exists():
+            raise FileNotFoundError(f"no tree model at {path}: train one with `qec-gym tree --out {path}`.")
+        side = Path(str(path) + ".json")
+        return f"tree:{_digest(*[p for p in (path, side) if p.exists()])}"
+    if bare in _FITTED:
+        text = json.dumps(fitted, sort_keys=True, separators=(",", ":"))
+        return f"{bare}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    return bare
+
+
 def run_one(policy, env, spec: str, scenario: str, seed: int, *, trace: bool) -> tuple[dict, list[dict]]:
-    """One paired episode of ``policy`` (built from ``spec`` for ``env``); returns (row, trace rows)."""
+    """One paired episode of ``policy`` (built from ``spec`` for ``env``); returns (row, trace rows).
+
+    The row lacks the key columns that the caller knows (``env_kwargs``, ``policy_id``).
+    """
     cfg = env.unwrapped.reward_config
     obs, info = env.reset(seed=seed, options={"scenario": scenario})
     state, start, done = None, True, False
@@ -123,22 +216,56 @@ def run_one(policy, env, spec: str, scenario: str, seed: int, *, trace: bool) ->
                 "expected_p_round": info["expected_p_round"], "reward": float(reward), "action": a,
             })
     row = {
-        "env_id": env.spec.id, "env_version": env.spec.version, "policy": policy_name(spec),
-        "scenario": scenario, "seed": seed, "steps": n, "return": total, "mean_log10_p_round": log_p / n,
-        "budget_violation_frac": viol / n, "qubit_rounds": qubit_rounds, "switches": switches,
-        "recalibrations": recals, "mean_latency_us": lat / n,
+        "env_id": env.spec.id, "env_version": env.spec.version, "backend": env.unwrapped.backend,
+        "policy": policy_name(spec), "scenario": scenario, "seed": seed, "steps": n, "return": total,
+        "mean_log10_p_round": log_p / n, "budget_violation_frac": viol / n, "qubit_rounds": qubit_rounds,
+        "switches": switches, "recalibrations": recals, "mean_latency_us": lat / n,
     }
     return row, traces
 
 
-def run_batch(spec: str, config: EvalConfig, episodes: Sequence[tuple[str, int]]) -> list[tuple[dict, list[dict]]]:
-    """Build ``spec``'s policy once and run it on each (scenario, seed) of ``episodes``."""
-    env = config.make_env()
-    policy = make_policy(spec, env)
+@dataclass(frozen=True)
+class _Job:
+    """One policy on some episodes: what a worker needs (all picklable)."""
+
+    spec: str
+    policy_id: str
+    episodes: tuple[tuple[str, int], ...]
+    fitted: Any = None  # a prebuilt fitted baseline (FixedAgent / ThresholdAgent), or None
+
+
+def run_batch(spec: str, config: EvalConfig, episodes: Sequence[tuple[str, int]], *, policy: Any = None,
+              on_episode: Callable[[tuple[dict, list[dict]]], None] | None = None,
+              env: Any = None) -> list[tuple[dict, list[dict]]]:
+    """Build ``spec``'s policy once (unless ``policy`` is given) and run it on each (scenario, seed).
+
+    ``on_episode`` is called with each finished (row, traces) as soon as it exists. ``env``:
+    an env made by ``config.make_env()`` to reuse (left open); by default one is made and closed.
+    """
+    own = env is None
+    env = config.make_env() if own else env
     try:
-        return [run_one(policy, env, spec, s, seed, trace=seed in config.trace_seeds) for s, seed in episodes]
+        policy = make_policy(spec, env) if policy is None else policy
+        out = []
+        for s, seed in episodes:
+            if _bare(spec) == "random":
+                # Its own stream per episode: the same actions however episodes are grouped,
+                # resumed or spread over workers (a row's result depends only on its key).
+                from qec_gym.agents import RandomAgent
+
+                policy = RandomAgent(env.action_space, seed=np.random.SeedSequence([seed, zlib.crc32(s.encode())]))
+            result = run_one(policy, env, spec, s, seed, trace=seed in config.trace_seeds)
+            if on_episode is not None:
+                on_episode(result)
+            out.append(result)
+        return out
     finally:
-        env.close()
+        if own:
+            env.close()
+
+
+def _run_job(job: _Job, config: EvalConfig):
+    return run_batch(job.spec, config, job.episodes, policy=job.fitted)
 
 
 def evaluate(
@@ -148,92 +275,176 @@ def evaluate(
     out_path: str | Path,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    status: Callable[[str], None] | None = None,
 ):
     """Run every policy on every (scenario, seed); returns the tidy results as a DataFrame.
 
     Args:
         policies: Policy specs (module docstring).
         config: Env, scenarios, seeds.
-        out_path: Results CSV; finished episodes in it are not recomputed.
+        out_path: Results CSV; finished episodes in it (same key) are not recomputed.
         workers: Processes (episodes are independent).
         progress: Called with (done, total) after each episode.
+        status: Called with a short message when a stage starts (e.g. fitting ``threshold``).
+
+    Returns:
+        The rows of this configuration (policies x scenarios x seeds), with their key columns.
 
     Raises:
-        ValueError: duplicate policy names, or a results file from another env or env version.
+        ValueError: duplicate policy names; a results file of another format, of an env id no
+            longer registered, of another env configuration (id, version, env_kwargs, backend),
+            or holding a policy of the same name with another identity (the message names it).
     """
-    import pandas as pd
-
     names = [policy_name(p) for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}; name them as name=spec.")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    env = config.make_env()
-    version = env.spec.version
-    scenarios = tuple(env.unwrapped.scenario_names)
-    env.close()
-    done = _finished(out, config.env_id, version)
-    traces_path = out.with_suffix(".traces.csv")
-    # One batch per (policy, scenario): a policy is built (and fitted, for some baselines) once
-    # per batch, and each finished batch is saved before the next starts.
-    batches = []
-    for p in policies:
-        for s in scenarios:
-            eps = [(s, seed) for seed in config.seeds if (policy_name(p), s, seed) not in done]
-            if eps:
-                batches.append((p, eps))
-    total = len(done) + sum(len(eps) for _, eps in batches)
-    count = len(done)
-    if workers > 1 and len(batches) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_batch, p, config, eps) for p, eps in batches]
-            for fut in futures:  # submission order: deterministic file order
-                count = _record(fut.result(), out, traces_path, count, total, progress)
-    else:
-        for p, eps in batches:
-            count = _record(run_batch(p, config, eps), out, traces_path, count, total, progress)
-    df = pd.read_csv(out)
-    return df[df.policy.isin(names) & df.scenario.isin(scenarios) & df.seed.isin(config.seeds)].reset_index(drop=True)
+    say = status or (lambda msg: None)
+    env = config.make_env()  # reused by the episodes when they run in this process
+    try:
+        env_id, version = env.spec.id, env.spec.version
+        backend = str(env.unwrapped.backend)
+        scenarios = tuple(env.unwrapped.scenario_names)
+        kwargs = config.kwargs_key()
+        existing = read_results_file(out) if out.exists() else []
+        _check_configuration(out, existing, env_id, version, kwargs, backend)
+        cache = _FitCache(out.with_suffix(".fitted.json"), env_id=env_id, kwargs=kwargs, backend=backend)
+        jobs_by_policy = {}
+        for p in policies:
+            fitted_state, agent = None, None
+            if _bare(p) in _FITTED:
+                fitted_state, agent = cache.get(p, env, say)
+            jobs_by_policy[p] = (policy_identity(p, fitted_state), agent)
+        _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
+        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, kwargs, workers, progress, say)
+    finally:
+        env.close()
 
 
-def _record(results, out: Path, traces_path: Path, count: int, total: int, progress) -> int:
-    for row, traces in results:
-        _append(out, COLUMNS, [row])
-        if traces:
-            _append(traces_path, TRACE_COLUMNS, traces)
-        count += 1
-        if progress is not None:
-            progress(count, total)
-    return count
-
-
-def _append(path: Path, columns: Sequence[str], rows: list[dict]) -> None:
-    new = not path.exists() or path.stat().st_size == 0
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(columns))
-        if new:
-            w.writeheader()
-        w.writerows(rows)
-        f.flush()
-
-
-def _finished(path: Path, env_id: str, version) -> set[tuple[str, str, int]]:
-    if not path.exists() or path.stat().st_size == 0:
-        return set()
+def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, kwargs, workers, progress, say):
     import pandas as pd
 
+    names = [policy_name(p) for p in policies]
+    done = {(r["policy"], r["scenario"], r["seed"]) for r in existing}
+    traces_path = out.with_suffix(".traces.csv")
+    # A policy is built (and loaded) once per job; with workers, one job per (policy, scenario).
+    jobs = []
+    for p in policies:
+        pid, agent = jobs_by_policy[p]
+        eps = [(s, seed) for s in scenarios for seed in config.seeds if (policy_name(p), s, seed) not in done]
+        if not eps:
+            continue
+        groups = [eps] if workers <= 1 else [[e for e in eps if e[0] == s] for s in scenarios]
+        jobs += [_Job(p, pid, tuple(g), agent) for g in groups if g]
+    total = len(names) * len(scenarios) * len(config.seeds)
+    count = [total - sum(len(j.episodes) for j in jobs)]
+    if progress is not None:
+        progress(count[0], total)
+
+    def record(job: _Job, result) -> None:
+        row, traces = result
+        row = {**row, "env_kwargs": kwargs, "policy_id": job.policy_id}
+        csvstore.append_rows(out, RESULT_FIELDS, [row], key=KEY)
+        if traces:
+            csvstore.append_rows(traces_path, TRACE_FIELDS, traces, key=TRACE_KEY)
+        count[0] += 1
+        if progress is not None:
+            progress(count[0], total)
+
+    if jobs:
+        say("episodes")
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [(job, pool.submit(_run_job, job, config)) for job in jobs]
+            for job, fut in futures:  # submission order: deterministic file order
+                for result in fut.result():
+                    record(job, result)
+    else:
+        for job in jobs:
+            run_batch(job.spec, config, job.episodes, policy=job.fitted, env=env,
+                      on_episode=lambda r, job=job: record(job, r))
+    df = pd.DataFrame(read_results_file(out), columns=list(COLUMNS))
+    ids = {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()}
+    keep = (df.env_kwargs == kwargs) & df.policy.map(ids).eq(df.policy_id) & df.scenario.isin(scenarios) & df.seed.isin(config.seeds)
+    return df[keep].reset_index(drop=True)
+
+
+class _FitCache:
+    """Fitted baseline parameters of one env configuration, kept next to the results file."""
+
+    def __init__(self, path: Path, *, env_id: str, kwargs: str, backend: str) -> None:
+        self.path = path
+        self.prefix = json.dumps([env_id, kwargs, backend])
+
+    def get(self, spec: str, env, say: Callable[[str], None]):
+        """(fitted parameters as plain data, the fitted agent) of ``spec``, fitting on a miss."""
+        from qec_gym.agents import FixedAgent, ThresholdAgent, ThresholdConfig, make_baseline
+
+        bare = _bare(spec)
+        key = f"{self.prefix} {bare}"
+        store = json.loads(self.path.read_text()) if self.path.exists() else {}
+        menu_size = len(env.unwrapped.menu)
+        params = store.get(key)
+        if params is None:
+            say(f"fitting {bare} on the training scenarios")
+            agent = make_baseline(bare, env)
+            params = {"entry": agent.entry_index} if bare == "best_fixed" else dataclasses.asdict(agent.config)
+            params = json.loads(json.dumps(params))  # plain JSON data, as read back from the file
+            with csvstore.locked(self.path):
+                store = json.loads(self.path.read_text()) if self.path.exists() else {}
+                store.setdefault(key, params)
+                params = store[key]
+                tmp = self.path.with_name(self.path.name + ".tmp")
+                tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
+                tmp.replace(self.path)
+        if bare == "best_fixed":
+            return params, FixedAgent(params["entry"], menu_size, name="best_fixed")
+        return params, ThresholdAgent(ThresholdConfig(**params))
+
+
+def read_results_file(path: str | Path) -> list[dict]:
+    """The rows of a results CSV (one per key; unreadable lines skipped with a warning).
+
+    Raises:
+        ValueError: a file of an older format (no resume-key columns) or of an env id that is no
+            longer registered; the message says what to do.
+    """
+    import gymnasium as gym
+
+    import qec_gym  # noqa: F401  (registers the ids)
+
+    path = Path(path)
     try:
-        df = pd.read_csv(path)
-    except Exception as e:
-        raise ValueError(f"{path} is not a results CSV ({e}); move it away or choose another --out.") from None
-    missing = set(COLUMNS) - set(df.columns)
-    if missing:
-        raise ValueError(f"{path} lacks columns {sorted(missing)}: not a qec-gym results file.")
-    other = df[(df.env_id != env_id) | (df.env_version.astype(str) != str(version))]
-    if len(other):
-        found = sorted(set(zip(other.env_id, other.env_version.astype(str))))
+        rows = csvstore.read_rows(path, RESULT_FIELDS, key=KEY)
+    except ValueError as e:
+        raise ValueError(f"{e} It is not a qec-gym results file of this version: files written before the resume "
+                         "keys (env_kwargs, backend, policy_id) cannot be resumed or mixed; re-evaluate into a new --out.") from None
+    gone = sorted({r["env_id"] for r in rows if r["env_id"] not in gym.registry})
+    if gone:
+        ids = sorted(i for i in gym.registry if i.startswith("qec_gym/"))
+        raise ValueError(f"{path} holds results of {gone}, which is no longer registered (registered: {ids}): those "
+                         "numbers came from an older environment; re-evaluate into a new --out.")
+    return rows
+
+
+def _check_configuration(path: Path, rows: list[dict], env_id: str, version, kwargs: str, backend: str) -> None:
+    now = (env_id, version, kwargs, backend)
+    other = sorted({(r["env_id"], r["env_version"], r["env_kwargs"], r["backend"]) for r in rows} - {now}, key=repr)
+    if other:
         raise ValueError(
-            f"{path} holds results of {found}, not {env_id} (version {version}): results of different "
-            "environments or versions cannot be mixed; choose another --out."
+            f"{path} holds results of another env configuration {other[:3]} (env id, version, env_kwargs, backend), "
+            f"not {now}: results of different configurations cannot be mixed or "
+            "resumed; choose another --out."
         )
-    return {(str(p), str(s), int(seed)) for p, s, seed in zip(df.policy, df.scenario, df.seed)}
+
+
+def _check_identities(path: Path, rows: list[dict], ids: dict[str, str]) -> None:
+    for name, pid in ids.items():
+        stored = sorted({r["policy_id"] for r in rows if r["policy"] == name} - {pid})
+        if stored:
+            raise ValueError(
+                f"{path} holds results of a policy named {name!r} with another identity ({stored[0]}, now {pid}: "
+                "another model file, tree or fitted parameters): give this one another name (e.g. "
+                f"{name}2=<spec>) or choose another --out."
+            )

@@ -24,7 +24,8 @@ import pathlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from qec_gym.eval.harness import COLUMNS, TRACE_COLUMNS
+from qec_gym.eval.harness import COLUMNS, TRACE_COLUMNS, TRACE_FIELDS, TRACE_KEY, read_results_file
+from qec_gym.sim import csvstore
 from qec_gym.sim.plots import new_figure, save_figure
 
 if TYPE_CHECKING:  # pandas is imported inside the functions
@@ -66,11 +67,8 @@ def read_results(results: str | pathlib.Path | pd.DataFrame) -> pd.DataFrame:
         path = pathlib.Path(results)
         if not path.is_file():
             raise FileNotFoundError(f"no results at {path}; run `qec-gym eval --out {path}` first.")
-        try:
-            df = pd.read_csv(path)
-        except Exception as e:  # pandas raises several types for unreadable or empty files
-            raise ValueError(f"{path} is not a readable results CSV ({type(e).__name__}: {e}); "
-                             "point --results at a file written by `qec-gym eval`.") from None
+        # One row per resume key, damaged lines skipped (warned), old formats refused.
+        df = pd.DataFrame(read_results_file(path), columns=list(COLUMNS))
         where = str(path)
     missing = [c for c in ("policy", "scenario", "seed", "return") if c not in df.columns]
     if missing:
@@ -104,7 +102,7 @@ def read_traces(traces: str | pathlib.Path | pd.DataFrame) -> pd.DataFrame:
             raise FileNotFoundError(
                 f"no traces at {path}; `qec-gym eval` writes them next to the results (<results>.traces.csv)."
             )
-        df, where = pd.read_csv(path), str(path)
+        df, where = pd.DataFrame(csvstore.read_rows(path, TRACE_FIELDS, key=TRACE_KEY), columns=list(TRACE_COLUMNS)), str(path)
     missing = [c for c in TRACE_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"{where} lacks columns {missing}: not a qec-gym traces file.")
@@ -479,7 +477,11 @@ def _plain_log_ticks(ax, which: str = "y") -> None:
 
 def _err(low, mid, high) -> list[list[float]]:
     """matplotlib's asymmetric error bars from interval bounds (never negative)."""
-    return [[max(0.0, m - lo) for lo, m in zip(low, mid)], [max(0.0, hi - m) for m, hi in zip(mid, high)]]
+    # NaN (no interval: one episode) stays NaN, so no error bar is drawn rather than a zero-width one.
+    def half(a: float, b: float) -> float:
+        return math.nan if math.isnan(a) or math.isnan(b) else max(0.0, b - a)
+
+    return [[half(lo, m) for lo, m in zip(low, mid)], [half(m, hi) for m, hi in zip(mid, high)]]
 
 
 def _grid(ax, axis: str = "both") -> None:

@@ -295,9 +295,10 @@ def _verdict(df, policy: str, reference: str, confidence: float) -> str:
         d = paired_difference(df, policy, reference, confidence=confidence)
     except ValueError as e:
         return f"`{policy}` vs `{reference}`: not comparable ({e})"
+    if not d.exists:
+        return (f"`{policy}` vs `{reference}`: difference {d.mean:+.2f} (no interval: {d.n} paired episode); "
+                "a single paired episode gives no interval, so no verdict.")
     ci = f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}] ({confidence:.0%} CI, {d.n} paired episodes)"
-    if d.n < 2:
-        return f"`{policy}` vs `{reference}`: difference {ci}; a single paired episode gives no interval, so no verdict."
     if d.low > 0:
         return f"**`{policy}` beats `{reference}`**: paired return difference {ci}, an interval that excludes zero."
     if d.high < 0:
@@ -428,6 +429,8 @@ def _ci(mean, low, high, *, sign: bool = False) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "-"
     f = "{:+.2f}" if sign else "{:.2f}"
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return f"{f.format(mean)} [n/a]"  # fewer than two episodes: no interval exists
     return f"{f.format(mean)} [{f.format(low)}, {f.format(high)}]"
 
 

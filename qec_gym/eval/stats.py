@@ -24,32 +24,49 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class Interval:
-    """A mean and its two-sided confidence interval."""
+    """A mean and its two-sided confidence interval (``low``/``high`` NaN: no interval exists)."""
 
     mean: float
     low: float
     high: float
     n: int
 
+    @property
+    def exists(self) -> bool:
+        """False when the data cannot bound the mean (fewer than two values)."""
+        return not (math.isnan(self.low) or math.isnan(self.high))
+
     def excludes_zero(self) -> bool:
-        """True when the whole interval lies on one side of zero."""
-        return self.low > 0 or self.high < 0
+        """True when the whole interval lies on one side of zero (never without an interval)."""
+        return self.exists and (self.low > 0 or self.high < 0)
 
     def __str__(self) -> str:
+        if not self.exists:
+            return f"{self.mean:.2f} [n/a: n={self.n}]"
         return f"{self.mean:.2f} [{self.low:.2f}, {self.high:.2f}]"
 
 
 def mean_ci(values, confidence: float = 0.95) -> Interval:
     """Student-t interval of the mean of ``values``.
 
+    One value says nothing about its spread, so its interval does not exist: ``low`` and
+    ``high`` are NaN (printed ``n/a``), never a zero-width interval. Values that are all equal
+    (n >= 2) do give a zero-width t interval.
+
     Raises:
         ValueError: no values.
+
+    Example:
+        >>> str(mean_ci([3.0])), mean_ci([3.0]).excludes_zero()
+        ('3.00 [n/a: n=1]', False)
     """
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         raise ValueError("no values to summarise.")
     m = float(x.mean())
-    if x.size == 1 or np.all(x == x[0]):
+    if x.size == 1:
+        return Interval(m, math.nan, math.nan, 1)
+    if np.all(x == x[0]):
         return Interval(m, m, m, int(x.size))
     half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return Interval(m, m - half, m + half, int(x.size))

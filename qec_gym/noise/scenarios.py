@@ -32,7 +32,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass
 from types import MappingProxyType
 from typing import Any, Literal
@@ -58,6 +58,8 @@ __all__ = [
     "Scenario",
     "get_scenario",
     "list_scenarios",
+    "registry_for_env",
+    "resolve_scenarios",
 ]
 
 _SPLITS = ("train", "heldout")
@@ -420,3 +422,116 @@ def get_scenario(name: str) -> Scenario:
             f"unknown scenario {name!r}; valid names: {list(SCENARIOS)}."
         ) from None
 
+
+
+def resolve_scenarios(
+    scenarios: Any,
+    *,
+    registry: Mapping[str, Any] = SCENARIOS,
+    pool: Iterable[str] | None = None,
+    allow_heldout: bool = True,
+    purpose: str = "training",
+) -> tuple[str, ...]:
+    """Every way of naming a scenario set, resolved to names; held-out ones refused on request.
+
+    The one place that decides what a scenario set means and whether it is held out: the envs,
+    training configs, dataset generation and baseline fitting all call it, so a held-out
+    scenario cannot reach training under another spelling.
+
+    Args:
+        scenarios: ``"train"`` / ``"heldout"`` (that split of ``registry``, restricted to
+            ``pool``), a scenario name, a `Scenario` (or any object with ``name`` and ``split``),
+            or a list / tuple / other iterable of those (split keywords inside it expand too;
+            duplicates are dropped, first occurrence kept).
+        registry: Name -> scenario mapping the names refer to (an env's ``scenario_registry``).
+        pool: The names an env covers; limits the split keywords only.
+        allow_heldout: False refuses any held-out scenario (by the registry's split of a name,
+            or the object's own ``split``).
+        purpose: What the set is for, named in the refusal (e.g. ``"dataset generation"``).
+
+    Returns:
+        The names, in the given order.
+
+    Raises:
+        ValueError: an empty set, an unknown name, a split with no scenario in ``pool``, or
+            (``allow_heldout=False``) a held-out scenario; the message names them and the fix.
+        TypeError: an entry that is neither a string nor a scenario object.
+
+    Example:
+        >>> resolve_scenarios(["calm", "bursts", "calm"])
+        ('calm', 'bursts')
+        >>> resolve_scenarios(["calm", "heldout_ramp"], allow_heldout=False)
+        Traceback (most recent call last):
+        ...
+        ValueError: held-out scenarios ['heldout_ramp'] are for evaluation only, not for training: use training scenarios (e.g. scenarios='train': ['readout_drift', 'calm', 'ou_drift', 'telegraph_tls', 'bursts', 'sinusoid_day', 'readout_tls', 'photonic_loss_drift']).
+    """
+    pool = None if pool is None else tuple(pool)
+    if isinstance(scenarios, (str, bytes)) or hasattr(scenarios, "split") and hasattr(scenarios, "name"):
+        items = [scenarios]
+    elif isinstance(scenarios, Mapping) or not isinstance(scenarios, Iterable):
+        raise TypeError(
+            f"scenarios must be 'train', 'heldout', a scenario name, a Scenario or a list of those; "
+            f"got {type(scenarios).__name__} {scenarios!r}."
+        )
+    else:
+        items = list(scenarios)
+    if not items:
+        raise ValueError("scenarios is empty: pass 'train', 'heldout', scenario names or Scenario objects.")
+    names: list[str] = []
+    heldout: list[str] = []
+    for item in items:
+        if isinstance(item, str) and item in _SPLITS:
+            found = [n for n, s in registry.items() if s.split == item and (pool is None or n in pool)]
+            if not found:
+                where = f"its pool: {list(pool)}" if pool is not None else f"registry: {list(registry)}"
+                raise ValueError(f"there are no {item!r} scenarios here ({where}).")
+            pairs = [(n, item) for n in found]
+        elif isinstance(item, str):
+            if item not in registry:
+                raise ValueError(f"unknown scenario {item!r}; valid names: {list(registry)}.")
+            pairs = [(item, registry[item].split)]
+        elif hasattr(item, "name") and hasattr(item, "split"):
+            pairs = [(str(item.name), item.split)]
+        else:
+            raise TypeError(
+                f"a scenario must be a name or a Scenario object, got {type(item).__name__} {item!r}."
+            )
+        for name, split in pairs:
+            if name not in names:
+                names.append(name)
+                if split == "heldout":
+                    heldout.append(name)
+    if heldout and not allow_heldout:
+        train = [n for n, s in registry.items() if s.split == "train" and (pool is None or n in pool)]
+        raise ValueError(
+            f"held-out scenarios {heldout} are for evaluation only, not for {purpose}: use training "
+            f"scenarios (e.g. scenarios='train': {train})."
+        )
+    return tuple(names)
+
+
+def registry_for_env(env_id: str) -> Mapping[str, Any]:
+    """The scenario registry of a registered env id (its class's ``scenario_registry``).
+
+    Reads the env class from gymnasium's registry without constructing the env (no table is
+    built); an env class without a ``scenario_registry`` uses `SCENARIOS`.
+
+    Raises:
+        ValueError: ``env_id`` is not registered.
+
+    Example:
+        >>> import qec_gym
+        >>> "calm" in registry_for_env("qec_gym/SurfaceSwitch-v0")
+        True
+    """
+    import gymnasium as gym
+    from gymnasium.envs.registration import load_env_creator
+
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error:
+        ids = sorted(i for i in gym.registry if i.startswith("qec_gym/"))
+        raise ValueError(f"unknown env id {env_id!r}; registered qec_gym ids: {ids}.") from None
+    entry = spec.entry_point
+    creator = load_env_creator(entry) if isinstance(entry, str) else entry
+    return getattr(creator, "scenario_registry", SCENARIOS)

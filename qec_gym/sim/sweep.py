@@ -22,6 +22,8 @@ Example:
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import pathlib
 import re
@@ -36,6 +38,7 @@ from qec_gym.decoders import DECODERS, get_decoder
 from qec_gym.decoders.sinter_adapter import collect, sinter_decoders
 from qec_gym.noise.params import NoiseParams
 from qec_gym.sim.cache import detector_error_model
+from qec_gym.sim.csvstore import json_field, locked, readable_text, repair
 from qec_gym.sim.stats import binomial_ci
 
 
@@ -271,18 +274,44 @@ def run_sweep(
         save_path = pathlib.Path(save_path)
         save_path.parent.mkdir(parents=True, exist_ok=True)
     wanted = {t.strong_id() for t in tasks}
-    stats = collect(  # sinter.collect that raises, never hangs, when a worker dies
-        num_workers=config.num_workers,
-        tasks=tasks,
-        save_resume_filepath=save_path,
-        progress_callback=progress,
-        max_shots=config.max_shots,
-        max_errors=config.max_errors,
-        custom_decoders=sinter_decoders(config.decoders),
-        hint_num_tasks=len(tasks),
-    )
+
+    def run() -> list[sinter.TaskStats]:
+        return collect(  # sinter.collect that raises, never hangs, when a worker dies
+            num_workers=config.num_workers,
+            tasks=tasks,
+            save_resume_filepath=save_path,
+            progress_callback=progress,
+            max_shots=config.max_shots,
+            max_errors=config.max_errors,
+            custom_decoders=sinter_decoders(config.decoders),
+            hint_num_tasks=len(tasks),
+        )
+
+    if save_path is None:
+        return run()
+    # One writer per file (a second sweep into it waits, then resumes from what the first
+    # saved); lines cut off by a killed sweep are dropped first so sinter can resume.
+    with locked(save_path):
+        repair(save_path, sinter_csv_row)
+        stats = run()
     # sinter returns every task stored in the file; other sweeps' tasks are not this sweep's results.
     return [s for s in stats if s.strong_id in wanted]
+
+
+def sinter_csv_row(raw: dict[str, str]) -> dict:
+    """One line of sinter's CSV (`sinter.CSV_HEADER`), parsed; raises ValueError on a damaged line."""
+    r = {k.strip(): v.strip() for k, v in raw.items()}
+    row = {"shots": int(r["shots"]), "errors": int(r["errors"]), "discards": int(r["discards"]),
+           "seconds": float(r["seconds"]), "decoder": r["decoder"], "strong_id": r["strong_id"],
+           "json_metadata": json.loads(r["json_metadata"]), "custom_counts": json_field(r.get("custom_counts", ""))}
+    if not row["decoder"] or not row["strong_id"]:
+        raise ValueError("empty decoder or strong_id")
+    return row
+
+
+def _read_stats(path: str | pathlib.Path) -> list[sinter.TaskStats]:
+    """sinter's stats of ``path``, skipping damaged lines (warned, naming file and line)."""
+    return sinter.read_stats_from_csv_files(io.StringIO(readable_text(path, sinter_csv_row)))
 
 
 @dataclass(frozen=True)
@@ -412,7 +441,7 @@ def load_results(paths: str | pathlib.Path | Sequence[str | pathlib.Path]) -> li
     for path in paths:
         if not pathlib.Path(path).exists():
             raise FileNotFoundError(f"no sweep results at {path}; run `qec-gym sweep --out {path}` first.")
-    return stats_to_rows(sinter.read_stats_from_csv_files(*paths))
+    return stats_to_rows([s for path in paths for s in _read_stats(path)])
 
 
 def compact_results(path: str | pathlib.Path) -> int:
@@ -440,9 +469,10 @@ def compact_results(path: str | pathlib.Path) -> int:
     path = pathlib.Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no sweep results at {path}.")
-    before = sum(1 for _ in path.open()) - 1
-    merged = sinter.read_stats_from_csv_files(path)
-    tmp = path.with_name(path.name + ".compact.tmp")
-    tmp.write_text(sinter.CSV_HEADER + "\n" + "".join(s.to_csv_line() + "\n" for s in merged))
-    tmp.replace(path)
+    with locked(path):
+        before = sum(1 for _ in path.open()) - 1
+        merged = _read_stats(path)
+        tmp = path.with_name(path.name + ".compact.tmp")
+        tmp.write_text(sinter.CSV_HEADER + "\n" + "".join(s.to_csv_line() + "\n" for s in merged))
+        tmp.replace(path)
     return before - len(merged)

@@ -240,12 +240,31 @@ class TrainConfig:
                                  "raise n_steps or n_envs.")
         if self.vec_env not in ("dummy", "subproc"):
             raise ValueError(f"vec_env must be 'dummy' or 'subproc', got {self.vec_env!r}.")
-        if str(self.env_kwargs.get("scenarios", "")).startswith("heldout"):
-            raise ValueError("training on held-out scenarios is not allowed: they are for evaluation only.")
+        if not isinstance(self.env_kwargs, dict):
+            raise TypeError(f"env_kwargs must be a mapping of gymnasium.make arguments, got {self.env_kwargs!r}.")
+        check_training_scenarios(self.env_id, self.env_kwargs.get("scenarios", "train"))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for YAML."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def check_training_scenarios(env_id: str, scenarios: Any, *, purpose: str = "training") -> tuple[str, ...]:
+    """The names of ``scenarios`` for ``env_id``; held-out ones refused (every naming form).
+
+    Training and tuning both call this (via `TrainConfig`), so a held-out scenario cannot reach
+    them as a string, a list (e.g. from a YAML file), a `Scenario` object or an overrides dict.
+
+    Raises:
+        ValueError: a held-out or unknown scenario, or an unregistered env id.
+
+    Example:
+        >>> check_training_scenarios("qec_gym/SurfaceSwitch-v0", ["calm", "bursts"])
+        ('calm', 'bursts')
+    """
+    from qec_gym.noise.scenarios import registry_for_env, resolve_scenarios
+
+    return resolve_scenarios(scenarios, registry=registry_for_env(env_id), allow_heldout=False, purpose=purpose)
 
 
 def algo_class(algo: str):

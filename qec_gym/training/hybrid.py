@@ -78,13 +78,14 @@ def train_hybrid(config: TrainConfig, run_dir: str | Path, *, tree_path: str | P
     """
     import json
 
-    from qec_gym.agents.dataset import feature_columns, load_dataset
+    from qec_gym.agents.dataset import feature_columns, load_dataset, refuse_heldout_rows
     from qec_gym.agents.tree import DecisionTreeAgent
 
     if config.algo not in ("ppo", "a2c", "maskableppo"):
         raise ValueError(f"the hybrid clones into a feed-forward actor-critic: use ppo, a2c or maskableppo, not {config.algo}.")
     tree = DecisionTreeAgent.load(tree_path, env_id=config.env_id)
     data = load_dataset(dataset)
+    refuse_heldout_rows(data, purpose="training (behaviour cloning)")
     observations = data[feature_columns(data)].to_numpy(dtype=np.float32)
     teacher, _ = tree.predict(observations, deterministic=True)
     record: dict = {}

@@ -128,3 +128,34 @@ def test_cli_dataset_and_tree(tmp_path, capsys):
     assert DecisionTreeAgent.load(model).env_id == ENV_ID
     assert len(load_dataset(ds)) == 60
     assert main(["tree", "--dataset", str(tmp_path / "missing.csv"), "--out", str(model)]) == 2
+
+
+def _fill(out):
+    return len(generate_dataset(ENV_ID, episodes=3, seed=0, epsilon=0.3, out_path=out, env_kwargs={"max_steps": 10}))
+
+
+def test_two_dataset_writers_store_each_episode_once(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = tmp_path / "d.csv"
+    with ProcessPoolExecutor(2) as pool:
+        sizes = list(pool.map(_fill, [out, out]))
+    assert sizes == [30, 30]
+    raw = pd.read_csv(out)
+    assert len(raw) == 30 and not raw.duplicated(["episode", "step"]).any()
+    assert json.loads(meta_path(out).read_text())["completed"] == [0, 1, 2]
+    alone = generate_dataset(ENV_ID, episodes=3, seed=0, epsilon=0.3, env_kwargs={"max_steps": 10})
+    pd.testing.assert_frame_equal(load_dataset(out), alone, check_dtype=False)
+
+
+def test_a_dataset_with_doubled_rows_is_read_once(tmp_path):
+    from qec_gym.sim.csvstore import ResultsFileWarning
+
+    out = tmp_path / "d.csv"
+    generate_dataset(ENV_ID, episodes=1, seed=0, epsilon=0.3, out_path=out, env_kwargs={"max_steps": 4})
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text("".join(lines + lines[1:]))
+    meta = json.loads(meta_path(out).read_text())
+    meta_path(out).write_text(json.dumps({**meta, "bytes": out.stat().st_size}))
+    with pytest.warns(ResultsFileWarning, match=r"4 row\(s\) repeat an \(episode, step\)"):
+        assert len(load_dataset(out)) == 4

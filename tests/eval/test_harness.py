@@ -85,3 +85,28 @@ def test_bad_policies(tmp_path):
         evaluate([f"run:{tmp_path / 'run'}"], cfg, out_path=tmp_path / "b.csv")
     with pytest.raises(ValueError, match="unique"):
         evaluate(["fixed:0", "fixed:0"], cfg, out_path=tmp_path / "c.csv")
+
+
+def test_one_episode_has_no_interval(tmp_path):
+    import math
+
+    from qec_gym.eval.report import write_report
+
+    x = mean_ci([-3.5])
+    assert x.mean == -3.5 and math.isnan(x.low) and math.isnan(x.high) and not x.exists and not x.excludes_zero()
+    assert str(x) == "-3.50 [n/a: n=1]"
+    two = mean_ci([1.0, 1.0])  # two equal values: a (zero-width) t interval exists
+    assert (two.low, two.high) == (1.0, 1.0)
+    df = pd.DataFrame({"policy": ["a", "b"], "scenario": ["s", "s"], "seed": [0, 0], "return": [-3.5, -2.0],
+                       "mean_log10_p_round": -3.0, "budget_violation_frac": 0.0, "qubit_rounds": 1.0, "switches": 0})
+    table = summarize(df, reference="a", oracle="b").set_index("policy")
+    assert math.isnan(table.loc["a", "return_low"]) and math.isnan(table.loc["b", "diff_high"])
+    assert table.loc["b", "diff_vs_reference"] == 1.5
+    # the report says n/a, never a zero-width interval
+    out = tmp_path / "r.csv"
+    cfg = EvalConfig("qec_gym/SurfaceSwitch-v0", scenarios=("calm",), seeds=(0,), env_kwargs={"max_steps": 3})
+    evaluate(["fixed:0", "best_fixed"], cfg, out_path=out)
+    md = write_report(out, tmp_path / "rep", reference="best_fixed", oracle=None).markdown.read_text()
+    assert "[n/a]" in md and "single paired episode gives no interval" in md
+    rows = [line for line in md.splitlines() if line.startswith("| `fixed:0`")]
+    assert rows and all("[n/a]" in line for line in rows)

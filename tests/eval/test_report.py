@@ -131,7 +131,7 @@ def test_report_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="not a qec-gym results file"):
         write_report(tmp_path / "bad.csv", tmp_path / "out")
     (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(ValueError, match="not a readable results CSV"):
+    with pytest.raises(ValueError, match="holds no episodes"):
         read_results(tmp_path / "empty.csv")
     with pytest.raises(FileNotFoundError, match="no run folder"):
         write_report(mixed, tmp_path / "out", run_dirs=[tmp_path / "no-run"])

@@ -43,9 +43,12 @@ def test_cache_hits_and_saves_compile_time():
 def test_nearby_noise_shares_the_cache_through_quantisation():
     cache = SimulationCache()
     spec = CodeSpec("repetition", 3)
-    simulate_window(spec, NoiseParams.uniform(1.0000e-3), shots=10, rng=np.random.default_rng(0), cache=cache)
+    # Quantising is the caller's choice (the envs' circuit backend); the default is exact.
+    simulate_window(spec, NoiseParams.uniform(1.0000e-3), shots=10, rng=np.random.default_rng(0), cache=cache,
+                    bins_per_decade=64)
     misses = cache.info().misses
-    simulate_window(spec, NoiseParams.uniform(1.0001e-3), shots=10, rng=np.random.default_rng(0), cache=cache)
+    simulate_window(spec, NoiseParams.uniform(1.0001e-3), shots=10, rng=np.random.default_rng(0), cache=cache,
+                    bins_per_decade=64)
     assert cache.info().misses == misses
 
 
