@@ -459,7 +459,59 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench]
+def _add_monitor_dashboard_args(p: argparse.ArgumentParser) -> None:
+    """The dashboard's options of ``qec-gym monitor`` (``--run DIR`` [``--export page.html``])."""
+    g = p.add_argument_group("live dashboard (--run)")
+    g.add_argument("--run", metavar="DIR", help="run folder whose telemetry.sqlite the dashboard follows")
+    g.add_argument("--export", metavar="HTML", help="write the dashboard of the run as one static HTML file and exit")
+    g.add_argument("--port", type=int, default=5006, help="TCP port to serve on (0 picks a free one; default 5006)")
+    g.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    g.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host other than loopback (the page has no authentication: anyone who reaches it reads the run)")
+    g.add_argument("--run-id", metavar="PREFIX", help="show only records whose run_id starts with PREFIX")
+    g.add_argument("--poll", type=float, default=0.2, metavar="S", help="seconds between reads of new records (default 0.2)")
+    g.add_argument("--target", type=float, default=None, help="logical-error budget per round drawn (default: RewardConfig's)")
+    g.add_argument("--cycle-budget-us", type=float, default=None,
+                   help="decode-time budget per round in us (default: RewardConfig's, 1 us)")
+
+
+def _run_monitor_dashboard(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from qec_gym.monitor.dashboard import DashboardConfig, DashboardServer, export_html
+
+    cfg = DashboardConfig(poll_interval_s=args.poll, run_id=args.run_id)
+    if args.target is not None:
+        cfg = replace(cfg, target=args.target)
+    if args.cycle_budget_us is not None:
+        cfg = replace(cfg, cycle_budget_s=args.cycle_budget_us * 1e-6)
+    if args.export:
+        print(f"dashboard: {export_html(args.run, args.export, config=cfg)}")
+        return 0
+    server = DashboardServer(args.run, config=cfg, host=args.host, port=args.port, allow_remote=args.allow_remote)
+    if args.allow_remote:
+        print(f"warning: serving on {args.host}: the dashboard has no authentication; anyone who can reach "
+              "this interface can read the run's telemetry.", file=sys.stderr)
+    try:
+        server.serve_forever(on_ready=lambda url: print(f"dashboard of {server.store} at {url} (Ctrl-C stops)", flush=True))
+    except KeyboardInterrupt:
+        print("dashboard stopped.", file=sys.stderr)
+    return 0
+
+
+def _add_monitor(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("monitor", help="live dashboard of a run's telemetry (or a static HTML export of it)")
+    _add_monitor_dashboard_args(p)
+    p.set_defaults(handler=_run_monitor)
+
+
+def _run_monitor(args: argparse.Namespace) -> int:
+    if args.run:
+        return _run_monitor_dashboard(args)
+    raise ValueError("monitor needs --run DIR (a run folder with telemetry.sqlite).")
+
+
+_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench, _add_monitor]
 
 
 def build_parser() -> argparse.ArgumentParser:

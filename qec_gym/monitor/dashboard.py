@@ -49,6 +49,7 @@ Example:
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import logging
 import math
@@ -575,6 +576,91 @@ def _html_escape(s: str) -> str:
     return html.escape(s, quote=True)
 
 
+# ---------------------------------------------------------------------------- synthetic telemetry
+def synthetic_records(n: int, *, seed: int = 0, run_id: str = "synthetic", start_t: int = 0,
+                      wall_time: float | None = None):
+    """Synthetic telemetry for demos, tests and benchmarks of the dashboard (not physics).
+
+    A rotated-surface-like stream: a drifting noise multiplier (geometric random walk), per-detector
+    rates (``(d^2 - 1) * 4`` detectors) with cosmic-ray-like bursts (a block of detectors lit,
+    decaying over 4 windows, flagged ``"burst"``) and one leakage-like streak (one detector at 0.5
+    for 40 windows, flagged ``"streak"``), a policy that switches d=5 <-> d=7 when the estimate
+    crosses 2 (switch actions ``2 + i``) and recalibrates every 97 windows (action 1), binomial
+    logical errors from ``0.03 (p / 0.01)^((d+1)/2)`` per round with ``p = 1e-3 x noise``, decode
+    latency lognormal around 0.3 us (d=5) / 0.7 us (d=7) per round.
+
+    Args:
+        n: Number of records (windows).
+        seed: Seed of the numpy Generator (the same seed gives the same records).
+        run_id: The records' run_id.
+        start_t: Window index of the first record.
+        wall_time: Wall time of every record (default: now, at creation).
+
+    Returns:
+        list of `TelemetryRecord`.
+
+    Example:
+        >>> recs = synthetic_records(300, seed=1)
+        >>> len(recs), recs[0].distance, sorted({f for r in recs for f in r.anomaly})
+        (300, 5, ['burst', 'streak'])
+    """
+    from qec_gym.monitor.telemetry import TelemetryRecord, encode_rates
+    from qec_gym.sim.stats import binomial_ci, per_round
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}.")
+    rng = np.random.default_rng(seed)
+    shots, rounds_d = 10_000, {5: 5, 7: 7}
+    interval = functools.lru_cache(maxsize=None)(lambda k: binomial_ci(k, shots))  # few distinct counts
+    log_noise, d, streak_det, out = 0.0, 5, None, []
+    burst_left, burst_block = 0, slice(0, 0)
+    for i in range(n):
+        t = start_t + i
+        log_noise = float(np.clip(log_noise + rng.normal(0.0, 0.04), -0.5, 1.6))
+        noise = math.exp(log_noise)
+        estimate = noise * float(np.exp(rng.normal(0.0, 0.05)))
+        prev_d = d
+        d = 7 if estimate > 2.0 else 5 if estimate < 1.6 else d
+        action = (2 + (d == 7)) if d != prev_d else (ACTION_RECALIBRATE if t % 97 == 96 else 0)
+        n_det = (d * d - 1) * 4
+        p = 1e-3 * noise
+        rates = np.clip(rng.normal(4 * p, 0.1 * 4 * p, n_det), 0.0, 1.0)
+        flags: list[str] = []
+        if burst_left == 0 and rng.random() < 0.01:
+            start = int(rng.integers(0, n_det - 12))
+            burst_left, burst_block = 4, slice(start, start + 12)
+            flags.append("burst")
+        if burst_left:
+            rates[burst_block] = np.clip(rates[burst_block] + 0.4 * 0.5 ** (4 - burst_left), 0.0, 1.0)
+            burst_left -= 1
+        if t % 500 == 250:
+            streak_det = (t, int(rng.integers(0, n_det)))
+            flags.append("streak")
+        if streak_det is not None and t - streak_det[0] < 40 and streak_det[1] < n_det:
+            rates[streak_det[1]] = 0.5
+        rounds = rounds_d[d]
+        p_round = 0.03 * (p / 0.01) ** ((d + 1) / 2)
+        p_shot = (1 - (1 - 2 * p_round) ** rounds) / 2
+        errors = int(rng.binomial(shots, p_shot))
+        lo, hi = interval(errors)
+        half = n_det // 2
+        out.append(TelemetryRecord(
+            run_id=run_id, t=t, wall_time=wall_time or 0.0, env_id="synthetic", code="rotated_surface",
+            distance=d, decoder="pymatching", config_label=f"rotated_surface d={d} pymatching", shots=shots,
+            detection_fraction=float(rates.mean()), detection_fraction_x=float(rates[:half].mean()),
+            detection_fraction_z=float(rates[half:].mean()),
+            detection_fraction_by_round=tuple(float(r.mean()) for r in np.array_split(rates, 4)),
+            detector_rates=encode_rates(rates), noise_estimate=estimate, true_noise=noise,
+            logical_errors=errors, logical_error_per_round=per_round(errors / shots, rounds),
+            logical_error_per_round_lo=per_round(min(lo, 0.5), rounds),
+            logical_error_per_round_hi=per_round(min(hi, 0.5), rounds),
+            decode_latency_s_per_round=float(rng.lognormal(math.log(0.3e-6 if d == 5 else 0.7e-6), 0.3)),
+            action=None if i == 0 and start_t == 0 else action, reward=None, qubits=2 * d * d - 1,
+            anomaly=tuple(flags),
+        ))
+    return out
+
+
 # ---------------------------------------------------------------------------- export and server
 def export_html(run: str | Path, out: str | Path, *, config: DashboardConfig = DashboardConfig()) -> Path:
     """Write the dashboard of a run's whole store as one HTML file that opens without a server.
@@ -699,7 +785,7 @@ class DashboardServer:
 
         port = self.port or _free_port(self.host)
         if _is_loopback(self.host):
-            origins = [f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"]
+            origins = [f"localhost:{port}", f"127.0.0.1:{port}"]  # bokeh cannot parse IPv6 origins
         else:
             origins = ["*"]
         try:
@@ -764,8 +850,8 @@ class DashboardServer:
         self._thread.join(timeout=10)
         self._thread = self._loop = self._server = None
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until KeyboardInterrupt."""
+    def serve_forever(self, on_ready=None) -> None:
+        """Serve in this thread until KeyboardInterrupt; ``on_ready(url)`` is called once listening."""
         import asyncio
 
         from tornado.ioloop import IOLoop
@@ -774,6 +860,8 @@ class DashboardServer:
         loop = IOLoop.current()
         server = self._make_server(loop)
         server.start()
+        if on_ready is not None:
+            on_ready(self.url)
         try:
             loop.start()
         finally:
