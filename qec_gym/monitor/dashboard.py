@@ -16,8 +16,8 @@ Views (all but the heat map share the x axis, the store's record id = window ord
       ``2 + i`` switch to ``menu[i]``);
     - anomaly markers with their kind (the record's ``anomaly`` flags);
     - decode latency per round, median and p99 over the last ``latency_window`` windows, against the
-      cycle budget (`RewardConfig.latency_budget_s`, ~1 us for superconducting cycles), and the qubits
-      (or modes) in use.
+      cycle budget (`RewardConfig.latency_budget_s`, ~1 us for superconducting cycles; a latency of
+      0, as table-backend envs report, counts as not measured), and the qubits (or modes) in use.
 
 Why Bokeh (its server): ``ColumnDataSource.stream``/``patch`` send only the new rows over the
 page's websocket, so the page updates in place; the server runs in-process on tornado and serves
@@ -291,6 +291,7 @@ class DashboardModel:
         self.records = 0
         self.last_id = 0
         self._lat = deque(maxlen=config.latency_window)
+        self._lat_last = (np.nan, np.nan)
         self._heat: deque = deque(maxlen=config.heatmap_windows)
         self._heat_kind: str | None = None
         self._last_label_by_run: dict[str, str] = {}
@@ -330,14 +331,8 @@ class DashboardModel:
         lo, hi, ler = (_num(df, c) for c in ("logical_error_per_round_lo", "logical_error_per_round_hi",
                                              "logical_error_per_round"))
         lat = _num(df, "decode_latency_s_per_round") * 1e6
-        med, p99 = np.empty(n), np.empty(n)
-        for i, v in enumerate(lat):  # rolling over the last latency_window windows (deque carries across polls)
-            if not np.isnan(v):
-                self._lat.append(v)
-            if self._lat:
-                med[i], p99[i] = np.percentile(self._lat, [50, 99])
-            else:
-                med[i] = p99[i] = np.nan
+        # a latency of 0 is "not measured" (table-backend envs report 0), not an instant decoder
+        med, p99 = self._rolling_latency(np.where(lat > 0, lat, np.nan))
         return {
             "x": _num(df, "id"), "n": np.ones(n), "shots": np.nan_to_num(shots),
             "ler": np.where(ler > 0, ler, np.nan),  # a zero rate has no place on a log axis
@@ -349,6 +344,26 @@ class DashboardModel:
             "lat_med_us": med, "lat_p99_us": p99, "budget_us": np.full(n, self.config.cycle_budget_s * 1e6),
             "qubits": _num(df, "qubits"),
         }
+
+    def _rolling_latency(self, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Median and p99 (linear interpolation, as numpy's percentile) of the last
+        ``latency_window`` measured latencies at each row; rows without a measurement carry the
+        previous value. The tail of earlier polls is kept, so chunked feeding gives the same values."""
+        import pandas as pd
+
+        ok = ~np.isnan(lat)
+        tail = np.asarray(self._lat, dtype=np.float64)
+        seq = np.concatenate([tail, lat[ok]])
+        roll = pd.Series(seq).rolling(self.config.latency_window, min_periods=1)
+        med_v, p99_v = roll.median().to_numpy()[len(tail):], roll.quantile(0.99).to_numpy()[len(tail):]
+        self._lat.extend(lat[ok])
+        # row i takes the value after its batch's last measured latency up to i (or the carried one)
+        k = np.cumsum(ok) - 1
+        med = np.where(k >= 0, med_v[np.maximum(k, 0)] if len(med_v) else np.nan, self._lat_last[0])
+        p99 = np.where(k >= 0, p99_v[np.maximum(k, 0)] if len(p99_v) else np.nan, self._lat_last[1])
+        if len(med):
+            self._lat_last = (float(med[-1]), float(p99[-1]))
+        return med, p99
 
     def _feed_heat(self, df, upd: Update) -> None:
         det, by_round = _column(df, "detector_rates"), _column(df, "detection_fraction_by_round")
@@ -408,7 +423,8 @@ class DashboardModel:
     def _status(self) -> str:
         if self.records == 0:
             return "waiting for telemetry records..."
-        age = "" if self._last_wall is None else f" ({time.time() - self._last_wall:,.0f} s ago)"
+        # the wall clock of the last record, not its age: the text changes only with new records
+        age = "" if self._last_wall is None else time.strftime(" (written %H:%M:%S)", time.localtime(self._last_wall))
         lat = ""
         if self._lat:
             med, p99 = np.percentile(self._lat, [50, 99])
@@ -443,7 +459,7 @@ class DashboardViews:
 
     def __init__(self, config: DashboardConfig, store: Path):
         from bokeh.layouts import column, gridplot
-        from bokeh.models import (ColorBar, ColumnDataSource, DataRange1d, Div, FactorRange, HoverTool,
+        from bokeh.models import (ColorBar, ColumnDataSource, DataRange1d, Div, FactorRange, HoverTool, Label,
                                   LinearColorMapper)
         from bokeh.palettes import Category10_10, Viridis256
         from bokeh.plotting import figure
@@ -511,6 +527,9 @@ class DashboardViews:
 
         self.anomaly_fig = p = figure(name="anomalies", title="Anomalies by kind", y_range=FactorRange(), **base)
         an = p.scatter("x", "kind", source=self.anomalies, size=10, marker="diamond", color=Category10_10[3])
+        self.no_anomaly = Label(x=10, y=10, x_units="screen", y_units="screen", text="no anomaly flags in the store yet",
+                                text_font_size="10pt", text_color="gray")
+        p.add_layout(self.no_anomaly)
         p.add_tools(HoverTool(renderers=[an], tooltips=[("id", "@x{0}"), ("", "@text")]))
         figs.append(p)
 
@@ -530,7 +549,9 @@ class DashboardViews:
         for f in figs:
             if f.legend:
                 f.legend.location = "top_left"
+                f.legend.orientation = "horizontal"
                 f.legend.label_text_font_size = "8pt"
+                f.legend.padding = f.legend.margin = 2
                 f.legend.background_fill_alpha = 0.6
                 f.legend.click_policy = "hide"
         self.figures = dict(zip(PLOT_NAMES, figs))
@@ -553,6 +574,7 @@ class DashboardViews:
             self.config_fig.height = max(250, 60 + 22 * len(u.configs))
         if u.anomaly_kinds and list(self.anomaly_fig.y_range.factors) != u.anomaly_kinds:
             self.anomaly_fig.y_range.factors = u.anomaly_kinds
+            self.no_anomaly.visible = False
         if u.last_segment_right is not None and len(self.segments.data["right"]):
             self.segments.patch({"right": [(len(self.segments.data["right"]) - 1, u.last_segment_right)]})
         if u.segments["left"]:
@@ -566,8 +588,8 @@ class DashboardViews:
 
 
 def _heat_title(kind: str, windows: int) -> str:
-    what = "per-detector rate" if kind == "detector" else "detection fraction per round (no per-detector rates stored)"
-    return f"Heat map: {what}, last {windows} windows"
+    what = "Per-detector rate" if kind == "detector" else "By round (no per-detector rates)"
+    return f"{what}, last {windows} windows"
 
 
 def _html_escape(s: str) -> str:

@@ -56,6 +56,36 @@ return x.length ? x[x.length - 1] : null;
 """
 
 
+ARRIVAL_HOOK_JS = """
+// Record, per newest record id, the wall clock (ms since the epoch) of the first animation frame
+// after the page's series received it: the moment it is drawn.
+const doc = Bokeh.documents[0];
+const src = doc.get_model_by_name('series');
+window.__qec_arrivals = {};
+doc.on_change(() => {
+  const x = src.data.x;
+  if (!x.length) return;
+  const last = x[x.length - 1];
+  if (window.__qec_arrivals[last] === undefined) {
+    window.__qec_arrivals[last] = null;
+    requestAnimationFrame(() => { window.__qec_arrivals[last] = Date.now(); });
+  }
+});
+return true;
+"""
+
+
+def hook_arrivals(driver) -> None:
+    """Start recording when each new record id is drawn (read back with `arrivals`)."""
+    driver.execute_script(ARRIVAL_HOOK_JS)
+
+
+def arrivals(driver) -> dict[int, float]:
+    """{record id: wall-clock seconds it was drawn} since `hook_arrivals`."""
+    got = driver.execute_script("return window.__qec_arrivals || {}")
+    return {int(float(k)): v / 1e3 for k, v in got.items() if v is not None}
+
+
 def browser_paths() -> tuple[str | None, str | None]:
     """(chromium, chromedriver) executables on PATH, None where missing."""
     return shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
@@ -124,20 +154,26 @@ def console_problems(driver) -> list[dict]:
 
 
 def screenshot(driver, url: str, path: str | Path, names, *, timeout_s: float = 30) -> Path:
-    """Open ``url``, wait until every figure rendered, fit the window to the page, save a PNG.
+    """Open ``url``, wait until the figures ``names`` rendered with data, save the page as a PNG
+    cropped to its content (the window should be larger than the page).
 
     Raises:
         TimeoutError: a figure did not render with data within ``timeout_s``.
     """
+    import io
+
+    from PIL import Image
+
     driver.get(url)
     state, waited = wait_rendered(driver, names, timeout_s)
     if waited is None:
         raise TimeoutError(f"the dashboard at {url} did not render every plot with data: {plot_state(driver, names)}")
-    width = driver.execute_script("return document.body.scrollWidth")
-    height = driver.execute_script("return document.body.scrollHeight")
-    driver.set_window_size(max(width + 40, 800), max(height + 40, 600))
-    wait_rendered(driver, names, timeout_s)
+    img = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+    gray = img.convert("L").point(lambda v: 255 if v < 250 else 0)
+    box = gray.getbbox()
+    if box is not None:
+        img = img.crop((0, 0, min(img.width, box[2] + 10), min(img.height, box[3] + 10)))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(path))
+    img.save(path, optimize=True)
     return path
