@@ -424,7 +424,8 @@ class DashboardModel:
         if self.records == 0:
             return "waiting for telemetry records..."
         # the wall clock of the last record, not its age: the text changes only with new records
-        age = "" if self._last_wall is None else time.strftime(" (written %H:%M:%S)", time.localtime(self._last_wall))
+        known = self._last_wall is not None and math.isfinite(self._last_wall)
+        age = "" if not known else time.strftime(" (written %H:%M:%S)", time.localtime(self._last_wall))
         lat = ""
         if self._lat:
             med, p99 = np.percentile(self._lat, [50, 99])
