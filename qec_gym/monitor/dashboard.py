@@ -782,19 +782,16 @@ class DashboardServer:
         """Bokeh application handler: build one session's page and its polling callback."""
         model = DashboardModel(self.config)
         views = DashboardViews(self.config, self.store)
-        state = {"busy": False}
 
-        def poll() -> None:
-            if state["busy"]:  # a slow read never piles up callbacks
-                return
-            state["busy"] = True
+        def poll() -> None:  # runs on the server's IO loop: polls of one session never overlap
+            doc.hold("combine")  # one websocket message (and one page render) per poll, not one per change
             try:
                 views.apply(model.update(read_telemetry(self.store, since_id=model.last_id, decode=False)))
             except Exception as e:  # noqa: BLE001  (a transient read error must not kill the page)
                 log.warning("dashboard poll of %s failed: %s", self.store, e)
                 views.status.text = _html_escape(f"reading {self.store} failed: {e}")
             finally:
-                state["busy"] = False
+                doc.unhold()
 
         poll()
         doc.title = self.config.title

@@ -252,6 +252,11 @@ def test_live_document_streams_new_records_on_poll(tmp_path):
     poll.callback()
     assert series.data["x"][-5:].tolist() == list(range(31, 36))
     assert doc.get_model_by_name("status").text.startswith("35 records, last id 35")
+    for f in tmp_path.glob("telemetry.sqlite*"):  # the store vanishes: the page says so, the server lives
+        f.unlink()
+    poll.callback()
+    assert "failed: no telemetry store at" in doc.get_model_by_name("status").text
+    assert series.data["x"][-1] == 35
 
 
 def test_polling_reader_never_blocks_the_writer(tmp_path):
