@@ -6,6 +6,8 @@ Run: python benchmarks/dashboard_latency.py [--records 100000] [--samples 50] [-
    the page notes (``Date.now``, in the first animation frame after its series received the
    record) when it is drawn; median, p90 and max over ``--samples`` records, on a small store
    and on one holding ``--records``.
+   The page's own cost per new record: chromium's main-thread CPU time (``ThreadTime``, not
+   inflated by other processes the way wall-clock figures are on a loaded machine).
 2. Update cost with ``--records`` in the store: the server's work per poll (incremental read +
    model update + Bokeh source update) for one new record and for an idle poll, median of 50,
    and the first page build (read everything, downsample to ``max_points``) and first render.
@@ -64,6 +66,11 @@ def commit_to_page(driver, writer: TelemetryWriter, samples: int, first_id: int)
     return [got[i] - committed[i] for i in committed]
 
 
+def browser_metrics(driver) -> dict[str, float]:
+    """Chromium's cumulative page metrics (seconds): ThreadTime is the main thread's CPU time."""
+    return {m["name"]: m["value"] for m in driver.execute_cdp_cmd("Performance.getMetrics", {})["metrics"]}
+
+
 def summary(xs: list[float], unit: float = 1e3, name: str = "ms") -> str:
     q = np.percentile(xs, [50, 90])
     return f"median {q[0] * unit:.0f} {name}, p90 {q[1] * unit:.0f} {name}, max {max(xs) * unit:.0f} {name} (n={len(xs)})"
@@ -78,8 +85,14 @@ def live(run: Path, config: DashboardConfig, samples: int, label: str) -> None:
             _, waited = web.wait_rendered(driver, PLOT_NAMES, 120)
             print(f"[{label}] page load until every plot rendered with data: {time.perf_counter() - t0:.2f} s")
             first = int(read_telemetry(run, decode=False)["id"].iloc[-1]) + 1
+            driver.execute_cdp_cmd("Performance.enable", {})
+            before = browser_metrics(driver)
             lat = commit_to_page(driver, writer, samples, first)
+            after = browser_metrics(driver)
             print(f"[{label}] commit -> on the page (poll {config.poll_interval_s} s): {summary(lat)}")
+            per = {k: (after[k] - before[k]) / samples * 1e3 for k in ("ThreadTime", "ScriptDuration", "TaskDuration")}
+            print(f"[{label}] page cost per new record: main-thread CPU {per['ThreadTime']:.0f} ms "
+                  f"(script {per['ScriptDuration']:.0f} ms wall, all tasks {per['TaskDuration']:.0f} ms wall)")
             problems = web.console_problems(driver)
             print(f"[{label}] browser console warnings/errors: {len(problems)}")
     finally:
