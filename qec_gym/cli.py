@@ -460,15 +460,13 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 def _add_monitor_dashboard_args(p: argparse.ArgumentParser) -> None:
-    """The dashboard's options of ``qec-gym monitor`` (``--run DIR`` [``--export page.html``])."""
+    """The dashboard's options of ``qec-gym monitor --run DIR`` (``--run`` itself: `_add_monitor`)."""
     g = p.add_argument_group("live dashboard (--run)")
-    g.add_argument("--run", metavar="DIR", help="run folder whose telemetry.sqlite the dashboard follows")
     g.add_argument("--export", metavar="HTML", help="write the dashboard of the run as one static HTML file and exit")
     g.add_argument("--port", type=int, default=5006, help="TCP port to serve on (0 picks a free one; default 5006)")
     g.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     g.add_argument("--allow-remote", action="store_true",
                    help="allow a --host other than loopback (the page has no authentication: anyone who reaches it reads the run)")
-    g.add_argument("--run-id", metavar="PREFIX", help="show only records whose run_id starts with PREFIX")
     g.add_argument("--poll", type=float, default=0.2, metavar="S", help="seconds between reads of new records (default 0.2)")
     g.add_argument("--target", type=float, default=None, help="logical-error budget per round drawn (default: RewardConfig's)")
     g.add_argument("--cycle-budget-us", type=float, default=None,
@@ -499,19 +497,72 @@ def _run_monitor_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest_arguments(p: argparse.ArgumentParser, *, format_required: bool = True) -> None:
+    p.add_argument("--format", "-f", required=format_required, help="stim result format: 01, b8, r8, dets, ptb64")
+    p.add_argument("--circuit", help="the .stim circuit that defines the detectors")
+    p.add_argument("--dem", help="its decomposed detector error model (.dem); derived from --circuit if omitted")
+    p.add_argument("--observables", choices=("none", "appended", "separate"), default="none",
+                   help="observables after the detectors of each shot (appended), in --obs-file (separate), or none")
+    p.add_argument("--obs-file", help="observables file (same format) when --observables separate")
+    p.add_argument("--decoder", default="pymatching", help="decoder name (see qec_gym.decoders)")
+    p.add_argument("--window-shots", type=int, default=10_000, help="shots per telemetry window (default 10000)")
+    p.add_argument("--out", help="run folder for telemetry.sqlite (default: no telemetry, summary only)")
+    p.add_argument("--run-id", default=None, help="replay: run id of the records written (default 'replay'); "
+                   "dashboard (--run): show only run ids that start with this")
+    p.add_argument("--no-anomaly", action="store_true", help="skip the online anomaly detectors")
+
+
+def _add_ingest(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ingest", help="decode recorded detection events (stim formats); telemetry + summary")
+    p.add_argument("events", help="detection-event file")
+    _ingest_arguments(p)
+    p.set_defaults(handler=_run_ingest)
+
+
 def _add_monitor(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("monitor", help="live dashboard of a run's telemetry (or a static HTML export of it)")
+    p = sub.add_parser("monitor", help="live dashboard of a run's telemetry (--run DIR [--export page.html]), "
+                                       "or --replay recorded detection events through the monitors")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--run", metavar="DIR", help="dashboard: run folder whose telemetry.sqlite it follows")
+    mode.add_argument("--replay", metavar="EVENTS", help="detection-event file to replay")
     _add_monitor_dashboard_args(p)
+    g = p.add_argument_group("replay (--replay)")
+    _ingest_arguments(g, format_required=False)
     p.set_defaults(handler=_run_monitor)
 
 
 def _run_monitor(args: argparse.Namespace) -> int:
     if args.run:
         return _run_monitor_dashboard(args)
-    raise ValueError("monitor needs --run DIR (a run folder with telemetry.sqlite).")
+    if not args.format:
+        raise ValueError("monitor --replay needs --format (01, b8, r8, dets, ptb64).")
+    return _run_ingest(args)
 
 
-_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench, _add_monitor]
+def _run_ingest(args: argparse.Namespace) -> int:
+    import dataclasses
+    from contextlib import nullcontext
+
+    from qec_gym.monitor.ingest import ingest
+    from qec_gym.monitor.telemetry import TelemetryWriter
+
+    events = getattr(args, "events", None) or args.replay
+    detectors = None
+    if not args.no_anomaly:
+        from qec_gym.monitor.anomaly import AnomalyMonitor
+
+        detectors = AnomalyMonitor()
+    with (TelemetryWriter(args.out) if args.out else nullcontext()) as writer:
+        summary = ingest(
+            events, args.format, circuit=args.circuit, dem=args.dem, observables=args.observables,
+            obs_path=args.obs_file, decoder=args.decoder, window_shots=args.window_shots, writer=writer,
+            run_id=args.run_id or "replay", detectors=detectors,
+        )
+    print(json.dumps({**dataclasses.asdict(summary), "logical_error_rate": summary.logical_error_rate}))
+    return 0
+
+
+_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench, _add_ingest, _add_monitor]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import sqlite3
 import time
 import zlib
@@ -180,9 +181,12 @@ _BY_ROUND = _FIELDS.index("detection_fraction_by_round")
 _ANOMALY = _FIELDS.index("anomaly")
 
 
+_GET_ALL = operator.attrgetter(*_FIELDS)
+
+
 def _row(r: TelemetryRecord) -> tuple:
-    # getattr over the slots is ~3x faster than dataclasses.astuple (which deep-copies).
-    row = [getattr(r, n) for n in _FIELDS]
+    # one C-level attrgetter over the slots; dataclasses.astuple deep-copies and is ~10x slower
+    row = list(_GET_ALL(r))
     row[_BY_ROUND] = encode_rates(row[_BY_ROUND]) if row[_BY_ROUND] else None
     row[_ANOMALY] = ",".join(row[_ANOMALY])
     return tuple(row)

@@ -1,0 +1,254 @@
+"""Online anomaly detection on detection-event streams, one update per window, plus offline changepoints.
+
+Three online detectors, each with a threshold set from a target false-alarm rate under
+stationary noise (``false_alarms_per_window``, default 1e-5, i.e. 0.1 per 10^4 windows each):
+
+* `AnomalyMonitor` CUSUM (Page 1954; two-sided, reference k = 0.5 sigma, threshold h from
+  Siegmund's ARL approximation ARL0 = (exp(2k b) - 2k b - 1) / (2k^2), b = h + 1.166) on the
+  window's mean detection fraction, standardised by its own sampling error (from the spread of
+  per-shot detection counts). Flags ``"cusum_up"`` / ``"cusum_down"`` (drifts, steps, telegraph
+  switches), then re-learns its baseline (a step is a new normal).
+* Burst (cosmic-ray-like, McEwen et al. 2022): a one-window jump of the fraction by more than
+  ``z_burst`` sampling errors *and* more than ``spread_fraction`` of detectors elevated at once
+  (spatially correlated). Flags ``"burst"`` on the onset window and ``"burst_decay"`` while the
+  excess stays above half the threshold; CUSUM is held during a burst so decays do not read as steps,
+  and an excess that has not halved after ``burst_decay_windows`` windows is flagged ``"step_up"``.
+* Streak (leakage-like: one check keeps firing in consecutive rounds): the lag-1 covariance
+  <x(r) x(r+1)> - <x(r)><x(r+1)> of each check between consecutive rounds (pairs of detectors at
+  the same spatial coordinates, next time coordinate), z-scored against its baseline with a
+  Bonferroni threshold over the pairs. Flags ``"streak:D<i>"`` for a few pairs only; when more
+  than ``spread_fraction`` of pairs rise together it is a burst, not a streak.
+
+Offline: `changepoints` runs PELT (Killick et al. 2012) via ``ruptures``.
+
+Example:
+    >>> import numpy as np, stim
+    >>> c = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3,
+    ...                            after_clifford_depolarization=2e-3, before_measure_flip_probability=2e-3)
+    >>> mon = AnomalyMonitor.for_circuit(c, warmup=20)
+    >>> s = c.compile_detector_sampler(seed=1)
+    >>> flags = [mon.update(s.sample(2000)) for _ in range(40)]
+    >>> sum(map(len, flags))
+    0
+    >>> hot = stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=3,
+    ...                              after_clifford_depolarization=1e-2, before_measure_flip_probability=1e-2)
+    >>> mon.update(hot.compile_detector_sampler(seed=2).sample(2000))
+    ('burst',)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.stats import norm
+
+
+def cusum_threshold(arl0: float, k: float = 0.5) -> float:
+    """Decision interval h of a one-sided CUSUM with in-control average run length ``arl0``
+    (Siegmund 1985 approximation, standard-normal increments, reference value k).
+
+    Example:
+        >>> round(cusum_threshold(2e4), 2)
+        8.05
+    """
+    if arl0 <= 1:
+        raise ValueError(f"arl0 (windows between false alarms) must be > 1, got {arl0}.")
+
+    def arl(h: float) -> float:
+        b = h + 1.166
+        return (math.exp(2 * k * b) - 2 * k * b - 1) / (2 * k * k) - arl0
+
+    return float(brentq(arl, 1e-6, 200.0))
+
+
+def time_pairs(coords: dict[int, list[float]]) -> np.ndarray:
+    """Pairs (i, j) of detectors at the same spatial coordinates in consecutive time coordinates.
+
+    Args:
+        coords: ``circuit.get_detector_coordinates()`` (last coordinate = time, stim's convention).
+
+    Returns:
+        int64 (P, 2), possibly empty.
+    """
+    by_space: dict[tuple, list[tuple[float, int]]] = {}
+    for det, c in coords.items():
+        if len(c) >= 2:
+            by_space.setdefault(tuple(c[:-1]), []).append((c[-1], det))
+    pairs = []
+    for items in by_space.values():
+        items.sort()
+        pairs += [(a[1], b[1]) for a, b in zip(items, items[1:])]
+    return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """Thresholds of `AnomalyMonitor`.
+
+    Attributes:
+        false_alarms_per_window: Target false-alarm rate of each detector under stationary noise.
+        warmup: Windows used to learn the first baseline.
+        rewarm: Windows used to re-learn it after a step/CUSUM alarm (shorter: a blind spot).
+        k: CUSUM reference value (sigma units): tuned to shifts of ~2k sigma.
+        spread_fraction: Fraction of detectors (pairs) that must rise together for a burst.
+        streak_windows: Consecutive windows a pair must stay elevated to be a streak.
+        burst_decay_windows: A burst whose excess has not halved after this many windows is
+            re-flagged ``"step_up"`` (a persistent shift) and the baseline re-learnt.
+    """
+
+    false_alarms_per_window: float = 1e-5
+    warmup: int = 50
+    rewarm: int = 20
+    k: float = 0.5
+    spread_fraction: float = 0.25
+    streak_windows: int = 2
+    burst_decay_windows: int = 10
+
+    def __post_init__(self) -> None:
+        if not 0 < self.false_alarms_per_window < 0.5:
+            raise ValueError(f"false_alarms_per_window must be in (0, 0.5), got {self.false_alarms_per_window}.")
+        if self.warmup < 2 or self.rewarm < 2:
+            raise ValueError(f"warmup and rewarm must be >= 2 windows, got {self.warmup}, {self.rewarm}.")
+        if not 0 < self.spread_fraction <= 1:
+            raise ValueError(f"spread_fraction must be in (0, 1], got {self.spread_fraction}.")
+        if self.streak_windows < 1:
+            raise ValueError(f"streak_windows must be >= 1, got {self.streak_windows}.")
+
+
+class AnomalyMonitor:
+    """CUSUM + burst + streak detectors over windows of detection events (see module docstring).
+
+    Args:
+        pairs: int64 (P, 2) consecutive-round detector pairs for the streak detector (`time_pairs`);
+            empty disables it.
+        config: Thresholds.
+    """
+
+    def __init__(self, pairs: np.ndarray | None = None, config: MonitorConfig | None = None):
+        self.config = config or MonitorConfig()
+        self.pairs = np.zeros((0, 2), dtype=np.int64) if pairs is None else np.asarray(pairs, dtype=np.int64)
+        rate = self.config.false_alarms_per_window
+        self.h_cusum = cusum_threshold(2.0 / rate, self.config.k)  # two sides share the rate
+        self.z_burst = float(norm.isf(rate))
+        self.z_streak = float(norm.isf(rate / max(1, len(self.pairs))))
+        self.t = 0
+        self._reset_baseline(self.config.warmup)
+        self._streak_run = np.zeros(len(self.pairs), dtype=np.int64)
+        self._in_burst = False
+        self._burst_len = 0
+        self._burst_peak = 0.0
+
+    @classmethod
+    def for_circuit(cls, circuit, **config) -> "AnomalyMonitor":
+        """A monitor whose streak pairs come from ``circuit``'s detector coordinates."""
+        return cls(time_pairs(circuit.get_detector_coordinates()), MonitorConfig(**config))
+
+    def _reset_baseline(self, warmup: int | None = None) -> None:
+        self._warmup = self.config.rewarm if warmup is None else warmup
+        self._n = 0
+        self._sum_f = 0.0
+        self._sum_rates = None
+        self._sum_cov = None
+        self._sum_cov2 = None
+        self.s_up = self.s_down = 0.0
+
+    def update(self, detection_events: np.ndarray) -> tuple[str, ...]:
+        """Feed one window: bool (shots, num_detectors). Returns the flags raised on it."""
+        x = np.asarray(detection_events, dtype=bool)
+        if x.ndim != 2 or len(x) < 2:
+            raise ValueError(f"detection events must be (shots >= 2, num_detectors), got shape {x.shape}.")
+        n, d = x.shape
+        u8 = x.view(np.uint8)
+        counts = u8.sum(axis=1, dtype=np.int32)
+        f = counts.mean() / d
+        se = max(counts.std(ddof=1) / math.sqrt(n) / d, 0.5 / (n * d))
+        rates = np.count_nonzero(x, axis=0) / n
+        cov = None
+        if len(self.pairs):
+            both = np.count_nonzero(x[:, self.pairs[:, 0]] & x[:, self.pairs[:, 1]], axis=0) / n
+            cov = both - rates[self.pairs[:, 0]] * rates[self.pairs[:, 1]]
+        self.t += 1
+        cfg = self.config
+        if self._n < self._warmup:  # learning the baseline: no flags
+            self._n += 1
+            self._sum_f += f
+            self._sum_rates = rates.astype(np.float64) if self._sum_rates is None else self._sum_rates + rates
+            if cov is not None:
+                self._sum_cov = cov if self._sum_cov is None else self._sum_cov + cov
+                self._sum_cov2 = cov**2 if self._sum_cov2 is None else self._sum_cov2 + cov**2
+            return ()
+        flags: list[str] = []
+        mu = self._sum_f / self._n
+        z = (f - mu) / se
+        base_rates = self._sum_rates / self._n
+        se_rates = np.sqrt(np.maximum(base_rates * (1 - base_rates), 1.0 / n) / n)
+        elevated = np.mean((rates - base_rates) / se_rates > 2.0)
+        if self._in_burst and z > self.z_burst / 2:
+            self._burst_len += 1
+            if self._burst_len >= cfg.burst_decay_windows and z > self._burst_peak / 2:
+                # no decay to half the peak: a persistent shift (a step), not a burst
+                self._reset_baseline()
+                self._in_burst = False
+                self._streak_run[:] = 0
+                return ("step_up",)
+            flags.append("burst_decay")
+        elif z > self.z_burst and elevated > cfg.spread_fraction:
+            flags.append("burst")
+            self._in_burst, self._burst_len, self._burst_peak = True, 0, z
+        else:
+            self._in_burst = False
+            self.s_up = max(0.0, self.s_up + z - cfg.k)
+            self.s_down = max(0.0, self.s_down - z - cfg.k)
+            if self.s_up > self.h_cusum or self.s_down > self.h_cusum:
+                flags.append("cusum_up" if self.s_up > self.h_cusum else "cusum_down")
+                self._reset_baseline()
+                self._streak_run[:] = 0
+                return tuple(flags)
+        if cov is not None and not self._in_burst:
+            m = self._sum_cov / self._n
+            sd = np.sqrt(np.maximum(self._sum_cov2 / self._n - m**2, 0) * self._n / (self._n - 1))
+            sd = np.maximum(sd, 1.0 / n)
+            hot = (cov - m) / sd > self.z_streak
+            self._streak_run = np.where(hot, self._streak_run + 1, 0)
+            lit = np.flatnonzero(self._streak_run >= cfg.streak_windows)
+            if 0 < len(lit) <= max(1, int(cfg.spread_fraction * len(self.pairs))):
+                flags += [f"streak:D{int(self.pairs[i, 0])}" for i in lit]
+        return tuple(flags)
+
+
+def changepoints(series, *, penalty: float | None = None, min_size: int = 3) -> list[int]:
+    """Offline changepoints of a 1-D series (e.g. detection fractions per window) by PELT (``ruptures``, l2 cost).
+
+    Args:
+        series: 1-D array of window statistics.
+        penalty: PELT penalty; default ``4 var log(n)`` (above the BIC 2 var log(n), which over-splits white noise) with var from the median
+            absolute successive difference (robust to the changes themselves).
+        min_size: Minimum segment length (windows).
+
+    Returns:
+        Indices where a new segment starts (sorted; excludes 0 and len(series)).
+
+    Raises:
+        ImportError: ruptures missing (``pip install 'qec-gym[monitor]'``).
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.r_[np.full(50, 0.02), np.full(50, 0.03)] + np.random.default_rng(0).normal(0, 1e-3, 100)
+        >>> changepoints(x)
+        [50]
+    """
+    try:
+        import ruptures as rpt
+    except ImportError as e:
+        raise ImportError("changepoints needs ruptures: pip install 'qec-gym[monitor]'.") from e
+    x = np.asarray(series, dtype=np.float64).reshape(-1)
+    if len(x) < 2 * min_size:
+        return []
+    if penalty is None:
+        sigma = 1.4826 * np.median(np.abs(np.diff(x))) / math.sqrt(2)
+        penalty = 4 * max(sigma, 1e-12) ** 2 * math.log(len(x))
+    bkps = rpt.Pelt(model="l2", min_size=min_size, jump=1).fit(x.reshape(-1, 1)).predict(pen=penalty)
+    return [int(b) for b in bkps if b < len(x)]

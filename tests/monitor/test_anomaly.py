@@ -1,0 +1,97 @@
+"""Anomaly detectors: thresholds from the false-alarm target; bursts, steps and streaks kept distinct."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import stim
+
+from qec_gym.monitor.anomaly import AnomalyMonitor, MonitorConfig, changepoints, cusum_threshold, time_pairs
+
+
+def _circuit(p: float) -> stim.Circuit:
+    return stim.Circuit.generated("surface_code:rotated_memory_z", distance=3, rounds=5,
+                                  after_clifford_depolarization=p, before_measure_flip_probability=p,
+                                  after_reset_flip_probability=p)
+
+
+def test_cusum_threshold_matches_siegmund():
+    # ARL0 = 2 (e^b - b - 1) at k = 0.5, b = h + 1.166 (Siegmund): check by substitution
+    h = cusum_threshold(1e4)
+    b = h + 1.166
+    assert 2 * (np.exp(b) - b - 1) == pytest.approx(1e4, rel=1e-6)
+    assert cusum_threshold(1e5) > h
+    with pytest.raises(ValueError, match="arl0"):
+        cusum_threshold(1.0)
+
+
+def test_time_pairs_link_the_same_check_in_consecutive_rounds():
+    c = _circuit(1e-3)
+    coords = c.get_detector_coordinates()
+    pairs = time_pairs(coords)
+    assert len(pairs) > 0
+    for i, j in pairs:
+        assert coords[int(i)][:-1] == coords[int(j)][:-1] and coords[int(j)][-1] == coords[int(i)][-1] + 1
+
+
+def _stream(mon, sampler, n, shots=2000):
+    return [mon.update(sampler.sample(shots)) for _ in range(n)]
+
+
+def test_quiet_under_stationary_noise_then_flags_a_step_and_a_burst():
+    base = _circuit(2e-3).compile_detector_sampler(seed=1)
+    mon = AnomalyMonitor.for_circuit(_circuit(2e-3), warmup=30)
+    assert not any(_stream(mon, base, 150))  # 120 flagged windows at 1e-5 each: any flag would be a bug
+    step = _circuit(2.3e-3).compile_detector_sampler(seed=2)  # +15%: a few sigma per window
+    flags = _stream(mon, step, 10)
+    first = next(i for i, f in enumerate(flags) if f)
+    assert first <= 3 and flags[first] in (("cusum_up",), ("burst",))
+    # after re-learning, a large one-window jump is a burst, followed by its decay
+    _stream(mon, step, 30)
+    hot = _circuit(8e-3).compile_detector_sampler(seed=3)
+    assert mon.update(hot.sample(2000)) == ("burst",)
+    assert mon.update(hot.sample(2000)) == ("burst_decay",)
+
+
+def test_persistent_jump_is_reclassified_as_a_step():
+    base = _circuit(2e-3).compile_detector_sampler(seed=4)
+    mon = AnomalyMonitor.for_circuit(_circuit(2e-3), warmup=20, burst_decay_windows=5)
+    _stream(mon, base, 20)
+    hot = _circuit(6e-3).compile_detector_sampler(seed=5)
+    flags = _stream(mon, hot, 6)
+    assert flags[0] == ("burst",) and flags[1:4] == [("burst_decay",)] * 3 and flags[5] == ("step_up",)
+
+
+def test_streak_is_one_check_and_not_a_burst():
+    c = _circuit(2e-3)
+    mon = AnomalyMonitor.for_circuit(c, warmup=20)
+    s = c.compile_detector_sampler(seed=6)
+    _stream(mon, s, 20)
+    chain = [int(mon.pairs[0, 0])]
+    nxt = dict((int(i), int(j)) for i, j in mon.pairs)
+    while chain[-1] in nxt:
+        chain.append(nxt[chain[-1]])
+    rng = np.random.default_rng(7)
+    out = []
+    for _ in range(2):  # streak_windows = 2: flagged on the second window
+        x = s.sample(2000)
+        for shot in np.flatnonzero(rng.random(2000) < 0.03):  # leaked check: lit from a random round on
+            x[shot, chain[rng.integers(0, len(chain) - 1):]] = True
+        out.append(mon.update(x))
+    assert out[0] == ()
+    assert out[1] and all(k.startswith("streak:D") and int(k[8:]) in chain for k in out[1])
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="false_alarms_per_window"):
+        MonitorConfig(false_alarms_per_window=0.0)
+    with pytest.raises(ValueError, match="shots >= 2"):
+        AnomalyMonitor().update(np.zeros(5, dtype=bool))
+
+
+def test_offline_changepoints_find_the_step():
+    rng = np.random.default_rng(3)
+    x = np.r_[np.full(80, 0.020), np.full(70, 0.023)] + rng.normal(0, 1e-3, 150)
+    cps = changepoints(x)
+    assert len(cps) == 1 and abs(cps[0] - 80) <= 3
+    assert changepoints(rng.normal(0, 1, 200)) == []
