@@ -713,6 +713,9 @@ def export_html(run: str | Path, out: str | Path, *, config: DashboardConfig = D
     views = DashboardViews(config, store)
     views.apply(u)
     out = Path(out)
+    for parent in (out.parent, *out.parent.parents):
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"cannot write {out}: {parent} is a file, not a folder; choose another export path.")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(file_html(views.layout, INLINE, title=config.title), encoding="utf-8")
     return out

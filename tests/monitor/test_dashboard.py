@@ -235,6 +235,8 @@ def test_export_of_an_empty_store_or_filter_is_refused(tmp_path):
     with pytest.raises(ValueError, match="no telemetry records"):
         export_html(tmp_path, tmp_path / "x.html")
     write(tmp_path, [rec(0)])
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        export_html(tmp_path, tmp_path / "telemetry.sqlite" / "x.html")
     with pytest.raises(ValueError, match="run_id prefix 'nope'"):
         export_html(tmp_path, tmp_path / "x.html", config=DashboardConfig(run_id="nope"))
 
