@@ -611,8 +611,46 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ingest_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", "-f", required=True, choices=("01", "b8", "r8", "dets", "ptb64"),
+def _add_monitor_dashboard_args(p: argparse.ArgumentParser) -> None:
+    """The dashboard's options of ``qec-gym monitor --run DIR`` (``--run`` itself: `_add_monitor`)."""
+    g = p.add_argument_group("live dashboard (--run)")
+    g.add_argument("--export", type=_text, metavar="HTML", help="write the dashboard of the run as one static HTML file and exit")
+    g.add_argument("--port", type=_Number("int", 0, 65535), default=5006, help="TCP port to serve on (0 picks a free one; default 5006)")
+    g.add_argument("--host", type=_text, default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
+    g.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host other than loopback (the page has no authentication: anyone who reaches it reads the run)")
+    g.add_argument("--poll", type=_Number("float", 0.0, 3600.0, low_open=True), default=0.2, metavar="S", help="seconds between reads of new records (default 0.2)")
+    g.add_argument("--target", type=_P, default=None, help="logical-error budget per round drawn (default: RewardConfig's)")
+    g.add_argument("--cycle-budget-us", type=_POSITIVE, default=None,
+                   help="decode-time budget per round in us (default: RewardConfig's, 1 us)")
+
+
+def _run_monitor_dashboard(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from qec_gym.monitor.dashboard import DashboardConfig, DashboardServer, export_html
+
+    cfg = DashboardConfig(poll_interval_s=args.poll, run_id=args.run_id)
+    if args.target is not None:
+        cfg = replace(cfg, target=args.target)
+    if args.cycle_budget_us is not None:
+        cfg = replace(cfg, cycle_budget_s=args.cycle_budget_us * 1e-6)
+    if args.export:
+        print(f"dashboard: {export_html(args.run, args.export, config=cfg)}")
+        return 0
+    server = DashboardServer(args.run, config=cfg, host=args.host, port=args.port, allow_remote=args.allow_remote)
+    if args.allow_remote:
+        print(f"warning: serving on {args.host}: the dashboard has no authentication; anyone who can reach "
+              "this interface can read the run's telemetry.", file=sys.stderr)
+    try:
+        server.serve_forever(on_ready=lambda url: print(f"dashboard of {server.store} at {url} (Ctrl-C stops)", flush=True))
+    except KeyboardInterrupt:
+        print("dashboard stopped.", file=sys.stderr)
+    return 0
+
+
+def _ingest_arguments(p: argparse.ArgumentParser, *, format_required: bool = True) -> None:
+    p.add_argument("--format", "-f", required=format_required, choices=("01", "b8", "r8", "dets", "ptb64"),
                    help="stim result format: 01, b8, r8, dets, ptb64")
     p.add_argument("--circuit", type=_existing_file, help="the .stim circuit that defines the detectors")
     p.add_argument("--dem", type=_existing_file,
@@ -624,7 +662,8 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> None:
                    help="decoder name (see qec_gym.decoders)")
     p.add_argument("--window-shots", type=_SHOTS, default=10_000, help="shots per telemetry window (default 10000)")
     p.add_argument("--out", type=_text, help="run folder for telemetry.sqlite (default: no telemetry, summary only)")
-    p.add_argument("--run-id", type=_text, default="replay")
+    p.add_argument("--run-id", type=_text, default=None, help="replay: run id of the records written (default 'replay'); "
+                   "dashboard (--run): show only run ids that start with this")
     p.add_argument("--no-anomaly", action="store_true", help="skip the online anomaly detectors")
 
 
@@ -636,10 +675,23 @@ def _add_ingest(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_monitor(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("monitor", help="monitor a run: --replay recorded detection events through the monitors")
-    p.add_argument("--replay", type=_text, required=True, metavar="EVENTS", help="detection-event file to replay")
-    _ingest_arguments(p)
-    p.set_defaults(handler=_run_ingest)
+    p = sub.add_parser("monitor", help="live dashboard of a run's telemetry (--run DIR [--export page.html]), "
+                                       "or --replay recorded detection events through the monitors")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--run", type=_text, metavar="DIR", help="dashboard: run folder whose telemetry.sqlite it follows")
+    mode.add_argument("--replay", type=_text, metavar="EVENTS", help="detection-event file to replay")
+    _add_monitor_dashboard_args(p)
+    g = p.add_argument_group("replay (--replay)")
+    _ingest_arguments(g, format_required=False)
+    p.set_defaults(handler=_run_monitor)
+
+
+def _run_monitor(args: argparse.Namespace) -> int:
+    if args.run:
+        return _run_monitor_dashboard(args)
+    if not args.format:
+        raise ValueError("monitor --replay needs --format (01, b8, r8, dets, ptb64).")
+    return _run_ingest(args)
 
 
 def _run_ingest(args: argparse.Namespace) -> int:
@@ -659,7 +711,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
         summary = ingest(
             events, args.format, circuit=args.circuit, dem=args.dem, observables=args.observables,
             obs_path=args.obs_file, decoder=args.decoder, window_shots=args.window_shots, writer=writer,
-            run_id=args.run_id, detectors=detectors,
+            run_id=args.run_id or "replay", detectors=detectors,
         )
     print(json.dumps({**dataclasses.asdict(summary), "logical_error_rate": summary.logical_error_rate}))
     return 0

@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/setup-browser.sh  # chromium for the dashboard's browser test; never fails
 exec .venv/bin/python -m pytest -q "$@"
