@@ -117,4 +117,4 @@ def test_bad_input_is_named(d5, tmp_path, capsys):
         ingest(d / "e.b8", "b8", circuit=c, dem=tmp_path / "small.dem")
     # the CLI turns them into one clear line and exit status 2
     assert main(["ingest", str(d / "e.b8"), "--format", "hdf5", "--circuit", str(d / "c.stim"), "--no-anomaly"]) == 2
-    assert "unknown format 'hdf5'" in capsys.readouterr().err
+    assert "argument --format/-f: invalid choice: 'hdf5'" in capsys.readouterr().err
