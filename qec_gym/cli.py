@@ -94,7 +94,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timesteps", type=int, help="override n_timesteps")
     p.add_argument("--n-envs", type=int, help="override n_envs")
-    p.add_argument("--vec-env", choices=["dummy", "subproc"], default="dummy")
+    p.add_argument("--vec-env", choices=["dummy", "subproc", "native"], default="dummy",
+                   help="native: one batched numpy env for all copies (table backend; fastest)")
     p.add_argument("--eval-freq", type=int, default=20_000)
     p.add_argument("--eval-episodes", type=int, default=5)
     p.add_argument("--checkpoint-freq", type=int, default=50_000)

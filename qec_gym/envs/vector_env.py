@@ -138,6 +138,19 @@ class QECSwitchVectorEnv(VectorEnv):
         self._log_nominal = np.log10(np.maximum(base._nominal_latency, 1e-12))
         self._num_det = np.maximum(1, table.num_detectors.astype(np.int64)).astype(np.float64)
         self._curves = np.stack(table._monotone_rates)  # (E, G), each nondecreasing
+        # All entries' curves in one nondecreasing array (entry e shifted by 2e; rates lie in [0, 1]):
+        # one searchsorted finds every copy's interval in its own entry's curve.
+        self._curves_flat = (self._curves + 2.0 * np.arange(len(self._curves))[:, None]).ravel()
+        if not self._two_d:
+            # (E, G, 2 + 2 F): log p_shot, features, features_std, decode_s of the 1-D table side by side,
+            # so a step's lookup is two gathers; elementwise the same lerp as `WindowTable.along`.
+            self._packed = np.concatenate(
+                [table._log_p[:, :, 0, None], table.features[:, :, 0], table.features_std[:, :, 0],
+                 table.decode_s[:, :, 0, None]], axis=2)
+        # p_round estimated from a window's failures takes shots + 1 values per entry: tabulated
+        # (same formula as `estimated_p_round`), a gather instead of a power per copy and step.
+        q = np.minimum((np.arange(base.shots + 1) + 0.5) / (base.shots + 1.0), 0.5)
+        self._p_round_of_errors = _per_round(q[None, :], table.rounds[:, None])
         self._log_grid = table._log_grid
         self._obs_low, self._obs_high = base._obs_low, base._obs_high
         self._is_cat = isinstance(base, CatSwitchEnv)
@@ -381,13 +394,11 @@ class QECSwitchVectorEnv(VectorEnv):
     def _lookup(self, e: np.ndarray, i: np.ndarray, w: np.ndarray, m_assumed: np.ndarray):
         """Interpolated (log p_shot, features, features_std, decode_s) of entries ``e`` at grid weights (i, w)."""
         tab = self._table
-        if not self._two_d:
+        if not self._two_d:  # one gather per grid side from the packed columns (see __init__)
             w2 = w[:, None]
-            lp = (1 - w) * tab._log_p[e, i, 0] + w * tab._log_p[e, i + 1, 0]
-            mean = (1 - w2) * tab.features[e, i, 0] + w2 * tab.features[e, i + 1, 0]
-            std = (1 - w2) * tab.features_std[e, i, 0] + w2 * tab.features_std[e, i + 1, 0]
-            dec = (1 - w) * tab.decode_s[e, i, 0] + w * tab.decode_s[e, i + 1, 0]
-            return lp, mean, std, dec
+            v = (1 - w2) * self._packed[e, i] + w2 * self._packed[e, i + 1]
+            nf = len(FEATURES)
+            return v[:, 0], v[:, 1:1 + nf], v[:, 1 + nf:1 + 2 * nf], v[:, 1 + 2 * nf]
         j, wj = self._grid_weights(m_assumed)
         corners = [(ti, tw, aj, aw) for ti, tw in ((i, 1 - w), (i + 1, w)) for aj, aw in ((j, 1 - wj), (j + 1, wj))]
 
@@ -424,7 +435,7 @@ class QECSwitchVectorEnv(VectorEnv):
         rng = self.np_random
         errors = rng.binomial(base.shots, np.minimum(p_shot, 1.0))
         feats = mean + std * rng.standard_normal((k, len(FEATURES)))
-        p_round = _per_round(np.minimum((errors + 0.5) / (base.shots + 1.0), 0.5), rounds)
+        p_round = self._p_round_of_errors[e, errors]
         reward = step_rewards(base.reward_config, p_round=p_round, qubits=self._qubits[e], latency_s=latency,
                               switched=sw, recalibrated=rc)
         obs = self._observation(idx, e, t, feats, m_true, m_assumed)
@@ -513,18 +524,17 @@ class QECSwitchVectorEnv(VectorEnv):
         np.interp picks the interval with ``xp[j] <= x < xp[j+1]`` (so flat stretches of the
         nondecreasing curve are never interpolated over) and returns the end values outside.
         """
-        curves = self._curves[e]  # (k, G)
         g = self._log_grid
-        j = np.clip((curves <= rate[:, None]).sum(axis=1) - 1, 0, len(g) - 2)
-        rows = np.arange(len(e))
-        x0, x1 = curves[rows, j], curves[rows, j + 1]
+        n_g = len(g)
+        shift = 2.0 * e
+        j = np.searchsorted(self._curves_flat, rate + shift, side="right") - 1 - e * n_g
+        j = np.clip(j, 0, n_g - 2)
+        x0, x1 = self._curves[e, j], self._curves[e, j + 1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            slope = (g[j + 1] - g[j]) / (x1 - x0)
-            out = slope * (rate - x0) + g[j]
+            out = (g[j + 1] - g[j]) / (x1 - x0) * (rate - x0) + g[j]
         out = np.where(x1 > x0, out, g[j])
-        out = np.where(rate < curves[:, 0], g[0], out)
-        return np.where(rate >= curves[:, -1], g[-1], out)
-
+        out = np.where(rate < self._curves[e, 0], g[0], out)
+        return np.where(rate >= self._curves[e, -1], g[-1], out)
 
 def _integral(a: np.ndarray) -> bool:
     return np.issubdtype(a.dtype, np.floating) and bool(np.all(np.isfinite(a)) and np.all(a == np.round(a)))

@@ -45,7 +45,7 @@ class TrainConfig:
         eval_freq: Evaluate every this many steps (0: never).
         eval_episodes: Episodes per evaluation (validation: training scenarios, fresh seeds).
         checkpoint_freq: Save a checkpoint every this many steps.
-        vec_env: ``"dummy"`` or ``"subproc"``.
+        vec_env: ``"dummy"``, ``"subproc"`` or ``"native"`` (one batched `QECSwitchVectorEnv`, table backend).
         torch_threads: Threads torch may use (1 is fastest for these small networks).
     """
 
@@ -71,8 +71,8 @@ class TrainConfig:
             raise ValueError("total_timesteps and n_envs must be > 0.")
         if self.torch_threads < 1:
             raise ValueError(f"torch_threads must be >= 1, got {self.torch_threads}.")
-        if self.vec_env not in ("dummy", "subproc"):
-            raise ValueError(f"vec_env must be 'dummy' or 'subproc', got {self.vec_env!r}.")
+        if self.vec_env not in ("dummy", "subproc", "native"):
+            raise ValueError(f"vec_env must be 'dummy', 'subproc' or 'native', got {self.vec_env!r}.")
         if str(self.env_kwargs.get("scenarios", "")).startswith("heldout"):
             raise ValueError("training on held-out scenarios is not allowed: they are for evaluation only.")
 
