@@ -234,7 +234,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=_SEED, default=0)
     p.add_argument("--timesteps", type=_STEPS, help="override n_timesteps")
     p.add_argument("--n-envs", type=_Number("int", 1, 1024), help="override n_envs")
-    p.add_argument("--vec-env", choices=["dummy", "subproc"], default="dummy")
+    p.add_argument("--vec-env", choices=["dummy", "subproc", "native"], default="dummy",
+                   help="native: one batched numpy env for all copies (table backend; fastest)")
     p.add_argument("--eval-freq", type=_Number("int", 0, 10**10), default=20_000, help="0: no periodic evaluation")
     p.add_argument("--eval-episodes", type=_COUNT, default=5)
     p.add_argument("--checkpoint-freq", type=_STEPS, default=50_000)

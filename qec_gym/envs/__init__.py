@@ -35,6 +35,7 @@ from qec_gym.envs.menu import MenuEntry
 from qec_gym.envs.reward import RewardConfig
 from qec_gym.envs.switch_env import QECSwitchEnv
 from qec_gym.envs.table import NoiseAxis, TableConfig, WindowTable, build_table
+from qec_gym.envs.vector_env import QECSwitchVectorEnv, vector_entry_point
 from qec_gym.noise.params import NoiseParams
 from qec_gym.noise.physical import HardwareParams
 from qec_gym.noise.scenarios import SCENARIOS
@@ -141,15 +142,22 @@ def _retired(env_id: str):
     return refuse
 
 
+VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i)
+"""Ids with a native batched vector env (table backend): ``gym.make_vec(id, num_envs=N,
+vectorization_mode="vector_entry_point")`` gives a `QECSwitchVectorEnv`."""
+
 for _id, _factory in zip(ENV_IDS, _FACTORIES):
     if _id not in gym.registry:  # re-importing (e.g. importlib.reload) must not re-register
-        gym.register(id=_id, entry_point=_factory, disable_env_checker=False)
+        _vector = vector_entry_point(_factory) if _id in VECTOR_ENV_IDS else None
+        gym.register(id=_id, entry_point=_factory, vector_entry_point=_vector, disable_env_checker=False)
 for _id in RETIRED_ENV_IDS:
     if _id not in gym.registry:  # registered so that gym.make explains why, instead of "not found"
         gym.register(id=_id, entry_point=_retired(_id))
 
 __all__ = [
     "ENV_IDS",
+    "VECTOR_ENV_IDS",
+    "QECSwitchVectorEnv",
     "RETIRED_ENV_IDS",
     "RetiredEnvError",
     "CatMenuEntry",

@@ -137,3 +137,38 @@ def _binom_pmf(k: np.ndarray, n: int, p: np.ndarray) -> np.ndarray:
     faster on the (grid x k) arrays of `expected_error_cost`, which every env reset needed."""
     log_choose = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
     return np.exp(log_choose + xlogy(k, p) + xlog1py(n - k, -p))
+
+
+def step_rewards(
+    cfg: RewardConfig,
+    *,
+    p_round: np.ndarray,
+    qubits: np.ndarray,
+    latency_s: np.ndarray,
+    switched: np.ndarray,
+    recalibrated: np.ndarray,
+) -> np.ndarray:
+    """`step_reward` elementwise over arrays of windows (the batched vector env's reward).
+
+    Args: as `step_reward`, each an array of one shape (float64; ``switched`` and ``recalibrated`` bool).
+
+    Returns:
+        float64 array of that shape.
+
+    Example:
+        >>> cfg = RewardConfig(target=1e-3)
+        >>> r = step_rewards(cfg, p_round=np.array([1e-2, 1e-4]), qubits=np.array([49, 49]),
+        ...                  latency_s=np.zeros(2), switched=np.array([False, True]), recalibrated=np.zeros(2, bool))
+        >>> [round(x, 4) for x in r.tolist()]
+        [-1.1017, -0.3017]
+    """
+    p = np.asarray(p_round, dtype=np.float64) + np.where(switched, cfg.switch_transient / cfg.window_rounds, 0.0)
+    decades = np.log10(np.maximum(p, 1e-15) / cfg.target)
+    error = np.maximum(0.0, decades) if cfg.hinge else np.maximum(decades, -cfg.floor_decades)
+    return -(
+        cfg.error_weight * error
+        + cfg.qubit_weight * np.asarray(qubits, dtype=np.float64) / cfg.reference_qubits
+        + cfg.latency_weight * np.maximum(0.0, np.asarray(latency_s, dtype=np.float64) / cfg.latency_budget_s - 1.0)
+        + np.where(switched, cfg.switch_cost, 0.0)
+        + np.where(recalibrated, cfg.recalibration_cost, 0.0)
+    )

@@ -205,7 +205,7 @@ class TrainConfig:
         eval_freq: Evaluate every this many steps (0: never).
         eval_episodes: Episodes per evaluation (validation: training scenarios, fresh seeds).
         checkpoint_freq: Save a checkpoint every this many steps.
-        vec_env: ``"dummy"`` or ``"subproc"``.
+        vec_env: ``"dummy"``, ``"subproc"`` or ``"native"`` (one batched `QECSwitchVectorEnv`, table backend).
         torch_threads: Threads torch may use (1 is fastest for these small networks).
     """
 
@@ -238,8 +238,8 @@ class TrainConfig:
             if rollout < 2:
                 raise ValueError(f"a PPO rollout needs n_steps * n_envs >= 2 transitions, got {rollout}: "
                                  "raise n_steps or n_envs.")
-        if self.vec_env not in ("dummy", "subproc"):
-            raise ValueError(f"vec_env must be 'dummy' or 'subproc', got {self.vec_env!r}.")
+        if self.vec_env not in ("dummy", "subproc", "native"):
+            raise ValueError(f"vec_env must be 'dummy', 'subproc' or 'native', got {self.vec_env!r}.")
         if not isinstance(self.env_kwargs, dict):
             raise TypeError(f"env_kwargs must be a mapping of gymnasium.make arguments, got {self.env_kwargs!r}.")
         check_training_scenarios(self.env_id, self.env_kwargs.get("scenarios", "train"))

@@ -70,13 +70,20 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 def make_vec_env(config: TrainConfig, *, seed: int):
-    """The training VecEnv (Monitor-wrapped, then `ReplayRecorder`-wrapped; not normalised)."""
+    """The training VecEnv (Monitor-wrapped, then `ReplayRecorder`-wrapped; not normalised).
+
+    ``vec_env="native"``: a `qec_gym.training.native_vec.NativeVecEnv` (batched numpy) instead.
+    """
     import gymnasium as gym
     from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     import qec_gym  # noqa: F401
 
+    if config.vec_env == "native":  # one batched numpy env for all copies (table backend)
+        from qec_gym.training.native_vec import NativeVecEnv
+
+        return NativeVecEnv(config.env_id, config.n_envs, seed=seed, env_kwargs=config.env_kwargs)
     subproc = config.vec_env == "subproc" and config.n_envs > 1
 
     def make():
