@@ -69,6 +69,10 @@ from qec_gym.noise.params import NoiseParams
 LOSS_TAG = "loss"
 """Tag of the depolarising channels that stand for photon loss (replaced by heralds in `qec_gym.sim.erasure`)."""
 
+LOSS_MODEL_VERSION = 2
+"""Version of the loss insertion: 1 lost data photons only; 2 every photon (ancillas and readout
+too). Part of the key of cached tables whose noise has loss (`qec_gym.envs.table.TableConfig.key`)."""
+
 _ANNOTATIONS = {"QUBIT_COORDS", "DETECTOR", "OBSERVABLE_INCLUDE", "SHIFT_COORDS", "MPAD"}
 # The basis a reset prepares / a measurement reads decides which flip corrupts it.
 _FLIP_FOR_BASIS = {"X": "Z_ERROR", "Y": "X_ERROR", "Z": "X_ERROR"}

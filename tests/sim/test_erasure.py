@@ -195,7 +195,7 @@ def test_loss_insertion_matches_a_hand_written_circuit():
     # same syndrome/herald structure: marginalise each DEM onto (syndrome symptoms, herald count)
     def shape(circuit, herald_ids):
         out = {}
-        for inst in circuit.detector_error_model().flattened():
+        for inst in circuit.detector_error_model(approximate_disjoint_errors=True).flattened():
             if inst.type != "error":
                 continue
             ts = inst.targets_copy()
