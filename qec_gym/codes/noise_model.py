@@ -6,14 +6,35 @@ Rules (one place, so every code family gets the same physics):
 - after each two-qubit gate: biased two-qubit Pauli channel of total probability ``p2``, converted
   by the gate (`converted_pauli2`) when ``bias_preserving`` is False;
 - after each reset: a flip with ``p_reset``; before each measurement: a flip with ``p_meas``;
-- at each ``I[round_data]`` marker: depolarising ``p_data``, Z flip ``p_dephase`` and erasure
-  ``p_loss`` (as its Pauli twirl, a uniformly random Pauli), composed into one channel;
+- at each ``I[round_data]`` marker: depolarising ``p_data`` and Z flip ``p_dephase`` composed
+  into one channel;
+- photon loss ``p_loss`` (see below) as ``DEPOLARIZE1[loss](3 p_loss / 4)``, the Pauli twirl of an
+  erasure (a lost photon is replaced by a maximally mixed qubit: I, X, Y, Z each 1/4);
 - per layer (between TICKs): ``idle_x/y/z`` on every qubit that no operation touched,
   ``readout_idle_x/y/z`` (in addition) on every qubit not measured or reset in a layer that
   measures or resets (Gidney et al. 2021's "measure_reset_idle" rule), and crosstalk
   (``crosstalk_zz``/``crosstalk_xx``) on each pair of qubits that sit at the coupling distance of
   the layout and belong to different two-qubit gates of that layer. Crosstalk on a circuit
   without qubit coordinates is refused (never dropped silently).
+
+Photon loss (``p_loss``, the loss of one photon over one round: the round's optical components
+and its detector, `qec_gym.noise.physical.HardwareParams.to_noise`). Every photon that travels
+is lost with ``p_loss`` once per round it lives through, lumped at one location:
+
+- data photons: at each round start (the ``I[round_data]`` marker), before that round's
+  stabiliser gates (the phenomenological loss convention of Stace, Barrett & Doherty, PRL 102,
+  200501 (2009));
+- measured photons, i.e. each ancilla in each round and each data photon in the final readout:
+  just before the measurement (its flip ``p_meas`` comes after), so the outcome of a lost photon is
+  a uniformly random bit (a *measurement erasure*, Barrett & Stace, PRL 105, 200502 (2010):
+  a lost ancilla leaves its syndrome bit missing). A fresh ancilla erased anywhere before its
+  first gate would act the same (its Pauli either flips the outcome or spreads as a whole
+  stabiliser), so lumping the ancilla's loss at its measurement omits only losses *between* its
+  gates (a partial-stabiliser error), whose heralds could not say when they happened.
+
+Each loss channel carries the tag ``loss`` (`LOSS_TAG`): `qec_gym.sim.erasure.heralded_circuit`
+replaces exactly these channels by ``HERALDED_ERASE`` (same physical process, the decoder then
+knows where it happened); without heralds a decoder sees only their twirl, as here.
 
 With ``NoiseParams.uniform(p)`` the result has the same detector error model as stim's
 ``Circuit.generated`` with its four uniform knobs at p (tested).
@@ -44,6 +65,13 @@ import stim
 
 from qec_gym.codes.templates import ROUND_DATA_TAG
 from qec_gym.noise.params import NoiseParams
+
+LOSS_TAG = "loss"
+"""Tag of the depolarising channels that stand for photon loss (replaced by heralds in `qec_gym.sim.erasure`)."""
+
+LOSS_MODEL_VERSION = 2
+"""Version of the loss insertion: 1 lost data photons only; 2 every photon (ancillas and readout
+too). Part of the key of cached tables whose noise has loss (`qec_gym.envs.table.TableConfig.key`)."""
 
 _ANNOTATIONS = {"QUBIT_COORDS", "DETECTOR", "OBSERVABLE_INCLUDE", "SHIFT_COORDS", "MPAD"}
 # The basis a reset prepares / a measurement reads decides which flip corrupts it.
@@ -242,7 +270,6 @@ class _NoiseInserter:
         self.data_channel = compose_pauli1(
             (noise.p_data / 3, noise.p_data / 3, noise.p_data / 3),
             (0.0, 0.0, noise.p_dephase),
-            (noise.p_loss / 4, noise.p_loss / 4, noise.p_loss / 4),
         )
 
     def run(self, template: stim.Circuit) -> stim.Circuit:
@@ -280,16 +307,19 @@ class _NoiseInserter:
         if name == "I" and inst.tag == ROUND_DATA_TAG:
             out.append(inst)
             self._pauli1(out, self.data_channel, qs)
+            self._loss(out, qs)
         elif name in _RESETS:
             out.append(inst)
             self._flip(out, _FLIP_FOR_BASIS[_RESETS[name]], self.n.p_reset, qs)
             self.collapsed.update(qs)
         elif name in _MEASURES:
+            self._loss(out, qs)
             self._flip(out, _FLIP_FOR_BASIS[_MEASURES[name]], self.n.p_meas, qs)
             out.append(inst)
             self.collapsed.update(qs)
         elif name in _MEASURE_RESETS:
             flip = _FLIP_FOR_BASIS[_MEASURE_RESETS[name]]
+            self._loss(out, qs)
             self._flip(out, flip, self.n.p_meas, qs)
             out.append(inst)
             self._flip(out, flip, self.n.p_reset, qs)
@@ -339,6 +369,11 @@ class _NoiseInserter:
         self.busy = set()
         self.collapsed = set()
         self.gate_of = {}
+
+    def _loss(self, out: stim.Circuit, qs: list[int]) -> None:
+        """Photon loss on ``qs`` as its twirl, tagged so that heralding can find it (module docstring)."""
+        if self.n.p_loss > 0 and qs:
+            out.append(stim.CircuitInstruction("DEPOLARIZE1", qs, [0.75 * self.n.p_loss], tag=LOSS_TAG))
 
     @staticmethod
     def _flip(out: stim.Circuit, name: str, p: float, qs: list[int]) -> None:

@@ -4,7 +4,7 @@
 |---|---|---|---|
 | ``qec_gym/SurfaceSwitch-v1`` | rotated surface d = 3..11 x {pymatching, pymatching-correlated} | stim-uniform p (OU, telegraph, bursts, sinusoid, ramp) | table |
 | ``qec_gym/SurfaceSwitchRaw-v1`` | rotated surface d = 3, 5, 7 | as above; observation adds raw detection events | circuit |
-| ``qec_gym/PhotonicSwitch-v1`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset, drifting photon loss | table |
+| ``qec_gym/PhotonicSwitch-v1`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset (loss on every photon), drifting loss; ``regime="phase"``: phase-noise-dominated chip | table |
 | ``qec_gym/DecoderCalibration-v1`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
 
@@ -27,6 +27,9 @@ Example:
 """
 
 from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
 
 import gymnasium as gym
 
@@ -51,6 +54,22 @@ SURFACE_POOL = tuple(
 PHOTONIC_MENU = tuple(MenuEntry(f, d, "pymatching", bases=("x", "z")) for f in ("rotated_surface", "xzzx") for d in (3, 5, 7))
 PHOTONIC_AXIS = NoiseAxis(HardwareParams.photonic().to_noise(), "p_loss", low=0.3, high=3.0, points=12)
 PHOTONIC_POOL = tuple(n for n, s in SCENARIOS.items() if "photonic" in s.tags and "fieldwise" not in s.tags)
+
+PHOTONIC_PHASE_HARDWARE = HardwareParams.photonic().replace(
+    phase_noise_variance=0.1, loss_db_per_component=0.002, detector_efficiency=0.999
+)
+"""Phase-noise regime of PhotonicSwitch: 0.1 rad^2 of phase noise per round (p_Z = 2.4% on data),
+10 components of 0.002 dB and a 99.9% detector (p_loss = 0.56% per photon per round)."""
+PHOTONIC_PHASE_AXIS = NoiseAxis(PHOTONIC_PHASE_HARDWARE.to_noise(), "p_loss", low=0.3, high=3.0, points=12)
+PHOTONIC_PHASE_SCENARIOS = MappingProxyType({
+    name: dataclasses.replace(
+        SCENARIOS[name], baseline=PHOTONIC_PHASE_AXIS.baseline,
+        description="Phase-noise regime (PHOTONIC_PHASE_HARDWARE: p_Z 2.4%, p_loss 0.56% at x1), same loss "
+        "drift as: " + SCENARIOS[name].description,
+    )
+    for name in PHOTONIC_POOL
+})
+"""The photonic scenarios' loss drifts over the phase-noise regime's baseline."""
 
 CALIBRATION_MENU = tuple(MenuEntry("rotated_surface", 5, dec) for dec in ("pymatching", "pymatching-correlated", "uf"))
 CALIBRATION_AXIS = NoiseAxis(NoiseParams.uniform(1e-3), "p_meas", low=1.0, high=30.0, points=10)
@@ -84,13 +103,56 @@ def make_surface_switch_raw(**overrides) -> QECSwitchEnv:
     return QECSwitchEnv(**_merge(kwargs, overrides))
 
 
-def make_photonic_switch(**overrides) -> QECSwitchEnv:
-    """`QECSwitchEnv` for a photonic chip: loss (erasure), phase noise, crosstalk; CSS vs XZZX."""
+class _PhotonicPhaseSwitch(QECSwitchEnv):
+    scenario_registry = PHOTONIC_PHASE_SCENARIOS
+
+
+def make_photonic_switch(regime: str = "loss", **overrides) -> QECSwitchEnv:
+    """`QECSwitchEnv` for a photonic chip: photon loss on every photon, phase noise; code family x distance.
+
+    Noise (`qec_gym.noise.physical.HardwareParams.photonic`, `qec_gym.codes.noise_model`): every
+    photon is lost with ``p_loss`` once per round it lives through (data photons at each round
+    start, ancillas and the final data readout as measurement erasures), decoded without heralds
+    (a loss looks like a depolarised qubit or a random outcome); loss drifts (the photonic scenarios).
+
+    Choices and what they trade off (menu: rotated surface and XZZX, d = 3, 5, 7, both memory bases
+    counted):
+
+    * distance: d^2 + (d^2 - 1) photons per round (17, 49, 97) against a logical error that falls
+      with d while the loss stays below threshold (preset, rounds = d, pymatching, 2x10^4 shots:
+      1.48/0.76/0.28% per shot at d = 3/5/7; at p_loss = 4.2%, the scenarios' maximum,
+      7.1/6.5/5.5%);
+    * code family: CSS (rotated surface) vs XZZX, same qubits and gates. Loss is unbiased (a lost
+      photon is fully depolarised), so under ``regime="loss"`` the two are equal within noise
+      (the effective bias of the preset's data noise is ~0.5). Under ``regime="phase"``
+      (`PHOTONIC_PHASE_HARDWARE`: phase noise 0.1 rad^2, p_Z = 2.4% per round, p_loss = 0.56%) Z
+      flips dominate and XZZX wins: d = 7, both bases, 2x10^4 shots: 113 logical errors against
+      431 for CSS, and XZZX d = 5 (213) beats CSS d = 7 with half the photons;
+    * heralded vs unheralded decoding is *not* a menu dimension: `qec_gym.sim.erasure` decodes
+      heralds with a per-shot reweighted matching graph (Python loop per shot, ~10^3 slower than
+      batch matching), too slow to tabulate; its gain is measured by `simulate_heralded`.
+
+    Args:
+        regime: ``"loss"`` (the photonic preset, packaged table) or ``"phase"`` (the phase-noise
+            regime; its table is built on first use, about a minute, and cached).
+        **overrides: Keyword arguments of `QECSwitchEnv`.
+
+    Raises:
+        ValueError: an unknown ``regime``.
+
+    Version history: v1 (with the v1 observation) models loss on ancilla and readout photons as
+    measurement erasures (v0 lost data photons only) and adds ``regime``; its table
+    was rebuilt.
+    """
+    regimes = {"loss": (QECSwitchEnv, PHOTONIC_AXIS), "phase": (_PhotonicPhaseSwitch, PHOTONIC_PHASE_AXIS)}
+    if regime not in regimes:
+        raise ValueError(f"unknown PhotonicSwitch regime {regime!r}; choose 'loss' or 'phase'.")
+    cls, axis = regimes[regime]
     kwargs = dict(
-        menu=PHOTONIC_MENU, axis=PHOTONIC_AXIS, scenario_pool=PHOTONIC_POOL, initial_entry=1,
+        menu=PHOTONIC_MENU, axis=axis, scenario_pool=PHOTONIC_POOL, initial_entry=1,
         reward=RewardConfig(target=1e-3, reference_qubits=97),
     )
-    return QECSwitchEnv(**_merge(kwargs, overrides))
+    return cls(**_merge(kwargs, overrides))
 
 
 def make_decoder_calibration(**overrides) -> QECSwitchEnv:

@@ -108,6 +108,7 @@ ones in the reward, the oracle and ``info``).
   non-privileged observation. The reward and ``info["latency_s"]`` still use the true latency.
   Window outcomes come from per-step streams (common random numbers, see above): same
   distributions as v0, different draws for a seed.
+  PhotonicSwitch-v1: loss on every photon (ancillas and readout as measurement erasures), ``regime="phase"``; table rebuilt.
 * v0: initial release (retired: ``gymnasium.make`` of a v0 id raises, naming the leak).
 """
 

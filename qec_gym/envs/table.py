@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qec_gym.codes.noise_model import LOSS_MODEL_VERSION
 from qec_gym.envs.menu import MenuEntry
 from qec_gym.noise.drift import FIELD_GROUPS, apply_multipliers
 from qec_gym.noise.params import PROBABILITY_FIELDS, NoiseParams
@@ -150,7 +151,10 @@ class TableConfig:
 
     def key(self) -> str:
         """Hash of everything that determines the table's contents."""
-        blob = json.dumps({"version": TABLE_VERSION, "config": asdict(self)}, sort_keys=True, default=str)
+        payload = {"version": TABLE_VERSION, "config": asdict(self)}
+        if self.axis.baseline.p_loss > 0:  # tables with loss follow the loss model (tables without keep their keys)
+            payload["loss_model"] = LOSS_MODEL_VERSION
+        blob = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 

@@ -18,7 +18,7 @@ Where each error is inserted (see `qec_gym.codes.noise_model`):
 | ``p_reset`` | reset into the wrong state | every reset |
 | ``p_data`` | depolarising | each data qubit, start of each round |
 | ``p_dephase`` | Z flip (phase noise) | each data qubit, start of each round |
-| ``p_loss`` | erasure (photon loss); decoded as depolarising | each data qubit, start of each round |
+| ``p_loss`` | erasure (photon loss), a random outcome on measured photons; decoded as depolarising unless heralded (`qec_gym.sim.erasure`) | every photon once per round: data at the round start, ancillas and the final readout just before measurement |
 | ``crosstalk_zz/xx`` | correlated ZZ / XX | each pair of neighbouring qubits busy in the same layer |
 
 Limits: each field is checked against the channel stim builds from it (``ValueError`` naming the
@@ -99,7 +99,8 @@ class NoiseParams:
         p_reset: Reset flip probability.
         p_data: Depolarising probability per data qubit at the start of each round.
         p_dephase: Z-flip probability per data qubit at the start of each round (phase noise).
-        p_loss: Erasure (photon loss) probability per data qubit per round.
+        p_loss: Erasure (photon loss) probability per photon per round: data qubits at each round
+            start, every measured qubit just before its measurement (`qec_gym.codes.noise_model`).
         crosstalk_zz: Correlated ZZ probability per neighbouring pair busy in the same layer.
         crosstalk_xx: Correlated XX probability per neighbouring pair busy in the same layer.
         readout_idle_x: X error probability, added to ``idle_x``, on each qubit that is not

@@ -4,15 +4,19 @@
 the lost qubit, I included) and the decoder never learns where a loss happened. Photonic hardware
 usually *heralds* a loss (a missing click). This module simulates that:
 
-1. `heralded_circuit` builds the same circuit with ``p_loss`` replaced by stim's
-   ``HERALDED_ERASE(p_loss)`` at every round start on the data qubits (the same physical
-   channel: a lost qubit is replaced by a maximally mixed one) and one detector per herald. Each
-   herald adds a measurement record, which breaks the templates' ``rec[-k]`` lookbacks, so the
-   circuit is flattened and every lookback is rewritten to point at the same measurement as before.
+1. `heralded_circuit` builds the same circuit with each loss channel (tagged ``loss`` by
+   `qec_gym.codes.noise_model`: data photons at every round start, every measured photon, ancilla
+   or final data readout, just before its measurement) replaced by stim's
+   ``HERALDED_ERASE(p_loss)`` (the same physical channel: a lost qubit is replaced by a maximally
+   mixed one) and one detector per herald. A lost measured photon is a heralded *measurement
+   erasure*: its outcome is a uniformly random bit and the decoder knows it. Each herald adds a
+   measurement record, which breaks the templates' ``rec[-k]`` lookbacks, so the circuit is
+   flattened and every lookback is rewritten to point at the same measurement as before.
 2. `HeraldedMatching` decodes the syndrome part with pymatching on the *unheralded* circuit's
    graph, and for each shot sets the edges of the heralded locations to their erasure
    probability: a lost qubit is fully depolarised (I, X, Y, Z each 1/4, mutually exclusive), so
-   each of its X and Z parts is flipped with probability exactly 1/2 (weight 0), the per-shot
+   each of its X and Z parts is flipped with probability exactly 1/2 (weight 0; for a measurement
+   erasure these are the edges of that outcome), the per-shot
    reweighting of Delfosse & Zemor's erasure decoding with MWPM.
 
 `simulate_heralded` samples both decodings on the same shots (a paired comparison).
@@ -36,7 +40,8 @@ import numpy as np
 import stim
 
 from qec_gym.codes import CodeSpec, build_circuit
-from qec_gym.codes.templates import ROUND_DATA_TAG
+from qec_gym.codes.noise_model import LOSS_TAG
+from qec_gym.codes.templates import ROUND_DATA_TAG, data_qubits
 from qec_gym.noise.params import NoiseParams
 from qec_gym.sim.stats import binomial_ci, per_round
 
@@ -65,9 +70,14 @@ class HeraldedCircuit:
 def heralded_circuit(spec: CodeSpec, noise: NoiseParams) -> HeraldedCircuit:
     """``build_circuit(spec, noise)`` with its losses heralded (see the module docstring).
 
+    Every loss channel of the unheralded circuit (``DEPOLARIZE1[loss]``, placed by
+    `qec_gym.codes.noise_model`: data photons at each round start, every measured photon just
+    before its measurement) becomes ``HERALDED_ERASE(p_loss)`` followed by one herald detector per
+    qubit; nothing else changes, so the heralded and unheralded circuits model the same process.
+
     Args:
         spec: The code.
-        noise: Its ``p_loss`` becomes ``HERALDED_ERASE``; every other field is as usual.
+        noise: Its ``p_loss`` is heralded; every other field is as usual.
 
     Raises:
         ValueError: ``noise.p_loss`` is 0 (nothing to herald).
@@ -75,19 +85,23 @@ def heralded_circuit(spec: CodeSpec, noise: NoiseParams) -> HeraldedCircuit:
     Example:
         >>> from qec_gym.codes import CodeSpec
         >>> h = heralded_circuit(CodeSpec("repetition", 3, rounds=2), NoiseParams(p_loss=0.1))
-        >>> len(h.herald_detectors), len(h.syndrome_detectors), h.locations[:2]
-        (6, 6, ((0, 0), (0, 2)))
+        >>> len(h.herald_detectors), len(h.syndrome_detectors), h.locations[:3]
+        (13, 6, ((0, 0, 'data'), (0, 2, 'data'), (0, 4, 'data')))
+        >>> h.locations[-4:]  # round 1's ancilla readout, then the final data readout
+        ((1, 3, 'measure'), (2, 0, 'measure'), (2, 2, 'measure'), (2, 4, 'measure'))
     """
     if noise.p_loss <= 0:
         raise ValueError("heralded_circuit needs noise.p_loss > 0: there are no losses to herald.")
-    plain = build_circuit(spec, noise.replace(p_loss=0.0)).flattened()
+    flat = build_circuit(spec, noise).flattened()
+    data = data_qubits(flat)
+    plain = list(flat)
     out = stim.Circuit()
     new_index: list[int] = []  # original measurement record -> record in the new circuit
     n_new = 0
     n_det = 0
-    rounds = 0
+    rounds = 0  # round-start markers seen; the final readout gets index ``spec.rounds``
     heralds, syndrome, locations = [], [], []
-    for inst in plain:
+    for i, inst in enumerate(plain):
         name = inst.name
         if name in ("DETECTOR", "OBSERVABLE_INCLUDE"):
             targets = []
@@ -102,28 +116,41 @@ def heralded_circuit(spec: CodeSpec, noise: NoiseParams) -> HeraldedCircuit:
                 syndrome.append(n_det)
                 n_det += 1
             continue
+        if name == "I" and inst.tag == ROUND_DATA_TAG:
+            rounds += 1
+        if name == "DEPOLARIZE1" and inst.tag == LOSS_TAG:
+            qubits = [t.value for t in inst.targets_copy()]
+            out.append("HERALDED_ERASE", qubits, inst.gate_args_copy()[0] / 0.75)
+            n_new += len(qubits)
+            # A loss is either followed by its measurement (after at most the readout flip) or
+            # sits at a round start. Data photons are measured only in the final readout.
+            nxt = next(x for x in plain[i + 1 :] if not _is_channel(x.name))
+            where = "measure" if stim.gate_data(nxt.name).produces_measurements else "data"
+            index = rounds if where == "measure" and qubits[0] in data else rounds - 1
+            for k, q in enumerate(qubits):
+                # herald k of this instruction is record n_new - len(qubits) + k
+                out.append("DETECTOR", [stim.target_rec(k - len(qubits))], [-1.0, float(q), float(index)])
+                heralds.append(n_det)
+                locations.append((index, q, where))
+                n_det += 1
+            continue
         out.append(inst)
         if stim.gate_data(name).produces_measurements:
             count = sum(1 for t in inst.targets_copy() if t.is_qubit_target)
             new_index.extend(range(n_new, n_new + count))
             n_new += count
-        if name == "I" and inst.tag == ROUND_DATA_TAG:
-            qubits = [t.value for t in inst.targets_copy()]
-            out.append("HERALDED_ERASE", qubits, noise.p_loss)
-            n_new += len(qubits)
-            for k, q in enumerate(qubits):
-                # herald k of this instruction is record n_new - len(qubits) + k
-                out.append("DETECTOR", [stim.target_rec(k - len(qubits))], [-1.0, float(q), float(rounds)])
-                heralds.append(n_det)
-                locations.append((rounds, q))
-                n_det += 1
-            rounds += 1
     return HeraldedCircuit(
         out,
         np.asarray(heralds, dtype=np.int64),
         np.asarray(syndrome, dtype=np.int64),
         tuple(locations),
     )
+
+
+def _is_channel(name: str) -> bool:
+    """Whether ``name`` is a pure noise channel (not a noisy measurement)."""
+    gate = stim.gate_data(name)
+    return gate.is_noisy_gate and not gate.produces_measurements
 
 
 def _symptom(targets: list[stim.DemTarget], to_base: np.ndarray) -> tuple[int | None, frozenset, frozenset]:

@@ -32,7 +32,11 @@ def test_heralds_keep_every_detector_and_observable_intact(family, d):
     plain = build_circuit(spec, NOISE)
     h = heralded_circuit(spec, NOISE)
     assert len(h.syndrome_detectors) == plain.num_detectors
-    assert len(h.herald_detectors) == len(h.locations) == spec.rounds * len({q for _, q in h.locations})
+    # every photon once per round it lives through, and each data photon once more at its readout
+    qubits = {q for _, q, _ in h.locations}
+    data = {q for _, q, where in h.locations if where == "data"}
+    assert len(h.herald_detectors) == len(h.locations) == spec.rounds * len(qubits) + len(data)
+    assert {(r, q) for r, q, w in h.locations if w == "measure" and q in data} == {(spec.rounds, q) for q in data}
     coords, new_coords = plain.get_detector_coordinates(), h.circuit.get_detector_coordinates()
     assert [coords[i] for i in range(plain.num_detectors)] == [new_coords[int(j)] for j in h.syndrome_detectors]
     # same error mechanisms once the herald detectors are marginalised out
@@ -72,7 +76,8 @@ def test_heralding_lowers_the_logical_error():
     assert r.errors_heralded * 2 < r.errors_unheralded
     lo, hi = r.ci_per_round(True)
     assert lo <= r.per_round(True) <= hi < r.ci_per_round(False)[0]
-    assert r.mean_losses == pytest.approx(9 * 3 * NOISE.p_loss, rel=0.1)
+    # 9 data photons x (3 rounds + readout) and 8 ancilla photons x 3 rounds
+    assert r.mean_losses == pytest.approx((9 * 4 + 8 * 3) * NOISE.p_loss, rel=0.1)
 
 
 def test_unheralded_decoding_matches_the_plain_simulation():
@@ -89,16 +94,24 @@ def test_unheralded_decoding_matches_the_plain_simulation():
 
 def _fully_depolarised_at(spec, noise, location):
     """The unheralded circuit (losses off) with DEPOLARIZE1(3/4), a fully depolarised qubit, inserted
-    by hand at one round start: an independent construction of an erased location's edges."""
-    from qec_gym.codes.templates import ROUND_DATA_TAG
+    by hand at one location: after round ``r``'s start marker on a data qubit, or just before the
+    measurement of qubit ``q`` in round ``r`` (``r = rounds``: the final data readout). An
+    independent construction of an erased location's edges."""
+    from qec_gym.codes.templates import ROUND_DATA_TAG, data_qubits
 
-    target_round, target_qubit = location
+    target_round, target_qubit, where = location
+    flat = build_circuit(spec, noise.replace(p_loss=0.0)).flattened()
+    data = data_qubits(flat)
     out, seen = stim.Circuit(), -1
-    for inst in build_circuit(spec, noise.replace(p_loss=0.0)).flattened():
+    for inst in flat:
+        measured = [t.value for t in inst.targets_copy()] if stim.gate_data(inst.name).produces_measurements else []
+        if where == "measure" and target_qubit in measured:
+            if (seen + 1 if target_qubit in data else seen) == target_round:
+                out.append("DEPOLARIZE1", [target_qubit], 0.75)
         out.append(inst)
         if inst.name == "I" and inst.tag == ROUND_DATA_TAG:
             seen += 1
-            if seen == target_round:
+            if where == "data" and seen == target_round:
                 out.append("DEPOLARIZE1", [target_qubit], 0.75)
     return out
 
@@ -113,7 +126,10 @@ def test_erased_edges_match_a_fully_depolarised_qubit(family, d):
     dem = build_circuit(spec, noise).detector_error_model(decompose_errors=True, approximate_disjoint_errors=True)
     m = HeraldedMatching(h, dem)
     rng = np.random.default_rng(0)
-    for k in rng.choice(len(h.locations), size=6, replace=False):
+    kinds = np.array([w for _, _, w in h.locations])
+    picks = [*rng.choice(np.flatnonzero(kinds == "data"), size=3, replace=False),
+             *rng.choice(np.flatnonzero(kinds == "measure"), size=4, replace=False)]
+    for k in picks:
         loc = h.locations[k]
         lone = pymatching.Matching.from_detector_error_model(
             _fully_depolarised_at(spec, NoiseParams(), loc).detector_error_model(decompose_errors=True)
@@ -127,3 +143,79 @@ def test_erased_edges_match_a_fully_depolarised_qubit(family, d):
         got = {key: obs for key, obs, q in m._edges[k]}
         assert got == expected, loc
         assert all(q == 0.5 for _, _, q in m._edges[k])
+
+
+def test_loss_insertion_matches_a_hand_written_circuit():
+    """Independent construction: the d=3 bit-flip repetition memory (2 rounds) written by hand with
+    loss on every photon (data at each round start, ancillas and the data readout just before
+    measurement), unheralded (twirl) and heralded (HERALDED_ERASE), against the library's."""
+    p = 0.08
+    spec, noise = CodeSpec("repetition", 3, rounds=2), NoiseParams(p_loss=p)
+
+    def hand(loss):
+        c, n = stim.Circuit(), [0]  # n[0]: measurement records so far (heralds included)
+        rec = lambda k: stim.target_rec(k - n[0])  # noqa: E731 (absolute record k)
+
+        def measure(name, qs):
+            c.append(name, qs)
+            n[0] += len(qs)
+            return list(range(n[0] - len(qs), n[0]))
+
+        c.append("R", [0, 1, 2, 3, 4])
+        c.append("TICK")
+        prev = None
+        for _ in range(2):
+            n[0] += loss(c, [0, 2, 4])
+            c.append("CX", [0, 1, 2, 3])
+            c.append("TICK")
+            c.append("CX", [2, 1, 4, 3])
+            c.append("TICK")
+            n[0] += loss(c, [1, 3])
+            a = measure("MR", [1, 3])
+            for j in range(2):
+                c.append("DETECTOR", [rec(a[j])] + ([rec(prev[j])] if prev else []))
+            prev = a
+        n[0] += loss(c, [0, 2, 4])
+        d = measure("M", [0, 2, 4])
+        c.append("DETECTOR", [rec(d[0]), rec(d[1]), rec(prev[0])])
+        c.append("DETECTOR", [rec(d[1]), rec(d[2]), rec(prev[1])])
+        c.append("OBSERVABLE_INCLUDE", [rec(d[2])], 0)
+        return c
+
+    twirl = hand(lambda c, qs: c.append("PAULI_CHANNEL_1", qs, [p / 4] * 3) or 0)
+
+    def erase(c, qs):  # returns the records it adds
+        c.append("HERALDED_ERASE", qs, p)
+        for k in range(len(qs)):
+            c.append("DETECTOR", [stim.target_rec(k - len(qs))], [-1])
+        return len(qs)
+
+    mine = heralded_circuit(spec, noise)
+    by_hand = hand(erase)
+    # same syndrome/herald structure: marginalise each DEM onto (syndrome symptoms, herald count)
+    def shape(circuit, herald_ids):
+        out = {}
+        for inst in circuit.detector_error_model(approximate_disjoint_errors=True).flattened():
+            if inst.type != "error":
+                continue
+            ts = inst.targets_copy()
+            key = (frozenset(t.val for t in ts if t.is_relative_detector_id() and t.val not in herald_ids),
+                   frozenset(t.val for t in ts if t.is_logical_observable_id()),
+                   sum(t.is_relative_detector_id() and t.val in herald_ids for t in ts))
+            out[key] = out.get(key, 0) + inst.args_copy()[0]
+        return out
+
+    # unheralded: the same error mechanisms with the same probabilities
+    want, got = shape(twirl, set()), shape(build_circuit(spec, noise), set())
+    assert got.keys() == want.keys() and len(want) == 13
+    assert all(got[k] == pytest.approx(want[k], abs=1e-12) for k in want)
+
+    hand_heralds = {i for i, c in by_hand.get_detector_coordinates().items() if c and c[0] == -1}
+    hand_syndrome = sorted(set(range(by_hand.num_detectors)) - hand_heralds)
+    relabel = dict(zip(hand_syndrome, range(len(hand_syndrome))))
+    got = shape(mine.circuit, set(mine.herald_detectors.tolist()))
+    got = {(frozenset(int(np.flatnonzero(mine.syndrome_detectors == d)[0]) for d in k[0]), k[1], k[2]): v for k, v in got.items()}
+    want = {(frozenset(relabel[d] for d in k[0]), k[1], k[2]): v for k, v in shape(by_hand, hand_heralds).items()}
+    assert got.keys() == want.keys()
+    assert all(got[k] == pytest.approx(want[k], abs=1e-12) for k in want)
+    assert len(mine.herald_detectors) == len(hand_heralds) == 2 * 5 + 3
