@@ -305,15 +305,23 @@ class NoiseParams:
         """Each probability rounded to a log grid (``bins_per_decade`` points per factor 10).
 
         Drifting noise changes every window; quantising lets compiled circuits and decoders be
-        reused (relative error at most ``10**(0.5/bins_per_decade) - 1``, 1.8% at 64).
+        reused (relative error at most ``10**(0.5/bins_per_decade) - 1``, 1.8% at 64). A
+        probability above 1/2 is quantised through its complement ``1 - p`` (the flip a decoder
+        sees), so 0.99 stays 0.99 instead of rounding to a deterministic 1.
+
+        Example:
+            >>> NoiseParams(p_meas=0.99).quantized(20).p_meas
+            0.99
         """
         if bins_per_decade < 1:
             raise ValueError("bins_per_decade must be >= 1.")
         out = {}
         for name in _PROBABILITY_FIELDS:
             v = getattr(self, name)
-            if v > 0:
-                q = 10 ** (round(math.log10(v) * bins_per_decade) / bins_per_decade)
+            if 0 < v < 1:
+                c = min(v, 1 - v)
+                q = 10 ** (round(math.log10(c) * bins_per_decade) / bins_per_decade)
+                q = q if v <= 0.5 else 1 - q
                 v = min(_limit(name, self.eta), float(f"{q:.6g}"))
             out[name] = v
         out = _shrink_groups(out)  # rounding up can push a full group past 1

@@ -347,3 +347,15 @@ def test_hardware_is_frozen_and_hashable():
     with pytest.raises(dataclasses.FrozenInstanceError):
         hw.t1 = 1.0  # type: ignore[misc]
     assert hw == HardwareParams.photonic() and hash(hw) == hash(HardwareParams.photonic())
+
+
+def test_quantized_keeps_probabilities_above_half_away_from_one():
+    """A flip of 0.95 or 0.99 is decoded as one of 0.05 / 0.01: quantise that complement."""
+    from qec_gym.noise.params import NoiseParams
+
+    for bins in (20, 64):
+        for p in (0.95, 0.99, 0.6):
+            q = NoiseParams(p_meas=p).quantized(bins).p_meas
+            assert q < 1 and abs((1 - q) / (1 - p) - 1) <= 10 ** (0.5 / bins) - 1 + 1e-9
+    assert NoiseParams(p_meas=1.0).quantized().p_meas == 1.0
+    assert NoiseParams(p_meas=3e-3).quantized().p_meas == pytest.approx(3e-3, rel=0.018)
