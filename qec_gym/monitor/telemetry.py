@@ -302,8 +302,10 @@ class TelemetryWriter:
 
 
 def _resolve(path: str | Path) -> Path:
+    """A folder (existing, or a new path without a ``.sqlite``/``.db`` suffix) -> its store file."""
     p = Path(path)
-    return p / TELEMETRY_FILENAME if p.is_dir() else p
+    is_file = p.is_file() or (not p.exists() and p.suffix in (".sqlite", ".sqlite3", ".db"))
+    return p if is_file else p / TELEMETRY_FILENAME
 
 
 def schema_version(path: str | Path) -> int:

@@ -244,3 +244,12 @@ def test_sb3_callback_records_training_steps(tmp_path):
     df = read_telemetry(tmp_path)
     assert len(df) == 8 and df["t"].tolist() == list(range(1, 9))
     assert set(df["run_id"]) == {"train/env0/ep0"} and df["reward"].notna().all()
+
+
+def test_a_new_run_folder_gets_its_store_inside(tmp_path):
+    from qec_gym.monitor.telemetry import TELEMETRY_FILENAME, TelemetryWriter
+
+    with TelemetryWriter(tmp_path / "new_run") as w:
+        assert w.path == tmp_path / "new_run" / TELEMETRY_FILENAME
+    with TelemetryWriter(tmp_path / "store.sqlite") as w:
+        assert w.path == tmp_path / "store.sqlite"
