@@ -5,7 +5,9 @@
 | ``random`` | `RandomAgent`: uniform actions, seeded | action space |
 | ``fixed:<i>`` | `FixedAgent`: switch to ``menu[i]`` once, keep it | menu size |
 | ``best_fixed`` | `FixedAgent` on `best_fixed_entry` (chosen on TRAINING scenarios) | env id (spec) |
-| ``threshold`` | `ThresholdAgent`: ladder of entries (by distance, or the oracle's order: nbar x d) on the noise estimate, hysteresis, dwell, periodic recalibration | fitted on training scenarios, or ``config=`` |
+| ``threshold`` | `ThresholdAgent`: the drift-tracking threshold policy: ladder of entries (by distance, or the oracle's order: nbar x d) on the noise estimate's moving average, hysteresis, dwell, periodic recalibration | fitted on training scenarios, or ``config=`` |
+| ``periodic_recal`` | `periodic_recalibration`: best fixed entry, recalibrate every K windows (a one-rung `ThresholdAgent`) | fitted on training scenarios (`fit_periodic`), or ``config=``; a calibration-sensitive env |
+| ``cusum_recal`` | `CusumRecalAgent`: best fixed entry, recalibrate when a CUSUM on the noise estimate since the last recalibration alarms (recurrent ``state``) | fitted on training scenarios, or ``config=``; a calibration-sensitive env |
 | ``tree:<path>`` | `DecisionTreeAgent` loaded from ``<path>`` | a saved tree for this env |
 | ``oracle`` | `OracleAgent`: myopic oracle (EVALUATION ONLY, reads the true noise) | the env |
 | ``clairvoyant`` | `ClairvoyantAgent`: DP over the true trajectory (EVALUATION ONLY) | the env |
@@ -37,11 +39,19 @@ from qec_gym.agents.baselines import (
     fixed_entry_scores,
 )
 from qec_gym.agents.dataset import generate_dataset, load_dataset
+from qec_gym.agents.recalibration import (
+    CusumRecalAgent,
+    CusumRecalConfig,
+    fit_periodic,
+    periodic_recalibration,
+    require_calibration,
+)
 from qec_gym.agents.rollout import episode_returns, make_env
 from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig, candidate_ladders, ladder_for, oracle_ladder
 from qec_gym.agents.tree import DecisionTreeAgent
 
-BASELINE_NAMES = ("random", "fixed:<i>", "best_fixed", "threshold", "tree:<path>", "oracle", "clairvoyant")
+BASELINE_NAMES = ("random", "fixed:<i>", "best_fixed", "threshold", "periodic_recal", "cusum_recal", "tree:<path>",
+                  "oracle", "clairvoyant")
 """Names `make_baseline` accepts."""
 
 _KWARGS = {
@@ -50,6 +60,8 @@ _KWARGS = {
     "best_fixed": {"episodes", "seed", "env_kwargs", "source"},
     "threshold": {"config", "episodes", "seed", "env_kwargs", "source", "features", "hysteresis", "dwell",
                   "recalibrate", "quantiles", "passes"},
+    "periodic_recal": {"config", "episodes", "seed", "env_kwargs", "source", "periods", "entry"},
+    "cusum_recal": {"config", "episodes", "seed", "env_kwargs", "source", "feature", "arl0s", "ks", "warmup", "entry"},
     "tree": set(),
     "oracle": set(),
     "clairvoyant": set(),
@@ -65,13 +77,17 @@ def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
         **kw: Options of that baseline: ``random``: ``seed``; ``best_fixed``: ``episodes``,
             ``seed``, ``env_kwargs``, ``source`` (env id or factory to fit on; default: ``env``'s
             id and make-kwargs with ``scenarios="train"``); ``threshold``: ``config`` (a
-            `ThresholdConfig`: no fitting) or `ThresholdAgent.fit`'s options and ``source``.
+            `ThresholdConfig`: no fitting) or `ThresholdAgent.fit`'s options and ``source``;
+            ``periodic_recal``: ``config`` (a one-rung `ThresholdConfig` with ``recalibrate_every``)
+            or `fit_periodic`'s options; ``cusum_recal``: ``config`` (a `CusumRecalConfig`) or
+            `CusumRecalAgent.fit`'s options.
 
     Raises:
         ValueError: unknown name (the message lists the valid ones), options it does not take, an
             env that is not a qec_gym switching env, a threshold config or tree made for another
-            menu or env, a privileged baseline on an AsyncVectorEnv.
-        TypeError: ``config`` is not a `ThresholdConfig`.
+            menu or env, a privileged baseline on an AsyncVectorEnv, a recalibration baseline on an
+            env where recalibrating never pays (`require_calibration`).
+        TypeError: ``config`` is not a `ThresholdConfig` (`CusumRecalConfig` for ``cusum_recal``).
     """
     if not isinstance(name, str):
         raise ValueError(f"baseline name must be a string, one of {list(BASELINE_NAMES)}; got {name!r}.")
@@ -104,24 +120,37 @@ def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
         source = kw.pop("source", env)
         best = best_fixed_entry(source, **kw)
         return FixedAgent(best, menu_size, name="best_fixed")
-    # kind == "threshold"
+    if kind in ("periodic_recal", "cusum_recal"):
+        require_calibration(env, kind)
     if "config" in kw:
         if len(kw) > 1:
-            raise ValueError("threshold: pass either config= (hand-set thresholds) or fitting options, not both.")
+            raise ValueError(f"{kind}: pass either config= (hand-set parameters) or fitting options, not both.")
         cfg = kw["config"]
-        if not isinstance(cfg, ThresholdConfig):
-            raise TypeError(f"threshold: config must be a ThresholdConfig, got {type(cfg).__name__}.")
+        want = CusumRecalConfig if kind == "cusum_recal" else ThresholdConfig
+        if not isinstance(cfg, want):
+            raise TypeError(f"{kind}: config must be a {want.__name__}, got {type(cfg).__name__}.")
         if cfg.menu_size != menu_size:
-            raise ValueError(f"threshold: this config is for a menu of {cfg.menu_size} entries, but the env's menu has "
-                             f"{menu_size}: its ladder would name other configurations; fit one for this env.")
-        return ThresholdAgent(cfg)
+            raise ValueError(f"{kind}: this config is for a menu of {cfg.menu_size} entries, but the env's menu has "
+                             f"{menu_size}: it would name other configurations; fit one for this env.")
+        if kind == "cusum_recal":
+            return CusumRecalAgent(cfg)
+        if kind == "periodic_recal" and (len(cfg.ladder) != 1 or cfg.recalibrate_every < 1):
+            raise ValueError("periodic_recal: config must have a one-entry ladder and recalibrate_every >= 1 "
+                             "(make it with periodic_recalibration(entry, period, menu_size).config).")
+        return ThresholdAgent(cfg, name=kind)
     source = kw.pop("source", env)
+    if kind == "periodic_recal":
+        return fit_periodic(source, **kw)
+    if kind == "cusum_recal":
+        return CusumRecalAgent.fit(source, **kw)
     return ThresholdAgent.fit(source, **kw)
 
 
 __all__ = [
     "BASELINE_NAMES",
     "ClairvoyantAgent",
+    "CusumRecalAgent",
+    "CusumRecalConfig",
     "DecisionTreeAgent",
     "FixedAgent",
     "FixedEntryScores",
@@ -134,6 +163,7 @@ __all__ = [
     "best_fixed_entry",
     "candidate_ladders",
     "episode_returns",
+    "fit_periodic",
     "fixed_entry_scores",
     "generate_dataset",
     "ladder_for",
@@ -142,5 +172,7 @@ __all__ = [
     "make_env",
     "observation_feature_names",
     "oracle_ladder",
+    "periodic_recalibration",
+    "require_calibration",
     "running_entry",
 ]

@@ -8,7 +8,8 @@ models and baselines alike:
 * a batch (shape ``(n, *observation_space.shape)``, e.g. from a vector env) gives shape ``(n,)``;
 * a ``Dict`` observation (``raw_syndrome=True``) is read through its ``"features"`` entry.
 
-Baselines are stateless between calls (``state`` is passed through untouched) except the
+Baselines are stateless between calls (``state`` is passed through untouched) except `CusumRecalAgent`
+(its detector lives in ``state``: pass it back) and the
 privileged ones, which hold a reference to their env.
 
 Example:

@@ -126,9 +126,9 @@ def episode_returns(
     for k in range(episodes):
         options = {"scenario": names[k % len(names)]} if names else None
         obs, _ = env.reset(seed=seed + k, options=options)
-        start, total, done = True, 0.0, False
-        while not done:
-            action, _ = policy.predict(obs, episode_start=np.array([start]), deterministic=True)
+        state, start, total, done = None, True, 0.0, False
+        while not done:  # recurrent state passed back (SB3 convention): baselines with memory need it
+            action, state = policy.predict(obs, state=state, episode_start=np.array([start]), deterministic=True)
             obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
             start, done = False, terminated or truncated
