@@ -75,7 +75,7 @@ TRACE_FIELDS: dict[str, Callable[[str], Any]] = {
 }
 TRACE_COLUMNS = tuple(TRACE_FIELDS)
 TRACE_KEY = ("policy", "scenario", "seed", "step")
-_FITTED = ("best_fixed", "threshold")
+_FITTED = ("best_fixed", "threshold", "periodic_recal", "cusum_recal")
 
 
 @dataclass(frozen=True)
@@ -379,7 +379,7 @@ class _FitCache:
 
     def get(self, spec: str, env, say: Callable[[str], None]):
         """(fitted parameters as plain data, the fitted agent) of ``spec``, fitting on a miss."""
-        from qec_gym.agents import FixedAgent, ThresholdAgent, ThresholdConfig, make_baseline
+        from qec_gym.agents import FixedAgent, ThresholdConfig, make_baseline
 
         bare = _bare(spec)
         key = f"{self.prefix} {bare}"
@@ -400,7 +400,11 @@ class _FitCache:
                 tmp.replace(self.path)
         if bare == "best_fixed":
             return params, FixedAgent(params["entry"], menu_size, name="best_fixed")
-        return params, ThresholdAgent(ThresholdConfig(**params))
+        if bare == "cusum_recal":
+            from qec_gym.agents.recalibration import CusumRecalConfig
+
+            return params, make_baseline(bare, env, config=CusumRecalConfig(**params))
+        return params, make_baseline(bare, env, config=ThresholdConfig(**params))
 
 
 def read_results_file(path: str | Path) -> list[dict]:
