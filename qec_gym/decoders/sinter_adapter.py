@@ -181,7 +181,7 @@ def collect(*, poll_seconds: float = 0.5, grace_seconds: float = 3.0, **kwargs) 
         >>> collect(num_workers=1, tasks=[task], max_shots=100, decoders=["pymatching"])[0].shots
         100
     """
-    before = {p.pid for p in multiprocessing.active_children()}
+    before = {p.pid for p in _children()}
     outcome: dict[str, object] = {}
 
     def run() -> None:
@@ -196,7 +196,7 @@ def collect(*, poll_seconds: float = 0.5, grace_seconds: float = 3.0, **kwargs) 
     try:
         while thread.is_alive():
             thread.join(poll_seconds)
-            for p in multiprocessing.active_children():
+            for p in _children():
                 if p.pid not in before:
                     workers.setdefault(p.pid, p)
             dead = [p for p in workers.values() if p.exitcode not in (None, 0)]
@@ -217,6 +217,17 @@ def collect(*, poll_seconds: float = 0.5, grace_seconds: float = 3.0, **kwargs) 
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["stats"]  # type: ignore[return-value]
+
+
+def _children() -> set:
+    """This process's child processes, finished ones included.
+
+    ``multiprocessing.active_children()`` reaps finished children and forgets them, so a worker
+    that died between two polls would never be seen (a hang on an idle machine, where a worker
+    crashing at start-up dies within one poll); the registry it reads keeps them until then.
+    """
+    registry = getattr(multiprocessing.process, "_children", None)
+    return set(registry) if registry is not None else set(multiprocessing.active_children())
 
 
 def _exit_reason(code: int | None) -> str:
