@@ -69,7 +69,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    timesteps = args.timesteps or int(resolve_config(args.env, args.algo).n_timesteps)
+    timesteps = args.timesteps or int(resolve_config(args.env, args.algo).total_timesteps)
     runs = {s: out / args.algo / f"seed{s}" for s in args.train_seeds}
     env_kwargs = {"max_steps": args.max_steps} if args.max_steps else {}
     print(f"[1/4] training {args.algo} on {args.env}, {timesteps} steps x seeds {args.train_seeds}", flush=True)

@@ -43,7 +43,8 @@ def test_dataset_failing_in_its_first_episode_leaves_no_file(tmp_path, monkeypat
     monkeypatch.setattr(dataset, "_episode_frame", boom)
     with pytest.raises(RuntimeError):
         dataset.generate_dataset(ENV, episodes=1, out_path=tmp_path / "d.csv", env_kwargs={"max_steps": 3})
-    assert list(tmp_path.iterdir()) == []
+    # no dataset and no sidecar pinning these parameters (filelock's empty lock file may stay)
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".lock"] == []
 
 
 def test_custom_menu_of_two_entries_starts_in_its_middle():
@@ -58,7 +59,8 @@ def test_custom_menu_of_two_entries_starts_in_its_middle():
 
 @pytest.mark.parametrize("value", [42, 3.5, [1, 2]])
 def test_scenarios_of_the_wrong_type_are_named(value):
-    with pytest.raises(TypeError, match="scenarios takes 'train', 'heldout', a scenario name or a list of names"):
+    with pytest.raises(TypeError, match="scenarios must be 'train', 'heldout', a scenario name, a Scenario or a list"
+                                        "|a scenario must be a name or a Scenario object"):
         gym.make(ENV, scenarios=value)
 
 

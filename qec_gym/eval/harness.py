@@ -424,9 +424,11 @@ def read_results_file(path: str | Path) -> list[dict]:
     except ValueError as e:
         raise ValueError(f"{e} It is not a qec-gym results file of this version: files written before the resume "
                          "keys (env_kwargs, backend, policy_id) cannot be resumed or mixed; re-evaluate into a new --out.") from None
-    gone = sorted({r["env_id"] for r in rows if r["env_id"] not in gym.registry})
+    from qec_gym.envs import RETIRED_ENV_IDS
+
+    gone = sorted({r["env_id"] for r in rows if r["env_id"] not in gym.registry or r["env_id"] in RETIRED_ENV_IDS})
     if gone:
-        ids = sorted(i for i in gym.registry if i.startswith("qec_gym/"))
+        ids = sorted(i for i in gym.registry if i.startswith("qec_gym/") and i not in RETIRED_ENV_IDS)
         raise ValueError(f"{path} holds results of {gone}, which is no longer registered (registered: {ids}): those "
                          "numbers came from an older environment; re-evaluate into a new --out.")
     return rows

@@ -17,7 +17,7 @@ gives a note in the report, not an error.
 Example:
     >>> import tempfile, pathlib, pandas as pd
     >>> from qec_gym.eval.harness import COLUMNS
-    >>> rows = [dict.fromkeys(COLUMNS, 0) | {"env_id": "demo", "env_version": 0, "policy": p,
+    >>> rows = [dict.fromkeys(COLUMNS, 0) | {"env_id": "qec_gym/SurfaceSwitch-v1", "env_version": 1, "policy": p,
     ...          "scenario": "s", "seed": k, "return": r + k} for p, r in (("a", 1.0), ("b", 2.0))
     ...         for k in range(3)]
     >>> tmp = pathlib.Path(tempfile.mkdtemp())

@@ -521,7 +521,7 @@ def registry_for_env(env_id: str) -> Mapping[str, Any]:
 
     Example:
         >>> import qec_gym
-        >>> "calm" in registry_for_env("qec_gym/SurfaceSwitch-v0")
+        >>> "calm" in registry_for_env("qec_gym/SurfaceSwitch-v1")
         True
     """
     import gymnasium as gym

@@ -259,7 +259,7 @@ def check_training_scenarios(env_id: str, scenarios: Any, *, purpose: str = "tra
         ValueError: a held-out or unknown scenario, or an unregistered env id.
 
     Example:
-        >>> check_training_scenarios("qec_gym/SurfaceSwitch-v0", ["calm", "bursts"])
+        >>> check_training_scenarios("qec_gym/SurfaceSwitch-v1", ["calm", "bursts"])
         ('calm', 'bursts')
     """
     from qec_gym.noise.scenarios import registry_for_env, resolve_scenarios

@@ -104,7 +104,7 @@ def test_one_episode_has_no_interval(tmp_path):
     assert table.loc["b", "diff_vs_reference"] == 1.5
     # the report says n/a, never a zero-width interval
     out = tmp_path / "r.csv"
-    cfg = EvalConfig("qec_gym/SurfaceSwitch-v0", scenarios=("calm",), seeds=(0,), env_kwargs={"max_steps": 3})
+    cfg = EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios=("calm",), seeds=(0,), env_kwargs={"max_steps": 3})
     evaluate(["fixed:0", "best_fixed"], cfg, out_path=out)
     md = write_report(out, tmp_path / "rep", reference="best_fixed", oracle=None).markdown.read_text()
     assert "[n/a]" in md and "single paired episode gives no interval" in md

@@ -18,7 +18,7 @@ from qec_gym.noise.scenarios import Scenario, get_scenario, list_scenarios, reso
 from qec_gym.training import resolve_config
 from qec_gym.training.config import check_training_scenarios
 
-ENV_ID = "qec_gym/SurfaceSwitch-v0"
+ENV_ID = "qec_gym/SurfaceSwitch-v1"
 MY_HELDOUT = Scenario("my_heldout", "a user's own evaluation-only step", baseline=NoiseParams.uniform(1e-3),
                       drifts=Step(2, 2.0), episode_length=5, split="heldout")
 

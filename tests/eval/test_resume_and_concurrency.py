@@ -14,7 +14,7 @@ from qec_gym.eval import EvalConfig, evaluate
 from qec_gym.sim import csvstore
 from qec_gym.sim.csvstore import ResultsFileWarning
 
-ENV = "qec_gym/SurfaceSwitch-v0"
+ENV = "qec_gym/SurfaceSwitch-v1"
 CFG = EvalConfig(ENV, scenarios=("calm", "bursts"), seeds=(0, 1), env_kwargs={"max_steps": 5})
 
 

@@ -22,12 +22,20 @@ def test_simulate_window_default_simulates_the_given_noise_exactly():
     assert noise.quantized(64).p2 == 0.00305053  # what it used to simulate (+1.7%, the 0.00305)
 
 
-def test_cli_simulate_prints_what_it_simulates(capsys):
-    assert main(["simulate", "-p", "3e-3", "-d", "5", "--shots", "20000", "--seed", "3", "--json"]) == 0
+def test_cli_simulate_prints_what_it_simulates(capsys, monkeypatch):
+    import qec_gym.sim
+
+    seen = []
+    real = qec_gym.sim.simulate_window
+
+    def spy(spec, noise, **kwargs):  # every batch the command samples
+        seen.append((noise, kwargs.get("bins_per_decade", "default")))
+        return real(spec, noise, **kwargs)
+
+    monkeypatch.setattr(qec_gym.sim, "simulate_window", spy)
+    assert main(["simulate", "-p", "3e-3", "-d", "5", "--shots", "20000", "--seed", "3", "--json", "--no-progress"]) == 0
     row = json.loads(capsys.readouterr().out)
-    assert row["p"] == 0.003
-    exact = simulate_window(CodeSpec("rotated_surface", 5), NoiseParams.uniform(3e-3), shots=20000,
-                            rng=np.random.default_rng(3))
-    quantised = simulate_window(CodeSpec("rotated_surface", 5), NoiseParams.uniform(3e-3), shots=20000,
-                                rng=np.random.default_rng(3), bins_per_decade=64)
-    assert row["errors"] == exact.errors != quantised.errors
+    assert row["p"] == 0.003 and row["shots"] == 20000
+    # every batch ran at exactly the printed noise, unquantised (0.00305 before the fix)
+    assert seen and all(n == NoiseParams.uniform(3e-3) and b == "default" for n, b in seen)
+    assert all(n.p2 == 0.003 for n, _ in seen)

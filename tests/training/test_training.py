@@ -150,7 +150,7 @@ def test_cli_interrupt_message_names_the_checkpoint(tmp_path, capsys, monkeypatc
 
     monkeypatch.setattr(training, "train", fake_train)
     assert main(["train", "--timesteps", "64", "--out", str(tmp_path / "r")]) == 130
-    assert "before the first checkpoint: nothing to resume" in capsys.readouterr().out
+    assert "before any checkpoint was saved: nothing to resume" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("algo", ["a2c", "dqn", "recurrentppo", "maskableppo"])
