@@ -146,6 +146,9 @@ def run_demo(
     log(table[["policy", "episodes", "return", "return_low", "return_high", "regret"]].to_string(
         index=False, float_format=lambda x: f"{x:.2f}"))
 
+    store = _record_telemetry(out, {"ppo": f"run:{run}", "tree": f"tree:{tree_path}"}, heldout[0], env_kwargs)
+    log(f"      telemetry of one held-out episode per learned policy: {store} (live view: qec-gym monitor --run {out})")
+
     log("[4/5] policy report")
     report = write_report(results, out / "report", reference="best_fixed", oracle="clairvoyant", run_dirs=(run,),
                           tree_path=tree_path, title="qec-gym demo: SurfaceSwitch-v1, held-out scenarios")
@@ -163,6 +166,35 @@ def run_demo(
     log(f"report: {report.markdown} (HTML: {report.html})\nQEC report: {qec.markdown} (HTML: {qec.html})\n"
         f"tensorboard: tensorboard --logdir {run / 'tb'}")
     return paths
+
+
+def _record_telemetry(out: Path, policies: dict[str, str], scenario: str, env_kwargs: dict) -> Path:
+    """One held-out episode (seed 0) of each policy, written through `TelemetryWrapper` to
+    ``out/telemetry.sqlite``: what ``qec-gym monitor --run out`` shows. Redone unless finished."""
+    import gymnasium as gym
+    import numpy as np
+
+    from qec_gym.eval.harness import make_policy
+    from qec_gym.monitor.telemetry import TELEMETRY_FILENAME, TelemetryWrapper, TelemetryWriter
+
+    store, done_marker = out / TELEMETRY_FILENAME, out / (TELEMETRY_FILENAME + ".done")
+    if done_marker.exists():
+        return store
+    for leftover in out.glob(TELEMETRY_FILENAME + "*"):  # an interrupted recording: start it again
+        leftover.unlink()
+    with TelemetryWriter(out) as writer:
+        for name, spec in policies.items():
+            env = TelemetryWrapper(gym.make(ENV_ID, scenarios=[scenario], **env_kwargs), writer, run_id=name)
+            policy = make_policy(spec, env)
+            obs, _ = env.reset(seed=0, options={"scenario": scenario})
+            state, start, finished = None, True, False
+            while not finished:
+                action, state = policy.predict(obs, state=state, episode_start=start, deterministic=True)
+                obs, _, terminated, truncated, _ = env.step(int(np.asarray(action).reshape(-1)[0]))
+                start, finished = False, terminated or truncated
+            env.close()
+    done_marker.touch()
+    return store
 
 
 @contextmanager
