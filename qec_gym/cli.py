@@ -290,11 +290,19 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policies", type=_text, nargs="+", default=["best_fixed", "threshold", "oracle", "clairvoyant"],
                    help="policy specs: random, fixed:<i>, best_fixed, threshold, tree:<path>, oracle, clairvoyant, "
                         "run:<folder> (optionally name=spec)")
-    p.add_argument("--scenarios", type=_text, nargs="+", default=["heldout"], help="'heldout', 'train' or scenario names")
+    p.add_argument("--scenarios", type=_text, nargs="+", default=None,
+                   help="'heldout', 'train' or scenario names (default: 'heldout'; with --trace: none besides the trace's)")
     p.add_argument("--seeds", type=_COUNT, default=5, help="episodes per scenario (seeds 0..N-1)")
     p.add_argument("--backend", choices=["table", "circuit"], help="override the env's backend")
     p.add_argument("--workers", type=_WORKERS, default=1)
     p.add_argument("--out", type=_text, default="runs/eval/results.csv")
+    g = p.add_argument_group("recorded trace (Scenario.from_trace: one scenario per episode-long slice)")
+    g.add_argument("--trace", type=_existing_file, metavar="FILE",
+                   help="noise multipliers over time: .csv, .parquet, .npy or a telemetry store (.sqlite)")
+    g.add_argument("--column", type=_text, help="column of the trace table (default: its only column; telemetry: noise_estimate)")
+    g.add_argument("--trace-baseline", type=_P, metavar="P",
+                   help="the trace's multiplier 1 is stim-uniform(P) (default: the env's axis baseline)")
+    g.add_argument("--episode-length", type=_COUNT, default=500, help="trace values (steps) per episode (default 500)")
     p.set_defaults(handler=_run_eval)
 
 
@@ -302,8 +310,14 @@ def _run_eval(args: argparse.Namespace) -> int:
     from qec_gym.demo import tqdm_progress
     from qec_gym.eval import EvalConfig, evaluate, summarize
 
-    scenarios = args.scenarios[0] if len(args.scenarios) == 1 else tuple(args.scenarios)
     env_kwargs = {"backend": args.backend} if args.backend else {}
+    if args.trace is None:
+        if args.column is not None or args.trace_baseline is not None:
+            raise ValueError("--column and --trace-baseline describe a --trace FILE; give one.")
+        names = args.scenarios or ["heldout"]
+        scenarios = names[0] if len(names) == 1 else tuple(names)
+    else:
+        scenarios = (*(args.scenarios or ()), *_trace_scenarios(args, env_kwargs))
     cfg = EvalConfig(args.env, scenarios=scenarios, seeds=tuple(range(args.seeds)), env_kwargs=env_kwargs)
     with tqdm_progress("episodes") as progress:  # its status names a baseline being fitted
         df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress,
@@ -316,6 +330,25 @@ def _run_eval(args: argparse.Namespace) -> int:
     print(f"results: {args.out}")
     return 0
 
+
+def _trace_scenarios(args: argparse.Namespace, env_kwargs: dict) -> tuple:
+    """The scenarios of ``--trace``, multipliers of the env's noise axis (or of stim-uniform(--trace-baseline))."""
+    import gymnasium as gym
+
+    from qec_gym.noise.params import NoiseParams
+    from qec_gym.noise.scenarios import Scenario
+
+    env = gym.make(args.env, **env_kwargs)
+    try:
+        axis = getattr(env.unwrapped, "axis", None)
+        if axis is None or not isinstance(axis.baseline, NoiseParams) or hasattr(env.unwrapped, "kappa_axis"):
+            raise ValueError(f"--trace builds noise scenarios; {args.env} draws another kind (use a Python script "
+                             "with its own scenario class and a Replay drift).")
+        baseline = axis.baseline if args.trace_baseline is None else NoiseParams.uniform(args.trace_baseline)
+        return Scenario.from_trace(args.trace, column=args.column, baseline=baseline, key=axis.key,
+                                   episode_length=args.episode_length)
+    finally:
+        env.close()
 
 
 def _add_dataset(sub: argparse._SubParsersAction) -> None:

@@ -56,8 +56,11 @@ calibrated to the noise of step 0, and the scenario is drawn uniformly from ``sc
 Never terminated; truncated after the scenario's ``episode_length`` steps (or ``max_steps``).
 
 ## Arguments
-All keyword-only: ``menu``, ``scenarios`` (``"train"``, ``"heldout"``: that split of ``scenario_pool``; or a name or a
-list of names), ``scenario_pool`` (the scenarios this env's noise axis covers),
+All keyword-only: ``menu``, ``scenarios`` (``"train"``, ``"heldout"``: that split of ``scenario_pool``; a name, a
+scenario object of the registry's type (`Scenario`, e.g. from `Scenario.from_trace`; `CatScenario` for CatSwitch), or a
+list mixing those: objects need no registration, they join this instance's ``scenario_registry`` and are listed in
+``custom_scenarios``, so ``reset(options={"scenario": name})`` finds them), ``scenario_pool`` (the scenarios this env's
+noise axis covers),
 ``axis`` (the `NoiseAxis` the table covers), ``backend`` (``"table"``: sampled from a
 precomputed `WindowTable`, fast; ``"circuit"``: stim sampling and decoding every step, exact),
 ``shots`` per window, ``reward``, ``calibration_readout``, ``readout_lag``, ``readout_noise``,
@@ -116,7 +119,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import gymnasium as gym
@@ -149,7 +153,7 @@ class QECSwitchEnv(gym.Env):
         *,
         menu: Sequence[MenuEntry],
         axis: NoiseAxis,
-        scenarios: str | Sequence[str] = "train",
+        scenarios: str | Scenario | Sequence[str | Scenario] = "train",
         scenario_pool: Sequence[str] | None = None,
         backend: str = "table",
         shots: int = 1000,
@@ -189,6 +193,11 @@ class QECSwitchEnv(gym.Env):
                 f"(an image of the state) or None; one of {self.metadata['render_modes']} or None."
             )
         self.scenario_pool = tuple(self.scenario_registry) if scenario_pool is None else tuple(scenario_pool)
+        # The user's own scenario objects join this instance's registry (never the class's or the
+        # module's), after the pool is fixed: "train" / "heldout" never expand to them.
+        self.custom_scenarios = _custom_scenarios(scenarios, self.scenario_registry)
+        if self.custom_scenarios:
+            self.scenario_registry = MappingProxyType({**self.scenario_registry, **self.custom_scenarios})
         self.scenario_names = _resolve_scenarios(scenarios, self.scenario_pool, self.scenario_registry)
         self.axis = axis
         self.backend = backend
@@ -619,15 +628,36 @@ class QECSwitchEnv(gym.Env):
                 self.axis.coordinate(trajectory[i])
             except ValueError as e:
                 raise ValueError(f"scenario {self.scenario.name!r} does not fit this env's noise axis: {e}") from None
-        return self._check_in_grid(m, fix="widen the env's NoiseAxis")
+        return self._check_in_grid(m, fix=self._grid_fix())
 
-    def _check_in_grid(self, m: np.ndarray, *, fix: str) -> np.ndarray:
-        """``m`` if every multiplier lies on the table's grid, else a ValueError naming ``fix``."""
-        lo, hi = self.table.grid[0], self.table.grid[-1]
-        if m.min() < lo * (1 - 1e-9) or m.max() > hi * (1 + 1e-9):
+    def _grid_fix(self) -> str:
+        """How to build a table over a wider axis (``{low}``, ``{high}``, ``{points}`` filled in by `_check_in_grid`)."""
+        env_id = self.spec.id if self.spec is not None else "<env id>"
+        return (f"build a table whose axis covers it, gym.make({env_id!r}, axis=dataclasses.replace("
+                "env.unwrapped.axis, low={low}, high={high}, points={points}), ...) or NoiseAxis(baseline, "
+                f"{self.axis.key!r}, low={{low}}, high={{high}}, points={{points}}) (built on first use, a few "
+                "minutes, then cached), or use backend='circuit' (no table)")
+
+    def _check_in_grid(self, m: np.ndarray, *, fix: str, scenario: str | None = None) -> np.ndarray:
+        """``m`` if every multiplier lies on the table's grid, else a ValueError naming the ranges and ``fix``.
+
+        ``fix`` may hold ``{low}``, ``{high}`` and ``{points}``: a grid covering both the table's
+        and the scenario's range at the table's density. Values are never clipped to the grid.
+        ``scenario``: the name in the message (default: the current episode's).
+        """
+        grid = self.table.grid
+        lo, hi = grid[0], grid[-1]
+        m_lo, m_hi = float(m.min()), float(m.max())
+        if m_lo < lo * (1 - 1e-9) or m_hi > hi * (1 + 1e-9):
+            low, high = _round_out(min(lo, m_lo), up=False), _round_out(max(hi, m_hi), up=True)
+            per_decade = (len(grid) - 1) / math.log10(hi / lo)
+            points = int(math.ceil(per_decade * math.log10(high / low))) + 1
+            if "{low}" not in fix:
+                fix += " to cover {low}..{high} ({points} points)"
             raise ValueError(
-                f"scenario {self.scenario.name!r} reaches noise multipliers {m.min():.3g}..{m.max():.3g}, outside "
-                f"the table's grid {lo:.3g}..{hi:.3g}: {fix}."
+                f"scenario {scenario or self.scenario.name!r} reaches noise multipliers {m_lo:.3g}..{m_hi:.3g}, outside the "
+                f"table's grid {lo:.3g}..{hi:.3g} (noise is never clipped to the grid): "
+                + fix.format(low=low, high=high, points=points) + "."
             )
         return m
 
@@ -677,6 +707,12 @@ def _cost_curve(cfg: RewardConfig, shots: int, rounds: int) -> tuple[np.ndarray,
     return curve
 
 
+def _round_out(x: float, *, up: bool) -> float:
+    """``x`` rounded outward to two significant digits (a grid end that covers ``x``)."""
+    scale = 10.0 ** (math.floor(math.log10(x)) - 1)
+    return round(float((math.ceil(x / scale) if up else math.floor(x / scale)) * scale), 12)
+
+
 def _axis_fields(axis: NoiseAxis) -> tuple[str, ...]:
     from qec_gym.noise.drift import FIELD_GROUPS
 
@@ -703,8 +739,44 @@ def _with_extra_failures(along: dict[str, np.ndarray], extra: np.ndarray, rounds
     return {**along, "p_shot": p_shot, "p_round": p_round}
 
 
+def _custom_scenarios(scenarios: Any, registry: Mapping[str, Any]) -> dict[str, Any]:
+    """Name -> object of the scenario objects in ``scenarios`` that ``registry`` does not hold.
+
+    An object equal to the registered scenario of its name is not custom. Raises TypeError for an
+    object of another type than the registry's, ValueError for an object that reuses a registered
+    name with other content or two different objects under one name.
+    """
+    if isinstance(scenarios, (str, bytes)):
+        return {}
+    items = [scenarios] if hasattr(scenarios, "name") and hasattr(scenarios, "split") else scenarios
+    if isinstance(items, Mapping) or not isinstance(items, Iterable):
+        return {}  # resolve_scenarios names the problem
+    kinds = tuple({type(s) for s in registry.values()})
+    out: dict[str, Any] = {}
+    for item in items:
+        if isinstance(item, (str, bytes)) or not (hasattr(item, "name") and hasattr(item, "split")):
+            continue
+        if kinds and not isinstance(item, kinds):
+            wanted = " or ".join(k.__name__ for k in kinds)
+            raise TypeError(
+                f"this env draws {wanted} scenarios, got a {type(item).__name__} ({item.name!r}): build a "
+                f"{wanted} with the same drift (e.g. drift=Replay(values) for a recorded trace), or use an env "
+                f"whose scenarios are {type(item).__name__} objects."
+            )
+        known = out.get(item.name, registry.get(item.name))
+        if known is None:
+            out[item.name] = item
+        elif known != item:
+            raise ValueError(
+                f"two different scenarios are both named {item.name!r} (a registered one or another object given "
+                "here): rename yours, e.g. dataclasses.replace(scenario, name='my_" + item.name + "') or "
+                "Scenario.from_trace(..., name=...)."
+            )
+    return out
+
+
 def _resolve_scenarios(
-    scenarios: str | Sequence[str], pool: Sequence[str], registry: Mapping[str, Any] = SCENARIOS
+    scenarios: Any, pool: Sequence[str], registry: Mapping[str, Any] = SCENARIOS
 ) -> tuple[str, ...]:
     # One resolver for every naming form (qec_gym.noise.scenarios.resolve_scenarios).
     return resolve_scenarios(scenarios, registry=registry, pool=pool)

@@ -349,15 +349,11 @@ class QECSwitchVectorEnv(VectorEnv):
                 self._add_scenario(scenario)
                 names = list(self._names)
             choice = np.full(len(idx), names.index(scenario))
-        lo, hi = self._table.grid[0], self._table.grid[-1]
+        fix = "widen kappa1_range" if self._is_cat else self.env._grid_fix()
         for i, c in zip(idx.tolist(), choice.tolist()):
             n = int(self._lengths[c])
             m = self._scale[c](self._scenarios[c].multipliers(self.np_random, n_steps=n))
-            if m.min() < lo * (1 - 1e-9) or m.max() > hi * (1 + 1e-9):
-                raise ValueError(
-                    f"scenario {self._names[c]!r} reaches noise multipliers {m.min():.3g}..{m.max():.3g}, outside the "
-                    f"table's grid {lo:.3g}..{hi:.3g}: widen the env's noise axis."
-                )
+            self.env._check_in_grid(m, fix=fix, scenario=str(self._names[c]))
             self._m[i, :n] = m
             self._m[i, n:] = m[-1]
         self._scen[idx] = choice

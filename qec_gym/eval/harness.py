@@ -10,7 +10,10 @@ Resume keys. A row is identified by everything that changes its result: the env 
 version), every ``gymnasium.make`` argument given (``env_kwargs`` as canonical JSON, e.g.
 ``max_steps``), the backend, the policy's name and identity (``policy_id``: a hash of a run's
 model files or a tree file, the fitted parameters of ``best_fixed`` / ``threshold``, the spec of
-the others), the scenario and the seed. One results file holds one env configuration and one
+the others), the scenario and the seed. A registered scenario is keyed by its name; a scenario
+object the env does not register (e.g. from `Scenario.from_trace`) by ``name@digest``, the digest
+of its whole content (`qec_gym.noise.scenarios.scenario_digest`), so two traces that share a name
+never share rows. One results file holds one env configuration and one
 identity per policy name; anything else is refused with a message naming the difference (so a
 resume never returns numbers computed with something else). Files of an older format or of an
 env id that is no longer registered are refused too.
@@ -86,6 +89,7 @@ class EvalConfig:
         env_id: Registered env id.
         scenarios: ``"heldout"``, ``"train"``, scenario names or `Scenario` objects (any form
             `qec_gym.noise.scenarios.resolve_scenarios` accepts; evaluation may use held-out ones).
+            Objects need no registration; they travel to worker processes by pickling.
         seeds: Episode seeds (each scenario x seed is one paired episode).
         env_kwargs: Extra ``gymnasium.make`` arguments (e.g. ``backend="circuit"``).
         trace_seeds: Seeds whose step-level traces are stored.
@@ -306,6 +310,7 @@ def evaluate(
         env_id, version = env.spec.id, env.spec.version
         backend = str(env.unwrapped.backend)
         scenarios = tuple(env.unwrapped.scenario_names)
+        labels = scenario_labels(env)
         kwargs = config.kwargs_key()
         existing = read_results_file(out) if out.exists() else []
         _check_configuration(out, existing, env_id, version, kwargs, backend)
@@ -317,12 +322,23 @@ def evaluate(
                 fitted_state, agent = cache.get(p, env, say)
             jobs_by_policy[p] = (policy_identity(p, fitted_state), agent)
         _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
-        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, kwargs, workers, progress, say)
+        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, workers,
+                         progress, say)
     finally:
         env.close()
 
 
-def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, kwargs, workers, progress, say):
+def scenario_labels(env) -> dict[str, str]:
+    """Scenario name -> the ``scenario`` column of its rows: the name, or ``name@digest`` for an
+    object the env's class does not register (`QECSwitchEnv.custom_scenarios`)."""
+    from qec_gym.noise.scenarios import scenario_digest
+
+    u = env.unwrapped
+    custom = getattr(u, "custom_scenarios", {})
+    return {n: f"{n}@{scenario_digest(custom[n])}" if n in custom else n for n in u.scenario_names}
+
+
+def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, workers, progress, say):
     import pandas as pd
 
     names = [policy_name(p) for p in policies]
@@ -332,7 +348,7 @@ def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, k
     jobs = []
     for p in policies:
         pid, agent = jobs_by_policy[p]
-        eps = [(s, seed) for s in scenarios for seed in config.seeds if (policy_name(p), s, seed) not in done]
+        eps = [(s, seed) for s in scenarios for seed in config.seeds if (policy_name(p), labels[s], seed) not in done]
         if not eps:
             continue
         groups = [eps] if workers <= 1 else [[e for e in eps if e[0] == s] for s in scenarios]
@@ -344,7 +360,9 @@ def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, k
 
     def record(job: _Job, result) -> None:
         row, traces = result
-        row = {**row, "env_kwargs": kwargs, "policy_id": job.policy_id}
+        label = labels[row["scenario"]]
+        row = {**row, "scenario": label, "env_kwargs": kwargs, "policy_id": job.policy_id}
+        traces = [{**t, "scenario": label} for t in traces]
         csvstore.append_rows(out, RESULT_FIELDS, [row], key=KEY)
         if traces:
             csvstore.append_rows(traces_path, TRACE_FIELDS, traces, key=TRACE_KEY)
@@ -366,7 +384,7 @@ def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, k
                       on_episode=lambda r, job=job: record(job, r))
     df = pd.DataFrame(read_results_file(out), columns=list(COLUMNS))
     ids = {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()}
-    keep = (df.env_kwargs == kwargs) & df.policy.map(ids).eq(df.policy_id) & df.scenario.isin(scenarios) & df.seed.isin(config.seeds)
+    keep = (df.env_kwargs == kwargs) & df.policy.map(ids).eq(df.policy_id) & df.scenario.isin(list(labels.values())) & df.seed.isin(config.seeds)
     return df[keep].reset_index(drop=True)
 
 

@@ -31,6 +31,10 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import KW_ONLY, dataclass
@@ -46,6 +50,7 @@ from qec_gym.noise.drift import (
     OrnsteinUhlenbeck,
     RandomTelegraph,
     Ramp,
+    Replay,
     Sinusoid,
 )
 from qec_gym.noise.params import NoiseParams
@@ -60,6 +65,7 @@ __all__ = [
     "list_scenarios",
     "registry_for_env",
     "resolve_scenarios",
+    "scenario_digest",
 ]
 
 _SPLITS = ("train", "heldout")
@@ -158,8 +164,234 @@ class Scenario:
         n = self.episode_length if n_steps is None else n_steps
         return self.drifts.trajectory(self.baseline, n_steps=n, rng=rng)
 
+    @classmethod
+    def from_trace(
+        cls,
+        trace: Any,
+        *,
+        column: str | None = None,
+        baseline: NoiseParams | None = None,
+        key: str = "all",
+        episode_length: int = 500,
+        split: Literal["train", "heldout"] = "heldout",
+        name: str | None = None,
+        run_id: str | None = None,
+    ) -> tuple[Scenario, ...]:
+        """Scenarios that replay a recorded trace of noise multipliers, one per episode-long slice.
+
+        The trace is cut into ``len(trace) // episode_length`` consecutive, non-overlapping
+        slices (a shorter tail is dropped); slice k becomes the scenario ``f"{name}_{k}"`` whose
+        drift is a `Replay` of those values (``mode="hold"``: an env with a longer ``max_steps``
+        holds the last value). Each scenario is deterministic: every seed of an episode sees
+        the same noise, only the window sampling differs. The values are multipliers of
+        ``baseline`` on drift key ``key`` (as an env's `NoiseAxis` multiplier when ``baseline``
+        and ``key`` are the axis's).
+
+        Args:
+            trace: A CSV (``.csv``), Parquet (``.parquet`` / ``.pq``) or NumPy (``.npy``) file, a
+                telemetry store (a ``.sqlite`` / ``.db`` file or a run folder holding
+                ``telemetry.sqlite``, `qec_gym.monitor.telemetry`), or a 1-D array / list /
+                pandas Series of multipliers.
+            column: Column of a CSV / Parquet / telemetry table; default: the only column of a
+                one-column table, ``"noise_estimate"`` for a telemetry store.
+            baseline: The noise at multiplier 1 (default ``NoiseParams.uniform(1e-3)``, the
+                baseline of SurfaceSwitch's axis).
+            key: Drift key the multipliers drive (`qec_gym.noise.drift.DRIFT_KEYS`), e.g.
+                ``"p_meas"`` for DecoderCalibration's axis.
+            episode_length: Steps per episode, one trace value per step (>= 1).
+            split: ``"heldout"`` (default: a recorded trace is evaluation data) or ``"train"``.
+            name: Prefix of the scenario names (default: the file's stem, or ``"trace"``).
+            run_id: Telemetry stores only: the run whose records to read (needed when the
+                store holds several).
+
+        Returns:
+            The scenarios, in trace order; pass them as ``scenarios=`` to any env built on
+            `Scenario` (no registration needed).
+
+        Raises:
+            ValueError: an unreadable or unknown file type, a missing column (the message lists
+                the columns present), NaN / infinite / non-positive values (the first row is
+                named), a trace shorter than one episode, a bad name or split.
+            FileNotFoundError: no file at ``trace``.
+
+        Example:
+            >>> import numpy as np
+            >>> eps = Scenario.from_trace(np.array([1.0, 2.0, 3.0, 4.0, 5.0]), episode_length=2, name="lab")
+            >>> [s.name for s in eps], eps[0].split
+            (['lab_0', 'lab_1'], 'heldout')
+            >>> [round(n.p2, 6) for n in eps[1].trajectory(np.random.default_rng(0))]
+            [0.003, 0.004]
+        """
+        values, source, default_name = _read_trace(trace, column=column, run_id=run_id)
+        length = episode_length
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
+            raise ValueError(f"episode_length={length!r} must be an integer >= 1 (trace values per episode).")
+        length = int(length)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise ValueError(
+                f"trace {source} has a missing or non-finite value ({float(values[bad[0]])!r}) at row {int(bad[0])} "
+                f"({bad.size} such rows): drop or interpolate those rows before building scenarios."
+            )
+        bad = np.flatnonzero(values <= 0)
+        if bad.size:
+            raise ValueError(
+                f"trace {source} has a value <= 0 ({float(values[bad[0]])!r}) at row {int(bad[0])} ({bad.size} such rows): "
+                "the values are noise multipliers and must be > 0; rescale the column or drop those rows."
+            )
+        n_episodes = values.size // length
+        if n_episodes == 0:
+            raise ValueError(
+                f"trace {source} has {values.size} values, fewer than one episode of episode_length={length}: "
+                f"pass episode_length <= {values.size} or a longer trace."
+            )
+        prefix = default_name if name is None else name
+        if not isinstance(prefix, str) or not _NAME.match(prefix):
+            raise ValueError(f"name={prefix!r} must be lowercase letters, digits and underscores, starting with a "
+                             "letter (e.g. name='lab_trace').")
+        base = NoiseParams.uniform(1e-3) if baseline is None else baseline
+        out = []
+        for k in range(n_episodes):
+            part = values[k * length:(k + 1) * length]
+            out.append(cls(
+                f"{prefix}_{k}",
+                f"rows {k * length}..{(k + 1) * length - 1} of trace {source}, replayed as multipliers of "
+                f"{key!r} (range x{part.min():.3g}..x{part.max():.3g}).",
+                baseline=base, drifts={key: Replay(part, mode="hold")}, episode_length=length, split=split,
+                tags=("trace",),
+            ))
+        return tuple(out)
+
 
 # ------------------------------------------------------------------------------------ helpers
+_TABLE_SUFFIXES = {".csv": "CSV", ".parquet": "Parquet", ".pq": "Parquet"}
+_STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
+def _read_trace(trace: Any, *, column: str | None, run_id: str | None) -> tuple[np.ndarray, str, str]:
+    """(values as float64 1-D, a description of the source, a default scenario-name prefix)."""
+    from pathlib import Path
+
+    if isinstance(trace, (str, Path)):
+        path = Path(trace)
+        stem = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_")
+        prefix = stem if stem and stem[0].isalpha() else f"trace_{stem}".rstrip("_")
+        suffix = path.suffix.lower()
+        if suffix in _STORE_SUFFIXES or path.is_dir():
+            return _read_telemetry_trace(path, column=column, run_id=run_id), str(path), prefix
+        if not path.is_file():
+            raise FileNotFoundError(f"no trace file at {path}: pass a .csv, .parquet, .npy file or a telemetry store.")
+        if suffix == ".npy":
+            if column is not None:
+                raise ValueError(f"column={column!r} applies to tables; {path} is a NumPy array (give column=None).")
+            return _as_trace(np.load(path, allow_pickle=False), str(path)), str(path), prefix
+        if suffix not in _TABLE_SUFFIXES:
+            raise ValueError(f"cannot read a trace from {path}: use a .csv, .parquet / .pq or .npy file, or a "
+                             "telemetry store (.sqlite or a run folder).")
+        import pandas as pd
+
+        try:
+            df = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        except (ValueError, OSError, ImportError, pd.errors.ParserError) as e:
+            raise ValueError(f"cannot read {_TABLE_SUFFIXES[suffix]} trace {path}: {e}") from None
+        return _column(df, column, str(path)), f"{path} column {column or df.columns[0]!r}", prefix
+    if run_id is not None:
+        raise ValueError("run_id applies to telemetry stores only.")
+    if column is not None:
+        if not hasattr(trace, "columns"):
+            raise ValueError(f"column={column!r} applies to tables (a file or a DataFrame), not to an array.")
+        return _column(trace, column, "DataFrame"), f"DataFrame column {column!r}", "trace"
+    return _as_trace(trace, "array"), "array", "trace"
+
+
+def _column(df: Any, column: str | None, source: str) -> np.ndarray:
+    columns = [str(c) for c in df.columns]
+    if column is None:
+        if len(columns) != 1:
+            raise ValueError(f"trace {source} has columns {columns}: name the one holding the noise multipliers "
+                             "(column=..., or --column on the command line).")
+        column = columns[0]
+    if column not in columns:
+        raise ValueError(f"trace {source} has no column {column!r}; columns present: {columns}.")
+    try:
+        values = np.asarray(df[column], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"column {column!r} of trace {source} is not numeric: it must hold noise multipliers.") from None
+    return _as_trace(values, source)
+
+
+def _as_trace(values: Any, source: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"trace {source} is not numeric: pass noise multipliers (numbers).") from None
+    if arr.ndim != 1:
+        raise ValueError(f"trace {source} has shape {arr.shape}; a trace is 1-D (one multiplier per step): "
+                         "pass one column.")
+    return arr
+
+
+def _read_telemetry_trace(path: Any, *, column: str | None, run_id: str | None) -> np.ndarray:
+    from qec_gym.monitor.telemetry import read_telemetry
+
+    df = read_telemetry(path, decode=False)
+    runs = list(dict.fromkeys(df["run_id"]))
+    if run_id is None and len(runs) > 1:
+        raise ValueError(f"telemetry store {path} holds runs {runs}: pick one with run_id=...")
+    if run_id is not None:
+        if run_id not in runs:
+            raise ValueError(f"telemetry store {path} has no run {run_id!r}; runs present: {runs}.")
+        df = df[df["run_id"] == run_id]
+    df = df.sort_values(["t", "id"], kind="stable")
+    return _column(df, column or "noise_estimate", f"telemetry store {path}")
+
+
+def _canonical(obj: Any) -> Any:
+    """Plain JSON data determined by ``obj``'s value (dataclasses by class and fields)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = {f.name: _canonical(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name != "_"}
+        return [type(obj).__qualname__, fields]
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_canonical(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else repr(float(obj))
+    if obj is None or isinstance(obj, str):
+        return obj
+    raise TypeError(f"cannot serialise {type(obj).__name__} {obj!r} canonically (scenario contents must be "
+                    "dataclasses, numbers, strings and tuples).")
+
+
+def scenario_digest(scenario: Any) -> str:
+    """A hex digest (16 characters) of what a scenario does: every field but its ``description``.
+
+    Scenarios that differ in anything that changes an episode (name, baseline, drifts, length,
+    split, tags) give different digests, in every process and session: two traces both called
+    ``lab_0`` never share one. The description (prose, e.g. the file a trace was read from) is
+    left out, so a moved file keys the same rows. The evaluation harness keys result rows of
+    unregistered scenarios by it.
+
+    Example:
+        >>> scenario_digest(get_scenario("calm")) == scenario_digest(get_scenario("calm"))
+        True
+        >>> a, = Scenario.from_trace([1.0, 2.0], episode_length=2, name="lab")
+        >>> b, = Scenario.from_trace([1.0, 3.0], episode_length=2, name="lab")
+        >>> scenario_digest(a) == scenario_digest(b)
+        False
+    """
+    kind, fields = _canonical(scenario)
+    fields.pop("description", None)
+    text = json.dumps([kind, fields], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def clipped_ou(log_std: float, correlation_steps: float, low: float, high: float) -> DriftProcess:
     """An OU walk of the log-multiplier, clipped so the scenario's noise stays in a known range.
 
