@@ -232,7 +232,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=_existing_file,
                    help="YAML of hyperparameter overrides (flat, or rl-zoo style keyed by env id)")
     seeds = p.add_mutually_exclusive_group()
-    seeds.add_argument("--seed", type=_SEED, default=0)
+    # default None, not 0: argparse treats a value that *is* the default as absent, so `--seed 0 --seeds 1` would pass
+    seeds.add_argument("--seed", type=_SEED, default=None, help="training seed (default 0)")
     seeds.add_argument("--seeds", type=_SEED, nargs="+", metavar="K",
                        help="train one run per seed into <out>/seed<K> (the unit of an RL result is a training "
                             "seed: >= 5, docs/protocol.md); re-running the same command resumes each run")
@@ -299,6 +300,7 @@ def _run_train(args: argparse.Namespace) -> int:
     if bool(args.hybrid_tree) != bool(args.hybrid_dataset):
         raise ValueError("the hybrid needs both --hybrid-tree and --hybrid-dataset.")
     if args.seeds is None:
+        args.seed = 0 if args.seed is None else args.seed
         if args.jobs != 1:
             raise ValueError("--jobs trains several seeds at once: give --seeds (or drop --jobs).")
         out = args.out or f"runs/{args.algo}-{args.env.split('/')[-1]}-s{args.seed}"
