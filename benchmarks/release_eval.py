@@ -8,7 +8,8 @@ This is the one documented command that touches the held-out scenarios for an RL
 2. fits the decision tree on an oracle-labelled dataset of *training* scenarios;
 3. evaluates every seed's model, the tree and the baselines (best fixed, threshold, random, myopic
    and clairvoyant oracles) on the held-out scenarios, paired on episode seeds (resumable CSV);
-4. writes ``<out>/release.md``: per group the IQM of normalised return (0 = best fixed on each
+4. writes ``<out>/curves.png``: the seeds' validation learning curves, mean and 95% band
+   (`qec_gym.eval.curves`), and ``<out>/release.md``: per group the IQM of normalised return (0 = best fixed on each
    scenario, 1 = its mean gap to clairvoyant) and mean return with 95% two-stage stratified bootstrap intervals
    over training seeds x episodes, the probability of improvement over the tree and the best fixed
    configuration, and each seed's paired difference to them (`qec_gym.eval.aggregate`).
@@ -77,6 +78,14 @@ def main(argv=None) -> None:
         for run in pool.map(train_one, *zip(*[(args.env, args.algo, s, timesteps, str(r), env_kwargs) for s, r in runs.items()])):
             print(f"      done: {run}", flush=True)
 
+    from qec_gym.eval.curves import learning_curve, plot_curves
+
+    try:
+        plot_curves({args.algo: learning_curve(list(runs.values()), reps=args.reps)}, out / "curves.png",
+                    title=f"{args.env}: validation return, mean over {len(runs)} training seeds, 95% band")
+    except FileNotFoundError as e:  # runs shorter than one eval_freq have no validation evaluations
+        print(f"      no curves.png: {e}", flush=True)
+
     tree_path = out / "tree.joblib"
     if not tree_path.exists():
         print(f"[2/4] decision tree on {args.tree_episodes} training-scenario episodes", flush=True)
@@ -113,6 +122,8 @@ def main(argv=None) -> None:
     for m in members:
         lines.append(f"| `{m}` | {paired_difference(df, m, 'tree')} | {paired_difference(df, m, 'best_fixed')} | "
                      f"{paired_difference(df, 'clairvoyant', m)} |")
+    if (out / "curves.png").exists():
+        lines += ["", "Validation learning curves (training scenarios, fresh seeds): `curves.png`."]
     lines += ["", f"Reproduce: `python benchmarks/release_eval.py {' '.join(argv)}`", ""]
     (out / "release.md").write_text("\n".join(lines))
     print("\n".join(lines))

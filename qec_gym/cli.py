@@ -226,12 +226,18 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train an RL agent (SB3 / sb3-contrib) into a run folder")
+    p = sub.add_parser("train", help="train an RL agent (SB3 / sb3-contrib) into a run folder (one per seed)")
     p.add_argument("--env", type=_env_id, default="qec_gym/SurfaceSwitch-v1", help="registered env id")
     p.add_argument("--algo", default="ppo", choices=["ppo", "a2c", "dqn", "recurrentppo", "maskableppo"])
     p.add_argument("--config", type=_existing_file,
                    help="YAML of hyperparameter overrides (flat, or rl-zoo style keyed by env id)")
-    p.add_argument("--seed", type=_SEED, default=0)
+    seeds = p.add_mutually_exclusive_group()
+    # default None, not 0: argparse treats a value that *is* the default as absent, so `--seed 0 --seeds 1` would pass
+    seeds.add_argument("--seed", type=_SEED, default=None, help="training seed (default 0)")
+    seeds.add_argument("--seeds", type=_SEED, nargs="+", metavar="K",
+                       help="train one run per seed into <out>/seed<K> (the unit of an RL result is a training "
+                            "seed: >= 5, docs/protocol.md); re-running the same command resumes each run")
+    p.add_argument("--jobs", type=_WORKERS, default=1, help="with --seeds: runs trained at once (default 1)")
     p.add_argument("--timesteps", type=_STEPS, help="override n_timesteps")
     p.add_argument("--n-envs", type=_Number("int", 1, 1024), help="override n_envs")
     p.add_argument("--vec-env", choices=["dummy", "subproc", "native"], default="dummy",
@@ -239,7 +245,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-freq", type=_Number("int", 0, 10**10), default=20_000, help="0: no periodic evaluation")
     p.add_argument("--eval-episodes", type=_COUNT, default=5)
     p.add_argument("--checkpoint-freq", type=_STEPS, default=50_000)
-    p.add_argument("--out", type=_text, help="run folder (default: runs/<algo>-<env>-s<seed>)")
+    p.add_argument("--out", type=_text,
+                   help="run folder (default: runs/<algo>-<env>-s<seed>); with --seeds the parent of the "
+                        "seed<K> folders (default: runs/<algo>-<env>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--hybrid-tree", type=_existing_file,
@@ -249,38 +257,117 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_train)
 
 
-def _run_train(args: argparse.Namespace) -> int:
-    from qec_gym.training import read_user_config, resolve_config, train
+def _train_config(args: argparse.Namespace, seed: int):
+    from qec_gym.training import read_user_config, resolve_config
 
     overrides = read_user_config(args.config) if args.config else {}
     if args.timesteps is not None:
         overrides["n_timesteps"] = args.timesteps
     if args.n_envs is not None:
         overrides["n_envs"] = args.n_envs
-    cfg = resolve_config(
-        args.env, args.algo, overrides=overrides, seed=args.seed, eval_freq=args.eval_freq,
+    return resolve_config(
+        args.env, args.algo, overrides=overrides, seed=seed, eval_freq=args.eval_freq,
         eval_episodes=args.eval_episodes, checkpoint_freq=args.checkpoint_freq, vec_env=args.vec_env,
     )
-    out = args.out or f"runs/{args.algo}-{args.env.split('/')[-1]}-s{args.seed}"
-    if bool(args.hybrid_tree) != bool(args.hybrid_dataset):
-        raise ValueError("the hybrid needs both --hybrid-tree and --hybrid-dataset.")
+
+
+def _train_seed(args: argparse.Namespace, seed: int, out: str, resume: bool, progress_bar: bool) -> str | None:
+    """Train one seed's run (a worker of ``--seeds --jobs``, hence module level); returns None when
+    it finished, else the message of the interrupt (an exception would not cross processes intact)."""
+    from qec_gym.training import train
+    from qec_gym.training.train import run_is_complete
+
+    cfg = _train_config(args, seed)
+    if resume and run_is_complete(cfg, out):
+        return None
     try:
         if args.hybrid_tree:
             from qec_gym.training.hybrid import train_hybrid
 
-            train_hybrid(cfg, out, tree_path=args.hybrid_tree, dataset=args.hybrid_dataset, resume=args.resume,
-                         progress_bar=not args.no_progress)
+            train_hybrid(cfg, out, tree_path=args.hybrid_tree, dataset=args.hybrid_dataset, resume=resume,
+                         progress_bar=progress_bar)
         else:
-            train(cfg, out, resume=args.resume, progress_bar=not args.no_progress)
+            train(cfg, out, resume=resume, progress_bar=progress_bar)
     except KeyboardInterrupt as e:  # train() raises TrainingInterrupted, naming the checkpoint (or none)
         if getattr(e, "checkpoint", None) is None:
-            print(f"interrupted before any checkpoint was saved: nothing to resume in {out}; "
-                  "start again with the same command.", file=sys.stderr)
-        else:
-            print(f"interrupted: checkpoint {e.checkpoint} ({e.steps} steps); continue with "
-                  f"`qec-gym train --resume --out {out}` (same options)", file=sys.stderr)
+            return f"interrupted before any checkpoint was saved: nothing to resume in {out}; start again with the same command."
+        again = "the same command" if args.seeds else f"`qec-gym train --resume --out {out}` (same options)"
+        return f"interrupted: checkpoint {e.checkpoint} ({e.steps} steps); continue with {again}"
+    return None
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    if bool(args.hybrid_tree) != bool(args.hybrid_dataset):
+        raise ValueError("the hybrid needs both --hybrid-tree and --hybrid-dataset.")
+    if args.seeds is None:
+        args.seed = 0 if args.seed is None else args.seed
+        if args.jobs != 1:
+            raise ValueError("--jobs trains several seeds at once: give --seeds (or drop --jobs).")
+        out = args.out or f"runs/{args.algo}-{args.env.split('/')[-1]}-s{args.seed}"
+        message = _train_seed(args, args.seed, out, args.resume, not args.no_progress)
+        if message:
+            print(message, file=sys.stderr)
+            return 130
+        print(f"run folder: {out}\ntensorboard: tensorboard --logdir {out}/tb")
+        return 0
+    if len(set(args.seeds)) != len(args.seeds):
+        raise ValueError(f"--seeds {args.seeds} repeats a seed: give each training seed once.")
+    if len(args.seeds) < 5:
+        print(f"note: {len(args.seeds)} training seeds; an RL result needs at least 5 (docs/protocol.md).",
+              file=sys.stderr)
+    for seed in args.seeds:  # every seed's config is valid before any training starts
+        _train_config(args, seed)
+    base = args.out or f"runs/{args.algo}-{args.env.split('/')[-1]}"
+    runs = {seed: f"{base}/seed{seed}" for seed in args.seeds}
+    if args.jobs == 1:
+        messages = {}
+        for seed, out in runs.items():
+            messages[seed] = _train_seed(args, seed, out, True, not args.no_progress)
+            if messages[seed]:
+                break  # Ctrl-C stops the sweep, not only this seed
+            print(f"seed {seed}: {out}", flush=True)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: torch is imported here already, and forking a process that holds its threads is unsafe
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {seed: pool.submit(_train_seed, args, seed, out, True, False) for seed, out in runs.items()}
+            messages = {seed: f.result() for seed, f in futures.items()}
+        for seed, out in runs.items():
+            if not messages[seed]:
+                print(f"seed {seed}: {out}")
+    for seed, message in messages.items():
+        if message:
+            print(f"seed {seed}: {message}", file=sys.stderr)
+    if any(messages.values()):
         return 130
-    print(f"run folder: {out}\ntensorboard: tensorboard --logdir {out}/tb")
+    print(f"runs: {base}/seed{{{','.join(map(str, args.seeds))}}}\ntensorboard: tensorboard --logdir {base}")
+    return 0
+
+
+def _add_tune(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="tune PPO hyperparameters with optuna on the validation split (resumable study)")
+    p.add_argument("--env", type=_env_id, default="qec_gym/SurfaceSwitch-v1", help="registered env id")
+    p.add_argument("--algo", default="ppo", choices=["ppo"])
+    p.add_argument("--config", type=_existing_file, help="YAML of fixed hyperparameter overrides (as train --config)")
+    p.add_argument("--trials", type=_COUNT, required=True, help="complete trials the study should hold")
+    p.add_argument("--timesteps", type=_STEPS, required=True, help="training steps per trial")
+    p.add_argument("--eval-episodes", type=_COUNT, default=5, help="validation episodes scoring each trial")
+    p.add_argument("--seed", type=_SEED, default=0, help="sampler seed and every trial's training seed")
+    p.add_argument("--out", type=_text, required=True, help="study folder (study.db, trial<k>/); re-running resumes")
+    p.set_defaults(handler=_run_tune)
+
+
+def _run_tune(args: argparse.Namespace) -> int:
+    from qec_gym.training import read_user_config
+    from qec_gym.training.tune import tune
+
+    overrides = read_user_config(args.config) if args.config else {}
+    result = tune(args.env, args.algo, trials=args.trials, timesteps=args.timesteps, out=args.out,
+                  overrides=overrides, seed=args.seed, eval_episodes=args.eval_episodes)
+    print(f"# best of {result.trials} trials: validation return {result.best_value:.4g} (study: {result.storage})")
+    print(result.yaml(), end="")
     return 0
 
 
@@ -600,10 +687,37 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
                    help="with --qec: sinter sweep CSVs (default: the stored ones)")
     p.add_argument("--quick", action="store_true", help="with --qec and no --sweeps: sample small sweeps now (~1 min)")
     p.add_argument("--workers", type=_WORKERS, default=2, help="with --quick: sinter worker processes (default: 2)")
+    p.add_argument("--curves", type=_text, nargs="+", action="append", metavar="RUN_DIR",
+                   help="learning curves over seeds (curves.png, curves.csv): one group per --curves, of run folders "
+                        "or parents of seed<K> folders")
     p.set_defaults(handler=_run_report)
 
 
+def _run_curves(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    import pandas as pd
+
+    from qec_gym.eval.curves import learning_curve, plot_curves
+
+    if args.results or args.qec:
+        raise ValueError("--curves writes learning curves only: drop --results / --qec (or drop --curves).")
+    curves = {}
+    for group in args.curves:
+        label = Path(os.path.commonpath([os.path.abspath(d) for d in group])).name if len(group) > 1 else Path(group[0]).name
+        curves[label if label not in curves else f"{label} ({len(curves) + 1})"] = learning_curve(group)
+    out = Path(args.out)
+    png = plot_curves(curves, out / "curves.png", title=args.title)
+    pd.concat([df.assign(group=label) for label, df in curves.items()], ignore_index=True).to_csv(
+        out / "curves.csv", index=False)
+    print(f"curves: {png}\ntable:  {out / 'curves.csv'}")
+    return 0
+
+
 def _run_report(args: argparse.Namespace) -> int:
+    if args.curves:
+        return _run_curves(args)
     if args.qec:
         if args.results:
             raise ValueError("--qec builds the QEC simulation report from sweeps; drop --results (or drop --qec).")
@@ -751,7 +865,7 @@ def _run_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench, _add_ingest, _add_monitor]
+_COMMANDS = [_add_simulate, _add_demo, _add_train, _add_tune, _add_eval, _add_sweep, _add_dataset, _add_tree, _add_bosonic, _add_report, _add_bench, _add_ingest, _add_monitor]
 
 
 class _UsageError(Exception):

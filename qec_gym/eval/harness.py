@@ -322,6 +322,7 @@ def evaluate(
                 fitted_state, agent = cache.get(p, env, say)
             jobs_by_policy[p] = (policy_identity(p, fitted_state), agent)
         _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
+        _record_heldout_runs(policies, config, env)
         return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, workers,
                          progress, say)
     finally:
@@ -336,6 +337,17 @@ def scenario_labels(env) -> dict[str, str]:
     u = env.unwrapped
     custom = getattr(u, "custom_scenarios", {})
     return {n: f"{n}@{scenario_digest(custom[n])}" if n in custom else n for n in u.scenario_names}
+
+
+def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
+    """Mark every ``run:`` policy as having seen the held-out scenarios it is about to be evaluated
+    on (`qec_gym.training.splits`; docs/protocol.md), so tuning can refuse it later."""
+    from qec_gym.training.splits import heldout_names, record_heldout
+
+    names = heldout_names(config.scenarios, env.unwrapped.scenario_names, env.unwrapped.scenario_registry)
+    for p in policies if names else ():
+        if _bare(p).startswith("run:"):
+            record_heldout(_bare(p)[4:], env_id=config.env_id, scenarios=names)
 
 
 def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, workers, progress, say):

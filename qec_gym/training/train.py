@@ -3,7 +3,9 @@
 The run folder holds: ``config.yaml`` (resolved), ``run.json`` (env id, algo, seed, command,
 package and library versions, git revision), ``tb/`` (tensorboard events: SB3's ``rollout/``,
 ``train/`` and the project's ``qec/`` scalars), ``checkpoints/``, ``model.zip`` (final),
-``best_model.zip`` and ``evaluations.jsonl`` (periodic validation), ``vecnormalize.pkl``.
+``best_model.zip`` and ``evaluations.jsonl`` (periodic validation), ``vecnormalize.pkl``, and
+``splits.json``: the scenario splits the run has seen (`qec_gym.training.splits`; ``train``, plus
+``validation`` when it evaluates periodically; the harness adds ``heldout`` entries).
 
 Interrupting and resuming. Checkpoints are taken at update boundaries with every state the next
 step depends on (`qec_gym.training.callbacks.ResumableCheckpoints`: RNGs, env states rebuilt by
@@ -48,6 +50,7 @@ import yaml
 
 from qec_gym.training.callbacks import QECEvalCallback, QECMetricsCallback, ReplayRecorder, ResumableCheckpoints
 from qec_gym.training.config import TrainConfig, algo_class, parse_schedule
+from qec_gym.training.splits import record_splits
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,18 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(f"training interrupted; {where}")
         self.checkpoint = checkpoint
         self.steps = steps
+
+
+def validation_env_kwargs(config: TrainConfig) -> dict:
+    """``gymnasium.make`` arguments of the validation env: the training scenarios (fresh seeds)."""
+    return {**config.env_kwargs, "scenarios": "train"}
+
+
+def validation_seed(config: TrainConfig) -> int:
+    """First episode seed of the validation split (episode k uses this + k): apart from the
+    harness's episode seeds (0, 1, ...) and, for training seeds well below 10,000, from the
+    training envs' (``config.seed`` + env index)."""
+    return 10_000 + config.seed
 
 
 def make_vec_env(config: TrainConfig, *, seed: int):
@@ -141,6 +156,23 @@ def config_differences(saved: dict, new: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def run_is_complete(config: TrainConfig, run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` holds a finished run of exactly ``config`` (all of its timesteps trained).
+
+    ``model.zip`` alone does not say so: an extension interrupted half way leaves the shorter
+    run's model beside the longer config. Finished = the newest checkpoint reached
+    ``total_timesteps`` and ``model.zip`` was saved after it.
+    """
+    run = Path(run_dir)
+    ckpt = latest_checkpoint(run)
+    if ckpt is None or ckpt[1] < config.total_timesteps or not (run / "model.zip").exists():
+        return False
+    if (run / "model.zip").stat().st_mtime_ns < ckpt[0].stat().st_mtime_ns:
+        return False
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    return not config_differences(saved, _plain(config.to_dict()))
+
+
 def train(
     config: TrainConfig,
     run_dir: str | Path,
@@ -202,17 +234,17 @@ def train(
     (run / "config.yaml").write_text(yaml.safe_dump(new_config, sort_keys=True))
     if ckpt is None or not (run / "run.json").exists():
         (run / "run.json").write_text(json.dumps(_run_metadata(config), indent=1))
+    record_splits(run, ["train", "validation"] if config.eval_freq > 0 else ["train"])
     _trim_evaluations(run / "evaluations.jsonl", ckpt[1] if ckpt else 0)
 
     n_actions = venv.action_space.n
-    eval_env_kwargs = {**config.env_kwargs, "scenarios": "train"}
     metrics = QECMetricsCallback(n_actions)
     stateful = {"metrics": metrics}
     cbs = [metrics]
     if config.eval_freq > 0:
         stateful["eval"] = QECEvalCallback(
-            lambda: gym.make(config.env_id, **eval_env_kwargs), eval_freq=config.eval_freq,
-            episodes=config.eval_episodes, out_dir=run, seed=10_000 + config.seed,
+            lambda: gym.make(config.env_id, **validation_env_kwargs(config)), eval_freq=config.eval_freq,
+            episodes=config.eval_episodes, out_dir=run, seed=validation_seed(config),
         )
         cbs.append(stateful["eval"])
     stop = threading.Event()

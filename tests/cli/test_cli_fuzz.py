@@ -18,6 +18,7 @@ BASE = {
     ("simulate",): [],
     ("demo",): [],
     ("train",): [],
+    ("tune",): ["--trials", "1", "--timesteps", "1", "--out", "t"],
     ("eval",): [],
     ("sweep",): ["-d", "3", "-p", "0.01", "--out", "x.csv"],
     ("dataset",): ["--episodes", "1", "--out", "x.csv"],
