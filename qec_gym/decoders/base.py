@@ -82,6 +82,15 @@ class Decoder(abc.ABC):
 
     name: ClassVar[str]
     needs_graphlike: ClassVar[bool] = False
+    package: ClassVar[str] = "pymatching"
+    """The importable module the decoder runs on (see `installed`)."""
+
+    @classmethod
+    def installed(cls) -> bool:
+        """Whether `package` can be imported here (optional decoders live in extras)."""
+        import importlib.util
+
+        return importlib.util.find_spec(cls.package) is not None
 
     def compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:
         """Build the decoder for ``dem``.

@@ -72,6 +72,7 @@ class BeliefMatchingDecoder(Decoder):
 
     max_bp_iters: int = 20
     name = "beliefmatching"
+    package = "beliefmatching"
     needs_graphlike = True
 
     def __post_init__(self) -> None:
@@ -102,6 +103,7 @@ class ChromobiusDecoder(Decoder):
     """
 
     name = "chromobius"
+    package = "chromobius"
 
     def _compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:
         chromobius = _require("chromobius")
@@ -141,6 +143,7 @@ class TesseractDecoder(Decoder):
 
     det_beam: int = 15
     name = "tesseract"
+    package = "tesseract_decoder"
 
     def __post_init__(self) -> None:
         if isinstance(self.det_beam, bool) or not isinstance(self.det_beam, int) or self.det_beam < 1:
@@ -168,6 +171,7 @@ class FusionBlossomDecoder(Decoder):
     """
 
     name = "fusion-blossom"
+    package = "fusion_blossom"
     needs_graphlike = True
 
     def _compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:

@@ -194,6 +194,7 @@ class BpOsdDecoder(Decoder):
     bp_method: str = "minimum_sum"
     ms_scaling_factor: float = 0.625
     name = "bposd"
+    package = "ldpc"
 
     def __post_init__(self) -> None:
         _validate_bp(self, "osd_order", _OSD_METHODS, "osd_method")
@@ -222,6 +223,7 @@ class BpLsdDecoder(Decoder):
     bp_method: str = "minimum_sum"
     ms_scaling_factor: float = 0.625
     name = "bplsd"
+    package = "ldpc"
 
     def __post_init__(self) -> None:
         _validate_bp(self, "lsd_order", _LSD_METHODS, "lsd_method")
@@ -280,6 +282,7 @@ class UnionFindDecoder(Decoder):
     """
 
     name = "uf"
+    package = "ldpc"
     needs_graphlike = True
 
     def _compile(self, dem: stim.DetectorErrorModel) -> CompiledDecoder:
