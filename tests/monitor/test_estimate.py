@@ -96,3 +96,29 @@ def test_bad_input():
         est.estimate()
     with pytest.raises(ValueError, match="window_shots"):
         SyndromeEstimator(dem, window_shots=0)
+
+
+def test_optimal_window_minimises_the_error_of_a_drifting_rate():
+    """Monte Carlo, independent of the formula: the sliding-window estimate of a drifting rate has
+    least mean squared error near `optimal_window_shots`, and longer/shorter windows do worse."""
+    import numpy as np
+
+    from qec_gym.monitor.estimate import optimal_window_shots
+
+    p_now, r = 0.05, 2e-5  # p(t) = p_now * exp(r (t - now)): the window looks back in time
+    n_star = optimal_window_shots(p_now, r)
+    assert abs(n_star - (2 / (p_now * r**2)) ** (1 / 3)) <= 500
+    rng = np.random.default_rng(0)
+    reps, blocks = 20_000, 64
+
+    def mse(n):
+        ages = (np.arange(blocks) + 0.5) * n / blocks  # shots before now, per block
+        counts = rng.binomial(n // blocks, p_now * np.exp(-r * ages), size=(reps, blocks)).sum(axis=1)
+        return np.mean((counts / (n // blocks * blocks) - p_now) ** 2)
+
+    grid = [n_star // 4, n_star // 2, n_star, 2 * n_star, 4 * n_star]
+    errors = [mse(n) for n in grid]
+    assert int(np.argmin(errors)) in (1, 2, 3)
+    assert errors[0] > 1.3 * errors[2] and errors[4] > 1.3 * errors[2]
+    with pytest.raises(ValueError, match="drift_per_shot"):
+        optimal_window_shots(0.01, 0.0)
