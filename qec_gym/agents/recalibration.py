@@ -51,6 +51,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,16 +150,9 @@ def fit_periodic(
     """
     if episodes < 1 or not periods:
         raise ValueError("fit_periodic needs episodes >= 1 and at least one candidate period.")
-    env = make_env(source, scenarios="train", env_kwargs=env_kwargs, table_twin=True)
-    try:
-        require_calibration(env, name)
-        n_menu = len(env.unwrapped.menu)
-        if entry is None:
-            entry = _best_entry(env, episodes, seed)
+    with _fitting_env(source, env_kwargs, name, entry, episodes, seed) as (env, n_menu, entry):
         scores = {int(k): float(episode_returns(env, periodic_recalibration(entry, k, n_menu), episodes=episodes, seed=seed).mean())
                   for k in periods}
-    finally:
-        env.close()
     best = max(scores, key=scores.__getitem__)
     agent = periodic_recalibration(entry, best, n_menu, name=name)
     agent.fit_score = scores[best]
@@ -306,12 +300,7 @@ class CusumRecalAgent(Policy):
         """
         if episodes < 1 or not arl0s or not ks:
             raise ValueError("CusumRecalAgent.fit needs episodes >= 1 and at least one candidate arl0 and k.")
-        env = make_env(source, scenarios="train", env_kwargs=env_kwargs, table_twin=True)
-        try:
-            require_calibration(env, name)
-            n_menu = len(env.unwrapped.menu)
-            if entry is None:
-                entry = _best_entry(env, episodes, seed)
+        with _fitting_env(source, env_kwargs, name, entry, episodes, seed) as (env, n_menu, entry):
             sigma = _window_spread(env, FixedAgent(entry, n_menu), feature, episodes=episodes, seed=seed)
             scores = {}
             for arl0 in arl0s:
@@ -319,12 +308,21 @@ class CusumRecalAgent(Policy):
                     cfg = CusumRecalConfig(entry=entry, menu_size=n_menu, sigma=sigma, feature=feature, k=float(k),
                                            arl0=float(arl0), warmup=warmup)
                     scores[cfg] = float(episode_returns(env, cls(cfg), episodes=episodes, seed=seed).mean())
-        finally:
-            env.close()
         best = max(scores, key=scores.__getitem__)
         agent = cls(best, name=name)
         agent.fit_score = scores[best]
         return agent
+
+
+@contextmanager
+def _fitting_env(source: EnvSource, env_kwargs, name: str, entry: int | None, episodes: int, seed: int):
+    """(training env, menu size, entry: the given one or the best fixed one) for fitting ``name``."""
+    env = make_env(source, scenarios="train", env_kwargs=env_kwargs, table_twin=True)
+    try:
+        require_calibration(env, name)
+        yield env, len(env.unwrapped.menu), _best_entry(env, episodes, seed) if entry is None else entry
+    finally:
+        env.close()
 
 
 def _best_entry(env, episodes: int, seed: int) -> int:
