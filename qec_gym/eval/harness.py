@@ -370,14 +370,17 @@ def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, l
     if progress is not None:
         progress(count[0], total)
 
+    results_file = csvstore.Appender(out, RESULT_FIELDS, key=KEY)
+    traces_file = csvstore.Appender(traces_path, TRACE_FIELDS, key=TRACE_KEY)
+
     def record(job: _Job, result) -> None:
         row, traces = result
         label = labels[row["scenario"]]
         row = {**row, "scenario": label, "env_kwargs": kwargs, "policy_id": job.policy_id}
         traces = [{**t, "scenario": label} for t in traces]
-        csvstore.append_rows(out, RESULT_FIELDS, [row], key=KEY)
+        results_file.append([row])
         if traces:
-            csvstore.append_rows(traces_path, TRACE_FIELDS, traces, key=TRACE_KEY)
+            traces_file.append(traces)
         count[0] += 1
         if progress is not None:
             progress(count[0], total)
