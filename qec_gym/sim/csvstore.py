@@ -331,10 +331,10 @@ class Appender:
             for row in new:
                 w.writerow([_text(row[c]) for c in self.columns])
             if buf.getvalue():
+                # flushed to the OS: a killed or interrupted process loses nothing; no fsync per
+                # row (it cost ~5 ms per evaluation episode, and only guards against power loss)
                 with open(self.path, "a", newline="") as f:
                     f.write(buf.getvalue())
-                    f.flush()
-                    os.fsync(f.fileno())
             self._offset = self.path.stat().st_size
         return len(new)
 
