@@ -172,8 +172,8 @@ def _record_telemetry(out: Path, policies: dict[str, str], scenario: str, env_kw
     """One held-out episode (seed 0) of each policy, written through `TelemetryWrapper` to
     ``out/telemetry.sqlite``: what ``qec-gym monitor --run out`` shows. Redone unless finished."""
     import gymnasium as gym
-    import numpy as np
 
+    from qec_gym.agents.rollout import episode_returns
     from qec_gym.eval.harness import make_policy
     from qec_gym.monitor.telemetry import TELEMETRY_FILENAME, TelemetryWrapper, TelemetryWriter
 
@@ -185,13 +185,7 @@ def _record_telemetry(out: Path, policies: dict[str, str], scenario: str, env_kw
     with TelemetryWriter(out) as writer:
         for name, spec in policies.items():
             env = TelemetryWrapper(gym.make(ENV_ID, scenarios=[scenario], **env_kwargs), writer, run_id=name)
-            policy = make_policy(spec, env)
-            obs, _ = env.reset(seed=0, options={"scenario": scenario})
-            state, start, finished = None, True, False
-            while not finished:
-                action, state = policy.predict(obs, state=state, episode_start=start, deterministic=True)
-                obs, _, terminated, truncated, _ = env.step(int(np.asarray(action).reshape(-1)[0]))
-                start, finished = False, terminated or truncated
+            episode_returns(env, make_policy(spec, env), episodes=1, seed=0)
             env.close()
     done_marker.touch()
     return store
