@@ -590,12 +590,10 @@ def stirap_lines(path: str | os.PathLike) -> list[str]:
         True
     """
     path = pathlib.Path(path)
-    if not path.is_file():
-        return [f"Not available: no STIRAP study at `{path}` (`python benchmarks/stirap_optimum.py` writes it).", ""]
-    with open(path, newline="") as f:
-        opt = stirap_optima(list(csv.DictReader(f)))
-    if not opt:
-        return [f"`{path}` holds no rows.", ""]
+    rows = _stored_rows(path, "STIRAP study", "`python benchmarks/stirap_optimum.py`")
+    if isinstance(rows, str):
+        return [rows, ""]
+    opt = stirap_optima([dict(zip(rows[0], r)) for r in rows[1:]])
     md = [f"From `{path}` (`qec_gym.noise.stirap`: three-level STIRAP gates, T1/T2 idling; rotated memory, "
           "rounds = d, both bases, pymatching; 95% intervals).", ""]
     md += table_lines(["regime", "code", "d", "optimum width (ns)", "logical error / round"],
@@ -625,12 +623,9 @@ def cat_optimum_lines(path: str | os.PathLike, *, max_rows: int = 50) -> list[st
         True
     """
     path = pathlib.Path(path)
-    if not path.is_file():
-        return [f"Not available: no cat optimum table at `{path}` (the `qec_gym.bosonic` study writes it).", ""]
-    with open(path, newline="") as f:
-        table = list(csv.reader(f))
-    if len(table) < 2:
-        return [f"`{path}` holds no rows.", ""]
+    table = _stored_rows(path, "cat optimum table", "the `qec_gym.bosonic` study")
+    if isinstance(table, str):
+        return [table, ""]
     head, body = table[0], table[1:]
     md = [f"From `{path}` (cat qubits + repetition code, `qec_gym.bosonic`).", ""]
     col = {name: i for i, name in enumerate(head)}
@@ -655,6 +650,15 @@ def cat_optimum_lines(path: str | os.PathLike, *, max_rows: int = 50) -> list[st
     md += table_lines(head, [[_short(c) for c in r] for r in body[:max_rows]])
     md += [""] + ([f"({len(body) - max_rows} more rows in the CSV.)", ""] if len(body) > max_rows else [])
     return md
+
+
+def _stored_rows(path: pathlib.Path, what: str, producer: str) -> list[list[str]] | str:
+    """The CSV at ``path`` as [header, *rows], or the sentence to print when it is missing or empty."""
+    if not path.is_file():
+        return f"Not available: no {what} at `{path}` ({producer} writes it)."
+    with open(path, newline="") as f:
+        table = list(csv.reader(f))
+    return table if len(table) >= 2 else f"`{path}` holds no rows."
 
 
 def _num(text: str) -> float | str:
