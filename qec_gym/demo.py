@@ -151,7 +151,9 @@ def run_demo(
 
     log("[4/5] policy report")
     report = write_report(results, out / "report", reference="best_fixed", oracle="clairvoyant", run_dirs=(run,),
-                          tree_path=tree_path, title="qec-gym demo: SurfaceSwitch-v1, held-out scenarios")
+                          tree_path=tree_path,
+                          title="qec-gym demo: SurfaceSwitch-v1, held-out scenarios (one PPO training seed: a pipeline "
+                                "check, not an RL claim; the 5-seed release evaluation is benchmarks/release_eval.py)")
     log("[5/5] QEC simulation report")
     sweeps = None
     if config.qec_max_shots is not None:
