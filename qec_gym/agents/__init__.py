@@ -34,9 +34,13 @@ from qec_gym.agents.baselines import (
     FixedAgent,
     FixedEntryScores,
     OracleAgent,
+    PatchOracleAgent,
+    PerPatchAgent,
     RandomAgent,
     best_fixed_entry,
     fixed_entry_scores,
+    make_patch_baseline,
+    patch_fixed_entry_scores,
 )
 from qec_gym.agents.dataset import generate_dataset, load_dataset
 from qec_gym.agents.recalibration import (
@@ -97,6 +101,8 @@ def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
     extra = set(kw) - _KWARGS[kind]
     if extra:
         raise ValueError(f"baseline {kind!r} takes no option(s) {sorted(extra)}; it takes {sorted(_KWARGS[kind]) or 'none'}.")
+    if getattr(getattr(env, "unwrapped", None), "n_patches", None) is not None:  # MultiPatchSwitchEnv
+        return make_patch_baseline(name, env, **kw)
     if kind == "random":
         return RandomAgent(env.action_space, seed=kw.get("seed", 0))
     if kind == "tree":
@@ -155,6 +161,8 @@ __all__ = [
     "FixedAgent",
     "FixedEntryScores",
     "OracleAgent",
+    "PatchOracleAgent",
+    "PerPatchAgent",
     "Policy",
     "RandomAgent",
     "SupportsPredict",
@@ -170,6 +178,8 @@ __all__ = [
     "load_dataset",
     "make_baseline",
     "make_env",
+    "make_patch_baseline",
+    "patch_fixed_entry_scores",
     "observation_feature_names",
     "oracle_ladder",
     "periodic_recalibration",

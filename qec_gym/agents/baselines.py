@@ -27,7 +27,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from qec_gym.agents.base import Policy, running_entry
+from qec_gym.agents.base import N_BASE_FEATURES, Policy, _episode_starts, running_entry
 from qec_gym.agents.rollout import EnvSource, episode_returns, make_env
 
 
@@ -48,11 +48,26 @@ class RandomAgent(Policy):
     name = "random"
 
     def __init__(self, action_space: gym.spaces.Space, seed: int | None = 0) -> None:
+        self.nvec = None  # MultiDiscrete (many-patch envs): one uniform draw per dimension
+        if isinstance(action_space, gym.spaces.MultiDiscrete) and action_space.nvec.ndim == 1:
+            self.nvec = np.asarray(action_space.nvec, dtype=np.int64)
+            self.start = np.asarray(action_space.start, dtype=np.int64)
+            self.rng = np.random.default_rng(seed)
+            return
         if not isinstance(action_space, gym.spaces.Discrete):
-            raise ValueError(f"RandomAgent needs a Discrete action space, got {action_space}.")
+            raise ValueError(f"RandomAgent needs a Discrete (or 1-D MultiDiscrete) action space, got {action_space}.")
         self.n = int(action_space.n)
         self.start = int(action_space.start)
         self.rng = np.random.default_rng(seed)
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = True) -> tuple[np.ndarray, Any]:
+        """As `Policy.predict`; with a MultiDiscrete space the actions have a last axis of ``len(nvec)``."""
+        if self.nvec is None:
+            return super().predict(observation, state, episode_start, deterministic)
+        features, batched = self._as_batch(observation)
+        actions = self.start + self.rng.integers(self.nvec, size=(len(features), len(self.nvec)))
+        return (actions if batched else actions[0]), state
 
     def _act(self, features: np.ndarray) -> np.ndarray:
         # `deterministic` is ignored on purpose: a random baseline is random.
@@ -274,3 +289,180 @@ class ClairvoyantAgent(_Privileged):
                 entry = a - 2 if a >= 2 else entry
             plan = self._plans[i] = _Plan(u.trajectory, t, actions, entries, value)
         return int(plan.actions[t - plan.start])
+
+
+# ---------------------------------------------------------------------------------- many patches
+class _PatchPolicy(Policy):
+    """A policy for `qec_gym.envs.MultiPatchSwitchEnv`: actions of shape (n_patches,) per observation."""
+
+    def __init__(self, env: Any) -> None:
+        u = getattr(env, "unwrapped", env)
+        if getattr(u, "n_patches", None) is None:
+            raise ValueError(f"{type(self).__name__} needs a MultiPatchSwitchEnv, got {type(u).__name__}.")
+        self.n_patches, self.n_patch_features = int(u.n_patches), int(u.n_patch_features)
+        self.menu_size, self.qubits, self.budget = len(u.menu), np.asarray(u._qubits), float(u.budget)
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = True) -> tuple[np.ndarray, Any]:
+        """SB3's interface: (n_patches,) int64 actions for one observation, (n, n_patches) for a batch."""
+        features, batched = self._as_batch(observation)
+        starts = _episode_starts(episode_start, len(features))
+        actions, state = self._act_patches(features, starts, state)
+        actions = np.asarray(actions, dtype=np.int64).reshape(len(features), self.n_patches)
+        return (actions if batched else actions[0]), state
+
+    def _rows(self, features: np.ndarray) -> np.ndarray:
+        """(n * n_patches, 14 + menu) rows: each patch's observation in SurfaceSwitch's layout."""
+        rows = features[:, : self.n_patches * self.n_patch_features].reshape(-1, self.n_patch_features)
+        return rows[:, : N_BASE_FEATURES + self.menu_size]
+
+    def _act(self, features: np.ndarray) -> np.ndarray:
+        return self._act_patches(features, np.zeros(len(features), dtype=bool), None)[0]
+
+    def _act_patches(self, features: np.ndarray, starts: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        raise NotImplementedError
+
+
+class PerPatchAgent(_PatchPolicy):
+    """A single-patch policy (`FixedAgent`, `ThresholdAgent`, ...) applied to every patch of a many-patch env.
+
+    Each patch's observation row holds SurfaceSwitch's observation (`MultiPatchSwitchEnv`), and
+    per-patch actions ``0 .. 1 + menu`` mean what they mean in the single env, so ``inner`` acts
+    on the rows unchanged (it never remaps). With ``respect_budget`` (default) the switches that
+    the env's budget rule (`qec_gym.envs.multipatch_env.apply_budget`) would refuse are turned
+    into keep, so the policy pays no refusal penalty. ``entry_index`` and ``config`` are
+    ``inner``'s (the harness stores them).
+
+    Args:
+        inner: A policy for SurfaceSwitch-v1's observation.
+        env: The many-patch env (for its patch count, menu qubits and budget).
+        name: Display name (default: ``inner.name``).
+        respect_budget: Drop the switches the budget refuses.
+
+    Example:
+        >>> import gymnasium as gym, qec_gym
+        >>> env = gym.make("qec_gym/MultiPatchSwitch-v1", max_steps=3)
+        >>> obs, _ = env.reset(seed=0)
+        >>> PerPatchAgent(FixedAgent(4, menu_size=10), env).predict(obs)[0].tolist()[:4]  # d=7 for all: fits
+        [6, 6, 6, 6]
+    """
+
+    def __init__(self, inner: Any, env: Any, *, name: str | None = None, respect_budget: bool = True) -> None:
+        super().__init__(env)
+        self.inner = inner
+        self.name = name or getattr(inner, "name", "per_patch")
+        self.respect_budget = bool(respect_budget)
+        for attr in ("entry_index", "config"):
+            if hasattr(inner, attr):
+                setattr(self, attr, getattr(inner, attr))
+
+    def _act_patches(self, features, starts, state):
+        from qec_gym.envs.multipatch_env import apply_budget
+
+        rows = self._rows(features)
+        actions, state = self.inner.predict(rows, state=state, episode_start=np.repeat(starts, self.n_patches),
+                                            deterministic=True)
+        actions = np.asarray(actions, dtype=np.int64).reshape(len(features), self.n_patches)
+        if self.respect_budget:
+            running = running_entry(rows, self.menu_size).reshape(len(features), self.n_patches)
+            for r in range(len(features)):
+                switch = (actions[r] >= 2) & (actions[r] < 2 + self.menu_size)
+                requested = np.where(switch, actions[r] - 2, running[r])
+                granted = apply_budget(running[r], requested, self.qubits, self.budget)
+                actions[r, granted != requested] = 0
+        return actions, state
+
+
+class PatchOracleAgent(_PatchPolicy):
+    """The myopic oracle of a many-patch env: ``env.unwrapped.oracle_action()`` (EVALUATION ONLY).
+
+    Per patch the cheapest configuration for this window knowing the true noise, jointly within
+    the qubit budget, and a remap where moving pays this window (`MultiPatchSwitchEnv.oracle_action`).
+
+    Args:
+        env: The env it acts in (wrapped or not).
+    """
+
+    name = "oracle"
+    privileged = True
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self.env = env
+
+    def _act_patches(self, features, starts, state):
+        if len(features) != 1:
+            raise ValueError(f"{self.name} is bound to one env but got {len(features)} observations: pass that env's own.")
+        return self.env.unwrapped.oracle_action()[None, :], state
+
+
+def patch_fixed_entry_scores(
+    source: EnvSource,
+    *,
+    scenarios: str | list[str] = "train",
+    episodes: int = 4,
+    seed: int = 0,
+    env_kwargs: Mapping[str, Any] | None = None,
+) -> FixedEntryScores:
+    """Returns of every menu entry run on ALL patches of a many-patch env (paired training episodes).
+
+    Entries that do not fit the budget on every patch (``n_patches * qubits > budget``) are not
+    rolled out: their returns are ``-inf``. Arguments as in `fixed_entry_scores`.
+    """
+    env = make_env(source, scenarios=scenarios, env_kwargs=env_kwargs)
+    try:
+        u = env.unwrapped
+        returns = np.full((len(u.menu), episodes), -np.inf)
+        for i in range(len(u.menu)):
+            if u.n_patches * u._qubits[i] <= u.budget:
+                agent = PerPatchAgent(FixedAgent(i, len(u.menu)), env)
+                returns[i] = episode_returns(env, agent, episodes=episodes, seed=seed)
+    finally:
+        env.close()
+    return FixedEntryScores(returns, tuple(e.label for e in u.menu))
+
+
+def make_patch_baseline(name: str, env: Any, **kw: Any) -> Policy:
+    """`qec_gym.agents.make_baseline` for a many-patch env (`MultiPatchSwitchEnv`).
+
+    ``random``, ``fixed:<i>`` (every patch on ``menu[i]``), ``best_fixed`` (one entry for all
+    patches within the budget, chosen on training episodes: `patch_fixed_entry_scores`),
+    ``threshold`` (`ThresholdAgent` per patch, ``config=`` or fitted on SurfaceSwitch-v1, the
+    single patch with the same table, menu and reward: a per-patch rule that sees neither the
+    budget nor the neighbours; the budget rule drops what does not fit), ``oracle``
+    (`PatchOracleAgent`). Options as `make_baseline`'s.
+
+    Raises:
+        ValueError: another baseline name (those need the single env's actions or info).
+    """
+    kind, _, arg = name.partition(":")
+    u = env.unwrapped
+    if kind == "random":
+        return RandomAgent(env.action_space, seed=kw.get("seed", 0))
+    if kind == "oracle":
+        return PatchOracleAgent(env)
+    if kind == "fixed" and arg:
+        return PerPatchAgent(FixedAgent(int(arg), len(u.menu)), env, name=kw.get("name"))
+    if kind == "best_fixed":
+        source = kw.pop("source", env)
+        best = patch_fixed_entry_scores(source, **kw).best
+        return PerPatchAgent(FixedAgent(best, len(u.menu)), env, name="best_fixed")
+    if kind == "threshold":
+        from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig
+        from qec_gym.envs import make_surface_switch
+
+        if "config" in kw:
+            cfg = kw["config"]
+            if not isinstance(cfg, ThresholdConfig) or cfg.menu_size != len(u.menu):
+                raise ValueError(f"threshold: config must be a ThresholdConfig for a menu of {len(u.menu)} entries.")
+            return PerPatchAgent(ThresholdAgent(cfg), env)
+        t = u.template
+        twin = dict(shots=t.shots, reward=t.reward_config, max_steps=u.max_steps)
+
+        def single_patch(**kwargs):
+            return make_surface_switch(**{**twin, **kwargs})
+
+        kw.pop("source", None)
+        return PerPatchAgent(ThresholdAgent.fit(single_patch, **kw), env)
+    raise ValueError(f"baseline {name!r} is not available on a many-patch env; use random, fixed:<i>, best_fixed, "
+                     "threshold or oracle.")

@@ -7,6 +7,11 @@
 | ``qec_gym/PhotonicSwitch-v1`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset (loss on every photon), drifting loss; ``regime="phase"``: phase-noise-dominated chip | table |
 | ``qec_gym/DecoderCalibration-v1`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
+| ``qec_gym/MultiPatchSwitch-v1`` | 16-64 SurfaceSwitch patches, MultiDiscrete per-patch choice + remap, shared qubit budget | per-region drift + shared bursts + a telegraph defect | table |
+
+``MultiPatchSwitch-v1`` (`MultiPatchSwitchEnv`) is listed in `MULTI_PATCH_ENV_IDS`, not `ENV_IDS`: its
+actions are MultiDiscrete and its info per patch, so tools written for one patch do not apply as they are.
+Version history: MultiPatchSwitch-v1, initial release.
 
 Every id takes the keyword arguments of `QECSwitchEnv` as overrides, e.g.
 ``gymnasium.make("qec_gym/SurfaceSwitch-v1", scenarios="heldout", backend="circuit")``.
@@ -35,6 +40,7 @@ import gymnasium as gym
 
 from qec_gym.envs.cat_env import CatMenuEntry, CatSwitchEnv
 from qec_gym.envs.menu import MenuEntry
+from qec_gym.envs.multipatch_env import MultiPatchSwitchEnv, RemapConfig, SharedEvents, make_multipatch_switch
 from qec_gym.envs.reward import RewardConfig
 from qec_gym.envs.switch_env import QECSwitchEnv
 from qec_gym.envs.table import NoiseAxis, TableConfig, WindowTable, build_table
@@ -212,12 +218,21 @@ for _id, _factory in zip(ENV_IDS, _FACTORIES):
     if _id not in gym.registry:  # re-importing (e.g. importlib.reload) must not re-register
         _vector = vector_entry_point(_factory) if _id in VECTOR_ENV_IDS else None
         gym.register(id=_id, entry_point=_factory, vector_entry_point=_vector, disable_env_checker=False)
+MULTI_PATCH_ENV_IDS = ("qec_gym/MultiPatchSwitch-v1",)
+"""Ids of many-patch envs (MultiDiscrete actions, per-patch info): `MultiPatchSwitchEnv`."""
+if MULTI_PATCH_ENV_IDS[0] not in gym.registry:
+    gym.register(id=MULTI_PATCH_ENV_IDS[0], entry_point=make_multipatch_switch, disable_env_checker=False)
 for _id in RETIRED_ENV_IDS:
     if _id not in gym.registry:  # registered so that gym.make explains why, instead of "not found"
         gym.register(id=_id, entry_point=_retired(_id))
 
 __all__ = [
     "ENV_IDS",
+    "MULTI_PATCH_ENV_IDS",
+    "MultiPatchSwitchEnv",
+    "RemapConfig",
+    "SharedEvents",
+    "make_multipatch_switch",
     "VECTOR_ENV_IDS",
     "QECSwitchVectorEnv",
     "RETIRED_ENV_IDS",

@@ -200,7 +200,8 @@ def run_one(policy, env, spec: str, scenario: str, seed: int, *, trace: bool) ->
     traces = []
     while not done:
         action, state = policy.predict(obs, state=state, episode_start=start, deterministic=True)
-        a = int(np.asarray(action).reshape(-1)[0])
+        a = np.asarray(action)  # MultiDiscrete (many-patch env): one action per patch, passed whole
+        a = a.reshape(env.action_space.shape) if hasattr(env.action_space, "nvec") else int(a.reshape(-1)[0])
         obs, reward, term, trunc, info = env.step(a)
         start, done = False, term or trunc
         total += float(reward)
@@ -217,7 +218,8 @@ def run_one(policy, env, spec: str, scenario: str, seed: int, *, trace: bool) ->
                 "policy": policy_name(spec), "scenario": scenario, "seed": seed, "step": info["step"],
                 "true_multiplier": info["true_multiplier"], "noise_estimate": float(10 ** float(features[8])),
                 "entry": info["entry"], "entry_label": info["entry_label"], "p_round": info["p_round"],
-                "expected_p_round": info["expected_p_round"], "reward": float(reward), "action": a,
+                "expected_p_round": info["expected_p_round"], "reward": float(reward),
+                "action": a if isinstance(a, int) else int(np.count_nonzero(a)),  # many patches: how many act
             })
     row = {
         "env_id": env.spec.id, "env_version": env.spec.version, "backend": env.unwrapped.backend,
@@ -412,12 +414,11 @@ class _FitCache:
 
     def get(self, spec: str, env, say: Callable[[str], None]):
         """(fitted parameters as plain data, the fitted agent) of ``spec``, fitting on a miss."""
-        from qec_gym.agents import FixedAgent, ThresholdConfig, make_baseline
+        from qec_gym.agents import ThresholdConfig, make_baseline
 
         bare = _bare(spec)
         key = f"{self.prefix} {bare}"
         store = json.loads(self.path.read_text()) if self.path.exists() else {}
-        menu_size = len(env.unwrapped.menu)
         params = store.get(key)
         if params is None:
             say(f"fitting {bare} on the training scenarios")
@@ -432,7 +433,7 @@ class _FitCache:
                 tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
                 tmp.replace(self.path)
         if bare == "best_fixed":
-            return params, FixedAgent(params["entry"], menu_size, name="best_fixed")
+            return params, make_baseline(f"fixed:{params['entry']}", env, name="best_fixed")
         if bare == "cusum_recal":
             from qec_gym.agents.recalibration import CusumRecalConfig
 
