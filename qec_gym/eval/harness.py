@@ -433,7 +433,9 @@ class _FitCache:
                 tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
                 tmp.replace(self.path)
         if bare == "best_fixed":
-            return params, make_baseline(f"fixed:{params['entry']}", env, name="best_fixed")
+            agent = make_baseline(f"fixed:{params['entry']}", env)  # per patch on a many-patch env
+            agent.name = "best_fixed"
+            return params, agent
         if bare == "cusum_recal":
             from qec_gym.agents.recalibration import CusumRecalConfig
 

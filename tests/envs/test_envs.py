@@ -4,10 +4,12 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import qec_gym  # noqa: F401  (registers the ids)
-from qec_gym.envs import ENV_IDS, RETIRED_ENV_IDS, MenuEntry, NoiseAxis, QECSwitchEnv, RewardConfig
+from qec_gym.envs import ENV_IDS, MULTI_PATCH_ENV_IDS, RETIRED_ENV_IDS, MenuEntry, NoiseAxis, QECSwitchEnv, RewardConfig
 from qec_gym.noise import NoiseParams
 
-REGISTERED = [i for i in gym.registry if i.startswith("qec_gym/") and i not in RETIRED_ENV_IDS]
+# single-patch ids; the many-patch env has its own tests (tests/envs/test_multipatch_env.py)
+REGISTERED = [i for i in gym.registry if i.startswith("qec_gym/") and i not in RETIRED_ENV_IDS
+              and i not in MULTI_PATCH_ENV_IDS]
 
 SMALL = dict(
     menu=[MenuEntry("rotated_surface", 3), MenuEntry("rotated_surface", 5)],
