@@ -14,6 +14,8 @@
 
 Every policy has ``name`` and ``predict(observation, state=None, episode_start=None,
 deterministic=True) -> (action, state)``; a batch of observations gives a batch of actions.
+On a many-patch env (``qec_gym/MultiPatchSwitch-v1``) `make_baseline` gives the per-patch versions of
+``random``, ``fixed:<i>``, ``best_fixed``, ``threshold`` and ``oracle`` (`make_patch_baseline`).
 
 Example:
     >>> import gymnasium as gym, qec_gym

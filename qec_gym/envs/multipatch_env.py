@@ -46,7 +46,8 @@ budget, switching to the running entry, a remap without a free spare or during a
 
 **Remap rule** (`RemapConfig`): a remap needs a free spare region (not hosting a patch and not
 being recalibrated); patches asking in the same step are served in patch order, each taking the
-free region idle longest (lowest index on ties); without one the request is refused (as above).
+free region idle longest (lowest index on ties); without one, or during the patch's own remap
+transient, the request is refused (as above).
 A remapped patch pays ``cost`` once, runs its next ``transient_windows`` windows at
 ``transient_factor`` x its new region's noise (moving a patch by code deformation/lattice
 surgery and settling on fresh tiles: a window of higher error) and its decoder counts as
