@@ -414,11 +414,12 @@ class _FitCache:
 
     def get(self, spec: str, env, say: Callable[[str], None]):
         """(fitted parameters as plain data, the fitted agent) of ``spec``, fitting on a miss."""
-        from qec_gym.agents import ThresholdConfig, make_baseline
+        from qec_gym.agents import FixedAgent, PerPatchAgent, ThresholdConfig, make_baseline
 
         bare = _bare(spec)
         key = f"{self.prefix} {bare}"
         store = json.loads(self.path.read_text()) if self.path.exists() else {}
+        menu_size = len(env.unwrapped.menu)
         params = store.get(key)
         if params is None:
             say(f"fitting {bare} on the training scenarios")
@@ -433,8 +434,9 @@ class _FitCache:
                 tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
                 tmp.replace(self.path)
         if bare == "best_fixed":
-            agent = make_baseline(f"fixed:{params['entry']}", env)  # per patch on a many-patch env
-            agent.name = "best_fixed"
+            agent = FixedAgent(params["entry"], menu_size, name="best_fixed")
+            if getattr(env.unwrapped, "n_patches", None) is not None:  # many-patch env: that entry on every patch
+                agent = PerPatchAgent(agent, env)
             return params, agent
         if bare == "cusum_recal":
             from qec_gym.agents.recalibration import CusumRecalConfig
