@@ -381,19 +381,25 @@ class PatchOracleAgent(_PatchPolicy):
 
     Args:
         env: The env it acts in (wrapped or not).
+        remap: If False, never remap (keep instead): the ablation that measures what remapping buys.
     """
 
-    name = "oracle"
     privileged = True
 
-    def __init__(self, env: Any) -> None:
+    def __init__(self, env: Any, *, remap: bool = True) -> None:
         super().__init__(env)
         self.env = env
+        self.remap = bool(remap)
+        self.name = "oracle" if self.remap else "oracle_no_remap"
 
     def _act_patches(self, features, starts, state):
         if len(features) != 1:
             raise ValueError(f"{self.name} is bound to one env but got {len(features)} observations: pass that env's own.")
-        return self.env.unwrapped.oracle_action()[None, :], state
+        u = self.env.unwrapped
+        actions = u.oracle_action()
+        if not self.remap:
+            actions = np.where(actions == u.remap_action, 0, actions)
+        return actions[None, :], state
 
 
 def patch_fixed_entry_scores(

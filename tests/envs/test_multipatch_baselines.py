@@ -19,7 +19,7 @@ from qec_gym.agents import (
     patch_fixed_entry_scores,
 )
 from qec_gym.agents.rollout import make_env
-from qec_gym.envs import MULTI_PATCH_ENV_IDS
+from qec_gym.envs import MULTI_PATCH_ENV_IDS, SharedEvents
 from qec_gym.eval.harness import EvalConfig, evaluate
 
 ENV_ID = MULTI_PATCH_ENV_IDS[0]
@@ -103,3 +103,19 @@ def test_harness_runs_the_baselines(tmp_path):
     again = evaluate(["random", "best_fixed", "threshold", "oracle"], cfg, out_path=tmp_path / "r.csv")
     assert again.sort_values(["policy", "scenario"])["return"].tolist() == df.sort_values(
         ["policy", "scenario"])["return"].tolist()
+
+
+def test_oracle_moves_the_patch_off_a_strong_defect_and_the_ablation_never_remaps():
+    events = SharedEvents(burst_rate=0.0, defect_low=6.0, defect_high=6.0)
+    env = gym.make(ENV_ID, max_steps=30, scenarios="calm", events=events)
+    obs, _ = env.reset(seed=3)
+    u = env.unwrapped
+    p = u.defect_region
+    a = PatchOracleAgent(env).predict(obs)[0]
+    assert a[p] == u.remap_action and (a == u.remap_action).sum() <= u.n_spares  # at most one move per free spare
+    assert PatchOracleAgent(env, remap=False).predict(obs)[0][p] != u.remap_action
+    _, _, _, _, info = env.step(a)
+    assert info["patch_region"][p] >= u.n_patches  # on a spare region now
+    for _ in range(5):
+        _, _, _, _, info = env.step(np.zeros(16, dtype=np.int64))
+    assert info["patch_true_multiplier"][p] < 3.0  # away from the x6 defect (calm drift: x0.75..x3)
