@@ -319,6 +319,7 @@ class MultiPatchSwitchEnv(gym.Env):
         self._packed = np.concatenate([log_p[:, :, None], tab.features[:, :, 0], tab.features_std[:, :, 0],
                                        tab.decode_s[:, :, 0, None]], axis=2)  # (E, G, 2 + 2F)
         self._log_grid = np.log(tab.grid)
+        self._m_lo, self._m_hi = float(tab.grid[0]), float(tab.grid[-1])
         self._rounds = tab.rounds
         self._num_det = np.maximum(1, tab.num_detectors).astype(np.float64)
         self._curves = [np.maximum.accumulate(tab.rate_curve(e)) for e in range(len(self.menu))]
@@ -420,7 +421,7 @@ class MultiPatchSwitchEnv(gym.Env):
         if regions is None:
             regions, transient = self.region, self.transient_left > 0
         m = self.m_region[regions, t] * np.where(transient, self.remap.transient_factor, 1.0)
-        return np.clip(m, self.table.grid[0], self.table.grid[-1])
+        return _clip(m, self._m_lo, self._m_hi)
 
     def expected_costs(self, m: np.ndarray | None = None) -> np.ndarray:
         """Expected cost (minus expected reward, transition costs left out) of each entry, (P, E).
@@ -551,12 +552,12 @@ class MultiPatchSwitchEnv(gym.Env):
     def _grid_weights(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         g = self._log_grid
         lm = np.log(m)
-        i = np.clip(np.searchsorted(g, lm) - 1, 0, len(g) - 2)
-        return i, np.clip((lm - g[i]) / (g[i + 1] - g[i]), 0.0, 1.0)
+        i = _clip(np.searchsorted(g, lm) - 1, 0, len(g) - 2)
+        return i, _clip((lm - g[i]) / (g[i + 1] - g[i]), 0.0, 1.0)
 
     def _window(self, switched, recal, remapped, refused):
         """Run window ``self._t`` of every patch; returns (obs, total reward, info)."""
-        t, e = self._t, self.entry
+        t, e, p = self._t, self.entry, self.n_patches
         m = self.true_multipliers()
         i, w = self._grid_weights(m)
         w2 = w[:, None]
@@ -579,8 +580,8 @@ class MultiPatchSwitchEnv(gym.Env):
         mode = int(np.argmax(counts))
         info = {
             "scenario": self.scenario.name, "step": t,
-            "p_round": float(p_round.mean()), "expected_p_round": float(expected_p.mean()),
-            "latency_s": float(latency.mean()), "true_multiplier": float(m.mean()),
+            "p_round": float(p_round.sum()) / p, "expected_p_round": float(expected_p.sum()) / p,
+            "latency_s": float(latency.sum()) / p, "true_multiplier": float(m.sum()) / p,
             "qubits": int(qubits.sum()), "budget": self.budget,
             "switched": int(switched.sum()), "recalibrated": int(recal.sum()), "remapped": int(remapped.sum()),
             "refused": int(refused.sum()), "entry": mode, "entry_label": self.menu[mode].label + " (most patches)",
@@ -598,7 +599,8 @@ class MultiPatchSwitchEnv(gym.Env):
         rows[:, 0:7] = feats[:, 0:7]
         rows[:, 7] = feats[:, 7] / self._num_det[e]
         log_m_hat = np.empty(p)
-        for k in np.unique(e):  # `WindowTable.estimate_multiplier`: np.interp on the entry's monotone rate curve
+        for k in np.flatnonzero(np.bincount(e, minlength=len(self.menu))):  # `WindowTable.estimate_multiplier`:
+            # np.interp on the entry's monotone rate curve
             sel = e == k
             log_m_hat[sel] = np.interp(feats[sel, 0], self._curves[k], self._log_grid)
         log_m_hat = np.log10(np.maximum(np.exp(log_m_hat), 1e-12))
@@ -613,16 +615,21 @@ class MultiPatchSwitchEnv(gym.Env):
         k = N_BASE_FEATURES + len(self.menu)
         rows[:, k] = self.transient_left / max(1, self.remap.transient_windows)
         rows[:, k + 1] = self.region != np.arange(p)
-        rows = np.clip(rows, self._row_low, self._row_high)
+        rows = _clip(rows, self._row_low, self._row_high)
+        # totals lie in [0, 1] by construction (budget rule; at most n_spares regions are free)
         totals = [self._qubits[e].sum() / self.budget, len(self._free_regions(self._t)) / max(1, self.n_spares)]
-        return np.clip(np.concatenate([rows.ravel(), totals]), self.observation_space.low,
-                       self.observation_space.high).astype(np.float32)
+        return np.concatenate([rows.ravel(), totals]).astype(np.float32)
 
     def patch_rows(self, obs: np.ndarray) -> np.ndarray:
         """The patch rows of observation(s): (..., n_patches, n_patch_features); the totals are ``obs[..., -2:]``."""
         obs = np.asarray(obs)
         return obs[..., : self.n_patches * self.n_patch_features].reshape(
             obs.shape[:-1] + (self.n_patches, self.n_patch_features))
+
+
+def _clip(x: np.ndarray, low, high) -> np.ndarray:
+    """``np.clip`` without its dispatch overhead (~20x slower on the small arrays of a step)."""
+    return np.minimum(np.maximum(x, low), high)
 
 
 def _per_round(p_shot: np.ndarray, rounds: np.ndarray) -> np.ndarray:
