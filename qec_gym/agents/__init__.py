@@ -74,7 +74,7 @@ _KWARGS = {
 }
 
 
-def make_baseline(name: str, env: Any, **kw: Any) -> Policy:
+def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
     """Build a baseline by name for ``env`` (see the module table).
 
     Args:

@@ -428,7 +428,7 @@ def patch_fixed_entry_scores(
     return FixedEntryScores(returns, tuple(e.label for e in u.menu))
 
 
-def make_patch_baseline(name: str, env: Any, **kw: Any) -> Policy:
+def make_patch_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
     """`qec_gym.agents.make_baseline` for a many-patch env (`MultiPatchSwitchEnv`).
 
     ``random``, ``fixed:<i>`` (every patch on ``menu[i]``), ``best_fixed`` (one entry for all

@@ -236,6 +236,8 @@ def test_make_baseline_names_and_errors(env):
             assert all(n in str(e.value) for n in BASELINE_NAMES)
     with pytest.raises(ValueError, match="takes no option"):
         make_baseline("oracle", env, seed=3)
+    # fixed's ``name`` option shares its spelling with the positional parameter (a TypeError before)
+    assert make_baseline("fixed:3", env, name="mine").name == "mine"
 
 
 def test_feature_names_match_the_observation():
