@@ -25,6 +25,8 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -276,6 +278,34 @@ def layout_nbytes(layout: DetectorLayout) -> int:
     """Memory of a `DetectorLayout` (bytes): its arrays plus a fixed overhead."""
     arrays = (layout.detects_z, layout.detects_x, layout.round_index)
     return _ENTRY_OVERHEAD_BYTES + sum(a.nbytes for a in arrays)
+
+
+def c_heap_bytes() -> int | None:
+    """Bytes in use on the C heap now (glibc ``mallinfo2``: small blocks + mmapped ones), or
+    ``None`` where it cannot be read (not glibc >= 2.33).
+
+    This is where stim, PyMatching, ldpc and numpy keep their data, so differences of it measure
+    what a compiled object keeps (the size models above were fitted to such differences). Python's
+    own small objects live in pymalloc arenas and are not counted. Call ``gc.collect()`` first if
+    cyclic garbage may be pending.
+
+    Example:
+        >>> n = c_heap_bytes()
+        >>> n is None or n > 0
+        True
+    """
+    try:
+        mallinfo2 = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _Mallinfo2
+    m = mallinfo2()
+    return int(m.uordblks + m.hblkhd)
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
 
 
 _SIZE_OF_KIND: dict[str, Callable[[Any], int]] = {

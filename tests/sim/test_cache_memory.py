@@ -1,8 +1,6 @@
 """`SimulationCache` bounded in memory: LRU eviction by estimated bytes, and the estimates
 checked against the heap each entry really keeps (glibc ``mallinfo2``)."""
 
-import ctypes
-import ctypes.util
 import gc
 
 import numpy as np
@@ -12,7 +10,7 @@ from qec_gym.codes import CodeSpec
 from qec_gym.decoders import get_decoder
 from qec_gym.noise import NoiseParams
 from qec_gym.sim import SimulationCache, simulate_window
-from qec_gym.sim.cache import DEFAULT_MAX_BYTES, circuit_nbytes, layout_nbytes
+from qec_gym.sim.cache import DEFAULT_MAX_BYTES, c_heap_bytes, circuit_nbytes, layout_nbytes
 
 SPEC = CodeSpec("rotated_surface", 3)
 
@@ -100,24 +98,14 @@ def test_bad_max_entries_is_refused(bad):
 
 # ---------------------------------------------------------------- estimates against the heap
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-_HAS_MALLINFO2 = hasattr(_libc, "mallinfo2")
+_HAS_MALLINFO2 = c_heap_bytes() is not None
 FACTOR = 1.5
 """Stated accuracy of the estimates: measured / estimated lies in [1/1.5, 1.5]."""
 
 
-class _Mallinfo2(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_size_t) for n in
-                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
-
-
 def _heap_bytes() -> int:
-    """Bytes in use on the C heap (small blocks + mmapped ones): what stim, PyMatching, ldpc and
-    numpy allocate; Python's own small objects live in pymalloc arenas and are not counted."""
     gc.collect()
-    _libc.mallinfo2.restype = _Mallinfo2
-    m = _libc.mallinfo2()
-    return m.uordblks + m.hblkhd
+    return c_heap_bytes()
 
 
 def _kept_and_estimated(cache, fetch):
