@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -153,13 +154,27 @@ class SimulationCache:
         return self._get(self._circuits, (spec, noise), lambda: build_circuit(spec, noise))
 
     def compiled_decoder(self, spec: CodeSpec, assumed_noise: NoiseParams, decoder: Decoder) -> CompiledDecoder:
-        """``decoder`` compiled for the DEM of ``spec`` under ``assumed_noise`` (its priors)."""
+        """``decoder`` compiled for the DEM of ``spec`` under ``assumed_noise`` (its priors).
+
+        Raises:
+            ValueError: the decoder cannot decode this code, or its estimated memory
+                (`decoder_nbytes`) exceeds this machine's physical memory (BP+OSD needs
+                about 15 bytes per detector x DEM error), which would otherwise end the process.
+        """
         nbytes = 0
 
         def make() -> CompiledDecoder:
             nonlocal nbytes
             dem = detector_error_model(self.circuit(spec, assumed_noise), decoder, spec)
             nbytes = decoder_nbytes(decoder, dem)
+            physical = physical_memory_bytes()
+            if physical is not None and nbytes > physical:
+                raise ValueError(
+                    f"decoder {decoder.name!r} for {spec.family} d={spec.distance} ({dem.num_detectors} "
+                    f"detectors, {dem.num_errors} DEM errors) would need about {nbytes / 2**30:.1f} GiB, more "
+                    f"than this machine's {physical / 2**30:.1f} GiB; use a sparse decoder ('pymatching', "
+                    "'bplsd', 'uf') or a smaller distance."
+                )
             return decoder.compile(dem)
 
         return self._get(self._decoders, (spec, assumed_noise, decoder), make, size=lambda _: nbytes)
@@ -278,6 +293,14 @@ def layout_nbytes(layout: DetectorLayout) -> int:
     """Memory of a `DetectorLayout` (bytes): its arrays plus a fixed overhead."""
     arrays = (layout.detects_z, layout.detects_x, layout.round_index)
     return _ENTRY_OVERHEAD_BYTES + sum(a.nbytes for a in arrays)
+
+
+def physical_memory_bytes() -> int | None:
+    """This machine's physical memory (bytes), or ``None`` where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def c_heap_bytes() -> int | None:

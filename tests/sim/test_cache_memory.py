@@ -96,6 +96,18 @@ def test_bad_max_entries_is_refused(bad):
         SimulationCache(max_entries=bad)
 
 
+def test_a_decoder_larger_than_the_machine_is_refused_before_compiling(monkeypatch):
+    import qec_gym.sim.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "physical_memory_bytes", lambda: 100_000)
+    cache = SimulationCache()
+    # pymatching at d=3: ~12 kB, fits; BP+OSD at d=5: 1024 + 280 x 1679 + 15 x 120 x 1679 B, does not
+    cache.compiled_decoder(SPEC, _noise(0), get_decoder("pymatching"))
+    pytest.importorskip("ldpc")
+    with pytest.raises(ValueError, match=r"'bposd' for rotated_surface d=5 .* would need about 0.0 GiB.*sparse decoder"):
+        cache.compiled_decoder(CodeSpec("rotated_surface", 5), _noise(0), get_decoder("bposd"))
+
+
 # ---------------------------------------------------------------- estimates against the heap
 
 _HAS_MALLINFO2 = c_heap_bytes() is not None
