@@ -17,7 +17,7 @@ records the cold first step (N compiles), the median warm step and the peak RSS.
 Exponents are least-squares slopes of log(cost) against log(d) (or log(N)); the window's cost
 must grow no faster than the decoder's own.
 
-    python benchmarks/scaling.py                                   # both tables, ~4 min on 2 cores
+    python benchmarks/scaling.py                                   # both tables, ~9 min on 2 busy cores
     python benchmarks/scaling.py --distances 3 5 7 --patches 1 4 --windows 2
 """
 

@@ -10,7 +10,7 @@ recently used entry of any kind first. Estimates (`circuit_nbytes`, `decoder_nby
 as the C heap that each object keeps (glibc ``mallinfo2``, stim 1.16, PyMatching 2.4, ldpc 2)
 and checked in ``tests/sim/test_cache_memory.py`` to lie within a factor 1.5 of it for
 d = 3..9. They bound what the cache *keeps*; a compile's transient peak (the DEM, the split
-circuit) comes on top, about 10x the kept matching graph at d = 25 (see ``docs/results.md``,
+circuit) comes on top, about 9x the kept matching graph at d = 25 (see ``docs/results.md``,
 Scaling).
 
 Example:
