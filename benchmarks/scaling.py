@@ -14,6 +14,10 @@ sequential `simulate_window` calls per step, each patch at its own noise (p (1 +
 has its own circuit and decoder in the cache, as under per-patch drift). A fresh subprocess per N
 records the cold first step (N compiles), the median warm step and the peak RSS.
 
+Sweep task: a fresh subprocess per distance runs one `run_sweep` task (sinter, one worker
+process, ``--shots`` shots) and records the CPU time of the parent (task building: circuit and
+DEM) and of the worker (its own DEM, decoder compile, sampling and decoding), and both peak RSS.
+
 Exponents are least-squares slopes of log(cost) against log(d) (or log(N)); the window's cost
 must grow no faster than the decoder's own.
 
@@ -113,6 +117,25 @@ print(json.dumps(dict(patches=n, cold_step_s=cold_s, step_s=float(np.median([w[0
                       base_rss_mb=base_rss, peak_rss_mb=rss())))
 """
 
+CHILD_SWEEP = r"""
+import json, os, resource, sys, time
+from qec_gym.sim import SweepConfig, make_tasks, run_sweep
+family, d, p, shots = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+config = SweepConfig(families=(family,), distances=(d,), p_values=(p,), max_shots=shots, max_errors=10**9,
+                     num_workers=1)
+t0, c0 = time.perf_counter(), time.process_time()
+make_tasks(config)  # what run_sweep does first, timed alone (circuit + DEM in this process)
+tasks_s = time.process_time() - c0
+c0 = time.process_time()
+(stats,) = run_sweep(config, save_path=None)
+wall = time.perf_counter() - t0
+child = os.times()
+print(json.dumps(dict(family=family, distance=d, shots=stats.shots, errors=stats.errors, tasks_cpu_s=tasks_s,
+                      parent_cpu_s=time.process_time() - c0, worker_cpu_s=child.children_user + child.children_system,
+                      wall_s=wall, parent_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      worker_peak_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)))
+"""
+
 
 def slope(x, y) -> float:
     """Least-squares slope of log y against log x."""
@@ -174,9 +197,24 @@ def patch_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def sweep_table(rows: list[dict]) -> str:
+    lines = ["| d | shots | make_tasks CPU s | run_sweep parent CPU s | worker CPU s | wall s "
+             "| parent peak RSS MB | worker peak RSS MB |", "|" + "---|" * 8]
+    for r in rows:
+        lines.append(f"| {r['distance']} | {r['shots']} | {r['tasks_cpu_s']:.2f} | {r['parent_cpu_s']:.2f} "
+                     f"| {r['worker_cpu_s']:.2f} | {r['wall_s']:.1f} | {r['parent_peak_rss_mb']:.0f} "
+                     f"| {r['worker_peak_rss_mb']:.0f} |")
+    d = [r["distance"] for r in rows]
+    if len(rows) >= 2:
+        lines.append("")
+        lines.append(f"Exponents k of cost ~ d^k: worker CPU {slope(d, [r['worker_cpu_s'] for r in rows]):.2f}, "
+                     f"parent CPU {slope(d, [r['parent_cpu_s'] for r in rows]):.2f}")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--families", nargs="+", default=["rotated_surface", "xzzx"], choices=["rotated_surface", "xzzx"])
+    ap.add_argument("--families", nargs="*", default=["rotated_surface", "xzzx"], choices=["rotated_surface", "xzzx"])
     ap.add_argument("--distances", type=int, nargs="+", default=[3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25])
     ap.add_argument("--p", type=float, default=1e-3)
     ap.add_argument("--shots", type=int, default=1000)
@@ -185,6 +223,8 @@ def main(argv=None) -> None:
     ap.add_argument("--patches", type=int, nargs="*", default=[1, 2, 4, 8, 16, 32, 64])
     ap.add_argument("--patch-distance", type=int, default=5)
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--sweep-distances", type=int, nargs="*", default=[3, 5, 9, 15, 21, 25],
+                    help="one sinter sweep task (rotated surface, --shots shots, 1 worker) per distance")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per child process")
     ap.add_argument("--out", default=None, help="also write the rows as JSON lines here")
     args = ap.parse_args(argv)
@@ -208,6 +248,15 @@ def main(argv=None) -> None:
         print(f"\n### N rotated d={args.patch_distance} patches, sequential windows, {args.shots} shots each, "
               f"median of {args.steps} warm steps\n")
         print(patch_table(rows), flush=True)
+    if args.sweep_distances:
+        rows = []
+        for d in args.sweep_distances:
+            rows.append(run_child(CHILD_SWEEP, ["rotated_surface", d, args.p, args.shots], args.timeout))
+            print(f"  sweep d={d} done", file=sys.stderr, flush=True)
+        all_rows += rows
+        print(f"\n### One sweep task (`run_sweep`, sinter, 1 worker process), rotated surface, rounds = d, "
+              f"{args.shots} shots\n")
+        print(sweep_table(rows), flush=True)
     if args.out:
         with open(args.out, "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in all_rows)
