@@ -16,7 +16,7 @@ def test_simulate_window_default_simulates_the_given_noise_exactly():
     cache = SimulationCache()
     spec, noise = CodeSpec("rotated_surface", 3), NoiseParams.uniform(3e-3)
     simulate_window(spec, noise, shots=10, rng=np.random.default_rng(0), cache=cache)
-    (key,) = [k for k in cache._circuits]  # the one circuit it sampled
+    (key,) = [k for kind, k in cache.keys() if kind == "circuit"]  # the one circuit it sampled
     assert key == (spec, noise) and key[1].p2 == 0.003
     assert str(cache.circuit(spec, noise)) == str(build_circuit(spec, noise))
     assert noise.quantized(64).p2 == 0.00305053  # what it used to simulate (+1.7%, the 0.00305)
