@@ -84,6 +84,83 @@ def time_pairs(coords: dict[int, list[float]]) -> np.ndarray:
     return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
 
 
+def chain_layout(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A column order that puts every pair side by side, when the pairs form chains.
+
+    `time_pairs` links each check to itself one round later, so its pairs form chains
+    (a -> b -> c ...). Concatenating the chains gives an ``order`` of the detectors in which pair
+    ``k`` is the adjacent columns ``pos[k], pos[k] + 1``: one gather of the window's columns then
+    serves every pair, instead of one gather per pair end.
+
+    Returns:
+        ``(order, pos)`` (int64), or None when the pairs do not form chains (a detector in two
+        pairs on the same side).
+
+    Example:
+        >>> order, pos = chain_layout(np.array([[0, 2], [2, 4], [1, 3]]))
+        >>> order.tolist(), pos.tolist()
+        ([0, 2, 4, 1, 3], [0, 1, 3])
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    nxt = dict(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist()))
+    if len(nxt) < len(pairs) or len(set(pairs[:, 1].tolist())) < len(pairs):
+        return None
+    heads = sorted(set(nxt) - set(pairs[:, 1].tolist()))
+    order: list[int] = []
+    for h in heads:
+        order.append(h)
+        while order[-1] in nxt:
+            order.append(nxt[order[-1]])
+    if len(order) != len(set(nxt) | set(pairs[:, 1].tolist())):  # a cycle: not chains
+        return None
+    where = {det: k for k, det in enumerate(order)}
+    return np.array(order, dtype=np.int64), np.array([where[a] for a in pairs[:, 0].tolist()], dtype=np.int64)
+
+
+def window_statistics(x: np.ndarray, pairs: np.ndarray, layout: tuple[np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Per-window statistics every detector reads, computed once.
+
+    Sums over shots and over detectors are float32 matrix-vector products of 0/1 entries (BLAS;
+    exact while counts stay below 2^24 shots); the pairs' coincidences need a gather of their columns, one gather in all with
+    the pairs' `chain_layout` (the bulk of the cost: numpy gathers byte columns one by one).
+
+    Args:
+        x: bool (shots >= 2, num_detectors).
+        pairs: int64 (P, 2) detector pairs (possibly empty).
+        layout: ``chain_layout(pairs)`` (or None: two gathers).
+
+    Returns:
+        ``(f, se, rates, cov)``: mean detection fraction; its sampling error (from the spread of
+        per-shot detection counts, floored at half a count); float64 (num_detectors,) rates;
+        float64 (P,) covariances ``<x_i x_j> - <x_i><x_j>`` of the pairs.
+
+    Example:
+        >>> x = np.array([[1, 1, 0], [0, 1, 0], [1, 1, 1], [0, 0, 0]], dtype=bool)
+        >>> f, se, rates, cov = window_statistics(x, np.array([[0, 1]]))
+        >>> float(f), rates.tolist(), cov.tolist()
+        (0.5, [0.5, 0.75, 0.25], [0.125])
+    """
+    n, d = x.shape
+    u8 = x.view(np.uint8)
+    xf = u8.astype(np.float32)
+    counts = (xf @ np.ones(d, dtype=np.float32)).astype(np.float64)  # per-shot detection counts
+    f = float(counts.mean()) / d
+    se = max(float(counts.std(ddof=1)) / math.sqrt(n) / d, 0.5 / (n * d))
+    ones = np.ones(n, dtype=np.float32)
+    rates = (ones @ xf).astype(np.float64) / n
+    if not len(pairs):
+        return f, se, rates, np.zeros(0)
+    if layout is None:
+        both = ones @ (u8[:, pairs[:, 0]] & u8[:, pairs[:, 1]]).astype(np.float32)
+    else:
+        order, pos = layout
+        y = u8[:, order]
+        both = (ones @ (y[:, :-1] & y[:, 1:]).astype(np.float32))[pos]
+    cov = both.astype(np.float64) / n - rates[pairs[:, 0]] * rates[pairs[:, 1]]
+    return f, se, rates, cov
+
+
 @dataclass(frozen=True)
 class MonitorConfig:
     """Thresholds of `AnomalyMonitor`.
@@ -97,6 +174,12 @@ class MonitorConfig:
         streak_windows: Consecutive windows a pair must stay elevated to be a streak.
         burst_decay_windows: A burst whose excess has not halved after this many windows is
             re-flagged ``"step_up"`` (a persistent shift) and the baseline re-learnt.
+        burst_release: A burst ends (CUSUM and streaks re-arm) only once the excess falls below
+            this many sampling errors: a decaying tail held to half the burst threshold would
+            otherwise feed CUSUM a run of positive increments (a false ``cusum_up``).
+        learn_reject: While (re-)learning, windows further than this many of their own sampling
+            errors from the median of the learning windows (a burst or its tail) are left out
+            of the baseline, so it is not inflated and later read as a ``cusum_down``.
     """
 
     false_alarms_per_window: float = 1e-5
@@ -106,6 +189,8 @@ class MonitorConfig:
     spread_fraction: float = 0.25
     streak_windows: int = 2
     burst_decay_windows: int = 10
+    burst_release: float = 1.0
+    learn_reject: float = 3.0
 
     def __post_init__(self) -> None:
         if not 0 < self.false_alarms_per_window < 0.5:
@@ -116,6 +201,9 @@ class MonitorConfig:
             raise ValueError(f"spread_fraction must be in (0, 1], got {self.spread_fraction}.")
         if self.streak_windows < 1:
             raise ValueError(f"streak_windows must be >= 1, got {self.streak_windows}.")
+        if not (self.burst_release >= 0 and self.learn_reject > 0):
+            raise ValueError(f"burst_release must be >= 0 and learn_reject > 0 (sigma units), got "
+                             f"{self.burst_release}, {self.learn_reject}.")
 
 
 class AnomalyMonitor:
@@ -134,6 +222,7 @@ class AnomalyMonitor:
         self.h_cusum = cusum_threshold(2.0 / rate, self.config.k)  # two sides share the rate
         self.z_burst = float(norm.isf(rate))
         self.z_streak = float(norm.isf(rate / max(1, len(self.pairs))))
+        self._layout = chain_layout(self.pairs) if len(self.pairs) else None
         self.t = 0
         self._reset_baseline(self.config.warmup)
         self._streak_run = np.zeros(len(self.pairs), dtype=np.int64)
@@ -146,47 +235,48 @@ class AnomalyMonitor:
         """A monitor whose streak pairs come from ``circuit``'s detector coordinates."""
         return cls(time_pairs(circuit.get_detector_coordinates()), MonitorConfig(**config))
 
+    @property
+    def learning(self) -> bool:
+        """Whether the monitor is (re-)learning its baseline (no flags are raised then)."""
+        return self._learn is not None
+
     def _reset_baseline(self, warmup: int | None = None) -> None:
         self._warmup = self.config.rewarm if warmup is None else warmup
-        self._n = 0
-        self._sum_f = 0.0
-        self._sum_rates = None
-        self._sum_cov = None
-        self._sum_cov2 = None
+        self._learn: list | None = []
         self.s_up = self.s_down = 0.0
+
+    def _fit_baseline(self) -> None:
+        """Baseline from the learning windows, leaving out outliers (bursts, their tails)."""
+        f, se, rates, cov = (np.array(v) for v in zip(*self._learn))
+        keep = np.abs(f - np.median(f)) <= self.config.learn_reject * se
+        if keep.sum() < max(2, len(f) // 2):  # mostly outliers: a drift, not a few bursts; keep all
+            keep[:] = True
+        self._mu = float(f[keep].mean())
+        self._base_rates = rates[keep].mean(axis=0)
+        self._cov_mean = cov[keep].mean(axis=0)
+        self._cov_sd = cov[keep].std(axis=0, ddof=1)
+        self._learn = None
 
     def update(self, detection_events: np.ndarray) -> tuple[str, ...]:
         """Feed one window: bool (shots, num_detectors). Returns the flags raised on it."""
         x = np.asarray(detection_events, dtype=bool)
         if x.ndim != 2 or len(x) < 2:
             raise ValueError(f"detection events must be (shots >= 2, num_detectors), got shape {x.shape}.")
-        n, d = x.shape
-        u8 = x.view(np.uint8)
-        counts = u8.sum(axis=1, dtype=np.int32)
-        f = counts.mean() / d
-        se = max(counts.std(ddof=1) / math.sqrt(n) / d, 0.5 / (n * d))
-        rates = np.count_nonzero(x, axis=0) / n
-        cov = None
-        if len(self.pairs):
-            both = np.count_nonzero(x[:, self.pairs[:, 0]] & x[:, self.pairs[:, 1]], axis=0) / n
-            cov = both - rates[self.pairs[:, 0]] * rates[self.pairs[:, 1]]
+        n = len(x)
+        f, se, rates, cov = window_statistics(x, self.pairs, self._layout)
         self.t += 1
         cfg = self.config
-        if self._n < self._warmup:  # learning the baseline: no flags
-            self._n += 1
-            self._sum_f += f
-            self._sum_rates = rates.astype(np.float64) if self._sum_rates is None else self._sum_rates + rates
-            if cov is not None:
-                self._sum_cov = cov if self._sum_cov is None else self._sum_cov + cov
-                self._sum_cov2 = cov**2 if self._sum_cov2 is None else self._sum_cov2 + cov**2
+        if self._learn is not None:  # learning the baseline: no flags
+            self._learn.append((f, se, rates, cov))
+            if len(self._learn) >= self._warmup:
+                self._fit_baseline()
             return ()
         flags: list[str] = []
-        mu = self._sum_f / self._n
-        z = (f - mu) / se
-        base_rates = self._sum_rates / self._n
-        se_rates = np.sqrt(np.maximum(base_rates * (1 - base_rates), 1.0 / n) / n)
-        elevated = np.mean((rates - base_rates) / se_rates > 2.0)
-        if self._in_burst and z > self.z_burst / 2:
+        z = (f - self._mu) / se
+        base = self._base_rates
+        se_rates = np.sqrt(np.maximum(base * (1 - base), 1.0 / n) / n)
+        elevated = np.mean((rates - base) / se_rates > 2.0)
+        if self._in_burst and z > cfg.burst_release:
             self._burst_len += 1
             if self._burst_len >= cfg.burst_decay_windows and z > self._burst_peak / 2:
                 # no decay to half the peak: a persistent shift (a step), not a burst
@@ -207,11 +297,9 @@ class AnomalyMonitor:
                 self._reset_baseline()
                 self._streak_run[:] = 0
                 return tuple(flags)
-        if cov is not None and not self._in_burst:
-            m = self._sum_cov / self._n
-            sd = np.sqrt(np.maximum(self._sum_cov2 / self._n - m**2, 0) * self._n / (self._n - 1))
-            sd = np.maximum(sd, 1.0 / n)
-            hot = (cov - m) / sd > self.z_streak
+        if len(self.pairs) and not self._in_burst:
+            sd = np.maximum(self._cov_sd, 1.0 / n)
+            hot = (cov - self._cov_mean) / sd > self.z_streak
             self._streak_run = np.where(hot, self._streak_run + 1, 0)
             lit = np.flatnonzero(self._streak_run >= cfg.streak_windows)
             if 0 < len(lit) <= max(1, int(cfg.spread_fraction * len(self.pairs))):
