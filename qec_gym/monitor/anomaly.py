@@ -13,7 +13,11 @@ stationary noise (``false_alarms_per_window``, default 1e-5, i.e. 0.1 per 10^4 w
   (spatially correlated). Flags ``"burst"`` on the onset window and ``"burst_decay"`` until the
   excess falls below ``burst_release`` sampling errors; CUSUM and streaks are held meanwhile, so a
   decaying tail is not read as a step, and an excess that has not halved after
-  ``burst_decay_windows`` windows is flagged ``"step_up"``.
+  ``burst_decay_windows`` windows is flagged ``"step_up"``. During the hold, a one-window rise
+  by more than sqrt(2) ``z_burst`` is a new burst (flagged ``"burst"``: overlapping impacts are
+  not a step), and a one-window fall from above ``z_burst`` to within ``burst_release`` is an
+  elevated level ending (``"step_down"``: a telegraph switching back; no exponential decay falls
+  that fast).
 * Streak (leakage-like: one check keeps firing in consecutive rounds): the lag-1 covariance
   <x(r) x(r+1)> - <x(r)><x(r+1)> of each check between consecutive rounds (pairs of detectors at
   the same spatial coordinates, next time coordinate), z-scored against its baseline with a
@@ -154,8 +158,9 @@ def window_statistics(x: np.ndarray, pairs: np.ndarray, layout: tuple[np.ndarray
     u8 = x.view(np.uint8)
     xf = u8.astype(np.float32)
     counts = (xf @ np.ones(d, dtype=np.float32)).astype(np.float64)  # per-shot detection counts
-    f = float(counts.mean()) / d
-    se = max(float(counts.std(ddof=1)) / math.sqrt(n) / d, 0.5 / (n * d))
+    s1, s2 = float(counts.sum()), float(counts @ counts)  # exact integers in float64
+    f = s1 / (n * d)
+    se = max(math.sqrt(max(s2 - s1 * s1 / n, 0.0) / (n - 1) / n) / d, 0.5 / (n * d))
     ones = np.ones(n, dtype=np.float32)
     rates = (ones @ xf).astype(np.float64) / n
     if not len(pairs):
@@ -253,6 +258,7 @@ class AnomalyMonitor:
         self._warmup = self.config.rewarm if warmup is None else warmup
         self._learn: list | None = []
         self.s_up = self.s_down = 0.0
+        self._last_z = 0.0
 
     def _fit_baseline(self) -> None:
         """Baseline from the learning windows, leaving out outliers (bursts, their tails)."""
@@ -273,7 +279,10 @@ class AnomalyMonitor:
         baseline divides the CUSUM's ARL0 by ~20)."""
         self._base_n += 1
         self._base = [acc + v for acc, v in zip(self._base, (f, rates, cov, cov**2))]
-        self._refresh()
+        # one window moves a baseline of m windows by ~1/m of a sampling error: past 100 windows
+        # refreshing every 8th costs nothing in accuracy and most of the per-window work
+        if self._base_n < 100 or self._base_n % 8 == 0:
+            self._refresh()
 
     def _refresh(self) -> None:
         m = self._base_n
@@ -281,6 +290,7 @@ class AnomalyMonitor:
         self._base_rates = self._base[1] / m
         self._cov_mean = self._base[2] / m
         self._cov_sd = np.sqrt(np.maximum(self._base[3] / m - self._cov_mean**2, 0) * m / max(m - 1, 1))
+        self._rate_var = self._base_rates * (1 - self._base_rates)
 
     def update(self, detection_events: np.ndarray) -> tuple[str, ...]:
         """Feed one window: bool (shots, num_detectors). Returns the flags raised on it."""
@@ -298,10 +308,16 @@ class AnomalyMonitor:
             return ()
         flags: list[str] = []
         z = (f - self._mu) / se
+        prev, self._last_z = self._last_z, z
+        jump = self.z_burst * math.sqrt(2) # a one-window change beyond the sampling noise of a difference
         base = self._base_rates
-        se_rates = np.sqrt(np.maximum(base * (1 - base), 1.0 / n) / n)
+        se_rates = np.sqrt(np.maximum(self._rate_var, 1.0 / n) / n)
         elevated = np.mean((rates - base) / se_rates > 2.0)
-        if self._in_burst and z > cfg.burst_release:
+        if self._in_burst and z > cfg.burst_release and z - prev > jump:
+            # a new impact on top of a decaying one: its own onset (else read as "no decay": a step)
+            flags.append("burst")
+            self._burst_len, self._burst_peak = 0, z
+        elif self._in_burst and z > cfg.burst_release:
             self._burst_len += 1
             if self._burst_len >= cfg.burst_decay_windows and z > self._burst_peak / 2:
                 # no decay to half the peak: a persistent shift (a step), not a burst
@@ -310,6 +326,11 @@ class AnomalyMonitor:
                 self._streak_run[:] = 0
                 return ("step_up",)
             flags.append("burst_decay")
+        elif self._in_burst and prev > self.z_burst and prev - z > jump:
+            # the excess vanished within one window: an elevated level ended (a telegraph-like
+            # switch back down), which no exponential decay does
+            self._in_burst = False
+            flags.append("step_down")
         elif z > self.z_burst and elevated > cfg.spread_fraction:
             flags.append("burst")
             self._in_burst, self._burst_len, self._burst_peak = True, 0, z
