@@ -100,7 +100,9 @@ class ReplayAdvisor:
         self.layout = detector_layout(self.spec)
         self.windows = 0
         self._state = None
-        u._ema = None  # the env's running estimate: starts afresh, as at reset
+        # The env's noise-estimate EMA (index 9) lives on the env: start it afresh, as reset() does
+        # (reset itself would simulate a window the recording never ran).
+        u._ema = None
 
     @classmethod
     def load(cls, spec: str, circuit: stim.Circuit, decoder: str, *, env_id: str | None = None,
@@ -137,7 +139,9 @@ class ReplayAdvisor:
             if not cfg_path.exists():
                 raise ValueError(f"{run} has no config.yaml: it is not a run folder of `qec-gym train`.")
             cfg = yaml.safe_load(cfg_path.read_text()) or {}
-            run_env = cfg.get("env_id")
+            run_env = cfg.get("env_id") if isinstance(cfg, dict) else None
+            if not isinstance(run_env, str):
+                raise ValueError(f"{cfg_path} names no env_id: re-create the run with `qec-gym train`.")
             if env_id is not None and env_id != run_env:
                 raise ValueError(f"{run} was trained on {run_env}, not {env_id}: omit --env to use the run's env.")
             env = gym.make(run_env, **{**(cfg.get("env_kwargs") or {}), **(env_kwargs or {})})

@@ -238,6 +238,7 @@ class AnomalyMonitor:
         self.z_streak = float(norm.isf(rate / max(1, len(self.pairs))))
         self._layout = chain_layout(self.pairs) if len(self.pairs) else None
         self.t = 0
+        self._width: int | None = None
         self._reset_baseline(self.config.warmup)
         self._streak_run = np.zeros(len(self.pairs), dtype=np.int64)
         self._in_burst = False
@@ -297,6 +298,14 @@ class AnomalyMonitor:
         x = np.asarray(detection_events, dtype=bool)
         if x.ndim != 2 or len(x) < 2:
             raise ValueError(f"detection events must be (shots >= 2, num_detectors), got shape {x.shape}.")
+        if self._width is None:
+            if len(self.pairs) and self.pairs.max() >= x.shape[1]:
+                raise ValueError(f"the streak pairs name detector {int(self.pairs.max())} but windows have "
+                                 f"{x.shape[1]} detectors: build the monitor for this circuit (for_circuit).")
+            self._width = x.shape[1]
+        elif x.shape[1] != self._width:
+            raise ValueError(f"this window has {x.shape[1]} detectors, earlier ones {self._width}: one monitor "
+                             "watches one circuit; use a new AnomalyMonitor for the other.")
         n = len(x)
         f, se, rates, cov = window_statistics(x, self.pairs, self._layout)
         self.t += 1

@@ -87,6 +87,12 @@ def test_bad_input():
         MonitorConfig(false_alarms_per_window=0.0)
     with pytest.raises(ValueError, match="shots >= 2"):
         AnomalyMonitor().update(np.zeros(5, dtype=bool))
+    mon = AnomalyMonitor()
+    mon.update(np.zeros((10, 8), dtype=bool))
+    with pytest.raises(ValueError, match="has 9 detectors, earlier ones 8"):
+        mon.update(np.zeros((10, 9), dtype=bool))
+    with pytest.raises(ValueError, match="name detector 30 but windows have 8"):
+        AnomalyMonitor(np.array([[0, 30]])).update(np.zeros((10, 8), dtype=bool))
 
 
 def test_offline_changepoints_find_the_step():
