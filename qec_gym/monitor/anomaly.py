@@ -13,9 +13,10 @@ stationary noise (``false_alarms_per_window``, default 1e-5, i.e. 0.1 per 10^4 w
   (spatially correlated). Flags ``"burst"`` on the onset window and ``"burst_decay"`` until the
   excess falls below ``burst_release`` sampling errors; CUSUM and streaks are held meanwhile, so a
   decaying tail is not read as a step, and an excess that has not halved after
-  ``burst_decay_windows`` windows is flagged ``"step_up"``. During the hold, a one-window rise
+  ``burst_decay_windows`` windows is flagged ``"step_up"`` (the held windows, at the new level,
+  start its baseline). During the hold, a one-window rise
   by more than sqrt(2) ``z_burst`` is a new burst (flagged ``"burst"``: overlapping impacts are
-  not a step), and a one-window fall from above ``z_burst`` to within ``burst_release`` is an
+  not a step), and a one-window fall by more than ``z_burst`` to within ``burst_release`` is an
   elevated level ending (``"step_down"``: a telegraph switching back; no exponential decay falls
   that fast).
 * Streak (leakage-like: one check keeps firing in consecutive rounds): the lag-1 covariance
@@ -308,10 +309,11 @@ class AnomalyMonitor:
                              "watches one circuit; use a new AnomalyMonitor for the other.")
         n = len(x)
         f, se, rates, cov = window_statistics(x, self.pairs, self._layout)
+        window = (f, se, rates, cov)
         self.t += 1
         cfg = self.config
         if self._learn is not None:  # learning the baseline: no flags
-            self._learn.append((f, se, rates, cov))
+            self._learn.append(window)
             if len(self._learn) >= self._warmup:
                 self._fit_baseline()
             return ()
@@ -325,24 +327,30 @@ class AnomalyMonitor:
         if self._in_burst and z > cfg.burst_release and z - prev > jump:
             # a new impact on top of a decaying one: its own onset (else read as "no decay": a step)
             flags.append("burst")
-            self._burst_len, self._burst_peak = 0, z
+            self._burst_len, self._burst_peak, self._held = 0, z, [window]
         elif self._in_burst and z > cfg.burst_release:
             self._burst_len += 1
+            self._held.append(window)
             if self._burst_len >= cfg.burst_decay_windows and z > self._burst_peak / 2:
-                # no decay to half the peak: a persistent shift (a step), not a burst
+                # no decay to half the peak: a persistent shift (a step), not a burst. The held
+                # windows ran at the new level: they start its baseline (a shorter blind spot)
                 self._reset_baseline()
+                self._learn = self._held[-cfg.rewarm:]
+                if len(self._learn) >= self._warmup:
+                    self._fit_baseline()
                 self._in_burst = False
                 self._streak_run[:] = 0
                 return ("step_up",)
             flags.append("burst_decay")
-        elif self._in_burst and prev > self.z_burst and prev - z > jump:
-            # the excess vanished within one window: an elevated level ended (a telegraph-like
-            # switch back down), which no exponential decay does
+        elif self._in_burst and prev - z > self.z_burst:
+            # the excess fell by more than the burst threshold to within burst_release in one
+            # window: an elevated level ended (a telegraph-like switch back down); a decaying
+            # burst falls by a factor e^(-1/decay) per window, not to nothing
             self._in_burst = False
             flags.append("step_down")
         elif z > self.z_burst and elevated > cfg.spread_fraction:
             flags.append("burst")
-            self._in_burst, self._burst_len, self._burst_peak = True, 0, z
+            self._in_burst, self._burst_len, self._burst_peak, self._held = True, 0, z, [window]
         else:
             self._in_burst = False
             self.s_up = max(0.0, self.s_up + z - cfg.k)
