@@ -134,7 +134,7 @@ def test_a_decaying_burst_tail_is_not_a_step():
 @pytest.mark.slow
 def test_false_alarm_rate_under_stationary_noise():
     # 3 detectors at 1e-5 per window each: 20,000 windows expect ~0.6 alarms; P(Poisson(0.6) > 3) = 0.3%.
-    # A sanity bound (it fails when the rate is ~3 per 10^4 or more), not a pin of the target: the
+    # A sanity bound (at 3 per 10^4 it fails 85% of the time), not a pin of the target: the
     # 10^5-window measurement is benchmarks/anomaly_detectors.py (docs/monitor.md).
     c = _circuit(2e-3)
     s = c.compile_detector_sampler(seed=12)
