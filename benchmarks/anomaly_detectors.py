@@ -13,27 +13,44 @@ are sampled by stim; the multiplier follows a drift process whose events are kno
 Each event class runs on fresh seeds (held-out: the thresholds come from the target false-alarm
 rate alone, nothing is tuned on these runs). An event is detected by the first flag of the
 detector within ``--tolerance`` windows after it; flags outside every tolerance are false alarms.
-CPU cost: time of ``AnomalyMonitor.update`` over PyMatching ``decode_batch`` of the same windows.
 
-    python benchmarks/anomaly_detectors.py [--shots 1000] [--stationary 20000] [--seed 1]
+Stationary false alarms: ``--segments`` independent monitors (each learns its own baseline, so
+the rate averages over baseline-estimation error) each watch ``--stationary / --segments``
+windows; windows are sampled ``--batch`` at a time by stim's detector sampler (no decoding: a
+window needs only its detection events). Per detector (CUSUM: ``cusum_*``; burst: ``burst``,
+``step_up``, ``step_down``; streak: ``streak:*``) it reports alarms per 10^4 monitored windows (windows spent
+re-learning after an alarm are not counted) with the exact Poisson 95% interval
+(Garwood: chi2 quantiles), the one-sided 95% upper bound, and ARL0 = windows per false alarm.
+
+CPU cost: ``AnomalyMonitor.update`` of this tree, and of ``--compare-rev`` (git revision, loaded
+from ``git show``), against PyMatching ``decode_batch``, timed side by side on the same windows
+(interleaved, best of ``--repeats``).
+
+    nice -n 10 python benchmarks/anomaly_detectors.py [--shots 1000] [--stationary 100000] [--seed 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import subprocess
+import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
-import stim
+from scipy.stats import chi2
 
 from qec_gym.codes import CodeSpec, build_circuit
 from qec_gym.monitor.anomaly import AnomalyMonitor, MonitorConfig, time_pairs
 from qec_gym.noise import NoiseParams
-from qec_gym.noise.drift import Bursts, Constant, RandomTelegraph, Step
+from qec_gym.noise.drift import Bursts, RandomTelegraph, Step
 
 SPEC = CodeSpec("rotated_surface", 5)
 P = 2e-3
+DETECTOR = {"cusum_up": "cusum", "cusum_down": "cusum", "burst": "burst", "step_up": "burst", "step_down": "burst",
+            "streak": "streak"}
 
 
 class Windows:
@@ -43,12 +60,21 @@ class Windows:
         self.shots, self.rng, self._s = shots, np.random.default_rng(seed), {}
         self.circuit = build_circuit(SPEC, NoiseParams.sd6(P))
 
-    def sample(self, m: float) -> np.ndarray:
+    def _sampler(self, m: float):
         key = round(float(m), 2)
         if key not in self._s:
             c = build_circuit(SPEC, NoiseParams.sd6(P * key))
             self._s[key] = c.compile_detector_sampler(seed=int(self.rng.integers(2**62)))
-        return self._s[key].sample(self.shots)
+        return self._s[key]
+
+    def sample(self, m: float) -> np.ndarray:
+        return self._sampler(m).sample(self.shots)
+
+    def batch(self, m: float, windows: int) -> np.ndarray:
+        """``windows`` windows in one sampler call: bool (windows, shots, detectors)."""
+        packed = self._sampler(m).sample(self.shots * windows, bit_packed=True)  # unpacked by numpy: cheaper
+        x = np.unpackbits(packed, axis=1, count=self.circuit.num_detectors, bitorder="little").view(np.bool_)
+        return x.reshape(windows, self.shots, -1)
 
 
 def family(flag: str) -> str:
@@ -68,6 +94,75 @@ def run(win: Windows, mon: AnomalyMonitor, ms: np.ndarray, inject=None) -> tuple
     return flags, cost
 
 
+def poisson_interval(k: int, exposure: float, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Exact (Garwood) two-sided interval of a Poisson rate, and the one-sided upper bound."""
+    a = 1 - confidence
+    lo = chi2.ppf(a / 2, 2 * k) / 2 / exposure if k else 0.0
+    hi = chi2.ppf(1 - a / 2, 2 * k + 2) / 2 / exposure
+    return lo, hi, chi2.ppf(confidence, 2 * k + 2) / 2 / exposure
+
+
+def stationary(win: Windows, pairs, cfg, total: int, segments: int, batch: int) -> tuple[dict, int]:
+    """False alarms per detector over ``total`` monitored windows of stationary noise."""
+    alarms, monitored = defaultdict(int), 0
+    per = -(-total // segments)
+    for _ in range(segments):
+        mon, seen = AnomalyMonitor(pairs, cfg), 0
+        while seen < per:
+            for x in win.batch(1.0, batch):
+                learning = mon.learning
+                out = mon.update(x)
+                if not learning:
+                    seen += 1
+                    for f in out:
+                        if f != "burst_decay":
+                            alarms[DETECTOR[family(f)]] += 1
+                if seen >= per:
+                    break
+        monitored += seen
+    return alarms, monitored
+
+
+def load_revision(rev: str):
+    """The ``qec_gym.monitor.anomaly`` module of git revision ``rev`` (for side-by-side timing)."""
+    root = Path(__file__).resolve().parents[1]
+    src = subprocess.run(["git", "show", f"{rev}:qec_gym/monitor/anomaly.py"], cwd=root, check=True,
+                         capture_output=True, text=True).stdout
+    spec = importlib.util.spec_from_loader(f"anomaly_{rev}", loader=None)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    exec(compile(src, f"{rev}:qec_gym/monitor/anomaly.py", "exec"), mod.__dict__)
+    return mod
+
+
+def cpu_side_by_side(win: Windows, pairs, cfg, rev: str | None, repeats: int) -> dict[str, float]:
+    """Seconds per window of decoding and of each monitor version, interleaved on the same windows."""
+    import pymatching
+
+    dem = win.circuit.detector_error_model(decompose_errors=True)
+    matcher = pymatching.Matching.from_detector_error_model(dem)
+    xs = list(win.batch(1.0, 200))
+    mons = {"monitor (this tree)": lambda: AnomalyMonitor(pairs, cfg)}
+    if rev:
+        old = load_revision(rev)
+        mons[f"monitor ({rev})"] = lambda: old.AnomalyMonitor(pairs, old.MonitorConfig())
+    best = defaultdict(lambda: float("inf"))
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for x in xs:
+            matcher.decode_batch(x)
+        best["decode"] = min(best["decode"], (time.perf_counter() - t0) / len(xs))
+        for name, make in mons.items():
+            mon = make()
+            for x in xs[: cfg.warmup]:
+                mon.update(x)
+            t0 = time.perf_counter()
+            for x in xs[cfg.warmup:]:
+                mon.update(x)
+            best[name] = min(best[name], (time.perf_counter() - t0) / (len(xs) - cfg.warmup))
+    return dict(best)
+
+
 def score(events: list[int], flags: list[tuple[int, str]], tol: int, stats: dict, warm: int,
           minor: list[int] = ()) -> None:
     """``events`` must be detected; flags near ``minor`` events (too small to require) are not false."""
@@ -83,17 +178,24 @@ def score(events: list[int], flags: list[tuple[int, str]], tol: int, stats: dict
         else:
             stats["missed"] += 1
     stats["events"] += len(events)
-    stats["false"] += sum(1 for i, (t, _) in enumerate(flags) if i not in used and t >= warm)
+    for i, (t, f) in enumerate(flags):
+        if i not in used and t >= warm:
+            stats["false"] += 1
+            stats["false_by"][DETECTOR[f]] += 1
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shots", type=int, default=1000)
-    ap.add_argument("--stationary", type=int, default=20_000, help="windows of stationary noise")
-    ap.add_argument("--episodes", type=int, default=30, help="episodes per event class")
+    ap.add_argument("--stationary", type=int, default=100_000, help="monitored windows of stationary noise (0: skip)")
+    ap.add_argument("--segments", type=int, default=20, help="independent monitors sharing the stationary windows")
+    ap.add_argument("--batch", type=int, default=100, help="windows per sampler call (stationary)")
+    ap.add_argument("--episodes", type=int, default=30, help="episodes per event class (0: skip the event classes)")
     ap.add_argument("--step", type=float, default=0.2, help="step size (fraction of the multiplier)")
     ap.add_argument("--leak", type=float, default=0.02, help="fraction of shots with a leaked check")
     ap.add_argument("--tolerance", type=int, default=20)
+    ap.add_argument("--compare-rev", default="6a610c0", help="git revision whose monitor is timed alongside ('' : none)")
+    ap.add_argument("--repeats", type=int, default=3, help="timing repeats (best of)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     cfg = MonitorConfig()
@@ -102,27 +204,30 @@ def main() -> None:
     rng = np.random.default_rng(a.seed + 1000)
     warm = cfg.warmup
     rows = {}
+    print(f"rotated surface d=5, 5 rounds, SD6 p={P} x multiplier, {a.shots} shots/window, "
+          f"target false-alarm rate {cfg.false_alarms_per_window:g}/window per detector, tolerance {a.tolerance} windows")
+    sys.stdout.flush()
 
-    # stationary: false alarms and CPU cost
-    mon = AnomalyMonitor(pairs, cfg)
-    flags, cost = run(win, mon, Constant(1.0).sample(a.stationary + warm, rng))
-    per = defaultdict(int)
-    for _, f in flags:
-        per[f] += 1
-    dec = stim.Circuit(str(win.circuit)).detector_error_model(decompose_errors=True)
-    import pymatching
+    cpu = cpu_side_by_side(win, pairs, cfg, a.compare_rev or None, a.repeats)
+    print(f"\nCPU per window (best of {a.repeats}, interleaved): PyMatching decode {cpu['decode'] * 1e3:.3f} ms; "
+          + "; ".join(f"{k} {v * 1e3:.3f} ms = {v / cpu['decode']:.1%} of decode" for k, v in cpu.items() if k != "decode"))
+    sys.stdout.flush()
 
-    matcher = pymatching.Matching.from_detector_error_model(dec)
-    xs = [win.sample(1.0) for _ in range(200)]
-    t0 = time.perf_counter()
-    for x in xs:
-        matcher.decode_batch(x)
-    decode = (time.perf_counter() - t0) / len(xs)
-    mon2 = AnomalyMonitor(pairs, cfg)
-    t0 = time.perf_counter()
-    for x in xs:
-        mon2.update(x)
-    update = (time.perf_counter() - t0) / len(xs)
+    if a.stationary:
+        t0 = time.perf_counter()
+        alarms, monitored = stationary(win, pairs, cfg, a.stationary, a.segments, a.batch)
+        print(f"\nstationary: {monitored} monitored windows in {a.segments} independent segments "
+              f"({time.perf_counter() - t0:.0f} s)")
+        print("\n| detector | false alarms | per 10^4 windows | exact 95% interval | one-sided 95% upper | ARL0 (windows) |")
+        print("|---|---|---|---|---|---|")
+        for det in ("cusum", "burst", "streak", "all"):
+            k = sum(alarms.values()) if det == "all" else alarms.get(det, 0)
+            lo, hi, up = poisson_interval(k, monitored)
+            arl = f"{monitored / k:,.0f}" if k else f"> {1 / up:,.0f} (95%)"
+            print(f"| {det} | {k} | {1e4 * k / monitored:.2f} | [{1e4 * lo:.2f}, {1e4 * hi:.2f}] | {1e4 * up:.2f} | {arl} |")
+        sys.stdout.flush()
+    if not a.episodes:
+        return
 
     classes = {}
     n_ep = a.episodes
@@ -132,7 +237,7 @@ def main() -> None:
     classes["telegraph"] = [(RandomTelegraph.from_dwell(1.0, 1 + 2 * a.step, dwell_low=150, dwell_high=80, start="low"), 600)
                             for _ in range(n_ep // 3 or 1)]
     for name, procs in classes.items():
-        st = {"delays": [], "missed": 0, "events": 0, "false": 0, "by": defaultdict(int), "windows": 0}
+        st = {"delays": [], "missed": 0, "events": 0, "false": 0, "by": defaultdict(int), "false_by": defaultdict(int), "windows": 0}
         for proc, n in procs:
             ms = proc.sample(n, rng)
             if name == "burst":
@@ -149,7 +254,7 @@ def main() -> None:
         rows[name] = st
 
     # streaks: inject a leaked check (detectors of one stabiliser lit from a random round on)
-    st = {"delays": [], "missed": 0, "events": 0, "false": 0, "by": defaultdict(int), "windows": 0}
+    st = {"delays": [], "missed": 0, "events": 0, "false": 0, "by": defaultdict(int), "false_by": defaultdict(int), "windows": 0}
     chains = {}
     for i, j in pairs:
         chains.setdefault(int(i), []).append(int(j))
@@ -171,26 +276,23 @@ def main() -> None:
 
         mon = AnomalyMonitor(pairs, cfg)
         flags, _ = run(win, mon, np.ones(warm + 200), inject=inject)
-        score([on], flags, a.tolerance, st, warm)
+        score([on], flags, a.tolerance, st, warm, minor=[off])  # the leak's end is a change too (a step down)
         st["windows"] += 200
     rows["streak"] = st
 
-    print(f"rotated surface d=5, 5 rounds, SD6 p={P} x multiplier, {a.shots} shots/window, "
-          f"target false-alarm rate {cfg.false_alarms_per_window:g}/window per detector, tolerance {a.tolerance} windows")
-    print(f"\nstationary, {a.stationary} windows: false alarms per 10^4 windows: "
-          + (", ".join(f"{k} {1e4 * v / a.stationary:.2f}" for k, v in sorted(per.items())) or "none (0.00)"))
-    print(f"CPU cost: monitor update {update * 1e3:.3f} ms/window vs PyMatching decode {decode * 1e3:.3f} ms/window "
-          f"= {update / decode:.1%} of decode time")
-    print("\n| event class | events | detected | median delay | mean delay | missed | false alarms /10^4 windows | first flag by |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| event class | events | detected | median delay | mean delay | missed | false alarms (by detector) "
+          "| per 10^4 windows [exact 95%] | first flag by |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, st in rows.items():
         d = np.array(st["delays"])
         med = f"{np.median(d):.1f}" if len(d) else "-"
         mean = f"{d.mean():.2f}" if len(d) else "-"
         by = ", ".join(f"{k} {v}" for k, v in sorted(st["by"].items()))
-        print(f"| {name} | {st['events']} | {len(d)} | {med} | {mean} | {st['missed']} | "
-              f"{1e4 * st['false'] / max(st['windows'], 1):.1f} | {by} |")
-
+        fb = ", ".join(f"{k} {v}" for k, v in sorted(st["false_by"].items()))
+        lo, hi, _ = poisson_interval(st["false"], max(st["windows"], 1))
+        print(f"| {name} | {st['events']} | {len(d)} | {med} | {mean} | {st['missed']} | {st['false']}"
+              f"{f' ({fb})' if fb else ''} | {1e4 * st['false'] / max(st['windows'], 1):.1f} "
+              f"[{1e4 * lo:.1f}, {1e4 * hi:.1f}] | {by} |")
 
 if __name__ == "__main__":
     main()

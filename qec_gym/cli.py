@@ -813,6 +813,11 @@ def _ingest_arguments(p: argparse.ArgumentParser, *, format_required: bool = Tru
     p.add_argument("--run-id", type=_text, default=None, help="replay: run id of the records written (default 'replay'); "
                    "dashboard (--run): show only run ids that start with this")
     p.add_argument("--no-anomaly", action="store_true", help="skip the online anomaly detectors")
+    p.add_argument("--policy", type=_text, metavar="RUN_DIR_OR_BASELINE",
+                   help="recommend an action per window: a training run folder or a baseline (threshold, "
+                        "tree:<path>, best_fixed, fixed:<i>); recorded in the telemetry's action and the summary")
+    p.add_argument("--policy-env", type=_text, metavar="ENV_ID",
+                   help="env whose observation and menu a baseline --policy uses (default qec_gym/SurfaceSwitch-v1)")
 
 
 def _add_ingest(sub: argparse._SubParsersAction) -> None:
@@ -850,16 +855,14 @@ def _run_ingest(args: argparse.Namespace) -> int:
     from qec_gym.monitor.telemetry import TelemetryWriter
 
     events = getattr(args, "events", None) or args.replay
-    detectors = None
-    if not args.no_anomaly:
-        from qec_gym.monitor.anomaly import AnomalyMonitor
-
-        detectors = AnomalyMonitor()
+    if args.policy_env and not args.policy:
+        raise ValueError("--policy-env names the env of a --policy: pass --policy too (or drop --policy-env).")
     with (TelemetryWriter(args.out) if args.out else nullcontext()) as writer:
         summary = ingest(
             events, args.format, circuit=args.circuit, dem=args.dem, observables=args.observables,
             obs_path=args.obs_file, decoder=args.decoder, window_shots=args.window_shots, writer=writer,
-            run_id=args.run_id or "replay", detectors=detectors,
+            run_id=args.run_id or "replay", detectors=None if args.no_anomaly else "auto",
+            policy=args.policy, policy_env=args.policy_env,
         )
     print(json.dumps({**dataclasses.asdict(summary), "logical_error_rate": summary.logical_error_rate}))
     return 0

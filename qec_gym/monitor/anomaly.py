@@ -10,14 +10,28 @@ stationary noise (``false_alarms_per_window``, default 1e-5, i.e. 0.1 per 10^4 w
   switches), then re-learns its baseline (a step is a new normal).
 * Burst (cosmic-ray-like, McEwen et al. 2022): a one-window jump of the fraction by more than
   ``z_burst`` sampling errors *and* more than ``spread_fraction`` of detectors elevated at once
-  (spatially correlated). Flags ``"burst"`` on the onset window and ``"burst_decay"`` while the
-  excess stays above half the threshold; CUSUM is held during a burst so decays do not read as steps,
-  and an excess that has not halved after ``burst_decay_windows`` windows is flagged ``"step_up"``.
+  (spatially correlated). Flags ``"burst"`` on the onset window and ``"burst_decay"`` until the
+  excess falls below ``burst_release`` sampling errors; CUSUM and streaks are held meanwhile, so a
+  decaying tail is not read as a step, and an excess that has not halved after
+  ``burst_decay_windows`` windows is flagged ``"step_up"`` (the held windows, at the new level,
+  start its baseline). During the hold, a one-window rise
+  by more than sqrt(2) ``z_burst`` is a new burst (flagged ``"burst"``: overlapping impacts are
+  not a step), and a one-window fall by more than ``z_burst`` to within ``burst_release`` is an
+  elevated level ending (``"step_down"``: a telegraph switching back; no exponential decay falls
+  that fast).
 * Streak (leakage-like: one check keeps firing in consecutive rounds): the lag-1 covariance
   <x(r) x(r+1)> - <x(r)><x(r+1)> of each check between consecutive rounds (pairs of detectors at
   the same spatial coordinates, next time coordinate), z-scored against its baseline with a
   Bonferroni threshold over the pairs. Flags ``"streak:D<i>"`` for a few pairs only; when more
   than ``spread_fraction`` of pairs rise together it is a burst, not a streak.
+
+Baseline: learnt on ``warmup`` windows (``rewarm`` after a step), leaving out windows further than
+``learn_reject`` of their sampling errors from the learning windows' median (bursts and their
+tails, which would inflate it and later read as a ``cusum_down``); then every quiet monitored
+window (no flag, no burst hold, within ``learn_reject``) joins it (self-starting CUSUM, Hawkins
+1987). A baseline frozen after 50 windows carries an error of 1/sqrt(50) = 0.14 sigma for good,
+which alone puts the CUSUM's false-alarm rate one to two decades above its target; the growing
+baseline shrinks that error as the run goes on. Measured rates: ``benchmarks/anomaly_detectors.py``.
 
 Offline: `changepoints` runs PELT (Killick et al. 2012) via ``ruptures``.
 
@@ -84,6 +98,84 @@ def time_pairs(coords: dict[int, list[float]]) -> np.ndarray:
     return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
 
 
+def chain_layout(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A column order that puts every pair side by side, when the pairs form chains.
+
+    `time_pairs` links each check to itself one round later, so its pairs form chains
+    (a -> b -> c ...). Concatenating the chains gives an ``order`` of the detectors in which pair
+    ``k`` is the adjacent columns ``pos[k], pos[k] + 1``: one gather of the window's columns then
+    serves every pair, instead of one gather per pair end.
+
+    Returns:
+        ``(order, pos)`` (int64), or None when the pairs do not form chains (a detector in two
+        pairs on the same side).
+
+    Example:
+        >>> order, pos = chain_layout(np.array([[0, 2], [2, 4], [1, 3]]))
+        >>> order.tolist(), pos.tolist()
+        ([0, 2, 4, 1, 3], [0, 1, 3])
+    """
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    nxt = dict(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist()))
+    if len(nxt) < len(pairs) or len(set(pairs[:, 1].tolist())) < len(pairs):
+        return None
+    heads = sorted(set(nxt) - set(pairs[:, 1].tolist()))
+    order: list[int] = []
+    for h in heads:
+        order.append(h)
+        while order[-1] in nxt:
+            order.append(nxt[order[-1]])
+    if len(order) != len(set(nxt) | set(pairs[:, 1].tolist())):  # a cycle: not chains
+        return None
+    where = {det: k for k, det in enumerate(order)}
+    return np.array(order, dtype=np.int64), np.array([where[a] for a in pairs[:, 0].tolist()], dtype=np.int64)
+
+
+def window_statistics(x: np.ndarray, pairs: np.ndarray, layout: tuple[np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Per-window statistics every detector reads, computed once.
+
+    Sums over shots and over detectors are float32 matrix-vector products of 0/1 entries (BLAS;
+    exact while counts stay below 2^24 shots); the pairs' coincidences need a gather of their columns, one gather in all with
+    the pairs' `chain_layout` (the bulk of the cost: numpy gathers byte columns one by one).
+
+    Args:
+        x: bool (shots >= 2, num_detectors).
+        pairs: int64 (P, 2) detector pairs (possibly empty).
+        layout: ``chain_layout(pairs)`` (or None: two gathers).
+
+    Returns:
+        ``(f, se, rates, cov)``: mean detection fraction; its sampling error (from the spread of
+        per-shot detection counts, floored at half a count); float64 (num_detectors,) rates;
+        float64 (P,) covariances ``<x_i x_j> - <x_i><x_j>`` of the pairs.
+
+    Example:
+        >>> x = np.array([[1, 1, 0], [0, 1, 0], [1, 1, 1], [0, 0, 0]], dtype=bool)
+        >>> f, se, rates, cov = window_statistics(x, np.array([[0, 1]]))
+        >>> float(f), rates.tolist(), cov.tolist()
+        (0.5, [0.5, 0.75, 0.25], [0.125])
+    """
+    n, d = x.shape
+    u8 = x.view(np.uint8)
+    xf = u8.astype(np.float32)
+    counts = (xf @ np.ones(d, dtype=np.float32)).astype(np.float64)  # per-shot detection counts
+    s1, s2 = float(counts.sum()), float(counts @ counts)  # exact integers in float64
+    f = s1 / (n * d)
+    se = max(math.sqrt(max(s2 - s1 * s1 / n, 0.0) / (n - 1) / n) / d, 0.5 / (n * d))
+    ones = np.ones(n, dtype=np.float32)
+    rates = (ones @ xf).astype(np.float64) / n
+    if not len(pairs):
+        return f, se, rates, np.zeros(0)
+    if layout is None:
+        both = ones @ (u8[:, pairs[:, 0]] & u8[:, pairs[:, 1]]).astype(np.float32)
+    else:
+        order, pos = layout
+        y = u8[:, order]
+        both = (ones @ (y[:, :-1] & y[:, 1:]).astype(np.float32))[pos]
+    cov = both.astype(np.float64) / n - rates[pairs[:, 0]] * rates[pairs[:, 1]]
+    return f, se, rates, cov
+
+
 @dataclass(frozen=True)
 class MonitorConfig:
     """Thresholds of `AnomalyMonitor`.
@@ -97,6 +189,12 @@ class MonitorConfig:
         streak_windows: Consecutive windows a pair must stay elevated to be a streak.
         burst_decay_windows: A burst whose excess has not halved after this many windows is
             re-flagged ``"step_up"`` (a persistent shift) and the baseline re-learnt.
+        burst_release: A burst ends (CUSUM and streaks re-arm) only once the excess falls below
+            this many sampling errors: a decaying tail held to half the burst threshold would
+            otherwise feed CUSUM a run of positive increments (a false ``cusum_up``).
+        learn_reject: While (re-)learning, windows further than this many of their own sampling
+            errors from the median of the learning windows (a burst or its tail) are left out
+            of the baseline, so it is not inflated and later read as a ``cusum_down``.
     """
 
     false_alarms_per_window: float = 1e-5
@@ -106,6 +204,8 @@ class MonitorConfig:
     spread_fraction: float = 0.25
     streak_windows: int = 2
     burst_decay_windows: int = 10
+    burst_release: float = 1.0
+    learn_reject: float = 3.0
 
     def __post_init__(self) -> None:
         if not 0 < self.false_alarms_per_window < 0.5:
@@ -116,6 +216,9 @@ class MonitorConfig:
             raise ValueError(f"spread_fraction must be in (0, 1], got {self.spread_fraction}.")
         if self.streak_windows < 1:
             raise ValueError(f"streak_windows must be >= 1, got {self.streak_windows}.")
+        if not (self.burst_release >= 0 and self.learn_reject > 0):
+            raise ValueError(f"burst_release must be >= 0 and learn_reject > 0 (sigma units), got "
+                             f"{self.burst_release}, {self.learn_reject}.")
 
 
 class AnomalyMonitor:
@@ -134,7 +237,9 @@ class AnomalyMonitor:
         self.h_cusum = cusum_threshold(2.0 / rate, self.config.k)  # two sides share the rate
         self.z_burst = float(norm.isf(rate))
         self.z_streak = float(norm.isf(rate / max(1, len(self.pairs))))
+        self._layout = chain_layout(self.pairs) if len(self.pairs) else None
         self.t = 0
+        self._width: int | None = None
         self._reset_baseline(self.config.warmup)
         self._streak_run = np.zeros(len(self.pairs), dtype=np.int64)
         self._in_burst = False
@@ -146,58 +251,106 @@ class AnomalyMonitor:
         """A monitor whose streak pairs come from ``circuit``'s detector coordinates."""
         return cls(time_pairs(circuit.get_detector_coordinates()), MonitorConfig(**config))
 
+    @property
+    def learning(self) -> bool:
+        """Whether the monitor is (re-)learning its baseline (no flags are raised then)."""
+        return self._learn is not None
+
     def _reset_baseline(self, warmup: int | None = None) -> None:
         self._warmup = self.config.rewarm if warmup is None else warmup
-        self._n = 0
-        self._sum_f = 0.0
-        self._sum_rates = None
-        self._sum_cov = None
-        self._sum_cov2 = None
+        self._learn: list | None = []
         self.s_up = self.s_down = 0.0
+        self._last_z = 0.0
+
+    def _fit_baseline(self) -> None:
+        """Baseline from the learning windows, leaving out outliers (bursts, their tails)."""
+        f, se, rates, cov = (np.array(v) for v in zip(*self._learn))
+        keep = np.abs(f - np.median(f)) <= self.config.learn_reject * se
+        if keep.sum() < max(2, len(f) // 2):  # mostly outliers: a drift, not a few bursts; keep all
+            keep[:] = True
+        # running sums, so that quiet monitored windows keep refining the baseline (`_absorb`)
+        self._base_n = int(keep.sum())
+        self._base = [f[keep].sum(), rates[keep].sum(axis=0), cov[keep].sum(axis=0), (cov[keep] ** 2).sum(axis=0)]
+        self._learn = None
+        self._refresh()
+
+    def _absorb(self, f: float, rates: np.ndarray, cov: np.ndarray) -> None:
+        """Add a quiet window to the baseline (self-starting CUSUM, Hawkins 1987): the baseline's
+        error then shrinks as 1/sqrt(windows seen) instead of staying at 1/sqrt(warmup), which
+        alone would put the false-alarm rate far above target (a +0.14 sigma error of a 50-window
+        baseline divides the CUSUM's ARL0 by ~20)."""
+        self._base_n += 1
+        self._base = [acc + v for acc, v in zip(self._base, (f, rates, cov, cov**2))]
+        # one window moves a baseline of m windows by ~1/m of a sampling error: past 100 windows
+        # refreshing every 8th costs nothing in accuracy and most of the per-window work
+        if self._base_n < 100 or self._base_n % 8 == 0:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        m = self._base_n
+        self._mu = float(self._base[0]) / m
+        self._base_rates = self._base[1] / m
+        self._cov_mean = self._base[2] / m
+        self._cov_sd = np.sqrt(np.maximum(self._base[3] / m - self._cov_mean**2, 0) * m / max(m - 1, 1))
+        self._rate_var = self._base_rates * (1 - self._base_rates)
 
     def update(self, detection_events: np.ndarray) -> tuple[str, ...]:
         """Feed one window: bool (shots, num_detectors). Returns the flags raised on it."""
         x = np.asarray(detection_events, dtype=bool)
         if x.ndim != 2 or len(x) < 2:
             raise ValueError(f"detection events must be (shots >= 2, num_detectors), got shape {x.shape}.")
-        n, d = x.shape
-        u8 = x.view(np.uint8)
-        counts = u8.sum(axis=1, dtype=np.int32)
-        f = counts.mean() / d
-        se = max(counts.std(ddof=1) / math.sqrt(n) / d, 0.5 / (n * d))
-        rates = np.count_nonzero(x, axis=0) / n
-        cov = None
-        if len(self.pairs):
-            both = np.count_nonzero(x[:, self.pairs[:, 0]] & x[:, self.pairs[:, 1]], axis=0) / n
-            cov = both - rates[self.pairs[:, 0]] * rates[self.pairs[:, 1]]
+        if self._width is None:
+            if len(self.pairs) and self.pairs.max() >= x.shape[1]:
+                raise ValueError(f"the streak pairs name detector {int(self.pairs.max())} but windows have "
+                                 f"{x.shape[1]} detectors: build the monitor for this circuit (for_circuit).")
+            self._width = x.shape[1]
+        elif x.shape[1] != self._width:
+            raise ValueError(f"this window has {x.shape[1]} detectors, earlier ones {self._width}: one monitor "
+                             "watches one circuit; use a new AnomalyMonitor for the other.")
+        n = len(x)
+        f, se, rates, cov = window_statistics(x, self.pairs, self._layout)
+        window = (f, se, rates, cov)
         self.t += 1
         cfg = self.config
-        if self._n < self._warmup:  # learning the baseline: no flags
-            self._n += 1
-            self._sum_f += f
-            self._sum_rates = rates.astype(np.float64) if self._sum_rates is None else self._sum_rates + rates
-            if cov is not None:
-                self._sum_cov = cov if self._sum_cov is None else self._sum_cov + cov
-                self._sum_cov2 = cov**2 if self._sum_cov2 is None else self._sum_cov2 + cov**2
+        if self._learn is not None:  # learning the baseline: no flags
+            self._learn.append(window)
+            if len(self._learn) >= self._warmup:
+                self._fit_baseline()
             return ()
         flags: list[str] = []
-        mu = self._sum_f / self._n
-        z = (f - mu) / se
-        base_rates = self._sum_rates / self._n
-        se_rates = np.sqrt(np.maximum(base_rates * (1 - base_rates), 1.0 / n) / n)
-        elevated = np.mean((rates - base_rates) / se_rates > 2.0)
-        if self._in_burst and z > self.z_burst / 2:
+        z = (f - self._mu) / se
+        prev, self._last_z = self._last_z, z
+        jump = self.z_burst * math.sqrt(2) # a one-window change beyond the sampling noise of a difference
+        base = self._base_rates
+        se_rates = np.sqrt(np.maximum(self._rate_var, 1.0 / n) / n)
+        elevated = np.mean((rates - base) / se_rates > 2.0)
+        if self._in_burst and z > cfg.burst_release and z - prev > jump:
+            # a new impact on top of a decaying one: its own onset (else read as "no decay": a step)
+            flags.append("burst")
+            self._burst_len, self._burst_peak, self._held = 0, z, [window]
+        elif self._in_burst and z > cfg.burst_release:
             self._burst_len += 1
+            self._held.append(window)
             if self._burst_len >= cfg.burst_decay_windows and z > self._burst_peak / 2:
-                # no decay to half the peak: a persistent shift (a step), not a burst
+                # no decay to half the peak: a persistent shift (a step), not a burst. The held
+                # windows ran at the new level: they start its baseline (a shorter blind spot)
                 self._reset_baseline()
+                self._learn = self._held[-cfg.rewarm:]
+                if len(self._learn) >= self._warmup:
+                    self._fit_baseline()
                 self._in_burst = False
                 self._streak_run[:] = 0
                 return ("step_up",)
             flags.append("burst_decay")
+        elif self._in_burst and prev - z > self.z_burst:
+            # the excess fell by more than the burst threshold to within burst_release in one
+            # window: an elevated level ended (a telegraph-like switch back down); a decaying
+            # burst falls by a factor e^(-1/decay) per window, not to nothing
+            self._in_burst = False
+            flags.append("step_down")
         elif z > self.z_burst and elevated > cfg.spread_fraction:
             flags.append("burst")
-            self._in_burst, self._burst_len, self._burst_peak = True, 0, z
+            self._in_burst, self._burst_len, self._burst_peak, self._held = True, 0, z, [window]
         else:
             self._in_burst = False
             self.s_up = max(0.0, self.s_up + z - cfg.k)
@@ -207,15 +360,15 @@ class AnomalyMonitor:
                 self._reset_baseline()
                 self._streak_run[:] = 0
                 return tuple(flags)
-        if cov is not None and not self._in_burst:
-            m = self._sum_cov / self._n
-            sd = np.sqrt(np.maximum(self._sum_cov2 / self._n - m**2, 0) * self._n / (self._n - 1))
-            sd = np.maximum(sd, 1.0 / n)
-            hot = (cov - m) / sd > self.z_streak
+        if len(self.pairs) and not self._in_burst:
+            sd = np.maximum(self._cov_sd, 1.0 / n)
+            hot = (cov - self._cov_mean) / sd > self.z_streak
             self._streak_run = np.where(hot, self._streak_run + 1, 0)
             lit = np.flatnonzero(self._streak_run >= cfg.streak_windows)
             if 0 < len(lit) <= max(1, int(cfg.spread_fraction * len(self.pairs))):
                 flags += [f"streak:D{int(self.pairs[i, 0])}" for i in lit]
+        if not flags and not self._in_burst and abs(z) <= cfg.learn_reject:
+            self._absorb(f, rates, cov)
         return tuple(flags)
 
 

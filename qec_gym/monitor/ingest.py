@@ -246,6 +246,9 @@ class IngestSummary:
         decode_seconds: Total decode time.
         anomalies: Windows that raised an anomaly flag.
         telemetry: Path of the telemetry store, or None.
+        policy: The policy that recommended actions (`qec_gym.monitor.advise`), or None.
+        running: Label of the menu entry the recording runs (with a policy), else None.
+        recommendations: Per window, the policy's recommended action (`action_label`), or ().
     """
 
     shots: int
@@ -257,6 +260,9 @@ class IngestSummary:
     decode_seconds: float
     anomalies: int = 0
     telemetry: str | None = None
+    policy: str | None = None
+    running: str | None = None
+    recommendations: tuple[str, ...] = ()
 
     @property
     def logical_error_rate(self) -> float | None:
@@ -313,6 +319,8 @@ def ingest(
     writer=None,
     run_id: str = "replay",
     detectors=None,
+    policy=None,
+    policy_env: str | None = None,
 ) -> IngestSummary:
     """Stream a recorded detection-event file through the decoder, the estimator and (optionally)
     anomaly detectors, writing one telemetry record per window of ``window_shots`` shots.
@@ -332,11 +340,19 @@ def ingest(
             probabilities (1 = the DEM's priors are right).
         writer: A `TelemetryWriter` (or None: compute the summary only).
         run_id: Run id of the records.
-        detectors: An optional `qec_gym.monitor.anomaly.AnomalyMonitor` fed with each window.
+        detectors: An optional `qec_gym.monitor.anomaly.AnomalyMonitor` fed with each window, or
+            ``"auto"``: one with default thresholds and streak pairs from the circuit/DEM's
+            detector coordinates.
+        policy: Recommend an action per window: a `qec_gym.monitor.advise.ReplayAdvisor`, or what
+            `ReplayAdvisor.load` takes (a training run folder or a baseline name). Each window's
+            recommendation goes to its record's ``action`` (env action index) and, as a label, to
+            the summary's ``recommendations``.
+        policy_env: The env id of a baseline ``policy`` (default SurfaceSwitch-v1).
 
     Raises:
         ValueError: unknown format or observables mode, width mismatch, truncated files,
-            DEM/circuit mismatch, observables file with a different shot count.
+            DEM/circuit mismatch, observables file with a different shot count; a policy whose
+            observation the replay cannot compute (see `qec_gym.monitor.advise`).
     """
     from qec_gym.decoders import get_decoder
     from qec_gym.monitor.estimate import SyndromeEstimator
@@ -355,6 +371,18 @@ def ingest(
     nd, no = model.num_detectors, model.num_observables
     if observables != "none" and no == 0:
         raise ValueError("observables were declared but the circuit/DEM defines none: use observables='none'.")
+    if isinstance(detectors, str):
+        if detectors != "auto":
+            raise ValueError(f"detectors must be an AnomalyMonitor, 'auto' or None, got {detectors!r}.")
+        from qec_gym.monitor.anomaly import AnomalyMonitor, time_pairs
+
+        detectors = AnomalyMonitor(time_pairs((c if c is not None else model).get_detector_coordinates()))
+    advisor = policy
+    if isinstance(policy, (str, Path)):
+        from qec_gym.monitor.advise import ReplayAdvisor
+
+        advisor = ReplayAdvisor.load(str(policy), c if c is not None else model, decoder, env_id=policy_env)
+    recommendations: list[str] = []
     compiled = get_decoder(decoder).compile(model)
     try:
         estimator = SyndromeEstimator(model, window_shots=estimate_shots or 10 * window_shots,
@@ -381,7 +409,10 @@ def ingest(
                 raise ValueError(f"{obs_path} holds fewer shots than {events} (they differ in window {t}): pass the "
                                  "observables file recorded with these events.")
         t0 = time.perf_counter()
-        pred = compiled.decode_batch(dets)
+        if advisor is None:
+            pred = compiled.decode_batch(dets)
+        else:  # the policy's observation includes the decoder's effort
+            pred, effort = compiled.decode_batch_with_effort(dets)
         dt = time.perf_counter() - t0
         dec_s += dt
         n = len(dets)
@@ -397,6 +428,10 @@ def ingest(
                 noise = estimator.noise_multiplier()
         flags = detectors.update(dets) if detectors is not None else ()
         anomalies += bool(flags)
+        action = None
+        if advisor is not None:
+            action = advisor.advise(dets, effort)
+            recommendations.append(advisor.label(action))
         if writer is not None:
             by_round = tuple(float(x) for x in np.bincount(rounds, weights=rates) / np.maximum(np.bincount(rounds), 1)) if nd else ()
             writer.append(TelemetryRecord(
@@ -404,7 +439,8 @@ def ingest(
                 detection_fraction=float(rates.mean()) if nd else None, detection_fraction_by_round=by_round,
                 detector_rates=encode_rates(rates), noise_estimate=noise, logical_errors=win_errors,
                 decode_latency_s_per_round=dt / (n * n_rounds),
-                anomaly=tuple(flags),
+                anomaly=tuple(flags), action=action,
+                config_label=advisor.running_label if advisor is not None else "",
             ))
         shots += n
         windows += 1
@@ -416,6 +452,8 @@ def ingest(
         shots=shots, windows=windows, num_detectors=nd, num_observables=no if observables != "none" else 0,
         logical_errors=errors, detection_fraction=det_sum / max(1, shots * nd), decode_seconds=dec_s,
         anomalies=anomalies, telemetry=None if writer is None else str(writer.path),
+        policy=None if advisor is None else advisor.name, running=None if advisor is None else advisor.running_label,
+        recommendations=tuple(recommendations),
     )
 
 

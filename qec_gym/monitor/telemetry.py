@@ -105,7 +105,8 @@ class TelemetryRecord:
         logical_error_per_round_lo: Lower end of its interval (99% Clopper-Pearson mapped per round).
         logical_error_per_round_hi: Upper end.
         decode_latency_s_per_round: Decode time per shot per round (s).
-        action: Action taken after this window (env runs).
+        action: Action taken after this window (env runs), or the action a policy recommends
+            (replays with a policy: `qec_gym.monitor.advise`; index into the env's actions).
         reward: Reward of this window (env runs).
         qubits: Physical qubits (or modes) in use.
         anomaly: Anomaly flags raised on this window (e.g. ("burst", "cusum_up")).
