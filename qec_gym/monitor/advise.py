@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 import stim
 
+from qec_gym.sim.window import detection_statistics
+
 log = logging.getLogger(__name__)
 
 PRIVILEGED_POLICIES = ("oracle", "clairvoyant")
@@ -203,15 +205,7 @@ class _Window:
     (the same statistics `qec_gym.sim.simulate_window` computes for a simulated window)."""
 
     def __init__(self, dets: np.ndarray, effort: np.ndarray, layout):
-        shots = max(len(dets), 1)
-        per_detector = dets.view(np.uint8).sum(axis=0, dtype=np.int64) / shots
-        by_round = np.bincount(layout.round_index, weights=per_detector) / np.maximum(
-            np.bincount(layout.round_index), 1)
-        self.detection_rate = float(per_detector.mean())
-        self.detection_rate_z = float(per_detector[layout.detects_z].mean()) if layout.detects_z.any() else 0.0
-        self.detection_rate_x = float(per_detector[layout.detects_x].mean()) if layout.detects_x.any() else 0.0
-        self.detection_rate_by_round = tuple(float(x) for x in by_round)
-        self.detection_rate_spread = float(per_detector.std())
+        self.__dict__.update(detection_statistics(dets, layout))
         self.decoder_effort = float(effort.mean()) if len(effort) else 0.0
 
 

@@ -166,24 +166,46 @@ def simulate_window(
     decode_seconds = time.perf_counter() - t0
     errors = int(np.count_nonzero(np.any(predictions != obs_packed, axis=1)))
 
-    per_detector = dets.view(np.uint8).sum(axis=0, dtype=np.int64) / shots
-    by_round = np.bincount(layout.round_index, weights=per_detector) / np.maximum(
-        np.bincount(layout.round_index), 1
-    )
     return WindowStats(
         spec=spec,
         decoder=dec.name,
         shots=int(shots),
         errors=errors,
+        **detection_statistics(dets, layout),
+        decoder_effort=float(effort.mean()),
+        resources=resources(spec),
+        decode_seconds=decode_seconds,
+        detection_events=dets if keep_events else None,
+    )
+
+
+def detection_statistics(dets: np.ndarray, layout) -> dict[str, float | tuple[float, ...]]:
+    """The detection-event fields of `WindowStats` from one window's events.
+
+    Shared by `simulate_window` and the replay of recorded events (`qec_gym.monitor`), so a
+    replayed window's statistics are computed exactly as a simulated one's.
+
+    Args:
+        dets: bool (shots, num_detectors) detection events.
+        layout: The circuit's detector layout (``round_index``, ``detects_z``, ``detects_x``),
+            e.g. ``SimulationCache.layout(spec)``.
+
+    Returns:
+        ``detection_rate``, ``detection_rate_z``, ``detection_rate_x`` (fractions),
+        ``detection_rate_by_round`` (tuple, one per round index) and ``detection_rate_spread``
+        (standard deviation over detectors).
+    """
+    shots = max(len(dets), 1)
+    per_detector = np.asarray(dets).view(np.uint8).sum(axis=0, dtype=np.int64) / shots
+    by_round = np.bincount(layout.round_index, weights=per_detector) / np.maximum(
+        np.bincount(layout.round_index), 1
+    )
+    return dict(
         detection_rate=float(per_detector.mean()) if per_detector.size else 0.0,
         detection_rate_z=_masked_mean(per_detector, layout.detects_z),
         detection_rate_x=_masked_mean(per_detector, layout.detects_x),
         detection_rate_by_round=tuple(float(x) for x in by_round),
         detection_rate_spread=float(per_detector.std()) if per_detector.size else 0.0,
-        decoder_effort=float(effort.mean()),
-        resources=resources(spec),
-        decode_seconds=decode_seconds,
-        detection_events=dets if keep_events else None,
     )
 
 
