@@ -38,16 +38,17 @@ class Plan:
     extra: dict = field(default_factory=dict)  # name -> spec of more policies
 
 
-# Budgeted for ~25 CPU-minutes in all on a shared 2-core machine (measured; see docs/results.md).
+# Budgeted for ~25 CPU-minutes in all on a shared 2-core machine: SurfaceSwitch at the scenarios' full
+# length; the others at 200 windows per episode (fits included), every drift time scale <= 150 windows.
 PLANS = {
     "qec_gym/SurfaceSwitch-v1": Plan(seeds=10),
-    "qec_gym/PhotonicSwitch-v1": Plan(seeds=20),
-    "qec_gym/CatSwitch-v1": Plan(seeds=10),
-    "qec_gym/DecoderCalibration-v1": Plan(seeds=6, recalibration=True, fit_episodes=3,
+    "qec_gym/PhotonicSwitch-v1": Plan(seeds=16, max_steps=200),
+    "qec_gym/CatSwitch-v1": Plan(seeds=8, max_steps=200),
+    "qec_gym/DecoderCalibration-v1": Plan(seeds=8, max_steps=200, recalibration=True, fit_episodes=3,
                                           extra={"keep_pymatching": "fixed:0"}),
     # Circuit backend (stim sampling + decoding every window, ~6 ms): short episodes, few seeds;
     # its baselines are fitted on the table twin (`qec_gym.agents.rollout.make_env(table_twin=True)`).
-    "qec_gym/SurfaceSwitchRaw-v1": Plan(seeds=2, max_steps=200, tree=False),
+    "qec_gym/SurfaceSwitchRaw-v1": Plan(seeds=2, max_steps=100, tree=False),
 }
 
 
@@ -105,46 +106,6 @@ def run_env(env_id: str, plan: Plan, out: Path, *, force: bool, say) -> Path:
     return path
 
 
-def _f(x: float, digits: int = 2) -> str:
-    if x != x:
-        return "n/a"
-    if x == float("inf"):
-        return "inf"
-    return f"{x:.{digits}f}"
-
-
-def _iv(r, k: str, digits: int = 2, scale: float = 1.0) -> str:
-    return f"{_f(r[k] * scale, digits)} [{_f(r[k + '_low'] * scale, digits)}, {_f(r[k + '_high'] * scale, digits)}]"
-
-
-def env_section(env_id: str, df, reps: int) -> tuple[list[str], list]:
-    """Markdown lines of one env and its stability tables (logical error, return)."""
-    from qec_gym.eval.drift_stability import drift_stability, results_table
-
-    ler = drift_stability(df, metric="logical_error", reps=reps)
-    ret = drift_stability(df, metric="return", reps=reps).set_index("policy")
-    scen = sorted(df.scenario.unique())
-    seeds = sorted(df.seed.unique())
-    steps = int(df.steps.iloc[0])
-    lines = [f"### `{env_id}`", "",
-             f"Validation scenarios {', '.join(f'`{s}`' for s in scen)} x {len(seeds)} seeds "
-             f"({seeds[0]}..{seeds[-1]}), {steps} windows per episode, each drifting and calm.", "",
-             "| policy | logical error / round, drifting (1e-4) | excess (1e-4) | ratio (logical error) | "
-             "excess cost (return) | ratio (return) |", "|---|---|---|---|---|---|"]
-    for _, r in ler.iterrows():
-        q = ret.loc[r.policy]
-        lines.append(f"| `{r.policy}` | {_f(r.drift * 1e4, 3)} | {_iv(r, 'excess', 3, 1e4)} | {_iv(r, 'ratio')} | "
-                     f"{_iv(q, 'excess', 1)} | {_iv(q, 'ratio')} |")
-    table = results_table(df, reps=reps)
-    lines += ["", "| policy | IQM return | mean return | IQM normalised return | P(> best fixed) |", "|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        poi = _iv(r, "poi_vs_best_fixed", 3) if "poi_vs_best_fixed" in r and r.notna()["poi_vs_best_fixed"] else "-"
-        lines.append(f"| `{r.group}` | {_iv(r, 'iqm_return', 1)} | {_iv(r, 'mean_return', 1)} | {_iv(r, 'iqm', 3)} | {poi} |")
-    lines.append("")
-    return lines, [ler.assign(env=_short(env_id), metric="logical error"),
-                   ret.reset_index().assign(env=_short(env_id), metric="return")]
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", nargs="+", default=list(PLANS), help="env ids (default: every env in PLANS)")
@@ -158,19 +119,11 @@ def main(argv=None) -> None:
 
     import dataclasses
 
-    import pandas as pd
-
-    from qec_gym.eval.plots import plot_drift_stability
+    from qec_gym.eval.drift_stability import write_stability_report
 
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    lines = ["# Drift stability and validation results (non-learned policies)", "",
-             "Excess = drifting - calm (calm twin: drift off, baseline noise, same seeds). Ratio = excess of "
-             "`best_fixed` / excess of the policy (> 1: absorbs drift better; inf: no excess; n/a: best fixed "
-             "not hurt). Logical error: mean over windows of the expected logical error per round of the running "
-             "configuration; excess cost: calm - drifting return. 95% stratified bootstrap intervals over "
-             "(scenario, seed) pairs, paired across policies. `qec_gym.eval.drift_stability`.", ""]
-    frames = []
+    csvs = []
     for env_id in args.env:
         plan = PLANS.get(env_id, Plan())
         if args.seeds is not None:
@@ -178,15 +131,11 @@ def main(argv=None) -> None:
         if args.max_steps is not None:
             plan = dataclasses.replace(plan, max_steps=args.max_steps)
         say = lambda msg, e=env_id: print(f"[{time.perf_counter() - t0:6.0f} s] {_short(e)}: {msg}", flush=True)  # noqa: E731
-        df = pd.read_csv(run_env(env_id, plan, args.out, force=args.force, say=say))
-        section, tables = env_section(env_id, df, args.reps)
-        lines += section
-        frames += tables
-    lines += [f"Reproduce: `{' '.join(['python benchmarks/drift_stability.py', *argv])}`", ""]
-    (args.out / "drift_stability.md").write_text("\n".join(lines))
-    plot_drift_stability(pd.concat(frames, ignore_index=True), args.out / "drift_stability.png")
-    print("\n".join(lines))
-    print(f"wrote {args.out / 'drift_stability.md'} and drift_stability.png in {time.perf_counter() - t0:.0f} s")
+        csvs.append(run_env(env_id, plan, args.out, force=args.force, say=say))
+    command = " ".join(["python benchmarks/drift_stability.py", *argv])
+    md, png = write_stability_report(csvs, args.out, reps=args.reps, intro=[f"Reproduce: `{command}`", ""])
+    print(md.read_text())
+    print(f"wrote {md} and {png} in {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":

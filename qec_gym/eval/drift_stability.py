@@ -58,6 +58,7 @@ __all__ = [
     "drift_stability",
     "results_table",
     "stability_episodes",
+    "write_stability_report",
 ]
 
 CALM_SUFFIX = "_calm"
@@ -339,3 +340,106 @@ def results_table(
     table["iqm_return_low"] = table.group.map(lambda g: raw[g].low)
     table["iqm_return_high"] = table.group.map(lambda g: raw[g].high)
     return table
+
+
+def _f(x: float, digits: int) -> str:
+    if math.isnan(x):
+        return "n/a"
+    return "inf" if math.isinf(x) else f"{x:.{digits}f}"
+
+
+def _iv(row, key: str, digits: int = 2, scale: float = 1.0) -> str:
+    return (f"{_f(row[key] * scale, digits)} [{_f(row[key + '_low'] * scale, digits)}, "
+            f"{_f(row[key + '_high'] * scale, digits)}]")
+
+
+def stability_section(episodes, *, title: str, reps: int = 2000, confidence: float = 0.95):
+    """Markdown lines for one env's episodes, and its two stability tables (logical error, return).
+
+    The first table: per policy the drifting logical error per round, its excess over the calm
+    twin, the ratio to best fixed, the excess cost in return (calm - drifting) and its ratio. The
+    second: `results_table` on the drifting episodes. Numbers of logical error are in units of 1e-4.
+
+    Returns:
+        (lines, [logical-error table, return table]) with ``metric`` and ``env`` (= ``title``) columns.
+    """
+    ler = drift_stability(episodes, metric="logical_error", reps=reps, confidence=confidence)
+    ret = drift_stability(episodes, metric="return", reps=reps, confidence=confidence).set_index("policy")
+    scen = sorted(episodes.scenario.unique())
+    seeds = sorted(episodes.seed.unique())
+    level = f"{confidence:.0%}"
+    lines = [f"### `{title}`", "",
+             f"Scenarios {', '.join(f'`{s}`' for s in scen)} x {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), "
+             f"{int(episodes.steps.max())} windows per episode, each drifting and calm ({level} intervals).", "",
+             "| policy | logical error / round, drifting (1e-4) | excess (1e-4) | ratio (logical error) | "
+             "excess cost (return) | ratio (return) |", "|---|---|---|---|---|---|"]
+    for _, r in ler.iterrows():
+        q = ret.loc[r.policy]
+        lines.append(f"| `{r.policy}` | {_f(r.drift * 1e4, 3)} | {_iv(r, 'excess', 3, 1e4)} | {_iv(r, 'ratio')} | "
+                     f"{_iv(q, 'excess', 1)} | {_iv(q, 'ratio')} |")
+    lines += ["", "| policy | IQM return | mean return | IQM normalised return | P(> best fixed) |",
+              "|---|---|---|---|---|"]
+    for _, r in results_table(episodes, reps=reps, confidence=confidence).iterrows():
+        has_poi = "poi_vs_best_fixed" in r and not math.isnan(r["poi_vs_best_fixed"])
+        poi = _iv(r, "poi_vs_best_fixed", 3) if has_poi else "-"
+        lines.append(f"| `{r.group}` | {_iv(r, 'iqm_return', 1)} | {_iv(r, 'mean_return', 1)} | "
+                     f"{_iv(r, 'iqm', 3)} | {poi} |")
+    lines.append("")
+    return lines, [ler.assign(env=title, metric="logical error"), ret.reset_index().assign(env=title, metric="return")]
+
+
+def write_stability_report(episode_csvs: Sequence[Any], out_dir: Any, *, reps: int = 2000,
+                           confidence: float = 0.95, name: str = "drift_stability", intro: Sequence[str] = ()):
+    """Tables (``<name>.md``) and figure (``<name>.png``) of stored `stability_episodes` CSVs.
+
+    Args:
+        episode_csvs: CSVs of `stability_episodes` rows, one env each (an ``env_id`` column names
+            it; else the file's stem).
+        out_dir: Folder to write to (created).
+        reps, confidence: Bootstrap replicates and interval level.
+        name: File stem of the outputs.
+        intro: Extra Markdown lines after the definitions (e.g. the command that made the CSVs).
+
+    Returns:
+        (path of the Markdown, path of the PNG).
+
+    Raises:
+        FileNotFoundError: a CSV does not exist.
+        ValueError: no CSV, or one without the episode columns.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from qec_gym.eval.plots import plot_drift_stability
+
+    if not episode_csvs:
+        raise ValueError("no episode CSVs given: write them with stability_episodes (benchmarks/drift_stability.py).")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# Drift stability (drifting vs calm twin, same seeds)", "",
+        "Calm twin: the scenario with its drift switched off (baseline noise throughout, the same random draws). "
+        "Excess = drifting - calm per (scenario, seed) pair; ratio = excess of `best_fixed` / excess of the policy "
+        "(> 1: absorbs drift better; inf: no excess; n/a: best fixed not hurt within the interval). Logical "
+        "error: mean over windows of the expected logical error per round of the running configuration; excess "
+        "cost: calm - drifting return (the env's objective, qubit cost included). Intervals: bootstrap over "
+        "pairs, stratified by scenario, paired across policies (`qec_gym.eval.drift_stability`).", "", *intro]
+    frames = []
+    for csv in episode_csvs:
+        path = Path(csv)
+        if not path.exists():
+            raise FileNotFoundError(f"no episodes CSV at {path}: write it with benchmarks/drift_stability.py.")
+        df = pd.read_csv(path)
+        missing = sorted(set(EPISODE_COLUMNS) - set(df.columns))
+        if missing:
+            raise ValueError(f"{path} lacks columns {missing}: it is not a stability_episodes CSV.")
+        title = str(df.env_id.iloc[0]) if "env_id" in df else path.stem
+        section, tables = stability_section(df, title=title, reps=reps, confidence=confidence)
+        lines += section
+        frames += tables
+    md = out / f"{name}.md"
+    md.write_text("\n".join(lines))
+    table = pd.concat(frames, ignore_index=True).assign(env=lambda d: d.env.str.split("/").str[-1])
+    png = plot_drift_stability(table, out / f"{name}.png")
+    return md, png

@@ -175,3 +175,24 @@ def test_stability_episodes_bad_input():
 def test_ou_process_is_really_silenced():
     ou = OrnsteinUhlenbeck.from_stationary(0.9, 5)
     assert set(Calmed(ou).sample(100, np.random.default_rng(0))) == {1.0}
+
+
+def test_report_and_cli_write_tables_and_figure(tmp_path, capsys):
+    from qec_gym.cli import main
+
+    rng = np.random.default_rng(2)
+    noise = rng.normal(0, 0.3e-4, size=(3, 6, 2))
+    df = _rows({"best_fixed": lambda k, j: 4e-4 + noise[0, k, j], "threshold": lambda k, j: 1e-4 + noise[1, k, j],
+                "clairvoyant": lambda k, j: 0.5e-4 + noise[2, k, j]}, seeds=6)
+    df = df.assign(steps=50, logical_error_sampled=df.logical_error, mean_log10_p_round=np.log10(df.logical_error),
+                   switches=0, recalibrations=0, env_id="qec_gym/SurfaceSwitch-v1")
+    csv = tmp_path / "episodes.csv"
+    df.to_csv(csv, index=False)
+    assert main(["report", "--drift-stability", str(csv), "--out", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "drift_stability.md").read_text()
+    assert "### `qec_gym/SurfaceSwitch-v1`" in md and "| `threshold` |" in md and "IQM return" in md
+    ratio = drift_stability(df, reps=2000).set_index("policy").loc["threshold"]
+    assert f"| {ratio.ratio:.2f} [{ratio.ratio_low:.2f}, {ratio.ratio_high:.2f}] |" in md
+    assert (tmp_path / "rep" / "drift_stability.png").stat().st_size > 1000
+    assert main(["report", "--drift-stability", str(tmp_path / "missing.csv"), "--out", str(tmp_path)]) != 0
+    assert "missing.csv" in capsys.readouterr().err
