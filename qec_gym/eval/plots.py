@@ -556,6 +556,7 @@ def plot_drift_stability(
                     ax.plot([hi], [yy], marker=">", color=f"C{k}", markersize=5)
         ax.set_xscale("log")
         ax.set_xlim(lo, hi)
+        _plain_log_ticks(ax, "x")
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_yticks(range(len(names)), names)
         ax.set_title(env, fontsize=10)
@@ -563,7 +564,7 @@ def plot_drift_stability(
         _grid(ax, axis="x")
     if len(metrics) > 1:
         handles, labels = axes[0].get_legend_handles_labels()
-        axes[0].legend(handles, labels, fontsize=7, loc="lower right")
-    fig.suptitle(title or "Drift stability (> 1: absorbs drift better than the best fixed configuration; 95% CI)",
-                 fontsize=11)
+        axes[0].legend(handles, labels, fontsize=7, loc="upper right")
+    fig.suptitle(title or "Drift stability: excess caused by drift, best fixed / policy\n"
+                 "(> 1: absorbs drift better than the best fixed configuration; 95% CI)", fontsize=10)
     return save_figure(fig, path)

@@ -188,10 +188,10 @@ def test_report_and_cli_write_tables_and_figure(tmp_path, capsys):
                    switches=0, recalibrations=0, env_id="qec_gym/SurfaceSwitch-v1")
     csv = tmp_path / "episodes.csv"
     df.to_csv(csv, index=False)
-    assert main(["report", "--drift-stability", str(csv), "--out", str(tmp_path / "rep")]) == 0
+    assert main(["report", "--drift-stability", str(csv), "--out", str(tmp_path / "rep"), "--reps", "200"]) == 0
     md = (tmp_path / "rep" / "drift_stability.md").read_text()
     assert "### `qec_gym/SurfaceSwitch-v1`" in md and "| `threshold` |" in md and "IQM return" in md
-    ratio = drift_stability(df, reps=2000).set_index("policy").loc["threshold"]
+    ratio = drift_stability(df, reps=200).set_index("policy").loc["threshold"]
     assert f"| {ratio.ratio:.2f} [{ratio.ratio_low:.2f}, {ratio.ratio_high:.2f}] |" in md
     assert (tmp_path / "rep" / "drift_stability.png").stat().st_size > 1000
     assert main(["report", "--drift-stability", str(tmp_path / "missing.csv"), "--out", str(tmp_path)]) != 0
