@@ -362,7 +362,8 @@ def stability_section(episodes, *, title: str, reps: int = 2000, confidence: flo
     second: `results_table` on the drifting episodes. Numbers of logical error are in units of 1e-4.
 
     Returns:
-        (lines, [logical-error table, return table]) with ``metric`` and ``env`` (= ``title``) columns.
+        (lines, {"logical error": table, "return": table, "results": `results_table`}), each with an
+        ``env`` (= ``title``) column.
     """
     ler = drift_stability(episodes, metric="logical_error", reps=reps, confidence=confidence)
     ret = drift_stability(episodes, metric="return", reps=reps, confidence=confidence).set_index("policy")
@@ -378,12 +379,34 @@ def stability_section(episodes, *, title: str, reps: int = 2000, confidence: flo
         q = ret.loc[r.policy]
         lines.append(f"| `{r.policy}` | {_f(r.drift * 1e4, 3)} | {_iv(r, 'excess', 3, 1e4)} | {_iv(r, 'ratio')} | "
                      f"{_iv(q, 'excess', 1)} | {_iv(q, 'ratio')} |")
+    results = results_table(episodes, reps=reps, confidence=confidence)
     lines += ["", "| policy | IQM return | mean return | IQM normalised return (0 best fixed, 1 clairvoyant) |",
               "|---|---|---|---|"]
-    for _, r in results_table(episodes, reps=reps, confidence=confidence).iterrows():
+    for _, r in results.iterrows():
         lines.append(f"| `{r.group}` | {_iv(r, 'iqm_return', 1)} | {_iv(r, 'mean_return', 1)} | {_iv(r, 'iqm', 3)} |")
     lines.append("")
-    return lines, [ler.assign(env=title, metric="logical error"), ret.reset_index().assign(env=title, metric="return")]
+    return lines, {"logical error": ler.assign(env=title), "return": ret.reset_index().assign(env=title),
+                   "results": results.assign(env=title)}
+
+
+def _summary(tables: list[dict]) -> list[str]:
+    """Markdown: policy x env tables of the two ratios and of the IQM return."""
+    envs = [t["return"].env.iloc[0].split("/")[-1] for t in tables]
+    policies = list(dict.fromkeys(p for t in tables for p in t["return"].policy))
+    head = ["| policy | " + " | ".join(envs) + " |", "|---" * (len(envs) + 1) + "|"]
+    lines = []
+    for caption, key, col, digits in (("Drift-stability ratio, logical error", "logical error", "ratio", 2),
+                                      ("Drift-stability ratio, return (excess cost)", "return", "ratio", 2),
+                                      ("IQM return on the drifting validation episodes", "results", "iqm_return", 1)):
+        lines += [f"**{caption}**", "", *head]
+        for p in policies:
+            cells = []
+            for t in tables:
+                tab = t[key].set_index("group" if key == "results" else "policy")
+                cells.append(_iv(tab.loc[p], col, digits) if p in tab.index else "-")
+            lines.append(f"| `{p}` | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
 
 
 def write_stability_report(episode_csvs: Sequence[Any], out_dir: Any, *, reps: int = 2000,
@@ -423,7 +446,7 @@ def write_stability_report(episode_csvs: Sequence[Any], out_dir: Any, *, reps: i
         "error: mean over windows of the expected logical error per round of the running configuration; excess "
         "cost: calm - drifting return (the env's objective, qubit cost included). Intervals: bootstrap over "
         "pairs, stratified by scenario, paired across policies (`qec_gym.eval.drift_stability`).", "", *intro]
-    frames = []
+    tables, sections = [], []
     for csv in episode_csvs:
         path = Path(csv)
         if not path.exists():
@@ -433,11 +456,12 @@ def write_stability_report(episode_csvs: Sequence[Any], out_dir: Any, *, reps: i
         if missing:
             raise ValueError(f"{path} lacks columns {missing}: it is not a stability_episodes CSV.")
         title = str(df.env_id.iloc[0]) if "env_id" in df else path.stem
-        section, tables = stability_section(df, title=title, reps=reps, confidence=confidence)
-        lines += section
-        frames += tables
+        section, tabs = stability_section(df, title=title, reps=reps, confidence=confidence)
+        sections += section
+        tables.append(tabs)
     md = out / f"{name}.md"
-    md.write_text("\n".join(lines))
+    md.write_text("\n".join([*lines, "## Summary", "", *_summary(tables), "## Per env", "", *sections]))
+    frames = [t[m].assign(metric=m) for t in tables for m in ("logical error", "return")]
     table = pd.concat(frames, ignore_index=True).assign(env=lambda d: d.env.str.split("/").str[-1])
     png = plot_drift_stability(table, out / f"{name}.png")
     return md, png
