@@ -9,9 +9,11 @@ Writes, under ``--out`` (default ``docs/figures``):
   CSV exists is not re-run (delete it, or pass ``--force``);
 * ``drift_stability.md``: per env, the drift-stability table (excess logical error per round and
   excess cost in return, drifting - calm, and the ratio to the best fixed configuration, 95%
-  bootstrap intervals) and the plain results table (IQM and mean return, IQM of normalised return,
-  P(> best fixed));
+  bootstrap intervals) and the plain results table (IQM and mean return, IQM of normalised return),
+  with policy x env summary tables on top;
 * ``drift_stability.png``: the ratio with its interval per policy, one panel per env.
+
+The fitted decision trees go to ``--trees`` (default ``runs/drift_stability``, not versioned).
 
     python benchmarks/drift_stability.py                       # every env, the documented budget
     python benchmarks/drift_stability.py --env qec_gym/CatSwitch-v1 --seeds 2 --max-steps 100 --out /tmp/ds
@@ -48,11 +50,11 @@ PLANS = {
                                           extra={"keep_pymatching": "fixed:0"}),
     # Circuit backend (stim sampling + decoding every window, ~6 ms): short episodes, few seeds;
     # its baselines are fitted on the table twin (`qec_gym.agents.rollout.make_env(table_twin=True)`).
-    "qec_gym/SurfaceSwitchRaw-v1": Plan(seeds=2, max_steps=100, tree=False),
+    "qec_gym/SurfaceSwitchRaw-v1": Plan(seeds=4, max_steps=200, tree=False),
 }
 
 
-def build_policies(env_id: str, plan: Plan, out: Path, say) -> dict:
+def build_policies(env_id: str, plan: Plan, trees: Path, say) -> dict:
     """Name -> policy for ``env_id``: fitted on training scenarios (fitting seeds 0..)."""
     import gymnasium as gym
 
@@ -72,7 +74,8 @@ def build_policies(env_id: str, plan: Plan, out: Path, say) -> dict:
             policies["periodic_recal"] = make_baseline("periodic_recal", env, entry=best.entry_index, **fit)
             policies["cusum_recal"] = make_baseline("cusum_recal", env, entry=best.entry_index, **fit)
         if plan.tree:
-            path = out / f"drift_stability_{_short(env_id)}_tree.joblib"
+            trees.mkdir(parents=True, exist_ok=True)
+            path = trees / f"{_short(env_id)}_tree.joblib"
             say("training the decision tree (20 oracle-labelled training episodes, depth 4)")
             data = generate_dataset(env_id, episodes=20, seed=0, env_kwargs=kwargs)
             DecisionTreeAgent.train(data, max_depth=4).save(path)
@@ -86,7 +89,7 @@ def _short(env_id: str) -> str:
     return env_id.split("/")[-1]
 
 
-def run_env(env_id: str, plan: Plan, out: Path, *, force: bool, say) -> Path:
+def run_env(env_id: str, plan: Plan, out: Path, *, trees: Path, force: bool, say) -> Path:
     """The episodes CSV of ``env_id`` (computed unless it exists)."""
     from qec_gym.eval.drift_stability import stability_episodes
 
@@ -95,7 +98,7 @@ def run_env(env_id: str, plan: Plan, out: Path, *, force: bool, say) -> Path:
         say(f"{path} exists: reusing it")
         return path
     t0 = time.perf_counter()
-    policies = build_policies(env_id, plan, out, say)
+    policies = build_policies(env_id, plan, trees, say)
     say(f"episodes: {len(policies)} policies x train scenarios x (drifting, calm) x {plan.seeds} seeds")
     df = stability_episodes(env_id, policies, seeds=range(10_000, 10_000 + plan.seeds),
                             env_kwargs={"max_steps": plan.max_steps} if plan.max_steps else {},
@@ -114,6 +117,7 @@ def main(argv=None) -> None:
     ap.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
     ap.add_argument("--force", action="store_true", help="recompute envs whose CSV exists")
     ap.add_argument("--out", type=Path, default=Path("docs/figures"))
+    ap.add_argument("--trees", type=Path, default=Path("runs/drift_stability"), help="where the fitted trees go")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
 
@@ -131,7 +135,7 @@ def main(argv=None) -> None:
         if args.max_steps is not None:
             plan = dataclasses.replace(plan, max_steps=args.max_steps)
         say = lambda msg, e=env_id: print(f"[{time.perf_counter() - t0:6.0f} s] {_short(e)}: {msg}", flush=True)  # noqa: E731
-        csvs.append(run_env(env_id, plan, args.out, force=args.force, say=say))
+        csvs.append(run_env(env_id, plan, args.out, trees=args.trees, force=args.force, say=say))
     command = " ".join(["python benchmarks/drift_stability.py", *argv])
     md, png = write_stability_report(csvs, args.out, reps=args.reps, intro=[f"Reproduce: `{command}`", ""])
     print(md.read_text())

@@ -324,22 +324,38 @@ def results_table(
 
     Returns:
         The `qec_gym.eval.aggregate.aggregate_table` DataFrame plus ``iqm_return`` /
-        ``iqm_return_low`` / ``iqm_return_high``; sorted by IQM normalised return.
+        ``iqm_return_low`` / ``iqm_return_high``; sorted by IQM normalised return. Where ``low`` and
+        ``high`` are missing or tie on average (nothing to normalise by) the normalised columns are
+        NaN and the rows are sorted by IQM return.
 
     Raises:
         ValueError: ``low`` / ``high`` / a ``compare_to`` policy has no episodes.
     """
-    from qec_gym.eval.aggregate import aggregate_table, iqm, score_array
+    import pandas as pd
+
+    from qec_gym.eval.aggregate import aggregate_table, iqm, mean, score_array
 
     drift = episodes[episodes.variant == "drift"]
     policies = list(dict.fromkeys(drift.policy))
-    table = aggregate_table(drift, {p: [p] for p in policies}, low=low, high=high,
-                            compare_to=[c for c in compare_to if c in policies], reps=reps, confidence=confidence)
     scenarios = sorted(drift.scenario.unique())
-    raw = {p: iqm(score_array(drift, policy=p, scenarios=scenarios), reps=reps, confidence=confidence) for p in policies}
+    kw = {"reps": reps, "confidence": confidence}
+    refs = drift[drift.policy.isin([low, high])].groupby(["policy", "scenario"])["return"].mean().unstack(0)
+    if {low, high} <= set(refs) and abs(float((refs[high] - refs[low]).mean())) > 1e-12:
+        table = aggregate_table(drift, {p: [p] for p in policies}, low=low, high=high,
+                                compare_to=[c for c in compare_to if c in policies], **kw)
+    else:  # no scale to normalise by (e.g. a tiny run where best fixed is already clairvoyant): returns only
+        rows = []
+        for p in policies:
+            m = mean(score_array(drift, policy=p, scenarios=scenarios), **kw)
+            rows.append({"group": p, "runs": 1, "episodes": m.n * len(scenarios), "iqm": math.nan, "iqm_low": math.nan,
+                         "iqm_high": math.nan, "mean_return": m.mean, "mean_return_low": m.low, "mean_return_high": m.high})
+        table = pd.DataFrame(rows)
+    raw = {p: iqm(score_array(drift, policy=p, scenarios=scenarios), **kw) for p in policies}
     table["iqm_return"] = table.group.map(lambda g: raw[g].mean)
     table["iqm_return_low"] = table.group.map(lambda g: raw[g].low)
     table["iqm_return_high"] = table.group.map(lambda g: raw[g].high)
+    if table.iqm.isna().all():
+        table = table.sort_values("iqm_return", ascending=False).reset_index(drop=True)
     return table
 
 
@@ -460,7 +476,9 @@ def write_stability_report(episode_csvs: Sequence[Any], out_dir: Any, *, reps: i
         sections += section
         tables.append(tabs)
     md = out / f"{name}.md"
-    md.write_text("\n".join([*lines, "## Summary", "", *_summary(tables), "## Per env", "", *sections]))
+    source = ["Episodes: " + ", ".join(f"`{Path(c).name}`" for c in episode_csvs)
+              + " (`python benchmarks/drift_stability.py`); this file: `qec-gym report --drift-stability CSV... --out DIR`.", ""]
+    md.write_text("\n".join([*lines, *source, "## Summary", "", *_summary(tables), "## Per env", "", *sections]))
     frames = [t[m].assign(metric=m) for t in tables for m in ("logical error", "return")]
     table = pd.concat(frames, ignore_index=True).assign(env=lambda d: d.env.str.split("/").str[-1])
     png = plot_drift_stability(table, out / f"{name}.png")

@@ -503,8 +503,8 @@ def plot_drift_stability(
         path: PNG to write.
         title: Figure title.
 
-    An infinite ratio or upper bound (the policy shows no excess) is drawn at the panel's right
-    edge with an arrow; a NaN ratio (the reference is not hurt by drift) is written as "n/a".
+    The axis ends at 10 at most: a larger (or infinite: the policy shows no excess) ratio or upper
+    bound is drawn at the panel's right edge with an arrow; a NaN ratio (the reference is not hurt by drift) is written as "n/a".
 
     Raises:
         ValueError: ``table`` lacks ``env``, ``policy``, ``ratio``, ``ratio_low`` or ``ratio_high``.
@@ -528,7 +528,7 @@ def plot_drift_stability(
     finite = table[["ratio", "ratio_low", "ratio_high"]].to_numpy(dtype=float)
     finite = finite[np.isfinite(finite) & (finite > 0)]
     lo = min(0.3, float(finite.min()) / 1.5) if finite.size else 0.3
-    hi = max(3.0, float(finite.max()) * 1.5) if finite.size else 3.0
+    hi = min(10.0, max(3.0, float(finite.max()) * 1.5)) if finite.size else 3.0  # beyond: an arrow
     n_pol = max(len(set(table[table.env == e].policy)) for e in envs)
     fig, axes = new_figure(1, len(envs), figsize=(3.6 * len(envs), 0.45 * n_pol + 1.8))
     markers = ("o", "s", "D", "^")
@@ -550,9 +550,9 @@ def plot_drift_stability(
                 left = r.ratio_low if math.isfinite(r.ratio_low) else hi
                 right = min(r.ratio_high, hi) if not math.isnan(r.ratio_high) else mid
                 ax.plot([max(left, lo), right], [yy, yy], color=f"C{k}", linewidth=1.5)
-                ax.plot([mid], [yy], marker=">" if math.isinf(r.ratio) else markers[k % len(markers)], color=f"C{k}",
+                ax.plot([mid], [yy], marker=">" if r.ratio > hi else markers[k % len(markers)], color=f"C{k}",
                         linestyle="none", markersize=5, label=metric if y == 0 else None)
-                if math.isinf(r.ratio_high):
+                if r.ratio_high > hi:
                     ax.plot([hi], [yy], marker=">", color=f"C{k}", markersize=5)
         ax.set_xscale("log")
         ax.set_xlim(lo, hi)

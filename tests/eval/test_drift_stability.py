@@ -196,3 +196,11 @@ def test_report_and_cli_write_tables_and_figure(tmp_path, capsys):
     assert (tmp_path / "rep" / "drift_stability.png").stat().st_size > 1000
     assert main(["report", "--drift-stability", str(tmp_path / "missing.csv"), "--out", str(tmp_path)]) != 0
     assert "missing.csv" in capsys.readouterr().err
+
+
+def test_results_table_without_a_normalisation_scale():
+    # best fixed already scores like clairvoyant: no scale to normalise by, returns still reported
+    df = _rows({"best_fixed": 1e-4, "clairvoyant": 1e-4, "p": 3e-4})
+    t = results_table(df, reps=100).set_index("group")
+    assert t.iqm.isna().all() and list(t.index)[-1] == "p"
+    assert t.loc["p", "mean_return"] == pytest.approx(df[(df.policy == "p") & (df.variant == "drift")]["return"].mean())
