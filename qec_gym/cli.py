@@ -690,6 +690,10 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--curves", type=_text, nargs="+", action="append", metavar="RUN_DIR",
                    help="learning curves over seeds (curves.png, curves.csv): one group per --curves, of run folders "
                         "or parents of seed<K> folders")
+    p.add_argument("--drift-stability", type=_text, nargs="+", metavar="CSV",
+                   help="drift-stability tables and figure (drift_stability.md, .png) of episode CSVs written by "
+                        "benchmarks/drift_stability.py")
+    p.add_argument("--reps", type=_COUNT, default=2000, help="with --drift-stability: bootstrap replicates (default: 2000)")
     p.set_defaults(handler=_run_report)
 
 
@@ -716,6 +720,14 @@ def _run_curves(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    if args.drift_stability:
+        if args.results or args.qec or args.curves:
+            raise ValueError("--drift-stability writes the drift-stability report only: drop --results / --qec / --curves.")
+        from qec_gym.eval.drift_stability import write_stability_report
+
+        md, png = write_stability_report(args.drift_stability, args.out, reps=args.reps)
+        print(f"tables: {md}\nfigure: {png}")
+        return 0
     if args.curves:
         return _run_curves(args)
     if args.qec:

@@ -486,3 +486,85 @@ def _err(low, mid, high) -> list[list[float]]:
 
 def _grid(ax, axis: str = "both") -> None:
     ax.grid(True, axis=axis, which="major", alpha=0.3)
+
+
+def plot_drift_stability(
+    table: pd.DataFrame,
+    path: str | pathlib.Path,
+    *,
+    title: str | None = None,
+) -> pathlib.Path:
+    """Drift-stability ratio per policy with its interval, one panel per env
+    (`qec_gym.eval.drift_stability.drift_stability`; log scale, 1 = as stable as best fixed).
+
+    Args:
+        table: `drift_stability` rows with an ``env`` column and optionally a ``metric`` column
+            (one marker per metric, e.g. logical error and return).
+        path: PNG to write.
+        title: Figure title.
+
+    The axis ends at 10 at most: a larger (or infinite: the policy shows no excess) ratio or upper
+    bound is drawn at the panel's right edge with an arrow; a NaN ratio (the reference is not hurt by drift) is written as "n/a".
+
+    Raises:
+        ValueError: ``table`` lacks ``env``, ``policy``, ``ratio``, ``ratio_low`` or ``ratio_high``.
+
+    Example:
+        >>> import tempfile, pathlib, pandas as pd
+        >>> t = pd.DataFrame({"env": ["A", "A"], "policy": ["best_fixed", "p"], "ratio": [1.0, float("inf")],
+        ...                   "ratio_low": [1.0, 2.0], "ratio_high": [1.0, float("inf")]})
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     plot_drift_stability(t, pathlib.Path(tmp) / "d.png").stat().st_size > 1000
+        True
+    """
+    import numpy as np
+
+    missing = sorted({"env", "policy", "ratio", "ratio_low", "ratio_high"} - set(table.columns))
+    if missing:
+        raise ValueError(f"drift-stability table lacks columns {missing}: pass drift_stability() rows with an 'env' column.")
+    table = table.assign(metric=table["metric"] if "metric" in table else "ratio")
+    envs = list(dict.fromkeys(table.env))
+    metrics = list(dict.fromkeys(table.metric))
+    finite = table[["ratio", "ratio_low", "ratio_high"]].to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    lo = min(0.3, float(finite.min()) / 1.5) if finite.size else 0.3
+    hi = min(10.0, max(3.0, float(finite.max()) * 1.5)) if finite.size else 3.0  # beyond: an arrow
+    n_pol = max(len(set(table[table.env == e].policy)) for e in envs)
+    fig, axes = new_figure(1, len(envs), figsize=(3.6 * len(envs), 0.45 * n_pol + 1.8))
+    markers = ("o", "s", "D", "^")
+    for ax, env in zip(axes, envs):
+        sub = table[table.env == env]
+        names = list(dict.fromkeys(sub.policy))[::-1]
+        for k, metric in enumerate(metrics):
+            rows = sub[sub.metric == metric].set_index("policy")
+            offset = (k - (len(metrics) - 1) / 2) * 0.22
+            for y, name in enumerate(names):
+                if name not in rows.index:
+                    continue
+                r = rows.loc[name]
+                yy = y + offset
+                if math.isnan(r.ratio):
+                    ax.text(lo * 1.1, yy, "n/a", va="center", fontsize=7, color=f"C{k}")
+                    continue
+                mid = min(r.ratio, hi)
+                left = r.ratio_low if math.isfinite(r.ratio_low) else hi
+                right = min(r.ratio_high, hi) if not math.isnan(r.ratio_high) else mid
+                ax.plot([max(left, lo), right], [yy, yy], color=f"C{k}", linewidth=1.5)
+                ax.plot([mid], [yy], marker=">" if r.ratio > hi else markers[k % len(markers)], color=f"C{k}",
+                        linestyle="none", markersize=5, label=metric if y == 0 else None)
+                if r.ratio_high > hi:
+                    ax.plot([hi], [yy], marker=">", color=f"C{k}", markersize=5)
+        ax.set_xscale("log")
+        ax.set_xlim(lo, hi)
+        _plain_log_ticks(ax, "x")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_yticks(range(len(names)), names)
+        ax.set_title(env, fontsize=10)
+        ax.set_xlabel("best fixed excess / policy excess")
+        _grid(ax, axis="x")
+    if len(metrics) > 1:
+        handles, labels = axes[0].get_legend_handles_labels()
+        axes[0].legend(handles, labels, fontsize=7, loc="upper right")
+    fig.suptitle(title or "Drift stability: excess caused by drift, best fixed / policy\n"
+                 "(> 1: absorbs drift better than the best fixed configuration; 95% CI)", fontsize=10)
+    return save_figure(fig, path)

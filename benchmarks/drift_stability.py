@@ -1,0 +1,146 @@
+"""Drift stability and validation results of the non-learned policies, for every env.
+
+For each env: fit the baselines on its training scenarios (seeds 0..), then run every policy on the
+VALIDATION split (the training scenarios with fresh episode seeds 10,000.., docs/protocol.md) and on
+each scenario's calm twin (drift off, baseline noise, same seeds: `qec_gym.eval.drift_stability`).
+Writes, under ``--out`` (default ``docs/figures``):
+
+* ``drift_stability_<Env>.csv``: one row per (policy, scenario, drifting / calm, seed); an env whose
+  CSV exists is not re-run (delete it, or pass ``--force``);
+* ``drift_stability.md``: per env, the drift-stability table (excess logical error per round and
+  excess cost in return, drifting - calm, and the ratio to the best fixed configuration, 95%
+  bootstrap intervals) and the plain results table (IQM and mean return, IQM of normalised return),
+  with policy x env summary tables on top;
+* ``drift_stability.png``: the ratio with its interval per policy, one panel per env.
+
+The fitted decision trees go to ``--trees`` (default ``runs/drift_stability``, not versioned).
+
+    python benchmarks/drift_stability.py                       # every env, the documented budget
+    python benchmarks/drift_stability.py --env qec_gym/CatSwitch-v1 --seeds 2 --max-steps 100 --out /tmp/ds
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one env gets: episode seeds, episode length, policies, fitting effort."""
+
+    seeds: int = 10
+    max_steps: int | None = None
+    tree: bool = True
+    recalibration: bool = False
+    fit_episodes: int | None = None  # None: each baseline's default
+    extra: dict = field(default_factory=dict)  # name -> spec of more policies
+
+
+# Budgeted for ~25 CPU-minutes in all on a shared 2-core machine: SurfaceSwitch at the scenarios' full
+# length; the others at 200 windows per episode (fits included), every drift time scale <= 150 windows.
+PLANS = {
+    "qec_gym/SurfaceSwitch-v1": Plan(seeds=10),
+    "qec_gym/PhotonicSwitch-v1": Plan(seeds=16, max_steps=200),
+    "qec_gym/CatSwitch-v1": Plan(seeds=8, max_steps=200),
+    "qec_gym/DecoderCalibration-v1": Plan(seeds=8, max_steps=200, recalibration=True, fit_episodes=3,
+                                          extra={"keep_pymatching": "fixed:0"}),
+    # Circuit backend (stim sampling + decoding every window, ~6 ms): short episodes, few seeds;
+    # its baselines are fitted on the table twin (`qec_gym.agents.rollout.make_env(table_twin=True)`).
+    "qec_gym/SurfaceSwitchRaw-v1": Plan(seeds=4, max_steps=200, tree=False),
+}
+
+
+def build_policies(env_id: str, plan: Plan, trees: Path, say) -> dict:
+    """Name -> policy for ``env_id``: fitted on training scenarios (fitting seeds 0..)."""
+    import gymnasium as gym
+
+    from qec_gym.agents import DecisionTreeAgent, generate_dataset, make_baseline
+
+    kwargs = {"max_steps": plan.max_steps} if plan.max_steps else {}
+    fit = {} if plan.fit_episodes is None else {"episodes": plan.fit_episodes}
+    env = gym.make(env_id, scenarios="train", **kwargs)
+    try:
+        say("fitting best_fixed")
+        best = make_baseline("best_fixed", env, **fit)
+        policies = {"best_fixed": best, **plan.extra}
+        say("fitting threshold")
+        policies["threshold"] = make_baseline("threshold", env, **fit)
+        if plan.recalibration:
+            say("fitting periodic_recal, cusum_recal")
+            policies["periodic_recal"] = make_baseline("periodic_recal", env, entry=best.entry_index, **fit)
+            policies["cusum_recal"] = make_baseline("cusum_recal", env, entry=best.entry_index, **fit)
+        if plan.tree:
+            trees.mkdir(parents=True, exist_ok=True)
+            path = trees / f"{_short(env_id)}_tree.joblib"
+            say("training the decision tree (20 oracle-labelled training episodes, depth 4)")
+            data = generate_dataset(env_id, episodes=20, seed=0, env_kwargs=kwargs)
+            DecisionTreeAgent.train(data, max_depth=4).save(path)
+            policies["tree"] = f"tree:{path}"
+    finally:
+        env.close()
+    return {**policies, "oracle": "oracle", "clairvoyant": "clairvoyant"}
+
+
+def _short(env_id: str) -> str:
+    return env_id.split("/")[-1]
+
+
+def run_env(env_id: str, plan: Plan, out: Path, *, trees: Path, force: bool, say) -> Path:
+    """The episodes CSV of ``env_id`` (computed unless it exists)."""
+    from qec_gym.eval.drift_stability import stability_episodes
+
+    path = out / f"drift_stability_{_short(env_id)}.csv"
+    if path.exists() and not force:
+        say(f"{path} exists: reusing it")
+        return path
+    t0 = time.perf_counter()
+    policies = build_policies(env_id, plan, trees, say)
+    say(f"episodes: {len(policies)} policies x train scenarios x (drifting, calm) x {plan.seeds} seeds")
+    df = stability_episodes(env_id, policies, seeds=range(10_000, 10_000 + plan.seeds),
+                            env_kwargs={"max_steps": plan.max_steps} if plan.max_steps else {},
+                            progress=lambda d, n: say(f"{d}/{n} episodes"))
+    df.insert(0, "env_id", env_id)
+    df.to_csv(path, index=False)
+    say(f"wrote {path} in {time.perf_counter() - t0:.0f} s")
+    return path
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--env", nargs="+", default=list(PLANS), help="env ids (default: every env in PLANS)")
+    ap.add_argument("--seeds", type=int, default=None, help="override every env's number of validation seeds")
+    ap.add_argument("--max-steps", type=int, default=None, help="override the episode length (smoke runs)")
+    ap.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
+    ap.add_argument("--force", action="store_true", help="recompute envs whose CSV exists")
+    ap.add_argument("--out", type=Path, default=Path("docs/figures"))
+    ap.add_argument("--trees", type=Path, default=Path("runs/drift_stability"), help="where the fitted trees go")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = ap.parse_args(argv)
+
+    import dataclasses
+
+    from qec_gym.eval.drift_stability import write_stability_report
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    csvs = []
+    for env_id in args.env:
+        plan = PLANS.get(env_id, Plan())
+        if args.seeds is not None:
+            plan = dataclasses.replace(plan, seeds=args.seeds)
+        if args.max_steps is not None:
+            plan = dataclasses.replace(plan, max_steps=args.max_steps)
+        say = lambda msg, e=env_id: print(f"[{time.perf_counter() - t0:6.0f} s] {_short(e)}: {msg}", flush=True)  # noqa: E731
+        csvs.append(run_env(env_id, plan, args.out, trees=args.trees, force=args.force, say=say))
+    command = " ".join(["python benchmarks/drift_stability.py", *argv])
+    md, png = write_stability_report(csvs, args.out, reps=args.reps, intro=[f"Reproduce: `{command}`", ""])
+    print(md.read_text())
+    print(f"wrote {md} and {png} in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
