@@ -2,7 +2,8 @@
 
 Every policy runs episode (scenario, seed) from ``env.reset(seed=seed, options={"scenario": s})``,
 so all policies see the same true-noise trajectory (paired comparison; tested). Results are
-appended to a CSV after each episode; re-running with the same file skips finished episodes.
+appended to a CSV in batches at most `FLUSH_SECONDS` apart and on exit (errors and Ctrl-C
+included); re-running with the same file skips finished episodes.
 Step-level traces of the first seed of each scenario go to ``<results>.traces.csv`` for the
 report's trajectory plots (plots read results, never re-simulate).
 
@@ -46,6 +47,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -79,6 +81,9 @@ TRACE_FIELDS: dict[str, Callable[[str], Any]] = {
 TRACE_COLUMNS = tuple(TRACE_FIELDS)
 TRACE_KEY = ("policy", "scenario", "seed", "step")
 _FITTED = ("best_fixed", "threshold", "periodic_recal", "cusum_recal")
+FLUSH_SECONDS = 1.0
+"""Longest time finished episodes wait in memory before they are appended to the results file
+(a process killed outright loses at most this much work; an exception or Ctrl-C loses none)."""
 
 
 @dataclass(frozen=True)
@@ -342,12 +347,14 @@ def scenario_labels(env) -> dict[str, str]:
 def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
     """Mark every ``run:`` policy as having seen the held-out scenarios it is about to be evaluated
     on (`qec_gym.training.splits`; docs/protocol.md), so tuning can refuse it later."""
+    runs = [_bare(p)[4:] for p in policies if _bare(p).startswith("run:")]
+    if not runs:
+        return  # importing qec_gym.training loads torch and SB3 (~5 s): only pay it for trained runs
     from qec_gym.training.splits import heldout_names, record_heldout
 
     names = heldout_names(config.scenarios, env.unwrapped.scenario_names, env.unwrapped.scenario_registry)
-    for p in policies if names else ():
-        if _bare(p).startswith("run:"):
-            record_heldout(_bare(p)[4:], env_id=config.env_id, scenarios=names)
+    for run in runs if names else ():
+        record_heldout(run, env_id=config.env_id, scenarios=names)
 
 
 def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, workers, progress, say):
@@ -373,30 +380,47 @@ def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, l
     results_file = csvstore.Appender(out, RESULT_FIELDS, key=KEY)
     traces_file = csvstore.Appender(traces_path, TRACE_FIELDS, key=TRACE_KEY)
 
+    # Finished rows are written in batches at most FLUSH_SECONDS apart (and on any exit, error or
+    # Ctrl-C included): one locked append per episode cost more than a short episode.
+    pending_rows: list[dict] = []
+    pending_traces: list[dict] = []
+    last_flush = [time.monotonic()]
+
+    def flush() -> None:
+        if pending_rows:
+            results_file.append(pending_rows)
+            pending_rows.clear()
+        if pending_traces:
+            traces_file.append(pending_traces)
+            pending_traces.clear()
+        last_flush[0] = time.monotonic()
+
     def record(job: _Job, result) -> None:
         row, traces = result
         label = labels[row["scenario"]]
-        row = {**row, "scenario": label, "env_kwargs": kwargs, "policy_id": job.policy_id}
-        traces = [{**t, "scenario": label} for t in traces]
-        results_file.append([row])
-        if traces:
-            traces_file.append(traces)
+        pending_rows.append({**row, "scenario": label, "env_kwargs": kwargs, "policy_id": job.policy_id})
+        pending_traces.extend({**t, "scenario": label} for t in traces)
+        if time.monotonic() - last_flush[0] >= FLUSH_SECONDS:
+            flush()
         count[0] += 1
         if progress is not None:
             progress(count[0], total)
 
     if jobs:
         say("episodes")
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [(job, pool.submit(_run_job, job, config)) for job in jobs]
-            for job, fut in futures:  # submission order: deterministic file order
-                for result in fut.result():
-                    record(job, result)
-    else:
-        for job in jobs:
-            run_batch(job.spec, config, job.episodes, policy=job.fitted, env=env,
-                      on_episode=lambda r, job=job: record(job, r))
+    try:
+        if workers > 1 and len(jobs) > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = [(job, pool.submit(_run_job, job, config)) for job in jobs]
+                for job, fut in futures:  # submission order: deterministic file order
+                    for result in fut.result():
+                        record(job, result)
+        else:
+            for job in jobs:
+                run_batch(job.spec, config, job.episodes, policy=job.fitted, env=env,
+                          on_episode=lambda r, job=job: record(job, r))
+    finally:
+        flush()
     df = pd.DataFrame(read_results_file(out), columns=list(COLUMNS))
     ids = {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()}
     keep = (df.env_kwargs == kwargs) & df.policy.map(ids).eq(df.policy_id) & df.scenario.isin(list(labels.values())) & df.seed.isin(config.seeds)
