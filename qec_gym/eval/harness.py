@@ -50,7 +50,6 @@ import math
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,6 +276,10 @@ def _run_job(job: _Job, config: EvalConfig):
     return run_batch(job.spec, config, job.episodes, policy=job.fitted)
 
 
+def _run_job_item(item: tuple[_Job, EvalConfig]):
+    return _run_job(*item)
+
+
 def evaluate(
     policies: Sequence[str],
     config: EvalConfig,
@@ -285,6 +288,9 @@ def evaluate(
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
     status: Callable[[str], None] | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    num_cpus: int | None = None,
 ):
     """Run every policy on every (scenario, seed); returns the tidy results as a DataFrame.
 
@@ -292,7 +298,12 @@ def evaluate(
         policies: Policy specs (module docstring).
         config: Env, scenarios, seeds.
         out_path: Results CSV; finished episodes in it (same key) are not recomputed.
-        workers: Processes (episodes are independent).
+        workers: Local processes (episodes are independent; ``executor="local"``).
+        executor: ``"local"`` (this process, or ``workers`` processes) or ``"ray"``: one work
+            unit per (policy, scenario) on Ray workers (`qec_gym.sim.executor`). Rows depend
+            only on their key (seeded resets, a per-episode stream for ``random``), so every
+            executor writes the same numbers (tested).
+        address, num_cpus: Ray cluster address (None: start a local Ray with ``num_cpus`` CPUs).
         progress: Called with (done, total) after each episode.
         status: Called with a short message when a stage starts (e.g. fitting ``threshold``).
 
@@ -300,13 +311,19 @@ def evaluate(
         The rows of this configuration (policies x scenarios x seeds), with their key columns.
 
     Raises:
+        ImportError: ``executor="ray"`` without Ray (install hint).
+        ConnectionError: a Ray ``address`` that does not answer within seconds.
         ValueError: duplicate policy names; a results file of another format, of an env id no
             longer registered, of another env configuration (id, version, env_kwargs, backend),
             or holding a policy of the same name with another identity (the message names it).
     """
+    from qec_gym.sim.executor import Executor
+
     names = [policy_name(p) for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}; name them as name=spec.")
+    # checked before any work: unknown executor, Ray options without Ray
+    pool = Executor(executor, workers=workers if executor == "local" else 1, address=address, num_cpus=num_cpus)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     say = status or (lambda msg: None)
@@ -328,7 +345,7 @@ def evaluate(
             jobs_by_policy[p] = (policy_identity(p, fitted_state), agent)
         _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
         _record_heldout_runs(policies, config, env)
-        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, workers,
+        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, pool,
                          progress, say)
     finally:
         env.close()
@@ -357,20 +374,21 @@ def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
         record_heldout(run, env_id=config.env_id, scenarios=names)
 
 
-def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, workers, progress, say):
+def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, pool, progress, say):
     import pandas as pd
 
     names = [policy_name(p) for p in policies]
     done = {(r["policy"], r["scenario"], r["seed"]) for r in existing}
     traces_path = out.with_suffix(".traces.csv")
-    # A policy is built (and loaded) once per job; with workers, one job per (policy, scenario).
+    # A policy is built (and loaded) once per job; with workers or Ray, one job per (policy, scenario).
+    spread = pool.backend == "ray" or pool.workers > 1
     jobs = []
     for p in policies:
         pid, agent = jobs_by_policy[p]
         eps = [(s, seed) for s in scenarios for seed in config.seeds if (policy_name(p), labels[s], seed) not in done]
         if not eps:
             continue
-        groups = [eps] if workers <= 1 else [[e for e in eps if e[0] == s] for s in scenarios]
+        groups = [[e for e in eps if e[0] == s] for s in scenarios] if spread else [eps]
         jobs += [_Job(p, pid, tuple(g), agent) for g in groups if g]
     total = len(names) * len(scenarios) * len(config.seeds)
     count = [total - sum(len(j.episodes) for j in jobs)]
@@ -409,11 +427,10 @@ def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, l
     if jobs:
         say("episodes")
     try:
-        if workers > 1 and len(jobs) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = [(job, pool.submit(_run_job, job, config)) for job in jobs]
-                for job, fut in futures:  # submission order: deterministic file order
-                    for result in fut.result():
+        if spread and (len(jobs) > 1 or pool.backend == "ray"):
+            with pool:
+                for job, results in zip(jobs, pool.imap(_run_job_item, [(job, config) for job in jobs])):
+                    for result in results:  # submission order: deterministic file order
                         record(job, result)
         else:
             for job in jobs:
