@@ -90,9 +90,10 @@ def test_an_address_that_is_not_a_ray_head_fails_within_the_timeout():
         import socket, time
         from qec_gym.sim.executor import Executor
         server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(8)
+        ex = Executor("ray", address=f"127.0.0.1:{server.getsockname()[1]}", connect_timeout_s=3)  # imports Ray
         start = time.monotonic()
         try:
-            with Executor("ray", address=f"127.0.0.1:{server.getsockname()[1]}", connect_timeout_s=3):
+            with ex:
                 pass
         except ConnectionError as e:
             print(f"{time.monotonic() - start:.1f}|{e}")
@@ -100,11 +101,13 @@ def test_an_address_that_is_not_a_ray_head_fails_within_the_timeout():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     seconds, message = out.stdout.strip().splitlines()[-1].split("|", 1)
     assert "answers but no Ray cluster connected within 3 s" in message
-    assert float(seconds) < 3 + 3  # the timeout, plus importing Ray's init machinery
+    assert 3 <= float(seconds) < 3 + 2  # the timeout, not ray.init's ~20 s of retries
 
 
 @needs_ray
-def test_bad_ray_options_are_refused():
+def test_bad_ray_options_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="workers counts local processes"):
+        evaluate(["fixed:0"], GRID, out_path=tmp_path / "r.csv", executor="ray", workers=2)
     with pytest.raises(ValueError, match="num_cpus sizes a local Ray"):
         Executor("ray", address="127.0.0.1:6379", num_cpus=2)
     with pytest.raises(ValueError, match="is not host:port"):
@@ -152,3 +155,10 @@ def test_map_tasks_on_ray_keeps_order_and_raises_the_original_error(local_ray):
         import math
 
         map_tasks(math.sqrt, [4.0, -1.0], backend="ray")
+
+
+def test_local_worker_processes_give_the_in_process_rows(tmp_path):
+    # the local side of the same guarantee (the Ray tests compare against the in-process run)
+    one = evaluate(POLICIES, GRID, out_path=tmp_path / "one.csv")
+    two = evaluate(POLICIES, GRID, out_path=tmp_path / "two.csv", workers=2)
+    pd.testing.assert_frame_equal(two, one)

@@ -322,6 +322,9 @@ def evaluate(
     names = [policy_name(p) for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}; name them as name=spec.")
+    if executor == "ray" and workers != 1:
+        raise ValueError("workers counts local processes; with executor='ray' the Ray CPUs set the parallelism "
+                         "(num_cpus, or the cluster's): drop workers (CLI: --workers).")
     # checked before any work: unknown executor, Ray options without Ray
     pool = Executor(executor, workers=workers if executor == "local" else 1, address=address, num_cpus=num_cpus)
     out = Path(out_path)

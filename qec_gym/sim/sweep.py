@@ -105,7 +105,8 @@ class SweepConfig:
         max_shots: Stop a task after this many shots.
         max_errors: Stop a task after this many logical errors (the usual stopping rule:
             relative precision ~ 1/sqrt(max_errors)).
-        num_workers: sinter worker processes.
+        num_workers: Worker processes of the ``sinter`` and ``local`` backends of `run_sweep`
+            (the Ray backend uses the Ray CPUs instead).
 
     Raises:
         ValueError: any invalid field; the message names the fix.
