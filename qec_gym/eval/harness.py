@@ -326,7 +326,7 @@ def evaluate(
         raise ValueError("workers counts local processes; with executor='ray' the Ray CPUs set the parallelism "
                          "(num_cpus, or the cluster's): drop workers (CLI: --workers).")
     # checked before any work: unknown executor, Ray options without Ray
-    pool = Executor(executor, workers=workers if executor == "local" else 1, address=address, num_cpus=num_cpus)
+    runner = Executor(executor, workers=workers if executor == "local" else 1, address=address, num_cpus=num_cpus)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     say = status or (lambda msg: None)
@@ -348,7 +348,7 @@ def evaluate(
             jobs_by_policy[p] = (policy_identity(p, fitted_state), agent)
         _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
         _record_heldout_runs(policies, config, env)
-        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, pool,
+        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, runner,
                          progress, say)
     finally:
         env.close()
@@ -377,14 +377,14 @@ def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
         record_heldout(run, env_id=config.env_id, scenarios=names)
 
 
-def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, pool, progress, say):
+def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, runner, progress, say):
     import pandas as pd
 
     names = [policy_name(p) for p in policies]
     done = {(r["policy"], r["scenario"], r["seed"]) for r in existing}
     traces_path = out.with_suffix(".traces.csv")
     # A policy is built (and loaded) once per job; with workers or Ray, one job per (policy, scenario).
-    spread = pool.backend == "ray" or pool.workers > 1
+    spread = runner.backend == "ray" or runner.workers > 1
     jobs = []
     for p in policies:
         pid, agent = jobs_by_policy[p]
@@ -430,9 +430,9 @@ def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, l
     if jobs:
         say("episodes")
     try:
-        if spread and (len(jobs) > 1 or pool.backend == "ray"):
-            with pool:
-                for job, results in zip(jobs, pool.imap(_run_job_item, [(job, config) for job in jobs])):
+        if spread and (len(jobs) > 1 or runner.backend == "ray"):
+            with runner:
+                for job, results in zip(jobs, runner.imap(_run_job_item, [(job, config) for job in jobs])):
                     for result in results:  # submission order: deterministic file order
                         record(job, result)
         else:
