@@ -162,3 +162,19 @@ def test_local_worker_processes_give_the_in_process_rows(tmp_path):
     one = evaluate(POLICIES, GRID, out_path=tmp_path / "one.csv")
     two = evaluate(POLICIES, GRID, out_path=tmp_path / "two.csv", workers=2)
     pd.testing.assert_frame_equal(two, one)
+
+
+def test_cli_seeded_sweep_and_its_option_checks(tmp_path, capsys):
+    from qec_gym.cli import main
+
+    base = ["sweep", "--code", "repetition", "-d", "3", "-p", "0.03", "--max-shots", "1200", "--quiet",
+            "--backend", "local", "--seed", "4", "--batch-shots", "300"]
+    assert main([*base, "--workers", "1", "--out", str(tmp_path / "a.csv")]) == 0
+    assert main([*base, "--workers", "2", "--out", str(tmp_path / "b.csv")]) == 0
+    assert load_results(tmp_path / "a.csv") == load_results(tmp_path / "b.csv")
+    assert load_results(tmp_path / "a.csv")[0].shots == 1200
+    capsys.readouterr()
+    rc = main(["sweep", "-d", "3", "-p", "0.01", "--out", str(tmp_path / "c.csv"), "--seed", "4"])
+    assert rc == 2 and "--seed and --batch-shots apply to the seeded backends" in capsys.readouterr().err
+    rc = main(["sweep", "-d", "3", "-p", "0.01", "--out", str(tmp_path / "c.csv"), "--address", "h:1"])
+    assert rc == 2 and "configure the Ray backend" in capsys.readouterr().err
