@@ -383,6 +383,8 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=["table", "circuit"], help="override the env's backend")
     p.add_argument("--workers", type=_WORKERS, default=1)
     p.add_argument("--out", type=_text, default="runs/eval/results.csv")
+    _add_ray_options(p, "--executor", ("local", "ray"), "where episodes run: local processes (--workers) or Ray "
+                     "(one unit per policy x scenario; same results)")
     g = p.add_argument_group("recorded trace (Scenario.from_trace: one scenario per episode-long slice)")
     g.add_argument("--trace", type=_existing_file, metavar="FILE",
                    help="noise multipliers over time: .csv, .parquet, .npy or a telemetry store (.sqlite)")
@@ -408,7 +410,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     cfg = EvalConfig(args.env, scenarios=scenarios, seeds=tuple(range(args.seeds)), env_kwargs=env_kwargs)
     with tqdm_progress("episodes") as progress:  # its status names a baseline being fitted
         df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress,
-                      status=progress.status)
+                      status=progress.status, executor=args.executor, address=args.address, num_cpus=args.num_cpus)
     names = set(df.policy)
     table = summarize(df, reference="best_fixed" if "best_fixed" in names else None,
                       oracle="clairvoyant" if "clairvoyant" in names else None)
@@ -497,6 +499,16 @@ def _run_tree(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_ray_options(p: argparse.ArgumentParser, flag: str, choices: tuple[str, ...], help: str) -> None:
+    """The backend choice of a command and the Ray options (`qec_gym.sim.executor`)."""
+    g = p.add_argument_group("distributed (pip install \"qec-gym[ray]\")")
+    g.add_argument(flag, dest=flag.lstrip("-"), choices=choices, default=choices[0], help=f"{help} (default: {choices[0]})")
+    g.add_argument("--address", type=_text, default=None,
+                   help=f"Ray cluster to join (host:port, ray://host:port or auto; default: start a local Ray) "
+                        f"with {flag} ray")
+    g.add_argument("--num-cpus", type=_WORKERS, default=None, help=f"CPUs of the local Ray (default: all) with {flag} ray")
+
+
 def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sweep",
@@ -514,8 +526,13 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--basis", choices=["x", "z"], default=None, help="memory basis (default: the family's)")
     p.add_argument("--max-shots", type=_SHOTS, default=100_000)
     p.add_argument("--max-errors", type=_SHOTS, default=1_000)
-    p.add_argument("--workers", type=_WORKERS, default=2, help="sinter worker processes (default: 2)")
+    p.add_argument("--workers", type=_WORKERS, default=2, help="sinter / local worker processes (default: 2)")
     p.add_argument("--out", type=_text, required=True, help="results CSV; re-running with the same file resumes")
+    _add_ray_options(p, "--backend", ("sinter", "local", "ray"),
+                     "sinter: sinter's workers (unseeded); local / ray: seeded shot batches on local processes or "
+                     "Ray workers (identical counts for one --seed)")
+    p.add_argument("--seed", type=_Number("int", 0, 2**63 - 1), default=0, help="root seed of --backend local/ray")
+    p.add_argument("--batch-shots", type=_SHOTS, default=1_000, help="shots per seeded batch (default: 1000)")
     p.add_argument("--plot", type=_text, default=None, help="also write a PNG of logical error per round vs p")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=_run_sweep)
@@ -542,7 +559,11 @@ def _run_sweep(args: argparse.Namespace) -> int:
             print(update.status_message, file=sys.stderr, flush=True)
 
     # run_sweep returns this sweep's tasks only, even when --out also holds other sweeps.
-    rows = stats_to_rows(run_sweep(config, save_path=args.out, progress=progress))
+    if args.backend == "sinter" and (args.seed != 0 or args.batch_shots != 1_000):
+        raise ValueError("--seed and --batch-shots apply to the seeded backends: add --backend local or --backend ray.")
+    rows = stats_to_rows(run_sweep(config, save_path=args.out, progress=progress, backend=args.backend,
+                                   seed=args.seed, batch_shots=args.batch_shots, address=args.address,
+                                   num_cpus=args.num_cpus))
     print(f"{'code':<18}{'decoder':<22}{'noise':<18}{'d':>3}{'r':>4}{'p':>10}{'shots':>10}{'errors':>8}"
           f"{'p_L/round':>11}  95% CI")
     for r in rows:
@@ -971,6 +992,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(e).replace("\n", " ")
         print(f"qec-gym {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except (ImportError, ConnectionError) as e:  # an optional extra missing (install hint), a cluster not answering
+        print(f"qec-gym {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"qec-gym {args.command}: interrupted; partial results were saved where supported.", file=sys.stderr)
         return 130

@@ -2,7 +2,8 @@
 
 Every policy runs episode (scenario, seed) from ``env.reset(seed=seed, options={"scenario": s})``,
 so all policies see the same true-noise trajectory (paired comparison; tested). Results are
-appended to a CSV after each episode; re-running with the same file skips finished episodes.
+appended to a CSV in batches at most `FLUSH_SECONDS` apart and on exit (errors and Ctrl-C
+included); re-running with the same file skips finished episodes.
 Step-level traces of the first seed of each scenario go to ``<results>.traces.csv`` for the
 report's trajectory plots (plots read results, never re-simulate).
 
@@ -46,9 +47,9 @@ import dataclasses
 import hashlib
 import json
 import math
+import time
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,9 @@ TRACE_FIELDS: dict[str, Callable[[str], Any]] = {
 TRACE_COLUMNS = tuple(TRACE_FIELDS)
 TRACE_KEY = ("policy", "scenario", "seed", "step")
 _FITTED = ("best_fixed", "threshold", "periodic_recal", "cusum_recal")
+FLUSH_SECONDS = 1.0
+"""Longest time finished episodes wait in memory before they are appended to the results file
+(a process killed outright loses at most this much work; an exception or Ctrl-C loses none)."""
 
 
 @dataclass(frozen=True)
@@ -274,6 +278,10 @@ def _run_job(job: _Job, config: EvalConfig):
     return run_batch(job.spec, config, job.episodes, policy=job.fitted)
 
 
+def _run_job_item(item: tuple[_Job, EvalConfig]):
+    return _run_job(*item)
+
+
 def evaluate(
     policies: Sequence[str],
     config: EvalConfig,
@@ -282,6 +290,9 @@ def evaluate(
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
     status: Callable[[str], None] | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    num_cpus: int | None = None,
 ):
     """Run every policy on every (scenario, seed); returns the tidy results as a DataFrame.
 
@@ -289,7 +300,12 @@ def evaluate(
         policies: Policy specs (module docstring).
         config: Env, scenarios, seeds.
         out_path: Results CSV; finished episodes in it (same key) are not recomputed.
-        workers: Processes (episodes are independent).
+        workers: Local processes (episodes are independent; ``executor="local"``).
+        executor: ``"local"`` (this process, or ``workers`` processes) or ``"ray"``: one work
+            unit per (policy, scenario) on Ray workers (`qec_gym.sim.executor`). Rows depend
+            only on their key (seeded resets, a per-episode stream for ``random``), so every
+            executor writes the same numbers (tested).
+        address, num_cpus: Ray cluster address (None: start a local Ray with ``num_cpus`` CPUs).
         progress: Called with (done, total) after each episode.
         status: Called with a short message when a stage starts (e.g. fitting ``threshold``).
 
@@ -297,13 +313,22 @@ def evaluate(
         The rows of this configuration (policies x scenarios x seeds), with their key columns.
 
     Raises:
+        ImportError: ``executor="ray"`` without Ray (install hint).
+        ConnectionError: a Ray ``address`` that does not answer within seconds.
         ValueError: duplicate policy names; a results file of another format, of an env id no
             longer registered, of another env configuration (id, version, env_kwargs, backend),
             or holding a policy of the same name with another identity (the message names it).
     """
+    from qec_gym.sim.executor import Executor
+
     names = [policy_name(p) for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}; name them as name=spec.")
+    if executor == "ray" and workers != 1:
+        raise ValueError("workers counts local processes; with executor='ray' the Ray CPUs set the parallelism "
+                         "(num_cpus, or the cluster's): drop workers (CLI: --workers).")
+    # checked before any work: unknown executor, Ray options without Ray
+    runner = Executor(executor, workers=workers if executor == "local" else 1, address=address, num_cpus=num_cpus)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     say = status or (lambda msg: None)
@@ -325,7 +350,7 @@ def evaluate(
             jobs_by_policy[p] = (policy_identity(p, fitted_state), agent)
         _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
         _record_heldout_runs(policies, config, env)
-        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, workers,
+        return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, runner,
                          progress, say)
     finally:
         env.close()
@@ -344,28 +369,31 @@ def scenario_labels(env) -> dict[str, str]:
 def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
     """Mark every ``run:`` policy as having seen the held-out scenarios it is about to be evaluated
     on (`qec_gym.training.splits`; docs/protocol.md), so tuning can refuse it later."""
+    runs = [_bare(p)[4:] for p in policies if _bare(p).startswith("run:")]
+    if not runs:
+        return  # importing qec_gym.training loads torch and SB3 (~5 s): only pay it for trained runs
     from qec_gym.training.splits import heldout_names, record_heldout
 
     names = heldout_names(config.scenarios, env.unwrapped.scenario_names, env.unwrapped.scenario_registry)
-    for p in policies if names else ():
-        if _bare(p).startswith("run:"):
-            record_heldout(_bare(p)[4:], env_id=config.env_id, scenarios=names)
+    for run in runs if names else ():
+        record_heldout(run, env_id=config.env_id, scenarios=names)
 
 
-def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, workers, progress, say):
+def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, runner, progress, say):
     import pandas as pd
 
     names = [policy_name(p) for p in policies]
     done = {(r["policy"], r["scenario"], r["seed"]) for r in existing}
     traces_path = out.with_suffix(".traces.csv")
-    # A policy is built (and loaded) once per job; with workers, one job per (policy, scenario).
+    # A policy is built (and loaded) once per job; with workers or Ray, one job per (policy, scenario).
+    spread = runner.backend == "ray" or runner.workers > 1
     jobs = []
     for p in policies:
         pid, agent = jobs_by_policy[p]
         eps = [(s, seed) for s in scenarios for seed in config.seeds if (policy_name(p), labels[s], seed) not in done]
         if not eps:
             continue
-        groups = [eps] if workers <= 1 else [[e for e in eps if e[0] == s] for s in scenarios]
+        groups = [[e for e in eps if e[0] == s] for s in scenarios] if spread else [eps]
         jobs += [_Job(p, pid, tuple(g), agent) for g in groups if g]
     total = len(names) * len(scenarios) * len(config.seeds)
     count = [total - sum(len(j.episodes) for j in jobs)]
@@ -375,30 +403,46 @@ def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, l
     results_file = csvstore.Appender(out, RESULT_FIELDS, key=KEY)
     traces_file = csvstore.Appender(traces_path, TRACE_FIELDS, key=TRACE_KEY)
 
+    # Finished rows are written in batches at most FLUSH_SECONDS apart (and on any exit, error or
+    # Ctrl-C included): one locked append per episode cost more than a short episode.
+    pending_rows: list[dict] = []
+    pending_traces: list[dict] = []
+    last_flush = [time.monotonic()]
+
+    def flush() -> None:
+        if pending_rows:
+            results_file.append(pending_rows)
+            pending_rows.clear()
+        if pending_traces:
+            traces_file.append(pending_traces)
+            pending_traces.clear()
+        last_flush[0] = time.monotonic()
+
     def record(job: _Job, result) -> None:
         row, traces = result
         label = labels[row["scenario"]]
-        row = {**row, "scenario": label, "env_kwargs": kwargs, "policy_id": job.policy_id}
-        traces = [{**t, "scenario": label} for t in traces]
-        results_file.append([row])
-        if traces:
-            traces_file.append(traces)
+        pending_rows.append({**row, "scenario": label, "env_kwargs": kwargs, "policy_id": job.policy_id})
+        pending_traces.extend({**t, "scenario": label} for t in traces)
+        if time.monotonic() - last_flush[0] >= FLUSH_SECONDS:
+            flush()
         count[0] += 1
         if progress is not None:
             progress(count[0], total)
 
     if jobs:
         say("episodes")
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [(job, pool.submit(_run_job, job, config)) for job in jobs]
-            for job, fut in futures:  # submission order: deterministic file order
-                for result in fut.result():
-                    record(job, result)
-    else:
-        for job in jobs:
-            run_batch(job.spec, config, job.episodes, policy=job.fitted, env=env,
-                      on_episode=lambda r, job=job: record(job, r))
+    try:
+        if spread and (len(jobs) > 1 or runner.backend == "ray"):
+            with runner:
+                for job, results in zip(jobs, runner.imap(_run_job_item, [(job, config) for job in jobs])):
+                    for result in results:  # submission order: deterministic file order
+                        record(job, result)
+        else:
+            for job in jobs:
+                run_batch(job.spec, config, job.episodes, policy=job.fitted, env=env,
+                          on_episode=lambda r, job=job: record(job, r))
+    finally:
+        flush()
     df = pd.DataFrame(read_results_file(out), columns=list(COLUMNS))
     ids = {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()}
     keep = (df.env_kwargs == kwargs) & df.policy.map(ids).eq(df.policy_id) & df.scenario.isin(list(labels.values())) & df.seed.isin(config.seeds)

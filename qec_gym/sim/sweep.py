@@ -7,9 +7,16 @@ decoder needs; `run_sweep` hands them to ``sinter.collect`` with qec-gym's decod
 it stopped and a finished one is not sampled again; `load_results` reads the CSV back as tidy
 `SweepRow` records.
 
-Sampling uses sinter's worker processes, which draw their own random seeds: a sweep is
-statistically, not bit-for-bit, reproducible. Everything derived from a stored CSV (thresholds,
-plots) is deterministic.
+Backends. ``backend="sinter"`` (the default) hands the tasks to ``sinter.collect``, whose
+worker processes draw their own random seeds: statistically, not bit-for-bit, reproducible.
+``backend="local"`` and ``backend="ray"`` split each task into batches of ``batch_shots`` shots,
+batch ``k`` sampled by stim with a seed derived from (``seed``, the task's strong id, ``k``) and
+decoded by the same sinter decoders, and stop a task at the first batch (in batch order) at which
+its shots or errors reach the limits: the stored counts are a function of the seed alone, the
+same on this machine's processes as on Ray workers (`qec_gym.sim.executor`). All backends write
+and resume the same sinter CSV. (stim's seeded output is fixed for one stim version and CPU
+architecture; a cluster mixing CPUs with different SIMD widths may differ in individual shots.)
+Everything derived from a stored CSV (thresholds, plots) is deterministic.
 
 Example:
     >>> cfg = SweepConfig(families=("repetition",), distances=(3, 5), p_values=(0.01,),
@@ -22,15 +29,18 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 import pathlib
 import re
+import time
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import sinter
 
 from qec_gym.codes import FAMILIES, CodeSpec, build_circuit
@@ -95,7 +105,8 @@ class SweepConfig:
         max_shots: Stop a task after this many shots.
         max_errors: Stop a task after this many logical errors (the usual stopping rule:
             relative precision ~ 1/sqrt(max_errors)).
-        num_workers: sinter worker processes.
+        num_workers: Worker processes of the ``sinter`` and ``local`` backends of `run_sweep`
+            (the Ray backend uses the Ray CPUs instead).
 
     Raises:
         ValueError: any invalid field; the message names the fix.
@@ -234,13 +245,21 @@ def make_tasks(config: SweepConfig) -> list[sinter.Task]:
     return tasks
 
 
+SWEEP_BACKENDS = ("sinter", "local", "ray")
+
+
 def run_sweep(
     config: SweepConfig,
     *,
     save_path: str | pathlib.Path | None,
     progress: Callable[[sinter.Progress], None] | None = None,
+    backend: str = "sinter",
+    seed: int = 0,
+    batch_shots: int = 1_000,
+    address: str | None = None,
+    num_cpus: int | None = None,
 ) -> list[sinter.TaskStats]:
-    """Sample every task of ``config`` with sinter, saving (and resuming from) ``save_path``.
+    """Sample every task of ``config``, saving (and resuming from) ``save_path``.
 
     Re-running with the same config and ``save_path`` counts the stored shots towards
     ``max_shots`` / ``max_errors``: finished tasks are not sampled again, unfinished ones
@@ -252,6 +271,19 @@ def run_sweep(
             ``None`` keeps results in memory only.
         progress: Called with each ``sinter.Progress`` (new stats and a status line); the CLI
             prints it. The library itself prints nothing.
+        backend: ``"sinter"`` (sinter's workers, unseeded), ``"local"`` (seeded batches on
+            ``config.num_workers`` local processes) or ``"ray"`` (the same seeded batches on Ray
+            workers; same counts as ``"local"``); see the module docstring.
+        seed: Root seed of the seeded backends (ignored by ``"sinter"``).
+        batch_shots: Shots per seeded batch (the unit of work and of the stopping rule; a
+            resumed sweep continues with the batch after the stored shots, so keep it fixed).
+        address, num_cpus: Ray cluster address (None: start a local Ray) and the local Ray's
+            CPUs (`qec_gym.sim.executor.Executor`).
+
+    Raises:
+        ValueError: unknown backend, bad seed or batch_shots, Ray options without ``backend="ray"``.
+        ImportError: ``backend="ray"`` without Ray (install hint).
+        ConnectionError: an ``address`` that does not answer within seconds.
 
     Returns:
         One merged ``sinter.TaskStats`` per task of ``config`` (stored and new shots together),
@@ -269,6 +301,14 @@ def run_sweep(
         >>> stats[0].shots, rows[0].family, rows[0].shots
         (500, 'repetition', 500)
     """
+    if backend not in SWEEP_BACKENDS:
+        raise ValueError(f"unknown sweep backend {backend!r}; choose one of {list(SWEEP_BACKENDS)}.")
+    if backend != "ray" and (address is not None or num_cpus is not None):
+        raise ValueError("address and num_cpus configure the Ray backend; pass backend='ray' (CLI: --backend ray).")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}.")
+    if isinstance(batch_shots, bool) or not isinstance(batch_shots, (int, np.integer)) or batch_shots < 1:
+        raise ValueError(f"batch_shots must be an int >= 1, got {batch_shots!r}.")
     tasks = make_tasks(config)
     if save_path is not None:
         save_path = pathlib.Path(save_path)
@@ -276,6 +316,13 @@ def run_sweep(
     wanted = {t.strong_id() for t in tasks}
 
     def run() -> list[sinter.TaskStats]:
+        if backend != "sinter":
+            from qec_gym.sim.executor import Executor
+
+            executor = Executor(backend, workers=config.num_workers if backend == "local" else 1,
+                                address=address, num_cpus=num_cpus)
+            return _run_seeded(config, tasks, executor, save_path=save_path, progress=progress, seed=int(seed),
+                               batch_shots=int(batch_shots))
         return collect(  # sinter.collect that raises, never hangs, when a worker dies
             num_workers=config.num_workers,
             tasks=tasks,
@@ -296,6 +343,110 @@ def run_sweep(
         stats = run()
     # sinter returns every task stored in the file; other sweeps' tasks are not this sweep's results.
     return [s for s in stats if s.strong_id in wanted]
+
+
+def batch_seed(seed: int, strong_id: str, index: int) -> int:
+    """The stim seed of batch ``index`` of the task ``strong_id`` under root ``seed`` (uint64).
+
+    Example:
+        >>> batch_seed(0, "ab" * 32, 3) == batch_seed(0, "ab" * 32, 3) != batch_seed(0, "ab" * 32, 4)
+        True
+    """
+    words = [int(strong_id[i:i + 8], 16) for i in range(0, 32, 8)]  # 128 bits of the task's sha256
+    return int(np.random.SeedSequence([seed, *words, index]).generate_state(1, np.uint64)[0])
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """Batches ``first .. first + len(shots) - 1`` of one task: all a worker needs (picklable)."""
+
+    task: sinter.Task
+    strong_id: str
+    seed: int
+    first: int
+    shots: tuple[int, ...]
+
+
+def _sample_unit(unit: _Unit) -> list[tuple[int, int, float]]:
+    """(shots, errors, seconds) of each batch of ``unit``: stim samples with the batch's seed, the
+    task's sinter decoder decodes, an error is a shot whose predicted observables differ."""
+    start = time.perf_counter()
+    decoder = sinter_decoders([unit.task.decoder])[unit.task.decoder]
+    compiled = decoder.compile_decoder_for_dem(dem=unit.task.detector_error_model)
+    out = []
+    for k, shots in enumerate(unit.shots, start=unit.first):
+        sampler = unit.task.circuit.compile_detector_sampler(seed=batch_seed(unit.seed, unit.strong_id, k))
+        dets, obs = sampler.sample(shots, separate_observables=True, bit_packed=True)
+        predicted = compiled.decode_shots_bit_packed(bit_packed_detection_event_data=dets)
+        errors = int(np.count_nonzero(np.any(predicted != obs, axis=1)))
+        now = time.perf_counter()
+        out.append((shots, errors, now - start))
+        start = now
+    return out
+
+
+def _run_seeded(config: SweepConfig, tasks: list[sinter.Task], executor, *, save_path: pathlib.Path | None,
+                progress, seed: int, batch_shots: int) -> list[sinter.TaskStats]:
+    """The ``local`` / ``ray`` backends of `run_sweep` (called holding the file's lock).
+
+    Works in waves: each unfinished task gets its next batches (about two per worker in all),
+    the executor runs them, and each task takes its batches in batch order up to the first at
+    which its totals reach ``max_shots`` or ``max_errors``; later batches of a stopped task are
+    dropped unsaved, so what is stored never depends on timing or worker count.
+    """
+    ids = [t.strong_id() for t in tasks]
+    stored: dict[str, sinter.TaskStats] = {}
+    if save_path is not None and save_path.exists() and save_path.stat().st_size:
+        stored = {s.strong_id: s for s in _read_stats(save_path)}
+    totals = {i: [stored[i].shots, stored[i].errors] if i in stored else [0, 0] for i in ids}
+    # The next batch continues after the stored shots (batches of a seeded run are whole until the last).
+    next_batch = {i: -(-totals[i][0] // batch_shots) for i in ids}
+    new: dict[str, sinter.TaskStats] = {}
+
+    def finished(i: str) -> bool:
+        return totals[i][0] >= config.max_shots or totals[i][1] >= config.max_errors
+
+    with executor as ex:
+        slots = 2 * ex.parallelism
+        while True:
+            active = [(t, i) for t, i in zip(tasks, ids) if not finished(i)]
+            if not active:
+                break
+            per_task = max(1, -(-slots // len(active)))
+            units = []
+            for t, i in active:
+                left = config.max_shots - totals[i][0]
+                shots = [min(batch_shots, left - j * batch_shots) for j in range(per_task) if left - j * batch_shots > 0]
+                units.append(_Unit(t, i, seed, next_batch[i], tuple(shots)))
+            lines = []
+            for unit, batches in zip(units, ex.imap(_sample_unit, units)):
+                i = unit.strong_id
+                got = [0, 0, 0.0]
+                for shots, errors, seconds in batches:
+                    if finished(i):
+                        break
+                    totals[i][0] += shots
+                    totals[i][1] += errors
+                    next_batch[i] += 1
+                    got = [got[0] + shots, got[1] + errors, got[2] + seconds]
+                stats = sinter.TaskStats(strong_id=i, decoder=unit.task.decoder, json_metadata=unit.task.json_metadata,
+                                         shots=got[0], errors=got[1], seconds=got[2])
+                new[i] = new[i] + stats if i in new else stats
+                lines.append(stats)
+            if save_path is not None:
+                with open(save_path, "a") as f:
+                    if f.tell() == 0:
+                        f.write(sinter.CSV_HEADER + "\n")
+                    f.write("".join(s.to_csv_line() + "\n" for s in lines))
+            if progress is not None:
+                left = sum(not finished(i) for i in ids)
+                progress(sinter.Progress(new_stats=tuple(lines), status_message=f"{left} of {len(ids)} tasks left"))
+    merged = []
+    for t, i in zip(tasks, ids):
+        parts = [s for s in (stored.get(i), new.get(i)) if s is not None]
+        merged.append(functools.reduce(lambda a, b: a + b, parts) if parts else sinter.TaskStats(
+            strong_id=i, decoder=t.decoder, json_metadata=t.json_metadata))
+    return merged
 
 
 def sinter_csv_row(raw: dict[str, str]) -> dict:
