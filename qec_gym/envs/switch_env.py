@@ -98,6 +98,15 @@ a 1-D table calibrated to the truth unless ``calibration_table=True`` (then bili
 assumed). Window features are sampled around their tabulated means with the spread measured
 at the same window size; logical failures are binomial.
 
+Why SurfaceSwitch keeps a 1-D table (decoders calibrated to the truth): when every channel
+scales together, stale priors cost nothing measurable. Measured by
+``scripts/measure_stale_priors.py`` (``stim.Circuit.generated`` rotated X memories, rounds = d,
+PyMatching from the true and from the baseline (m = 1) DEM on the same samples; excess failures of
+the stale decoder, 95% interval): d = 3 at m = 0.5 and 3, identical decisions on every shot; d = 5 at
+m = 3, 6, 10: -1.0% [-2.0, +0.3], -0.5% [-2.0, +1.1], -0.8% [-2.7, +1.0]. Scaling only the
+measurement flips (DecoderCalibration's axis) costs +25% [+9, +40] at x10 and +24% [+17, +31] at
+x30, which a 2-D table resolves. PhotonicSwitch's loss axis is not uniform and was not measured.
+
 ## Info
 ``true_noise`` (`NoiseParams`), ``true_multiplier``, ``assumed_multiplier``, ``scenario``,
 ``logical_errors``, ``shots``, ``p_round`` (estimated from this window), ``expected_p_round``,
