@@ -8,6 +8,15 @@ key hashes the configuration; a corrupt or mismatched file is rebuilt, never use
 `WindowTable` interpolates in log m and samples windows binomially, so an env step costs
 microseconds instead of milliseconds. It is validated against the circuit backend (tests).
 
+Two formats. v1 (`TABLE_VERSION`, the v1 envs' packaged tables, unchanged so their results
+reproduce): a fixed ``windows x window_shots`` per cell at noise quantised to 64 bins per decade,
+rate ``(errors + 0.5) / (shots + 1)`` (floored at 1/(2 shots); not monotone where counts are
+small). Fitted (`FIT_TABLE_VERSION`, ``TableConfig(target_errors=..., max_shots=...)``): each cell
+at exactly its labelled noise, sampled until ``target_errors`` logical errors or its shot cap
+(shots stored per cell), cells of one true noise on common samples, and the rate a monotone
+log-log fit (`fit_monotone_log_rate`) with a 95% interval (`WindowTable.p_shot_interval`).
+``scripts/build_tables.py`` rebuilds the packaged tables.
+
 Example:
     >>> import numpy as np
     >>> from qec_gym.noise import NoiseParams
@@ -46,7 +55,7 @@ from qec_gym.sim.stats import per_round
 log = logging.getLogger(__name__)
 
 PACKAGED_TABLES = Path(__file__).parent / "data"
-"""Where the registered environments' tables ship (``qec-gym table build --packaged`` writes them)."""
+"""Where the registered environments' tables ship (``scripts/build_tables.py`` writes them)."""
 
 TABLE_VERSION = 1
 """Version of the fixed-shot table format (``TableConfig(target_errors=None)``: the v1 envs' packaged
@@ -670,8 +679,7 @@ def fit_monotone_log_rate(
     penalty = smoothing * h2 * h2 * curvature.T @ curvature  # (n, n), symmetric PSD
 
     point = _fit_batch(errors[None], shots, penalty)[0]
-    k = np.maximum(0.0, errors)
-    samples = rng.beta(k[None, :] + 0.5, shots[None, :] - k[None, :] + 0.5, size=(draws, n))
+    samples = rng.beta(errors[None, :] + 0.5, shots[None, :] - errors[None, :] + 0.5, size=(draws, n))
     fits = _fit_batch(samples * shots, shots, penalty)
     alpha = (1 - confidence) / 2
     lo = np.minimum(np.quantile(fits, alpha, axis=0), point)
@@ -705,7 +713,7 @@ def _fit_batch(k: np.ndarray, n: np.ndarray, penalty: np.ndarray, iterations: in
     lp, p, f = parts(x)
     mu = np.ones(b_)
     eye = np.eye(m)
-    for it in range(iterations):
+    for _ in range(iterations):
         g_lp = -k + (n - k) * p / (1 - p) + 2 * lp @ penalty
         h_lp = (n - k) * p / (1 - p) ** 2
         sig = np.concatenate([np.ones((b_, 1)), expit(x[:, 1:])], axis=1)
