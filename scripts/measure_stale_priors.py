@@ -10,7 +10,12 @@ binomial on the discordant shots: stale/fresh = (a + b) / (a + c), b ~ Bin(b + c
 For comparison it also runs the DecoderCalibration axis (only the measurement flips scale, x30),
 where stale priors are known to cost ~10-18%.
 
-    nice -n 10 python scripts/measure_stale_priors.py
+    nice -n 10 python scripts/measure_stale_priors.py [--photonic]
+
+``--photonic`` adds PhotonicSwitch's loss axis (only p_loss drifts, x0.3..x3). Its noise model
+(loss on every photon as erasures, `qec_gym.codes.noise_model`) exists only in this project, so
+that part runs the project's circuits and decoders (`qec_gym.sim.simulate_window` with
+``assumed_noise``, both decoders on the same samples via the same seed): not an independent check.
 """
 
 from __future__ import annotations
@@ -61,6 +66,26 @@ def report(label: str, shots: int, a: int, b: int, c: int) -> None:
           f"stale/fresh - 1 = {stale / max(fresh, 1) - 1:+.3f} [{lo:+.3f}, {hi:+.3f}]", flush=True)
 
 
+def photonic() -> None:
+    from qec_gym.codes import CodeSpec
+    from qec_gym.envs import PHOTONIC_AXIS
+    from qec_gym.sim import SimulationCache, simulate_window
+
+    cache = SimulationCache()
+    print("PhotonicSwitch loss axis (project's model), rotated surface, both bases, decoder calibrated at m = 1:")
+    for d, m, shots in ((5, 0.3, 100_000), (5, 3.0, 20_000), (7, 3.0, 20_000)):
+        for basis in ("x", "z"):
+            spec = CodeSpec("rotated_surface", d, basis=basis)
+            true = PHOTONIC_AXIS.noise(m)
+            fails = []
+            for assumed in (true, PHOTONIC_AXIS.noise(1.0)):
+                w = simulate_window(spec, true, assumed_noise=assumed, shots=shots, rng=np.random.default_rng(d),
+                                    cache=cache)
+                fails.append(w.errors)
+            print(f"  d={d} m={m:g} basis {basis}: fresh {fails[0]}, stale {fails[1]} of {shots} (same samples), "
+                  f"stale/fresh - 1 = {fails[1] / max(fails[0], 1) - 1:+.3f}", flush=True)
+
+
 def main() -> int:
     p0 = 1e-3
     start = time.perf_counter()
@@ -71,6 +96,8 @@ def main() -> int:
     print("measurement-flip axis (DecoderCalibration: p_meas = m * 1e-3), decoder calibrated at m = 1:")
     for d, m, shots in ((5, 10.0, 100_000), (5, 30.0, 30_000)):
         report(f"d={d} p_meas x{m:g}", *paired(circuit(d, p0, m * p0), circuit(d, p0), shots, seed=int(m) + 7))
+    if "--photonic" in sys.argv[1:]:
+        photonic()
     print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     return 0
 

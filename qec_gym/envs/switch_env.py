@@ -105,7 +105,10 @@ PyMatching from the true and from the baseline (m = 1) DEM on the same samples; 
 the stale decoder, 95% interval): d = 3 at m = 0.5 and 3, identical decisions on every shot; d = 5 at
 m = 3, 6, 10: -1.0% [-2.0, +0.3], -0.5% [-2.0, +1.1], -0.8% [-2.7, +1.0]. Scaling only the
 measurement flips (DecoderCalibration's axis) costs +25% [+9, +40] at x10 and +24% [+17, +31] at
-x30, which a 2-D table resolves. PhotonicSwitch's loss axis is not uniform and was not measured.
+x30, which a 2-D table resolves. PhotonicSwitch's loss axis (only p_loss drifts; the project's
+loss model, ``--photonic``, same samples for both decoders, rotated surface): +10% and +16% at
+m = 0.3 (d = 5, X / Z basis, 89 / 62 fresh failures: within sampling noise) and -1.5% to -3.2% at
+m = 3 (d = 5, 7: the stale decoder is slightly *better*); both tables stay 1-D.
 
 ## Info
 ``true_noise`` (`NoiseParams`), ``true_multiplier``, ``assumed_multiplier``, ``scenario``,
