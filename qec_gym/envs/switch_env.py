@@ -11,8 +11,10 @@ time since its last switch and recalibration. The goal is to meet a logical-erro
 least resource cost.
 
 ## Action space
-``Discrete(2 + len(menu))``: ``0`` keep, ``1`` recalibrate the decoder (its priors become the
-current true noise; costs ``recalibration_cost``), ``2 + i`` switch to ``menu[i]`` (costs
+``Discrete(2 + len(menu))``: ``0`` keep, ``1`` recalibrate the decoder (costs ``recalibration_cost``;
+its priors become the noise at the syndrome-derived multiplier estimate averaged over the last
+``recalibration_windows`` windows with ``recalibration="estimate"``, the current true noise with
+``recalibration="oracle"``), ``2 + i`` switch to ``menu[i]`` (costs
 ``switch_cost`` and a transient logical error ``switch_transient``; switching to the running
 entry is the same as keep and is masked out by `action_masks`).
 
@@ -66,7 +68,19 @@ precomputed `WindowTable`, fast; ``"circuit"``: stim sampling and decoding every
 ``shots`` per window, ``reward``, ``calibration_readout``, ``readout_lag``, ``readout_noise``,
 ``privileged``, ``raw_syndrome``, ``raw_shots``, ``initial_entry``, ``max_steps``,
 ``table_windows``, ``calibration_table`` (2-D table over true x assumed noise), ``render_mode``,
-``common_random_numbers``.
+``common_random_numbers``, ``table_options`` (fields of the fitted table format, `TableConfig`:
+``target_errors``, ``max_shots``, ...), ``recalibration`` (``"oracle"``, the default and the v1
+behaviour: recalibrating sets the priors to the true noise, an ablation; ``"estimate"``: to
+``axis.noise(m_hat)`` with ``log m_hat`` the mean of observation index 8, the syndrome-derived
+estimate, over the last ``recalibration_windows`` windows run, so its estimation error and lag
+under drift are part of the outcome; the true noise is never used), ``recalibration_windows`` (K).
+
+Recalibration and the oracles: the myopic oracle scores "recalibrate" with the priors it would
+actually get (the estimate now); the clairvoyant plan, which cannot know future window noise,
+scores a future recalibration at step k with the noise-free estimate, the geometric mean of the
+true multiplier over the K windows before k (the estimator's lag, not its sampling error). The
+starting state is calibrated to the true noise of step 0 in both modes (a full calibration
+before the run).
 
 ## Randomness and paired comparisons
 Every draw comes from ``self.np_random`` (seeded by ``reset(seed=...)``). With
@@ -83,6 +97,18 @@ windows that did not differ (common random numbers; `qec_gym.eval` pairs episode
 a 1-D table calibrated to the truth unless ``calibration_table=True`` (then bilinear in true x
 assumed). Window features are sampled around their tabulated means with the spread measured
 at the same window size; logical failures are binomial.
+
+Why SurfaceSwitch keeps a 1-D table (decoders calibrated to the truth): when every channel
+scales together, stale priors cost nothing measurable. Measured by
+``scripts/measure_stale_priors.py`` (``stim.Circuit.generated`` rotated X memories, rounds = d,
+PyMatching from the true and from the baseline (m = 1) DEM on the same samples; excess failures of
+the stale decoder, 95% interval): d = 3 at m = 0.5 and 3, identical decisions on every shot; d = 5 at
+m = 3, 6, 10: -1.0% [-2.0, +0.3], -0.5% [-2.0, +1.1], -0.8% [-2.7, +1.0]. Scaling only the
+measurement flips (DecoderCalibration's axis) costs +25% [+9, +40] at x10 and +24% [+17, +31] at
+x30, which a 2-D table resolves. PhotonicSwitch's loss axis (only p_loss drifts; the project's
+loss model, ``--photonic``, same samples for both decoders, rotated surface): +10% and +16% at
+m = 0.3 (d = 5, X / Z basis, 89 / 62 fresh failures: within sampling noise) and -1.5% to -3.2% at
+m = 3 (d = 5, 7: the stale decoder is slightly *better*); both tables stay 1-D.
 
 ## Info
 ``true_noise`` (`NoiseParams`), ``true_multiplier``, ``assumed_multiplier``, ``scenario``,
@@ -104,6 +130,10 @@ cannot see, e.g. cat bit flips in an X-basis memory; combined as independent wit
 ones in the reward, the oracle and ``info``).
 
 ## Version history
+* DecoderCalibration-v2 (registered next to v1, which is unchanged): fitted table
+  (``table_options``, see `TableConfig`) and ``recalibration="estimate"`` (priors estimated from
+  the syndromes of the last ``recalibration_windows`` windows). Both options default to the v1
+  behaviour in this class.
 * v1: observation index 10 is the running configuration's *nominal* decode latency (tabulated at
   the axis baseline), no longer the tabulated latency at the *true* noise of the window: that was a
   noise-free function of the true noise (Spearman 1.000 with log10 of the true multiplier under a
@@ -117,6 +147,7 @@ ones in the reward, the oracle and ``info``).
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -171,6 +202,9 @@ class QECSwitchEnv(gym.Env):
         table_cache: str | None = "default",
         render_mode: str | None = None,
         common_random_numbers: bool = True,
+        table_options: Mapping[str, Any] | None = None,
+        recalibration: str = "oracle",
+        recalibration_windows: int = 10,
     ) -> None:
         self.menu = tuple(menu)
         if not self.menu:
@@ -221,6 +255,16 @@ class QECSwitchEnv(gym.Env):
                 or not 0 <= self.initial_entry < len(self.menu)):
             raise ValueError(f"initial_entry must index the menu (0..{len(self.menu) - 1}), got {initial_entry}.")
         self._check_decodable()
+        if recalibration not in ("oracle", "estimate"):
+            raise ValueError(f"recalibration must be 'estimate' (priors from the syndromes of the last windows) or "
+                             f"'oracle' (priors set to the true noise, an ablation), got {recalibration!r}.")
+        if (isinstance(recalibration_windows, bool) or not isinstance(recalibration_windows, (int, np.integer))
+                or recalibration_windows < 1):
+            raise ValueError(f"recalibration_windows must be an int >= 1 (windows whose syndromes estimate the "
+                             f"noise), got {recalibration_windows!r}.")
+        self.recalibration = recalibration
+        self.recalibration_windows = int(recalibration_windows)
+        self.table_options = MappingProxyType(dict(table_options or {}))
 
         self.table: WindowTable = self._build_table(
             table_windows=table_windows, calibration_table=calibration_table, table_cache=table_cache
@@ -280,12 +324,14 @@ class QECSwitchEnv(gym.Env):
         self._t = 0
         self.entry = self.initial_entry
         self._cal_step = 0
+        self._estimated_priors = False
         self.assumed_noise = self._noise_for(self.entry, 0)
         self.m_assumed = float(self.m_true[0])
         self.since_switch = 0
         self.since_recal = 0
         self.switches = 0
         self._ema: float | None = None
+        self._recent_log_m: collections.deque[float] = collections.deque(maxlen=self.recalibration_windows)
         obs, _, info = self._run_window(switched=False, recalibrated=False, advance=False)
         return obs, info
 
@@ -297,8 +343,13 @@ class QECSwitchEnv(gym.Env):
         if action == 1:
             recalibrated = True
             self._cal_step = self._t
-            self.assumed_noise = self._noise_for(self.entry, self._t)
-            self.m_assumed = float(self.m_true[self._t])
+            if self.recalibration == "oracle":
+                self.assumed_noise = self._noise_for(self.entry, self._t)
+                self.m_assumed = float(self.m_true[self._t])
+            else:
+                self.m_assumed = self._recalibration_estimate()
+                self.assumed_noise = self.axis.noise(self.m_assumed)
+                self._estimated_priors = True
             self.since_recal = 0
         elif action >= 2 and action - 2 != self.entry:
             self.entry = action - 2
@@ -359,7 +410,7 @@ class QECSwitchEnv(gym.Env):
             error = float(self._error_cost[entry, t])
             static = float(self._static_cost[entry, t])
         else:
-            m_assumed = float(self.m_true[t]) if recal else self.m_assumed
+            m_assumed = self._recalibrated_multiplier(t) if recal else self.m_assumed
             ex = self.table.expected(entry, float(self.m_true[t]), m_assumed)
             error = float(self._expected_error_cost(np.array([ex.p_shot]), np.array([self.menu[entry].distance]))[0])
             static = cfg.qubit_weight * self._qubits[entry] / cfg.reference_qubits + cfg.latency_weight * max(
@@ -422,8 +473,18 @@ class QECSwitchEnv(gym.Env):
         t0, n_e = self._t, len(self.menu)
         steps = np.arange(t0, len(self.trajectory))
         n_t = len(steps)
-        # calibration points: the current one (index 0) and every future step (index 1 + k)
-        cal_m = np.concatenate([[self.m_assumed], self.m_true[steps]])
+        # calibration points: the current one (index 0) and a recalibration at every future step (1 + k)
+        if self.recalibration == "oracle":
+            future = self.m_true[steps]
+        else:  # noise-free estimate of the K windows before each step; the actual estimate now
+            log_m = np.log(self.m_true)
+            csum = np.concatenate([[0.0], np.cumsum(log_m)])
+            hi = np.maximum(steps, 1)  # windows max(0, k - K) .. max(k - 1, 0)
+            lo = np.maximum(0, steps - self.recalibration_windows)
+            lo = np.minimum(lo, hi - 1)
+            future = np.exp((csum[hi] - csum[lo]) / (hi - lo))
+            future[0] = self._recalibration_estimate()
+        cal_m = np.concatenate([[self.m_assumed], future])
         p_shot = self.table.p_shot_grid(self.m_true[steps], cal_m)  # (E, T, 1 + T)
         rounds = np.array([e.distance for e in self.menu], dtype=np.float64)[:, None, None]
         cost = self._expected_error_cost(p_shot, np.broadcast_to(rounds, p_shot.shape))
@@ -453,6 +514,15 @@ class QECSwitchEnv(gym.Env):
                 entry = a - 2
             actions.append(a)
         return actions, -float(value[self.entry, 0])
+
+    def _recalibration_estimate(self) -> float:
+        """Multiplier a recalibration now sets (estimate mode): the geometric mean of the syndrome-derived
+        estimates (observation index 8) of the last ``recalibration_windows`` windows run."""
+        return float(10.0 ** np.mean(self._recent_log_m))
+
+    def _recalibrated_multiplier(self, t: int) -> float:
+        """The assumed multiplier a recalibration at the current step gives (mode-dependent)."""
+        return float(self.m_true[t]) if self.recalibration == "oracle" else self._recalibration_estimate()
 
     def _expected_p(self, entry: int, t: int, m_assumed: float) -> float:
         if self.table.features.shape[2] == 1:
@@ -485,7 +555,7 @@ class QECSwitchEnv(gym.Env):
         if self.backend == "circuit":
             stats = [
                 # Noise changes every window: quantised (<= 1.8%) so compiled circuits are reused.
-                simulate_window(spec, true, decoder=entry.decoder, assumed_noise=self._noise_for(self.entry, self._cal_step),
+                simulate_window(spec, true, decoder=entry.decoder, assumed_noise=self._assumed_for(self.entry),
                                 shots=self.shots, rng=rng, cache=self._cache, keep_events=self.raw_syndrome,
                                 bins_per_decade=DEFAULT_BINS_PER_DECADE)
                 for spec in entry.specs()
@@ -550,6 +620,7 @@ class QECSwitchEnv(gym.Env):
         m_hat = self.table.estimate_multiplier(self.entry, float(feats[0]))
         log_m_hat = math.log10(max(m_hat, 1e-12))
         self._ema = log_m_hat if self._ema is None else 0.7 * self._ema + 0.3 * log_m_hat
+        self._recent_log_m.append(log_m_hat)
         obs[8] = log_m_hat
         obs[9] = self._ema
         obs[10] = math.log10(max(float(self._nominal_latency[self.entry]), 1e-12))
@@ -585,10 +656,23 @@ class QECSwitchEnv(gym.Env):
 
     def _build_table(self, *, table_windows: int, calibration_table: bool, table_cache: str | None) -> WindowTable:
         """The `WindowTable` of the table backend (built or loaded from the cache)."""
-        config = TableConfig(
-            self.axis, self.menu, window_shots=self.shots, windows=table_windows, assumed=calibration_table
-        )
-        return build_table(config, cache_dir=table_cache)
+        return build_table(self._table_config(table_windows=table_windows, calibration_table=calibration_table),
+                           cache_dir=table_cache)
+
+    def _table_config(self, *, table_windows: int, calibration_table: bool) -> TableConfig:
+        """The `TableConfig` of the table backend (``table_options`` add its fitted-format fields)."""
+        try:
+            return TableConfig(self.axis, self.menu, window_shots=self.shots, windows=table_windows,
+                               assumed=calibration_table, **self.table_options)
+        except TypeError as e:
+            raise TypeError(f"table_options must hold TableConfig fields (target_errors, max_shots, smoothing, "
+                            f"posterior_draws, seed): {e}") from None
+
+    def _assumed_for(self, entry: int) -> NoiseParams:
+        """The noise ``menu[entry]``'s decoder priors come from (circuit backend)."""
+        if self._estimated_priors:
+            return self.assumed_noise
+        return self._noise_for(entry, self._cal_step)
 
     def _noise_for(self, entry: int, step: int) -> NoiseParams:
         """The noise ``menu[entry]`` runs under at ``step`` of the episode (default: the same for all)."""

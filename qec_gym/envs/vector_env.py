@@ -18,7 +18,10 @@ Per copy and step (all copies in one numpy call each):
   as `CatSwitchEnv`), features ``mean + std * N(0, 1)``;
 * observation: the single env's layout (index 8 the syndrome-derived estimate, 9 its EMA, 10 the
   running entry's nominal latency, optional calibration readout and privileged indices);
-* reward `qec_gym.envs.reward.step_rewards` (elementwise `step_reward`).
+* reward `qec_gym.envs.reward.step_rewards` (elementwise `step_reward`);
+* recalibration: the true multiplier now (``recalibration="oracle"``) or the geometric mean of the
+  copy's last ``recalibration_windows`` syndrome-derived estimates (``"estimate"``, a ring buffer
+  per copy), as the single env.
 
 Autoreset follows gymnasium 1.x (`gymnasium.vector.AutoresetMode`): ``NEXT_STEP`` (default;
 the step after a truncation resets that copy, ignores its action and returns reward 0) or
@@ -181,6 +184,9 @@ class QECSwitchVectorEnv(VectorEnv):
         self._since_switch = np.zeros(n, dtype=np.int64)
         self._since_recal = np.zeros(n, dtype=np.int64)
         self._ema = np.zeros(n)
+        self._estimate_mode = base.recalibration == "estimate"
+        self._recent = np.full((n, base.recalibration_windows), np.nan)  # log10 estimates, ring buffer
+        self._recent_pos = np.zeros(n, dtype=np.int64)
         self._autoreset = np.zeros(n, dtype=bool)
         self._started = False
 
@@ -274,7 +280,10 @@ class QECSwitchVectorEnv(VectorEnv):
         recal = acting & (a == 1)
         switched = acting & (a >= 2) & (a - 2 != self._entry)
         r = np.flatnonzero(recal)
-        self._m_assumed[r] = self._m[r, self._t[r]]
+        if self._estimate_mode:
+            self._m_assumed[r] = 10.0 ** np.nanmean(self._recent[r], axis=1)
+        else:
+            self._m_assumed[r] = self._m[r, self._t[r]]
         self._since_recal[r] = 0
         s = np.flatnonzero(switched)
         self._entry[s] = a[s] - 2
@@ -317,7 +326,7 @@ class QECSwitchVectorEnv(VectorEnv):
     def get_state(self) -> dict:
         """A deep copy of every copy's state and of ``np_random`` (for exact checkpoint/resume)."""
         names = ("_m", "_gi", "_gw", "_scen", "_len", "_t", "_entry", "_m_assumed", "_since_switch", "_since_recal",
-                 "_ema", "_autoreset", "_started")
+                 "_ema", "_recent", "_recent_pos", "_autoreset", "_started")
         state = {k: np.copy(getattr(self, k)) for k in names}
         state["rng"] = self.np_random.bit_generator.state
         return state
@@ -365,6 +374,8 @@ class QECSwitchVectorEnv(VectorEnv):
         self._since_switch[idx] = 0
         self._since_recal[idx] = 0
         self._ema[idx] = np.nan  # the first window's estimate starts the EMA
+        self._recent[idx] = np.nan
+        self._recent_pos[idx] = 0
 
     def _add_scenario(self, name: str) -> None:
         scenario = self.env._get_scenario(name)
@@ -497,6 +508,8 @@ class QECSwitchVectorEnv(VectorEnv):
         ema = self._ema[idx]
         ema = np.where(np.isnan(ema), log_m_hat, 0.7 * ema + 0.3 * log_m_hat)
         self._ema[idx] = ema
+        self._recent[idx, self._recent_pos[idx] % self._recent.shape[1]] = log_m_hat
+        self._recent_pos[idx] += 1
         obs[:, 8] = log_m_hat
         obs[:, 9] = ema
         obs[:, 10] = self._log_nominal[e]

@@ -5,9 +5,10 @@ The table is itself a sampled estimate: each grid point holds ``TableConfig.tota
 ``1/sqrt(errors)`` there, and an off-grid value interpolates two such points. The comparison is
 therefore a two-sample z-test on log rates whose variance carries both the circuit's sampling
 error and the table's (delta method: var(log p_hat) ~ 1/errors), at 99%: agreement means "within
-the precision of both", not "the table is exact". Grid points were simulated at noise quantised
-on a 64-per-decade log grid (<= 1.8% from the grid label; `qec_gym.sim.window`), a bias this test
-would show as a shift beyond that precision.
+the precision of both", not "the table is exact". Grid points of the v1 tables were simulated at
+noise quantised on a 64-per-decade log grid (<= 1.8% from the grid label; `qec_gym.sim.window`), a
+bias this test would show as a shift beyond that precision. Fitted tables (v2) give their own
+interval, used as the table's precision.
 """
 
 import math
@@ -24,6 +25,7 @@ CASES = {
     "qec_gym/SurfaceSwitch-v1": (4, 100_000),   # entry index, circuit shots
     "qec_gym/PhotonicSwitch-v1": (4, 100_000),
     "qec_gym/DecoderCalibration-v1": (0, 200_000),
+    "qec_gym/DecoderCalibration-v2": (0, 200_000),
 }
 
 
@@ -31,6 +33,9 @@ def table_log_variance(table, entry: int, m: float) -> float:
     """Variance of the table's interpolated log p_shot at ``m`` from its own sampling (calibrated decoders)."""
     i, w = table._weights(m)
     diag = table.errors.shape[2] > 1  # 2-D tables: calibrated decoders lie on the diagonal
+    if table.config.fitted:  # the fit's 95% interval as a normal one on log p: sd = half-width / 1.96
+        lo, hi = table.p_shot_interval(entry, m)
+        return (math.log(hi / lo) / (2 * 1.96)) ** 2
     e0 = table.errors[entry, i, i if diag else 0] + 0.5
     e1 = table.errors[entry, i + 1, i + 1 if diag else 0] + 0.5
     return (1 - w) ** 2 / e0 + w ** 2 / e1

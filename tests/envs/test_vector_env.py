@@ -63,7 +63,8 @@ def test_refuses_circuit_backend_and_raw():
         venv.step(np.zeros(3, dtype=np.int64))
 
 
-@pytest.mark.parametrize("env_id", ["qec_gym/SurfaceSwitch-v1", "qec_gym/DecoderCalibration-v1"])
+@pytest.mark.parametrize("env_id", ["qec_gym/SurfaceSwitch-v1", "qec_gym/DecoderCalibration-v1",
+                                    "qec_gym/DecoderCalibration-v2"])
 def test_table_lookup_equals_single_env(env_id):
     venv = make_vec(env_id, 1)
     table = venv.env.table
@@ -181,6 +182,21 @@ def test_seeding_reproducible():
     assert not all(np.array_equal(x, y) for x, y in zip(a, c))
 
 
+def test_estimated_recalibration_equals_single_env_rule():
+    """Copies recalibrate to 10 ** mean of their last K observed estimates (obs[8]), as the single env."""
+    k = 3
+    venv = make_vec("qec_gym/DecoderCalibration-v2", 4, recalibration_windows=k)
+    obs, _ = venv.reset(seed=3)
+    seen = [obs[:, 8].astype(np.float64)]
+    for _ in range(5):
+        obs, *_ = venv.step(np.zeros(4, dtype=np.int64))
+        seen.append(obs[:, 8].astype(np.float64))
+    _, _, _, _, info = venv.step(np.ones(4, dtype=np.int64))
+    want = 10 ** np.mean(np.stack(seen[-k:]), axis=0)
+    np.testing.assert_allclose(info["assumed_multiplier"], want, rtol=1e-5)
+    assert np.all(info["assumed_multiplier"] != info["true_multiplier"])
+
+
 def test_state_round_trip():
     venv = make_vec(SURFACE, 3, max_steps=5)
     venv.reset(seed=1)
@@ -238,8 +254,20 @@ def _n_actions(env):
     return env.single_action_space if hasattr(env, "single_action_space") else env.action_space
 
 
+class _PeriodicRecal:
+    """Recalibrates every 4th step, keeps otherwise (exercises the recalibration dynamics)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def predict(self, obs, state=None, deterministic=True):
+        self.calls += 1
+        return np.full(len(obs), 1 if self.calls % 4 == 0 else 0, dtype=np.int64), state
+
+
 POLICIES = {
     "keep": lambda env: FixedAgent(2, 10),
+    "periodic_recal": lambda env: _PeriodicRecal(),
     "fixed": lambda env: FixedAgent(6, 10),
     "threshold": _threshold,
     "random": lambda env: RandomAgent(_n_actions(env), seed=11),
@@ -247,6 +275,8 @@ POLICIES = {
 CASES = [(SURFACE, p) for p in POLICIES] + [
     ("qec_gym/PhotonicSwitch-v1", "random"),
     ("qec_gym/DecoderCalibration-v1", "random"),
+    ("qec_gym/DecoderCalibration-v2", "random"),
+    ("qec_gym/DecoderCalibration-v2", "periodic_recal"),
     ("qec_gym/CatSwitch-v1", "random"),
 ]
 
