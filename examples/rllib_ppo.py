@@ -112,9 +112,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray (default: one per env runner; the learner runs in this process)")
     p.add_argument("--address", default=None, help="join an existing Ray cluster instead of starting one")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--torch-threads", type=int, default=1, help="torch threads of the learner (this process)")
     args = p.parse_args(argv)
 
     import ray
+    import torch
+
+    # The learner runs here; one thread is fastest for this small MLP (two spinning threads per
+    # process halve throughput on a shared 2-core machine). Ray's 1-CPU env runners use one already.
+    torch.set_num_threads(args.torch_threads)
 
     if args.address:
         ray.init(address=args.address)
