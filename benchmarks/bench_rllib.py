@@ -46,7 +46,6 @@ def bench_rllib(env_id: str, iterations: int) -> list[tuple[float, float]]:
 
 
 def bench_sb3(env_id: str, iterations: int, vec: str) -> list[tuple[float, float]]:
-    import qec_gym  # noqa: F401  (registers the ids)
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -68,7 +67,8 @@ def bench_sb3(env_id: str, iterations: int, vec: str) -> list[tuple[float, float
         def _on_training_end(self):
             self.marks.append(time.perf_counter())
 
-    venv = make_vec_env(env_id, n_envs=RUNNERS, seed=0, vec_env_cls=SubprocVecEnv if vec == "subproc" else DummyVecEnv)
+    # "qec_gym:" makes gymnasium import qec_gym (which registers the ids) in subprocesses too.
+    venv = make_vec_env(f"qec_gym:{env_id}", n_envs=RUNNERS, seed=0, vec_env_cls=SubprocVecEnv if vec == "subproc" else DummyVecEnv)
     model = PPO("MlpPolicy", venv, n_steps=BATCH // RUNNERS, batch_size=MINIBATCH, n_epochs=EPOCHS, gamma=0.98,
                 gae_lambda=0.95, learning_rate=3e-4, ent_coef=0.01, clip_range=0.2, seed=0, device="cpu",
                 policy_kwargs={"net_arch": [64, 64]})
