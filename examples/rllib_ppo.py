@@ -26,30 +26,47 @@ def ppo_config(
     env_id: str = "qec_gym/SurfaceSwitch-v1",
     *,
     num_env_runners: int = 2,
+    num_envs_per_env_runner: int = 1,
+    vectorize: str = "sync",
     train_batch_size: int = 2000,
     minibatch_size: int = 250,
     num_epochs: int = 5,
     env_config: dict[str, Any] | None = None,
     seed: int = 0,
 ):
-    """PPO config on the registered ``env_id``: ``num_env_runners`` remote runners of one env each.
+    """PPO config on the registered ``env_id``: ``num_env_runners`` remote runners, each stepping
+    ``num_envs_per_env_runner`` copies through ``gymnasium.make_vec`` with ``vectorize`` =
+    ``"sync"`` (gymnasium's ``SyncVectorEnv`` of single envs) or ``"vector_entry_point"`` (qec-gym's
+    batched ``QECSwitchVectorEnv``, table backend; same spaces and NEXT_STEP autoreset).
 
     Hyperparameters follow qec-gym's SB3 PPO defaults for SurfaceSwitch (gamma 0.98, lambda 0.95,
     lr 3e-4, entropy 0.01, clip 0.2, [64, 64] MLP; ``qec_gym/training/hyperparams/ppo.yml``).
     Episodes of the registered envs last 500 steps, so ``train_batch_size`` should be at least
-    ``500 * num_env_runners`` for every iteration to finish episodes (and report a return).
+    ``500 * num_env_runners * num_envs_per_env_runner`` for every iteration to finish episodes (and
+    report a return).
+
+    Raises:
+        ValueError: ``num_env_runners`` or ``num_envs_per_env_runner`` < 1, an unknown ``vectorize``,
+            or an ``env_id`` already carrying a ``module:`` prefix.
     """
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
     if num_env_runners < 1:
         raise ValueError(f"num_env_runners must be >= 1, got {num_env_runners}.")
+    if num_envs_per_env_runner < 1:
+        raise ValueError(f"num_envs_per_env_runner must be >= 1, got {num_envs_per_env_runner}.")
+    if vectorize not in ("sync", "vector_entry_point"):
+        raise ValueError(f"vectorize must be 'sync' or 'vector_entry_point', got {vectorize!r}.")
     if ":" in env_id:
         raise ValueError(f"give the bare registered id (e.g. 'qec_gym/SurfaceSwitch-v1'), got {env_id!r}.")
     return (
         PPOConfig()
         .environment(f"qec_gym:{env_id}", env_config=dict(env_config or {}))
-        .env_runners(num_env_runners=num_env_runners, num_envs_per_env_runner=1, num_cpus_per_env_runner=1)
+        .env_runners(
+            num_env_runners=num_env_runners, num_envs_per_env_runner=num_envs_per_env_runner,
+            num_cpus_per_env_runner=1, gym_env_vectorize_mode=vectorize,
+        )
         .learners(num_learners=0)
         .training(
             train_batch_size_per_learner=train_batch_size,
@@ -106,6 +123,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--env-id", default="qec_gym/SurfaceSwitch-v1", help="registered qec-gym id")
     p.add_argument("--iterations", type=int, default=5)
     p.add_argument("--num-env-runners", type=int, default=2)
+    p.add_argument("--num-envs-per-env-runner", type=int, default=1)
+    p.add_argument("--vectorize", choices=("sync", "vector_entry_point"), default="sync",
+                   help="vector_entry_point: qec-gym's batched vector env in each runner (table backend)")
     p.add_argument("--train-batch-size", type=int, default=2000)
     p.add_argument("--num-epochs", type=int, default=5)
     p.add_argument("--env-config", type=json.loads, default={}, help='keyword overrides as JSON, e.g. \'{"scenarios": "heldout"}\'')
@@ -128,7 +148,9 @@ def main(argv: list[str] | None = None) -> None:
         ray.init(num_cpus=args.num_cpus or args.num_env_runners, include_dashboard=False)
     try:
         config = ppo_config(
-            args.env_id, num_env_runners=args.num_env_runners, train_batch_size=args.train_batch_size,
+            args.env_id, num_env_runners=args.num_env_runners,
+            num_envs_per_env_runner=args.num_envs_per_env_runner, vectorize=args.vectorize,
+            train_batch_size=args.train_batch_size,
             num_epochs=args.num_epochs, env_config=args.env_config, seed=args.seed,
         )
         print(f"{'iter':>4} {'return mean':>12} {'episodes':>8} {'steps':>7} {'seconds':>8} {'steps/s':>8}")
