@@ -61,5 +61,9 @@ def test_config_rejects_bad_arguments():
     example = _example()
     with pytest.raises(ValueError, match="num_env_runners"):
         example.ppo_config(num_env_runners=0)
+    with pytest.raises(ValueError, match="num_envs_per_env_runner"):
+        example.ppo_config(num_envs_per_env_runner=0)
+    with pytest.raises(ValueError, match="vectorize"):
+        example.ppo_config(vectorize="async")
     with pytest.raises(ValueError, match="bare registered id"):
         example.ppo_config("qec_gym:qec_gym/SurfaceSwitch-v1")
