@@ -39,8 +39,9 @@ def ppo_config(
     ``"sync"`` (gymnasium's ``SyncVectorEnv`` of single envs) or ``"vector_entry_point"`` (qec-gym's
     batched ``QECSwitchVectorEnv``, table backend; same spaces and NEXT_STEP autoreset).
 
-    Hyperparameters follow qec-gym's SB3 PPO defaults for SurfaceSwitch (gamma 0.98, lambda 0.95,
-    lr 3e-4, entropy 0.01, clip 0.2, [64, 64] MLP; ``qec_gym/training/hyperparams/ppo.yml``).
+    Hyperparameters are those of qec-gym's SB3 PPO for SurfaceSwitch (gamma 0.98, lambda 0.95,
+    entropy 0.01, clip 0.2, [64, 64] tanh MLP; ``qec_gym/training/hyperparams/ppo.yml``) except a
+    constant lr 3e-4 (SB3: linear decay from it) and no observation normalization (SB3: VecNormalize).
     Episodes of the registered envs last 500 steps, so ``train_batch_size`` should be at least
     ``500 * num_env_runners * num_envs_per_env_runner`` for every iteration to finish episodes (and
     report a return).
