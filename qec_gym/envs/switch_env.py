@@ -330,8 +330,7 @@ class QECSwitchEnv(gym.Env):
         self.since_switch = 0
         self.since_recal = 0
         self.switches = 0
-        self._ema: float | None = None
-        self._recent_log_m: collections.deque[float] = collections.deque(maxlen=self.recalibration_windows)
+        self._reset_estimators()
         obs, _, info = self._run_window(switched=False, recalibrated=False, advance=False)
         return obs, info
 
@@ -611,6 +610,13 @@ class QECSwitchEnv(gym.Env):
         """
         m_ref = float(np.clip(1.0, self.table.grid[0], self.table.grid[-1]))
         return np.array([self.table.expected(i, m_ref, m_ref).decode_s_per_round for i in range(len(self.menu))])
+
+    def _reset_estimators(self) -> None:
+        """Forget the syndrome-derived noise estimates (the EMA of observation index 9 and the
+        last K windows' estimates that estimated recalibration averages); `reset` and the
+        replay advisor (`qec_gym.monitor.advise`) start every episode/recording with this."""
+        self._ema: float | None = None
+        self._recent_log_m: collections.deque[float] = collections.deque(maxlen=self.recalibration_windows)
 
     def _observation(self, feats: np.ndarray, m_true: float, events):
         n_menu = len(self.menu)

@@ -102,9 +102,9 @@ class ReplayAdvisor:
         self.layout = detector_layout(self.spec)
         self.windows = 0
         self._state = None
-        # The env's noise-estimate EMA (index 9) lives on the env: start it afresh, as reset() does
-        # (reset itself would simulate a window the recording never ran).
-        u._ema = None
+        # The env's noise estimates (EMA of index 9, recent windows) live on the env: start them
+        # afresh as reset() does (reset itself would simulate a window the recording never ran).
+        u._reset_estimators()
 
     @classmethod
     def load(cls, spec: str, circuit: stim.Circuit, decoder: str, *, env_id: str | None = None,
