@@ -7,11 +7,13 @@
 | ``qec_gym/PhotonicSwitch-v1`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset (loss on every photon), drifting loss; ``regime="phase"``: phase-noise-dominated chip | table |
 | ``qec_gym/DecoderCalibration-v1`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
+| ``qec_gym/CatSwitch-v2`` | as v1; CX bit flips from the two-mode Lindblad simulation (`qec_gym.bosonic.cx`) | as v1 | table |
 
 Every id takes the keyword arguments of `QECSwitchEnv` as overrides, e.g.
 ``gymnasium.make("qec_gym/SurfaceSwitch-v1", scenarios="heldout", backend="circuit")``.
 
-The ``-v0`` ids are retired (`RETIRED_ENV_IDS`): their observation index 10 was the decode
+Version history: ``CatSwitch-v2`` (CX bit flips simulated instead of ``0.5 exp(-2 nbar)``;
+v1 keeps the old law and its tables, see `CatSwitchEnv`). The ``-v0`` ids are retired (`RETIRED_ENV_IDS`): their observation index 10 was the decode
 latency tabulated at the *true* noise, a noise-free copy of privileged information.
 ``gymnasium.make`` of a v0 id raises `RetiredEnvError` saying so and naming the v1 id.
 
@@ -166,7 +168,12 @@ def make_decoder_calibration(**overrides) -> QECSwitchEnv:
 
 
 def make_cat_switch(**overrides) -> CatSwitchEnv:
-    """`CatSwitchEnv`: choose the photon number and distance of a repetition cat code (see its docstring)."""
+    """`CatSwitchEnv` v1: CX bit flips ``0.5 exp(-2 nbar)`` (Gouzien et al. Eq. D8; see its docstring)."""
+    return CatSwitchEnv(**{"cx_bitflip": "gouzien2023", **overrides})
+
+
+def make_cat_switch_v2(**overrides) -> CatSwitchEnv:
+    """`CatSwitchEnv` v2: CX bit flips from the two-mode Lindblad simulation (its default)."""
     return CatSwitchEnv(**overrides)
 
 
@@ -176,8 +183,12 @@ ENV_IDS = (
     "qec_gym/PhotonicSwitch-v1",
     "qec_gym/DecoderCalibration-v1",
     "qec_gym/CatSwitch-v1",
+    "qec_gym/CatSwitch-v2",
 )
-_FACTORIES = (make_surface_switch, make_surface_switch_raw, make_photonic_switch, make_decoder_calibration, make_cat_switch)
+_FACTORIES = (
+    make_surface_switch, make_surface_switch_raw, make_photonic_switch, make_decoder_calibration, make_cat_switch,
+    make_cat_switch_v2,
+)
 
 
 RETIRED_ENV_IDS = {
@@ -189,6 +200,7 @@ RETIRED_ENV_IDS = {
         "not comparable and must be recomputed."
     )
     for _id in ENV_IDS
+    if _id.endswith("-v1")
 }
 """Retired id -> why it is retired and which id to use instead."""
 
@@ -204,7 +216,8 @@ def _retired(env_id: str):
     return refuse
 
 
-VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i)
+# CatSwitch-v2 waits for the batched env's cat bit flips to follow CatOperatingPoint.cx_bitflip.
+VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i and i != "qec_gym/CatSwitch-v2")
 """Ids with a native batched vector env (table backend): ``gym.make_vec(id, num_envs=N,
 vectorization_mode="vector_entry_point")`` gives a `QECSwitchVectorEnv`."""
 
