@@ -51,7 +51,7 @@ Example:
     >>> gouzien_cx_bitflip(4.0) < alice_bob_cx_bitflip(4.0, 1e-3)
     True
     >>> CXParams(4.0, 1e-3).resolved_n_fock
-    16
+    20
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def alice_bob_cx_bitflip(nbar: float, kappa1_over_kappa2: float, gate_time: floa
 
     Example:
         >>> f"{alice_bob_cx_bitflip(4.0, 1e-3):.3e}"
-        '3.529e-03'
+        '3.530e-03'
     """
     return 2631.0 * nbar * kappa1_over_kappa2 * gate_time * math.exp(-2.0 * nbar)
 
@@ -136,7 +136,7 @@ class CXParams:
 
     Example:
         >>> CXParams(2.0, 0.0, gate_time=2.0).resolved_n_fock
-        12
+        15
         >>> CXParams(2.0, -1.0)
         Traceback (most recent call last):
             ...
