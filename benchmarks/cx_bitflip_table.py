@@ -73,6 +73,10 @@ def figure(table: CXBitFlipTable, path: Path) -> None:
         ax.plot(nb, [table.p_bitflip(x, k1, t) for x in nb], "-", color=c, label=f"simulated, k1/k2={k1:g}, T={t:g}/k2")
         ax.plot(beyond, [table.p_bitflip(x, k1, t) for x in beyond], "-", color=c, alpha=0.4, lw=3)
         ax.plot(every, [alice_bob_cx_bitflip(x, k1, t) for x in every], ":", color=c, label=f"Alice & Bob law, k1/k2={k1:g}")
+    if len(g.gate_time) > 1:
+        t2 = g.gate_time[-1]
+        ax.plot(nb, [table.p_bitflip(x, 1e-3, t2) for x in nb], "-.", color="k", alpha=0.7,
+                label=f"simulated, k1/k2=0.001, T={t2:g}/k2")
     for j in range(len(g.kappa1_over_kappa2)):
         ax.plot(g.nbar, table.arrays["p_bitflip"][:, j, 0], "o", ms=4, color="k", alpha=0.6,
                 label="solved grid points" if j == 0 else None)

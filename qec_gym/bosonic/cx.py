@@ -41,6 +41,14 @@ The model has no Kerr, thermal or dephasing terms and a constant-rate gate (no p
 holds for ``kappa_1 / kappa_2 <= 1e-2`` and ``nbar >~ 1`` (``T kappa_2 >~ 1`` keeps the
 non-adiabatic error small).
 
+Measured (``benchmarks/cx_bitflip_table.py``, ``kappa_1 / kappa_2 = 1e-3``, ``T = 1 / kappa_2``):
+``p_bitflip`` = 1.22e-2, 1.75e-3, 2.23e-4 at nbar = 2, 3, 4, i.e. ``exp(-2.07 nbar)`` between 3 and
+4, 1.3-1.5 times Eq. D8 below, and within 3% the same from ``kappa_1 / kappa_2`` = 1e-4 to 1e-2: the
+gate's own dynamics (the control's fluctuations driving the target's dissipation), not single-photon
+loss, make the bit flips. Truncation: at nbar = 3 ``n_fock`` 14, 16, 18 give 2.01e-3, 1.76e-3,
+1.744e-3; at nbar = 4, 18 and 20 give 2.51e-4 and 2.23e-4 (the table's; ~1-2% left by the same
+pattern). A too small truncation *adds* bit flips.
+
 Literature laws compared in ``docs/figures/cx_bitflip.png``: Gouzien et al. Eq. D8 ``0.5 e^{-2 nbar}``
 (`gouzien_cx_bitflip`), and Alice & Bob's emulator (qiskit-alice-bob-provider,
 ``processor/physical_cat.py``) ``2631 nbar (kappa_1 / kappa_2) e^{-2 nbar}`` at ``T = 1 / kappa_2``

@@ -64,7 +64,7 @@ def test_control_phase_flips_follow_the_loss_law():
     with probability sin^2(pi t / 2T), 1/2 on average). The control's X readout (its parity, with the
     target in the even cat so that the ideal gate keeps it at +1) flips with ZI + ZZ = 1.5 nbar kappa_1 T
     on top of the loss-free gate."""
-    nbar, n, k1 = 2.0, 10, 5e-3
+    nbar, n, k1 = 2.0, 9, 5e-3
     al = math.sqrt(nbar)
     even = (qutip.coherent(n, al) + qutip.coherent(n, -al)).unit()
     psi = qutip.tensor(even, even)
