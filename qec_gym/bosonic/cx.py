@@ -47,7 +47,8 @@ Measured (``benchmarks/cx_bitflip_table.py``, ``kappa_1 / kappa_2 = 1e-3``, ``T 
 gate's own dynamics (the control's fluctuations driving the target's dissipation), not single-photon
 loss, make the bit flips. Truncation: at nbar = 3 ``n_fock`` 14, 16, 18 give 2.01e-3, 1.76e-3,
 1.744e-3; at nbar = 4, 18 and 20 give 2.51e-4 and 2.23e-4 (the table's; ~1-2% left by the same
-pattern). A too small truncation *adds* bit flips.
+pattern). A too small truncation *adds* bit flips. A gate of ``2 / kappa_2`` flips 0.59, 0.46, 0.39
+times as often as one of ``1 / kappa_2`` at nbar = 2, 3, 4.
 
 Literature laws compared in ``docs/figures/cx_bitflip.png``: Gouzien et al. Eq. D8 ``0.5 e^{-2 nbar}``
 (`gouzien_cx_bitflip`), and Alice & Bob's emulator (qiskit-alice-bob-provider,
@@ -401,7 +402,7 @@ class CXTableGrid:
         return CXParams(self.nbar[i], self.kappa1_over_kappa2[j], gate_time=self.gate_time[k])
 
 
-PACKAGED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0), (1e-4, 1e-2), (1.0,))
+PACKAGED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0), (1e-4, 1e-2), (1.0, 2.0))
 """Grid of the packaged CX table (``python benchmarks/cx_bitflip_table.py --packaged``): what the
 shared 2-core build machine could solve at converged truncation (~20 CPU-s at nbar = 2, ~70 at
 nbar = 4, growing like ``n_fock^4``); above nbar = 4 `CXBitFlipTable.p_bitflip` extrapolates (see there)."""

@@ -86,6 +86,9 @@ def test_packaged_table_is_exponentially_suppressed_and_between_published_laws()
     # nearly independent of kappa_1 (the gate's own dynamics dominate): +-3% over 1e-4..1e-2
     ratio = table.arrays["p_bitflip"][:, 1, 0] / table.arrays["p_bitflip"][:, 0, 0]
     assert np.all((1.0 < ratio) & (ratio < 1.03)), ratio
+    # longer gates flip less (the flips are non-adiabatic): T = 2 / kappa_2 gives 0.4-0.6 of T = 1
+    longer = table.arrays["p_bitflip"][:, :, 1] / table.arrays["p_bitflip"][:, :, 0]
+    assert np.all((0.35 < longer) & (longer < 0.65)), longer
     # above the grid: the top interval's exponential, continued
     assert table.p_bitflip(6.0, 1e-3, 1.0) == pytest.approx(p[-1] * math.exp(2 * slope), rel=1e-9)
     # the grid values are the solved points
