@@ -1,4 +1,9 @@
-"""Bosonic qubits: Lindblad models of cat qubits -> biased Pauli channels per QEC round.
+"""Bosonic qubits (physics only): Lindblad models of cat qubits -> biased Pauli channels per QEC round.
+
+`cat` (one cat: bit- and phase-flip rates), `cx` (the bias-preserving CX between two cats: its bit
+flips from a two-mode simulation), `table` (solved tables), `channel` (operating point ->
+`NoiseParams` of the repetition code). The circuit is the code family `qec_gym.codes.cat_repetition`;
+memory experiments and the nbar sweep are in `qec_gym.sim.cat_memory`.
 
 qutip (an optional extra: ``pip install qec-gym[bosonic]``) is imported lazily, only by the
 functions that solve a model (`solve_rates`, `CatChannelTable.build`); importing this package,
@@ -28,6 +33,7 @@ from qec_gym.bosonic.cat import (
     precision_floor,
     solve_rates,
 )
+from qec_gym.bosonic.cx import CXBitFlip, CXBitFlipTable, CXParams, CXTableGrid, solve_cx_bitflip
 from qec_gym.bosonic.table import (
     TABLE_FORMAT,
     CatChannelTable,
@@ -42,7 +48,11 @@ __all__ = [
     "GAMMA_X_FLOOR_EXTENDED",
     "MODEL_VERSION",
     "TABLE_FORMAT",
+    "CXBitFlip",
+    "CXBitFlipTable",
     "CXErrorModel",
+    "CXParams",
+    "CXTableGrid",
     "CatChannelTable",
     "CatParams",
     "CatRates",
@@ -57,6 +67,7 @@ __all__ = [
     "default_n_fock",
     "flip_probability",
     "precision_floor",
+    "solve_cx_bitflip",
     "solve_rates",
     "table_path",
 ]

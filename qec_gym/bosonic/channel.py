@@ -10,7 +10,9 @@ CX gates, ancilla = control, data = target) sees two kinds of logical error:
   see (an X-basis memory has no detector for it), so this part is counted *analytically*
   (`CatChannel.bit_flip_per_round`).
 
-`cat_logical_error_per_round` combines both. Units: rates in kappa_2, times in ``1 / kappa_2``.
+`qec_gym.sim.cat_memory.cat_logical_error_per_round` combines both. This module is physics only
+(rates, channel, bit-flip counts); the circuit is the ordinary code family
+`qec_gym.codes.cat_repetition`, built by `qec_gym.codes.build_circuit` like every code. Units: rates in kappa_2, times in ``1 / kappa_2``.
 
 ## The circuit-level channel (`cat_channel`)
 
@@ -24,14 +26,14 @@ t)) / 2`` (`flip_probability`), or a CX error of `cx_error_model`.
 
 | physics | value | `NoiseParams` field |
 |---|---|---|
-| CX (Gouzien et al. App. D): ``p_IZ = p_ZZ = nbar kappa_1 t / 2`` | ``q = p_ZZ`` for each of ZI, IZ, ZZ | ``p2 = 3 q (1 + 2 / eta)``, ``eta = 1e6`` |
+| CX (Gouzien et al. App. D): ``p_IZ = p_ZZ = nbar kappa_1 t / 2`` | ``q = p_ZZ`` for each of ZI, IZ, ZZ | ``p2 = p2_for_z_type(q, eta)``, ``eta = 1e6`` |
 | CX control's extra phase flip ``p_ZI - q = nbar kappa_1 t / 2 + pi^2 / (64 nbar t)`` | ``e = (p_ZI - q) / (1 - 4 q)`` per CX | folded into ``p_meas`` (see below) |
 | ancilla readout + its idle slack ``t_round - 2 t_gate - t_readout`` | ``p(slack + t_readout)`` XOR ``e`` XOR ``e`` | ``p_meas`` |
 | X-basis preparation (ancillas each round, data once) | ``p_Z(t_readout)`` | ``p_reset`` |
 | data idle during the other end's CX layer | ``p_Z(t_gate)`` | ``idle_z`` (per idle layer) |
 | rest of a data cat's idle time per round | ``p_Z(t_round - 3 t_gate)`` | ``p_dephase`` |
-| data's final X readout | ``p_Z(t_readout)`` (= ``p_reset``) | rewritten by `cat_circuit` |
-| bit flips (CX ``0.5 exp(-2 nbar)``, idle ``Gamma_X``) | analytic, `CatChannel.bit_flip_per_round` | none (``eta = 1e6``) |
+| data's final X readout | ``p_Z(t_readout)`` (= ``p_reset``) | the family's convention (`qec_gym.codes.cat_repetition`) |
+| bit flips (CX: `cx_bitflip_probability`, idle ``Gamma_X``) | analytic, `CatChannel.bit_flip_per_round` | none (``eta = 1e6``) |
 
 Why this is exact for the memory experiment (checked in the tests by comparing detector error
 models with an explicitly asymmetric circuit): the project's two-qubit channel is symmetric in
@@ -40,25 +42,27 @@ control's ``ZI`` carries the large non-adiabatic term ``pi^2 / (64 nbar kappa_2 
 channel with ``q = p_ZZ = p_IZ`` plus an independent Z on the control with probability
 ``e = (p_ZI - q) / (1 - 4 q)`` reproduces the CX's ``ZI``, ``IZ`` and ``ZZ`` exactly. A Z on the
 ancilla (control) commutes with every later CX it controls and only flips its X readout, so ``e``
-is a readout flip of that round's ancilla and goes into ``p_meas``. The one place where the
-generic noise inserter differs: it also applies ``p_meas`` to the data's final readout, a
-boundary of the memory experiment that would then be ~10x too noisy at ``nbar = 3`` (measured:
-``d = 5`` per-round logical error 4.2e-3 instead of 4.3e-4). `cat_circuit` and
-`CatSimulationCache` therefore rewrite that one readout to ``p_reset`` (a cat's X readout lasts
-``t_readout``, as its preparation): use them, not plain `qec_gym.codes.build_circuit`, for cats.
+is a readout flip of that round's ancilla and goes into ``p_meas``. The data's final readout is
+not an ancilla readout: the ``cat_repetition`` family flips it with ``p_reset`` (a cat's X readout
+lasts ``t_readout``, as its preparation); with ``p_meas`` there, that boundary would be ~10x too
+noisy at ``nbar = 3`` (measured: ``d = 5`` per-round logical error 4.2e-3 instead of 4.3e-4).
 
 Bit flips are left out of the stim circuit (``eta = 1e6`` makes the non-Z share 1.3e-6 of ``p2``):
 the X-basis memory cannot see them, and a twirled bit-flip channel would only add Y errors whose
 Z parts depend on an arbitrary split. Per round, every one of the ``2 d - 1`` cats flips with
-``p_X(t_round)`` and each of the ``2 (d - 1)`` CX gates with ``0.5 exp(-2 nbar)`` (Gouzien et al.
-Eq. D8); a single one flips the logical qubit, two cancel: ``p_X,L = (1 - prod(1 - 2 p_i)) / 2``,
-~ ``2 (d - 1) 0.5 exp(-2 nbar)`` (docs/reference-numbers.md) when the CX dominates.
+``p_X(t_round)`` and each of the ``2 (d - 1)`` CX gates with `cx_bitflip_probability`; a single one
+flips the logical qubit, two cancel: ``p_X,L = (1 - prod(1 - 2 p_i)) / 2``, ~ ``2 (d - 1) p_CX``
+when the CX dominates. ``p_CX`` is the two-mode Lindblad simulation of the gate
+(`qec_gym.bosonic.cx`, packaged table; ``cx_bitflip="simulated"``, the default) or Gouzien et al.'s
+Eq. D8 ``0.5 exp(-2 nbar)`` (``cx_bitflip="gouzien2023"``, channel version 1's law).
 
 Literature check (``d = 5, 7, 9``, ``kappa_1 / kappa_2 = 1e-3``, rounds = d, pymatching, measured
 with this channel, ``docs/figures/cat_optimum.csv``): the simulated phase-flip part is 0.57-1.31
 times Gouzien et al.'s fit ``0.056 (nbar^0.86 (kappa_1 / kappa_2) / 0.013)^((d + 1) / 2)``
 (`gouzien_phase_flip_per_round`) for ``nbar`` in 3..8, lowest at large ``nbar`` and ``d``; the
-optimum ``nbar`` (total error least) is 4.8, 5.4, 5.9 for d = 5, 7, 9 (``benchmarks/cat_optimum.py``).
+optimum ``nbar`` (total error least) is 4.90, 5.49, 5.96 for d = 5, 7, 9 with the simulated CX bit
+flips (4.79, 5.39, 5.88 with ``0.5 exp(-2 nbar)``, on the same phase-flip samples;
+``benchmarks/cat_optimum.py``).
 
 Example:
     >>> ch = cat_channel(CatOperatingPoint(4.0, 1e-3))
@@ -67,11 +71,12 @@ Example:
     >>> ch.modes(5), ch.photons(5)
     (9, 36.0)
     >>> f"{ch.bit_flip_per_round(5):.2e}"
-    '1.34e-03'
+    '1.78e-03'
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -79,42 +84,45 @@ from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 import numpy as np
-import stim
 
 from qec_gym.bosonic.cat import CatParams, CXErrorModel, analytic_rates, cx_error_model, flip_probability
+from qec_gym.bosonic.cx import alice_bob_cx_bitflip, gouzien_cx_bitflip, packaged_cx_table
 from qec_gym.bosonic.table import CatChannelTable, CatTableGrid, TableCacheError
-from qec_gym.codes import CodeSpec, build_circuit
+from qec_gym.codes.cat_repetition import CAT_FAMILY
+from qec_gym.codes.noise_model import p2_for_z_type
 from qec_gym.noise.params import NoiseParams
-from qec_gym.sim.cache import SimulationCache
-from qec_gym.sim.stats import binomial_ci, per_round
 
 __all__ = [
     "CAT_FAMILY",
     "CHANNEL_VERSION",
+    "CX_BITFLIP_MODELS",
     "PACKAGED_CAT_GRID",
     "PACKAGED_CAT_TABLES",
     "SIMULATION_ETA",
     "CatChannel",
-    "CatLogicalError",
     "CatOperatingPoint",
-    "CatSimulationCache",
+    "alice_bob_cx_bitflip",
     "bit_flip_per_round_array",
     "cat_channel",
-    "cat_circuit",
-    "cat_logical_error_per_round",
     "cat_noise_params",
+    "cx_bitflip_probability",
     "gouzien_bit_flip_per_round",
+    "gouzien_cx_bitflip",
     "gouzien_phase_flip_per_round",
     "packaged_cat_table",
 ]
 
 _log = logging.getLogger(__name__)
 
-CAT_FAMILY = "cat_repetition"
-"""The code family whose circuits this module's channel is for."""
-
 CHANNEL_VERSION = "cat-channel-1"
-"""Version of the mapping below; tables built from it carry it in their key (bump on changes)."""
+"""Version of the mapping to `NoiseParams` (the phase-flip part that stim simulates); window tables
+built from it carry it in their key (bump on changes). The CX bit-flip law (`CatOperatingPoint.cx_bitflip`)
+is not part of it: bit flips are counted analytically, outside the stim circuit and its tables."""
+
+CX_BITFLIP_MODELS = ("simulated", "gouzien2023")
+"""Sources of the CX bit-flip probability: ``"simulated"``, the two-mode Lindblad model of
+`qec_gym.bosonic.cx` (packaged table); ``"gouzien2023"``, Gouzien et al.'s Eq. D8 ``0.5 exp(-2 nbar)``
+(the law of channel version 1, kept so that ``CatSwitch-v1`` stays reproducible)."""
 
 SIMULATION_ETA = 1e6
 """Z-bias of the stim circuit's CX channel: bit flips are counted analytically, not simulated."""
@@ -161,9 +169,17 @@ class CatOperatingPoint:
         t_round: Duration of one QEC round (default 5, Gouzien et al. 2023).
         gate_time: Duration of one bias-preserving CX (default 1, as in `cx_error_model`).
         t_readout: Duration of an X-basis preparation and of an X-basis readout (each; default 1).
+        cx_bitflip: Source of the CX bit-flip probability, one of `CX_BITFLIP_MODELS` (default
+            ``"simulated"``; it covers ``nbar`` 2..8, ``kappa_1 / kappa_2`` 1e-4..1e-2 and
+            ``gate_time`` 1..2, see `qec_gym.bosonic.cx.PACKAGED_CX_GRID`).
+
+    Times come from kappa_2, not from transmon gate times: the CX lasts ``1 / kappa_2`` and
+    preparation and readout ``1 / kappa_2`` each, as in Gouzien et al. (App. D, p. 25) and Alice &
+    Bob's emulator; the round (``5 / kappa_2``) holds the two CX layers, one preparation, one
+    readout and one ``1 / kappa_2`` of slack.
 
     Raises:
-        ValueError: a non-finite or out-of-range value, or a round too short for its operations
+        ValueError: an unknown ``cx_bitflip``, a non-finite or out-of-range value, or a round too short for its operations
             (``t_round`` must be at least ``2 gate_time + 2 t_readout`` and ``3 gate_time``).
 
     Example:
@@ -182,8 +198,11 @@ class CatOperatingPoint:
     t_round: float = 5.0
     gate_time: float = 1.0
     t_readout: float = 1.0
+    cx_bitflip: str = "simulated"
 
     def __post_init__(self) -> None:
+        if self.cx_bitflip not in CX_BITFLIP_MODELS:
+            raise ValueError(f"CatOperatingPoint.cx_bitflip={self.cx_bitflip!r}; choose one of {CX_BITFLIP_MODELS}.")
         for name in ("nbar", "kappa1_over_kappa2", "kappaphi_over_kappa2", "t_round", "gate_time", "t_readout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -206,15 +225,13 @@ class CatOperatingPoint:
                 "the operations"
             )
 
-    def replace(self, **changes: float) -> CatOperatingPoint:
+    def replace(self, **changes: float | str) -> CatOperatingPoint:
         """A copy with some fields changed (validated again).
 
         Example:
             >>> CatOperatingPoint(4.0, 1e-3).replace(nbar=6.0).nbar
             6.0
         """
-        import dataclasses
-
         return dataclasses.replace(self, **changes)
 
 
@@ -263,11 +280,11 @@ class CatChannel:
         """Analytic logical bit-flip (X) probability per round of a distance-``d`` code.
 
         Each of the ``2 d - 1`` cats flips with ``p_X(t_round)`` (rate ``Gamma_X``) and each of
-        the ``2 (d - 1)`` CX gates with ``cx.p_bitflip`` (``0.5 exp(-2 nbar)``); any odd number of
-        flips is a logical X error.
+        the ``2 (d - 1)`` CX gates with ``cx.p_bitflip`` (`cx_bitflip_probability`); any odd number
+        of flips is a logical X error.
 
         Example:
-            >>> ch = cat_channel(CatOperatingPoint(6.0, 1e-3))
+            >>> ch = cat_channel(CatOperatingPoint(6.0, 1e-3, cx_bitflip="gouzien2023"))
             >>> ref = gouzien_bit_flip_per_round(5, 6.0)
             >>> abs(ch.bit_flip_per_round(5) / ref - 1) < 1e-3
             True
@@ -286,6 +303,34 @@ def _check_distance(distance: int) -> int:
     return int(distance)
 
 
+def cx_bitflip_probability(point: CatOperatingPoint, kappa1_over_kappa2: float | None = None) -> float:
+    """Bit-flip probability of one CX at ``point`` (its ``cx_bitflip`` law; see `CX_BITFLIP_MODELS`).
+
+    Args:
+        point: The operating point (``nbar``, ``gate_time``, law).
+        kappa1_over_kappa2: Loss ratio to use instead of ``point.kappa1_over_kappa2``.
+
+    Raises:
+        ValueError: ``"simulated"`` at a point outside the packaged CX table (the message names
+            its range), or the table missing from the installation.
+
+    Example:
+        >>> pt = CatOperatingPoint(4.0, 1e-3, cx_bitflip="gouzien2023")
+        >>> f"{cx_bitflip_probability(pt):.3e}"
+        '1.677e-04'
+    """
+    k1 = point.kappa1_over_kappa2 if kappa1_over_kappa2 is None else float(kappa1_over_kappa2)
+    if point.cx_bitflip == "gouzien2023":
+        return gouzien_cx_bitflip(point.nbar)
+    table = packaged_cx_table()
+    if table is None:
+        raise ValueError(
+            "the packaged CX bit-flip table is missing from this installation: rebuild it with "
+            "`python benchmarks/cx_bitflip_table.py --packaged`, or use cx_bitflip='gouzien2023'"
+        )
+    return table.p_bitflip(point.nbar, k1, point.gate_time)
+
+
 def cat_channel(point: CatOperatingPoint, *, table: CatChannelTable | None | str = "packaged") -> CatChannel:
     """Map an operating point to the repetition code's channel (see the module docstring).
 
@@ -299,7 +344,8 @@ def cat_channel(point: CatOperatingPoint, *, table: CatChannelTable | None | str
         The `CatChannel`.
 
     Raises:
-        ValueError: a point outside an explicitly given table's grid, or a CX model outside its
+        ValueError: a point outside an explicitly given table's grid, outside the CX bit-flip
+            table (``cx_bitflip="simulated"``, `cx_bitflip_probability`), or a CX model outside its
             validity (probabilities above 1).
 
     Example:
@@ -311,19 +357,19 @@ def cat_channel(point: CatOperatingPoint, *, table: CatChannelTable | None | str
         raise TypeError(f"point must be a CatOperatingPoint, e.g. CatOperatingPoint(4.0, 1e-3); got {point!r}.")
     gamma_x, gamma_z, source = _rates(point, table)
     cx = cx_error_model(point.nbar, point.kappa1_over_kappa2, gate_time=point.gate_time)
+    cx = dataclasses.replace(cx, p_bitflip=cx_bitflip_probability(point))
     if not math.isclose(cx.p_z_target, cx.p_zz, rel_tol=1e-12, abs_tol=1e-15):
         # The symmetric channel carries IZ and ZZ with one probability; see the module docstring.
         raise ValueError("cat_channel assumes a CX model with p_IZ == p_ZZ (as cx_error_model gives).")
     q = cx.p_zz
     excess = max(0.0, (cx.p_z_control - q) / (1.0 - 4.0 * q))
-    eta = SIMULATION_ETA
-    p2 = min(1.0, q * (6.0 * eta + 12.0) / (2.0 * eta))
+    p2 = min(1.0, p2_for_z_type(q, SIMULATION_ETA))
     slack = point.t_round - 2.0 * point.gate_time - 2.0 * point.t_readout
     p_prep = flip_probability(gamma_z, point.t_readout)
     p_meas = _xor(flip_probability(gamma_z, max(slack, 0.0) + point.t_readout), excess, excess)
     noise = NoiseParams(
         p2=p2,
-        eta=eta,
+        eta=SIMULATION_ETA,
         idle_z=flip_probability(gamma_z, point.gate_time),
         p_dephase=flip_probability(gamma_z, max(0.0, point.t_round - 3.0 * point.gate_time)),
         p_meas=p_meas,
@@ -369,73 +415,6 @@ def cat_noise_params(point: CatOperatingPoint, *, table: CatChannelTable | None 
     return cat_channel(point, table=table).noise
 
 
-def cat_circuit(spec: CodeSpec, noise: NoiseParams) -> stim.Circuit:
-    """The noisy circuit of a ``cat_repetition`` spec under a `cat_channel` noise.
-
-    `qec_gym.codes.build_circuit`, with the data's final X readout flipping with ``p_reset``
-    (the preparation's flip) instead of ``p_meas`` (the ancilla's, which carries the CX
-    control's phase flips): see the module docstring.
-
-    Args:
-        spec: A ``cat_repetition`` `CodeSpec`.
-        noise: From `cat_noise_params`.
-
-    Raises:
-        ValueError: ``spec`` is not a cat repetition code.
-
-    Example:
-        >>> n = cat_noise_params(CatOperatingPoint(4.0, 1e-3))
-        >>> c = cat_circuit(CodeSpec("cat_repetition", 3), n)
-        >>> last_flip = [i for i in c if i.name == "Z_ERROR"][-1]
-        >>> last_flip.gate_args_copy()[0] == n.p_reset
-        True
-    """
-    if not isinstance(spec, CodeSpec) or spec.family != CAT_FAMILY:
-        raise ValueError(f"cat_circuit needs a CodeSpec('{CAT_FAMILY}', d), got {spec!r}.")
-    return _with_data_readout(build_circuit(spec, noise), p_meas=noise.p_meas, p_readout=noise.p_reset)
-
-
-def _with_data_readout(circuit: stim.Circuit, *, p_meas: float, p_readout: float) -> stim.Circuit:
-    """Replace the flip before the final (top-level) MX of the data by ``p_readout``."""
-    insts = list(circuit)
-    last = max((i for i, inst in enumerate(insts) if getattr(inst, "name", "") == "MX"), default=None)
-    if last is None:
-        raise ValueError("no final MX in the circuit: is it an X-basis memory of cat_repetition?")
-    targets = insts[last].targets_copy()
-    out = stim.Circuit()
-    for i, inst in enumerate(insts):
-        if i == last - 1 and p_meas > 0:
-            prev = insts[last - 1]
-            if not (prev.name == "Z_ERROR" and prev.targets_copy() == targets):
-                raise RuntimeError("internal error: the final data readout has no readout flip to rewrite")
-            continue  # dropped: re-added below with the readout probability
-        if i == last and p_readout > 0:
-            out.append("Z_ERROR", targets, p_readout)
-        out.append(inst)
-    return out
-
-
-class CatSimulationCache(SimulationCache):
-    """`SimulationCache` that builds ``cat_repetition`` circuits with `cat_circuit`.
-
-    Pass it to `qec_gym.sim.simulate_window` so that sampling and decoder priors both use the
-    cat circuit (other families are built as usual).
-
-    Example:
-        >>> from qec_gym.sim import simulate_window
-        >>> n = cat_noise_params(CatOperatingPoint(6.0, 1e-3))
-        >>> w = simulate_window(CodeSpec("cat_repetition", 3), n, shots=200,
-        ...                     rng=np.random.default_rng(0), cache=CatSimulationCache())
-        >>> w.shots
-        200
-    """
-
-    def circuit(self, spec: CodeSpec, noise: NoiseParams) -> stim.Circuit:
-        if spec.family != CAT_FAMILY:
-            return super().circuit(spec, noise)
-        return self._get(self._circuits, (spec, noise), lambda: cat_circuit(spec, noise))
-
-
 def bit_flip_per_round_array(
     distance: int,
     point: CatOperatingPoint,
@@ -469,8 +448,7 @@ def bit_flip_per_round_array(
             for k in k1.ravel()
         ]).reshape(k1.shape)
     p_idle = flip_probability(gamma_x, point.t_round)
-    # The CX's bit flips come from the gate's own dynamics: independent of kappa_1 (Eq. D8).
-    p_cx = cx_error_model(point.nbar, point.kappa1_over_kappa2, gate_time=point.gate_time).p_bitflip
+    p_cx = np.array([cx_bitflip_probability(point, float(k)) for k in k1.ravel()]).reshape(k1.shape)
     prod = (1.0 - 2.0 * np.asarray(p_idle)) ** (2 * d - 1) * (1.0 - 2.0 * p_cx) ** (2 * (d - 1))
     return 0.5 * (1.0 - prod)
 
@@ -498,107 +476,3 @@ def gouzien_bit_flip_per_round(distance: int, nbar: float) -> float:
     """
     d = _check_distance(distance)
     return 2 * (d - 1) * 0.5 * math.exp(-2.0 * nbar)
-
-
-# ------------------------------------------------------------------------ simulated + analytic
-@dataclass(frozen=True)
-class CatLogicalError:
-    """Logical error per round of a repetition cat code at one operating point.
-
-    Attributes:
-        distance: Code distance.
-        rounds: Rounds per simulated shot.
-        point: The operating point.
-        shots: Simulated shots.
-        errors: Shots with a logical phase flip (decoded).
-        phase_flip: Simulated logical Z (phase-flip) probability per round.
-        phase_flip_ci: Its 99% Clopper-Pearson interval, per round.
-        bit_flip: Analytic logical X (bit-flip) probability per round.
-        modes: Bosonic modes (data + ancilla).
-        photons: Mean photons (``nbar`` x modes).
-    """
-
-    distance: int
-    rounds: int
-    point: CatOperatingPoint
-    _: KW_ONLY
-    shots: int
-    errors: int
-    phase_flip: float
-    phase_flip_ci: tuple[float, float]
-    bit_flip: float
-    modes: int
-    photons: float
-
-    @property
-    def total(self) -> float:
-        """Logical error per round, X or Z (independent parts): ``pZ + pX - pZ pX``."""
-        return self.phase_flip + self.bit_flip - self.phase_flip * self.bit_flip
-
-
-def cat_logical_error_per_round(
-    distance: int,
-    point: CatOperatingPoint,
-    *,
-    rng: np.random.Generator,
-    max_shots: int = 100_000,
-    max_errors: int = 500,
-    batch: int = 10_000,
-    rounds: int | None = None,
-    decoder: str = "pymatching",
-    table: CatChannelTable | None | str = "packaged",
-    cache: CatSimulationCache | None = None,
-) -> CatLogicalError:
-    """Logical error per round: the phase-flip part simulated (stim + decoder), the bit-flip part analytic.
-
-    Shots are drawn in batches until ``max_errors`` logical phase flips or ``max_shots`` shots.
-
-    Args:
-        distance: Code distance (>= 2).
-        point: The operating point.
-        rng: Source of randomness (stim's sampler is seeded from it).
-        max_shots: Most shots to simulate.
-        max_errors: Stop once this many logical phase flips were seen.
-        batch: Shots per batch.
-        rounds: Rounds per shot (default: ``distance``).
-        decoder: Decoder name (see `qec_gym.decoders`).
-        table: Rate source, as in `cat_channel`.
-        cache: Reuse compiled circuits and decoders across calls.
-
-    Returns:
-        The `CatLogicalError`.
-
-    Example:
-        >>> r = cat_logical_error_per_round(3, CatOperatingPoint(4.0, 1e-3), rng=np.random.default_rng(1),
-        ...                                 max_shots=2000)
-        >>> r.shots, 0 < r.phase_flip < 0.1, f"{r.bit_flip:.1e}"
-        (2000, True, '6.7e-04')
-    """
-    from qec_gym.sim import simulate_window
-
-    d = _check_distance(distance)
-    if max_shots < 1 or max_errors < 1 or batch < 1:
-        raise ValueError("max_shots, max_errors and batch must be >= 1.")
-    channel = cat_channel(point, table=table)
-    spec = CodeSpec(CAT_FAMILY, d, rounds=rounds)
-    cache = CatSimulationCache() if cache is None else cache
-    shots = errors = 0
-    while shots < max_shots and errors < max_errors:
-        n = min(batch, max_shots - shots)
-        w = simulate_window(spec, channel.noise, decoder=decoder, shots=n, rng=rng, cache=cache, bins_per_decade=None)
-        shots += n
-        errors += w.errors
-    lo, hi = binomial_ci(errors, shots, confidence=0.99)
-    r = int(spec.rounds)
-    return CatLogicalError(
-        d,
-        r,
-        point,
-        shots=shots,
-        errors=errors,
-        phase_flip=per_round(errors / shots, r),
-        phase_flip_ci=(per_round(lo, r), per_round(min(hi, 0.5), r)),
-        bit_flip=channel.bit_flip_per_round(d),
-        modes=channel.modes(d),
-        photons=channel.photons(d),
-    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import stim
 
+from qec_gym.codes.cat_repetition import CAT_FAMILY, cat_repetition_circuit
 from qec_gym.codes.noise_model import add_noise
 from qec_gym.codes.resources import GateTimes, Resources, resources
 from qec_gym.codes.spec import FAMILIES, CodeSpec
@@ -33,6 +34,8 @@ def build_circuit(spec: CodeSpec, noise: NoiseParams) -> stim.Circuit:
         raise TypeError(f"spec must be a CodeSpec, e.g. CodeSpec('rotated_surface', 5); got {spec!r}.")
     if not isinstance(noise, NoiseParams):
         raise TypeError(f"noise must be a NoiseParams, e.g. NoiseParams.uniform(1e-3); got {noise!r}.")
+    if spec.family == CAT_FAMILY:  # its readout convention: qec_gym.codes.cat_repetition
+        return cat_repetition_circuit(spec, noise)
     return add_noise(template_circuit(spec), noise)
 
 

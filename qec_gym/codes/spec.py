@@ -40,9 +40,8 @@ class CodeSpec:
             basis), ``repetition_phase`` (phase-flip code, X basis), ``color`` (6.6.6 colour
             code, stim's ``memory_xyz``; its circuit has hook errors, so its circuit-level
             distance is about (d + 1) / 2, and it needs ``rounds >= 2``), ``cat_repetition`` (phase-flip repetition code over
-            cat qubits; its noise is strongly Z-biased, see ``qec_gym.bosonic``; build its noisy
-            circuits with `qec_gym.bosonic.channel.cat_circuit`, which keeps the cat channel's
-            ancilla-only readout error off the final data readout).
+            cat qubits; its noise is strongly Z-biased, see ``qec_gym.bosonic.channel``; its
+            data readout flips with ``p_reset``, see `qec_gym.codes.cat_repetition`).
         distance: Code distance; odd and >= 3 for the 2D codes, >= 2 for repetition codes.
         rounds: Rounds of stabiliser measurement; defaults to ``distance``.
         basis: Memory basis (``"x"`` or ``"z"``); defaults to the family's protected basis.

@@ -8,6 +8,7 @@
 | ``qec_gym/DecoderCalibration-v1`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
 | ``qec_gym/DecoderCalibration-v2`` | as v1 | as v1 | fitted table (true x assumed); recalibration estimates the noise from syndromes |
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
+| ``qec_gym/CatSwitch-v2`` | as v1; CX bit flips from the two-mode Lindblad simulation (`qec_gym.bosonic.cx`) | as v1 | table |
 | ``qec_gym/MultiPatchSwitch-v1`` | 16-64 SurfaceSwitch patches, MultiDiscrete per-patch choice + remap, shared qubit budget | per-region drift + shared bursts + a telegraph defect | table |
 
 ``MultiPatchSwitch-v1`` (`MultiPatchSwitchEnv`) is listed in `MULTI_PATCH_ENV_IDS`, not `ENV_IDS`: its
@@ -23,6 +24,10 @@ cell at exactly its labelled noise, common random numbers along the assumed axis
 log-log fit with its interval; reward and outcomes use the fitted rate, no smoothing floor) and
 realistic recalibration: the decoder's priors become the syndrome-derived estimate of the last
 ``recalibration_windows`` windows (``recalibration="oracle"``, the true noise, is an ablation).
+
+Version history of ``CatSwitch``: v2 (next to v1, which keeps the old law and its tables; see
+`CatSwitchEnv`) takes the CX bit flips from a two-mode Lindblad simulation instead of
+``0.5 exp(-2 nbar)``.
 
 The ``-v0`` ids are retired (`RETIRED_ENV_IDS`): their observation index 10 was the decode
 latency tabulated at the *true* noise, a noise-free copy of privileged information.
@@ -196,7 +201,12 @@ def make_decoder_calibration_v2(**overrides) -> QECSwitchEnv:
 
 
 def make_cat_switch(**overrides) -> CatSwitchEnv:
-    """`CatSwitchEnv`: choose the photon number and distance of a repetition cat code (see its docstring)."""
+    """`CatSwitchEnv` v1: CX bit flips ``0.5 exp(-2 nbar)`` (Gouzien et al. Eq. D8; see its docstring)."""
+    return CatSwitchEnv(**{"cx_bitflip": "gouzien2023", **overrides})
+
+
+def make_cat_switch_v2(**overrides) -> CatSwitchEnv:
+    """`CatSwitchEnv` v2: CX bit flips from the two-mode Lindblad simulation (its default)."""
     return CatSwitchEnv(**overrides)
 
 
@@ -206,8 +216,12 @@ ENV_IDS = (
     "qec_gym/PhotonicSwitch-v1",
     "qec_gym/DecoderCalibration-v1",
     "qec_gym/CatSwitch-v1",
+    "qec_gym/CatSwitch-v2",
 )
-_FACTORIES = (make_surface_switch, make_surface_switch_raw, make_photonic_switch, make_decoder_calibration, make_cat_switch)
+_FACTORIES = (
+    make_surface_switch, make_surface_switch_raw, make_photonic_switch, make_decoder_calibration, make_cat_switch,
+    make_cat_switch_v2,
+)
 
 V2_ENV_IDS = ("qec_gym/DecoderCalibration-v2",)
 """Ids of a second version registered next to their v1 (fitted tables, estimated recalibration)."""
@@ -239,7 +253,8 @@ def _retired(env_id: str):
     return refuse
 
 
-VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i)
+# CatSwitch-v2 waits for the batched env's cat bit flips to follow CatOperatingPoint.cx_bitflip.
+VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i and i != "qec_gym/CatSwitch-v2")
 """Ids with a native batched vector env (table backend): ``gym.make_vec(id, num_envs=N,
 vectorization_mode="vector_entry_point")`` gives a `QECSwitchVectorEnv`."""
 

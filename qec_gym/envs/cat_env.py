@@ -37,12 +37,14 @@ Truncated after the scenario's ``episode_length`` steps (or ``max_steps``); neve
 `QECSwitchEnv`'s (``backend``, ``shots``, ``max_steps``, ``scenarios``, ...; not
 ``calibration_table``, not ``axis``), plus ``kappa1_over_kappa2`` (the axis baseline, default
 1e-3), ``kappa1_range`` (multipliers the table covers, default 0.25..8 on 12 log points),
-``kappaphi_over_kappa2``, ``t_round``, ``gate_time``, ``t_readout`` (`CatOperatingPoint`).
+``kappaphi_over_kappa2``, ``t_round``, ``gate_time``, ``t_readout``, ``cx_bitflip`` (`CatOperatingPoint`;
+``"simulated"``, the two-mode Lindblad CX of `qec_gym.bosonic.cx`, in v2; ``"gouzien2023"``,
+``0.5 exp(-2 nbar)``, in v1).
 
 ## Backends
 ``"table"``: a `WindowTable` over the ``kappa_1`` multiplier (`build_cat_table`, packaged for the
-default configuration); ``"circuit"``: stim sampling of `qec_gym.bosonic.cat_circuit` and
-pymatching every step (`CatSimulationCache`). Both add the analytic bit flips.
+default configuration); ``"circuit"``: stim sampling of the ``cat_repetition`` circuit
+(`qec_gym.codes.build_circuit`) and pymatching every step. Both add the analytic bit flips.
 
 ## Info
 `QECSwitchEnv`'s keys (``true_noise`` is the running entry's cat channel as `NoiseParams`,
@@ -57,6 +59,10 @@ used in training, time compressed as described there. ``trajectory`` gives ``kap
 per step.
 
 ## Version history
+* v2: the CX bit-flip probability comes from a two-mode Lindblad simulation of the gate
+  (`qec_gym.bosonic.cx`, ``cx_bitflip="simulated"``) instead of Gouzien et al.'s ``0.5 exp(-2 nbar)``;
+  the reward's bit-flip part and the ``bit_flip_round`` info change, the phase-flip window table
+  (and the observation) do not. v1 keeps the old law.
 * v1: observation index 10 is the running configuration's nominal decode latency (at the axis
   baseline ``kappa_1``), no longer the latency tabulated at the true ``kappa_1`` (a noise-free copy
   of the hidden noise: Spearman 1.000 with log10 of the true multiplier under a kept
@@ -90,7 +96,6 @@ from qec_gym.bosonic.channel import (
     CAT_FAMILY,
     CHANNEL_VERSION,
     CatOperatingPoint,
-    CatSimulationCache,
     bit_flip_per_round_array,
     cat_channel,
 )
@@ -108,6 +113,7 @@ from qec_gym.noise.drift import Bursts, DriftProcess, RandomTelegraph, Ramp
 from qec_gym.noise.params import NoiseParams
 from qec_gym.noise.scenarios import clipped_ou, scenario_registry
 from qec_gym.sim import simulate_window
+from qec_gym.sim.cache import SimulationCache
 from qec_gym.sim.window import DEFAULT_BINS_PER_DECADE
 
 __all__ = [
@@ -284,12 +290,15 @@ class CatTableConfig:
 
         The rate source (packaged solved table, or the analytic law on platforms where it is
         unavailable) is not part of it: ``Gamma_Z`` differs by < 0.5%, below the sampling error.
+        Nor is the CX bit-flip law (``axis.point.cx_bitflip``): the table holds phase flips only.
         """
+        config = dataclasses.asdict(self)
+        del config["axis"]["point"]["cx_bitflip"]
         blob = json.dumps(
             {
                 "kind": "cat",
                 "version": [CAT_TABLE_VERSION, TABLE_VERSION, CHANNEL_VERSION, MODEL_VERSION],
-                "config": dataclasses.asdict(self),
+                "config": config,
             },
             sort_keys=True,
             default=str,
@@ -326,7 +335,7 @@ def _compute(config: CatTableConfig, progress: Callable[[int, int], None] | None
     features_std = np.zeros(shape + (len(FEATURES),))
     decode_s = np.zeros(shape)
     num_detectors = np.zeros(len(config.menu), dtype=np.int64)
-    cache = CatSimulationCache()
+    cache = SimulationCache()
     total, done = int(np.prod(shape)), 0
     for e, entry in enumerate(config.menu):
         (spec,) = entry.specs()
@@ -499,6 +508,7 @@ class CatSwitchEnv(QECSwitchEnv):
         t_round: float = 5.0,
         gate_time: float = 1.0,
         t_readout: float = 1.0,
+        cx_bitflip: str = "simulated",
         reward: RewardConfig = CAT_REWARD,
         initial_entry: int | None = None,
         **kwargs,
@@ -517,15 +527,13 @@ class CatSwitchEnv(QECSwitchEnv):
         middle = min(range(len(menu)), key=lambda i: (abs(menu[i].nbar - 5.0), abs(menu[i].distance - 7)))
         point = CatOperatingPoint(
             menu[middle].nbar, kappa1_over_kappa2, kappaphi_over_kappa2=kappaphi_over_kappa2,
-            t_round=t_round, gate_time=gate_time, t_readout=t_readout,
+            t_round=t_round, gate_time=gate_time, t_readout=t_readout, cx_bitflip=cx_bitflip,
         )
         self.kappa_axis = KappaAxis(point, low=low, high=high, points=int(points))
         super().__init__(
             menu=menu, axis=self.kappa_axis, reward=reward,
             initial_entry=middle if initial_entry is None else initial_entry, **kwargs,
         )
-        if self.backend == "circuit":
-            self._cache = CatSimulationCache()  # sampling and priors from cat_circuit
 
     # ------------------------------------------------------------------ hooks
     def _build_table(self, *, table_windows: int, calibration_table: bool, table_cache: str | None) -> WindowTable:

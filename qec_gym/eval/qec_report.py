@@ -623,11 +623,12 @@ def cat_optimum_lines(path: str | os.PathLike, *, max_rows: int = 50) -> list[st
         True
     """
     path = pathlib.Path(path)
-    table = _stored_rows(path, "cat optimum table", "the `qec_gym.bosonic` study")
+    table = _stored_rows(path, "cat optimum table", "`python benchmarks/cat_optimum.py`")
     if isinstance(table, str):
         return [table, ""]
     head, body = table[0], table[1:]
-    md = [f"From `{path}` (cat qubits + repetition code, `qec_gym.bosonic`).", ""]
+    md = [f"From `{path}` (cat qubits + repetition code; CX bit flips from the two-mode simulation of "
+          "`qec_gym.bosonic.cx`).", ""]
     col = {name: i for i, name in enumerate(head)}
     if "nbar" in col and "total" in col:
         keys = [k for k in ("distance", "kappa1_over_kappa2") if k in col]

@@ -1,4 +1,4 @@
-"""Cat operating point -> repetition-code channel (qec_gym.bosonic.channel) and the nbar sweep."""
+"""Cat operating point -> repetition-code channel (qec_gym.bosonic.channel), its circuit and the nbar sweep."""
 
 import math
 
@@ -10,20 +10,23 @@ from qec_gym.bosonic import CatChannelTable, CatTableGrid, analytic_rates, CatPa
 from qec_gym.bosonic.channel import (
     PACKAGED_CAT_GRID,
     CatOperatingPoint,
-    CatSimulationCache,
     bit_flip_per_round_array,
     cat_channel,
-    cat_circuit,
-    cat_logical_error_per_round,
+    cx_bitflip_probability,
     gouzien_bit_flip_per_round,
     gouzien_phase_flip_per_round,
     packaged_cat_table,
 )
 from qec_gym.bosonic.cat import flip_probability
-from qec_gym.bosonic.sweep import nbar_sweep, optimal_nbar
+from qec_gym.bosonic.cx import packaged_cx_table
 from qec_gym.codes import CodeSpec, build_circuit
+from qec_gym.codes.noise_model import add_noise
+from qec_gym.codes.templates import template_circuit
+from qec_gym.sim.cache import SimulationCache
+from qec_gym.sim.cat_memory import cat_logical_error_per_round, nbar_sweep, optimal_nbar
 
 POINT = CatOperatingPoint(4.0, 1e-3)
+OLD_LAW = CatOperatingPoint(4.0, 1e-3, cx_bitflip="gouzien2023")
 
 
 @pytest.mark.parametrize(
@@ -35,6 +38,7 @@ POINT = CatOperatingPoint(4.0, 1e-3)
         (dict(t_round=3.0), "t_round"),
         (dict(gate_time=2.0, t_readout=0.0), "t_round"),
         (dict(t_round=float("nan")), "finite"),
+        (dict(cx_bitflip="kerr"), "cx_bitflip"),
     ],
 )
 def test_operating_point_validation(kwargs, match):
@@ -54,9 +58,11 @@ def test_packaged_table_is_used_and_agrees_with_the_analytic_law():
     assert ch.gamma_z == pytest.approx(gz, rel=5e-3)
     assert ch.gamma_x == pytest.approx(gx, rel=0.1)
     # outside the packaged grid the analytic law takes over; an explicit table must cover the point
-    assert cat_channel(POINT.replace(nbar=12.0)).rates_source == "analytic"
+    assert cat_channel(OLD_LAW.replace(nbar=12.0)).rates_source == "analytic"
     with pytest.raises(ValueError, match="outside"):
-        cat_channel(POINT.replace(nbar=12.0), table=table)
+        cat_channel(OLD_LAW.replace(nbar=12.0), table=table)
+    with pytest.raises(ValueError, match="outside the CX bit-flip table"):  # the simulated CX stops at nbar 9
+        cat_channel(POINT.replace(nbar=12.0))
 
 
 def test_idle_and_readout_probabilities_follow_the_round_timing():
@@ -108,43 +114,58 @@ def _dem_probabilities(circuit: stim.Circuit) -> dict:
 def test_symmetric_channel_plus_readout_fold_equals_the_asymmetric_cx(nbar, k1):
     """The mapping's DEM equals that of a circuit with the CX's ZI / IZ / ZZ written out exactly."""
     ch = cat_channel(CatOperatingPoint(nbar, k1))
-    mapped = cat_circuit(CodeSpec("cat_repetition", 3, rounds=3), ch.noise)
+    mapped = build_circuit(CodeSpec("cat_repetition", 3, rounds=3), ch.noise)
     a, b = _dem_probabilities(mapped), _dem_probabilities(_explicit_circuit(mapped, ch))
     assert set(a) == set(b)
     # stim treats each channel's disjoint components as independent: equal to O(p^2)
     assert max(abs(a[k] - b[k]) / b[k] for k in b if b[k] > 1e-12) < 1e-2
 
 
-def test_cat_circuit_rewrites_only_the_data_readout():
+def test_every_path_builds_the_cat_circuit_with_the_data_readout_at_p_reset():
+    """The one circuit path (codes.build_circuit, hence SimulationCache) differs from the generic noise
+    insertion exactly at the data's final readout, which flips with p_reset (the former trap)."""
     n = cat_channel(POINT).noise
     spec = CodeSpec("cat_repetition", 3, rounds=2)
-    plain, cat = build_circuit(spec, n), cat_circuit(spec, n)
+    generic, cat = add_noise(template_circuit(spec), n), build_circuit(spec, n)
     flips = lambda c: [(i.name, i.gate_args_copy(), [t.value for t in i.targets_copy()]) for i in c.flattened()  # noqa: E731
                        if i.name == "Z_ERROR"]
-    diff = [(x, y) for x, y in zip(flips(plain), flips(cat)) if x != y]
+    diff = [(x, y) for x, y in zip(flips(generic), flips(cat)) if x != y]
     assert len(diff) == 1
     (old, new), = diff
     assert old[1] == [n.p_meas] and new[1] == [n.p_reset] and old[2] == [0, 2, 4]
-    with pytest.raises(ValueError, match="cat_repetition"):
-        cat_circuit(CodeSpec("repetition_phase", 3), n)
-    cache = CatSimulationCache()
-    assert str(cache.circuit(spec, n)) == str(cat)
-    assert str(cache.circuit(CodeSpec("repetition", 3), n)) == str(build_circuit(CodeSpec("repetition", 3), n))
+    assert str(SimulationCache().circuit(spec, n)) == str(cat)
 
 
 def test_bit_flips_are_the_literature_law_and_fall_with_nbar():
     nbars = [2.0, 3.0, 4.0, 6.0, 8.0]
-    px = [cat_channel(POINT.replace(nbar=nb)).bit_flip_per_round(5) for nb in nbars]
+    px = [cat_channel(OLD_LAW.replace(nbar=nb)).bit_flip_per_round(5) for nb in nbars]
     assert all(a > b for a, b in zip(px, px[1:]))
     for nb, p in zip(nbars, px):
         assert p == pytest.approx(gouzien_bit_flip_per_round(5, nb), rel=0.2 if nb == 2.0 else 1e-2)
-    arr = bit_flip_per_round_array(5, POINT, np.array([5e-4, 1e-3, 4e-3]))
+    arr = bit_flip_per_round_array(5, OLD_LAW, np.array([5e-4, 1e-3, 4e-3]))
     assert arr[1] == pytest.approx(px[2], rel=1e-9)
     # dephasing adds idle bit flips (9 cats x p_X(t_round)) on top of the CX's
-    dephased = cat_channel(POINT.replace(nbar=6.0, kappaphi_over_kappa2=1e-3))
+    dephased = cat_channel(OLD_LAW.replace(nbar=6.0, kappaphi_over_kappa2=1e-3))
     added = 9 * flip_probability(dephased.gamma_x, 5.0)
     assert dephased.bit_flip_per_round(5) - px[3] == pytest.approx(added, rel=0.05)
     assert added > 1e-6
+
+
+def test_cx_z_errors_enter_stim_exactly_and_bit_flips_come_from_the_cx_table():
+    from qec_gym.codes.noise_model import biased_pauli2
+
+    ch = cat_channel(POINT)
+    probs = biased_pauli2(ch.noise.p2, ch.noise.eta)
+    for i in (2, 11, 14):  # IZ, ZI, ZZ of stim's PAULI_CHANNEL_2 order
+        assert probs[i] == pytest.approx(ch.cx.p_zz, rel=1e-12)
+    table = packaged_cx_table()
+    assert ch.cx.p_bitflip == table.p_bitflip(4.0, 1e-3, 1.0) == cx_bitflip_probability(POINT)
+    k1 = np.array([3e-4, 1e-3, 5e-3])
+    arr = bit_flip_per_round_array(5, POINT, k1)
+    assert arr == pytest.approx([cat_channel(POINT.replace(kappa1_over_kappa2=float(k))).bit_flip_per_round(5)
+                                 for k in k1], rel=1e-9)
+    with pytest.raises(ValueError, match="outside the CX bit-flip table"):
+        cat_channel(POINT.replace(gate_time=0.5))
 
 
 def test_resources_are_modes_and_photons():

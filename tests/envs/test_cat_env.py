@@ -20,6 +20,7 @@ from qec_gym.noise.params import NoiseParams
 from qec_gym.sim.stats import binomial_ci
 
 ENV_ID = "qec_gym/CatSwitch-v1"
+ENV_ID_V2 = "qec_gym/CatSwitch-v2"
 
 SMALL = dict(
     menu=cat_menu([3.0, 6.0], [3, 5]),
@@ -51,23 +52,26 @@ def test_circuit_backend_passes_check_env(small):
         assert env.observation_space.contains(obs) and np.isfinite(r) and not term
 
 
-def test_info_holds_the_cat_state_and_the_true_channel():
-    env = gym.make(ENV_ID, max_steps=10).unwrapped
+@pytest.mark.parametrize("env_id", [ENV_ID, ENV_ID_V2])
+def test_info_holds_the_cat_state_and_the_true_channel(env_id):
+    env = gym.make(env_id, max_steps=10).unwrapped
     _, info = env.reset(seed=0, options={"scenario": "cat_ou_drift"})
     for key in ("true_noise", "oracle_action", "kappa1_over_kappa2", "nbar", "distance", "modes", "photons",
                 "bit_flip_round", "expected_p_round"):
         assert key in info
     entry = env.menu[env.entry]
     assert (info["modes"], info["photons"]) == (2 * entry.distance - 1, entry.nbar * (2 * entry.distance - 1))
-    point = CatOperatingPoint(entry.nbar, info["kappa1_over_kappa2"])
+    law = {ENV_ID: "gouzien2023", ENV_ID_V2: "simulated"}[env_id]
+    point = CatOperatingPoint(entry.nbar, info["kappa1_over_kappa2"], cx_bitflip=law)
     assert info["true_noise"] == cat_channel(point).noise
     assert info["bit_flip_round"] == pytest.approx(cat_channel(point).bit_flip_per_round(entry.distance), rel=1e-9)
     assert isinstance(info["true_noise"], NoiseParams)
 
 
-def test_reward_counts_the_analytic_bit_flips():
+@pytest.mark.parametrize("env_id", [ENV_ID, ENV_ID_V2])
+def test_reward_counts_the_analytic_bit_flips(env_id):
     """At nbar = 2 bit flips dominate: the window's logical error sits at the analytic bit-flip rate."""
-    env = gym.make(ENV_ID, max_steps=40).unwrapped
+    env = gym.make(env_id, max_steps=40).unwrapped
     env.reset(seed=2, options={"scenario": "cat_calm"})
     nbar2 = [i for i, e in enumerate(env.menu) if e.nbar == 2.0 and e.distance == 5][0]
     env.step(2 + nbar2)
@@ -79,6 +83,26 @@ def test_reward_counts_the_analytic_bit_flips():
     p_shot = (1 - (1 - 2 * info["bit_flip_round"]) ** 5) / 2
     lo, hi = binomial_ci(errors, shots, confidence=0.999)
     assert lo <= p_shot * 1.02 and p_shot * 0.98 <= hi * 1.1
+
+
+def test_v2_changes_only_the_cx_bit_flips(tmp_path, monkeypatch):
+    """v1 and v2 share the packaged phase-flip table and the observation; v2's CX bit flips are the
+    simulated ones (packaged CX table), larger than v1's 0.5 exp(-2 nbar) at every menu nbar."""
+    from qec_gym.bosonic.cx import packaged_cx_table
+
+    monkeypatch.setenv("QEC_GYM_CACHE", str(tmp_path))
+    v1, v2 = gym.make(ENV_ID, max_steps=5).unwrapped, gym.make(ENV_ID_V2, max_steps=5).unwrapped
+    assert not any(tmp_path.rglob("*.npz"))
+    assert v1.table.config.key() == v2.table.config.key()
+    o1, i1 = v1.reset(seed=3)
+    o2, i2 = v2.reset(seed=3)
+    assert np.array_equal(o1, o2) and i1["true_noise"] == i2["true_noise"]
+    d, nbar, k1 = i1["distance"], i1["nbar"], i1["kappa1_over_kappa2"]
+    p_cx = packaged_cx_table().p_bitflip(nbar, k1, 1.0)
+    ratio = i2["bit_flip_round"] / i1["bit_flip_round"]
+    assert ratio > 1
+    # the CX dominates the bit flips at these nbar: v2 / v1 ~ p_cx / (0.5 exp(-2 nbar))
+    assert ratio == pytest.approx(p_cx / (0.5 * np.exp(-2 * nbar)), rel=0.05), (d, nbar)
 
 
 def test_scenarios_split_and_stay_on_the_table():
@@ -158,13 +182,13 @@ def test_menu_entry_validation():
 def test_table_within_circuit_ci():
     """The packaged table's phase-flip counts agree with fresh circuit sampling at its grid points
     (99% interval of the difference of two binomial rates contains 0)."""
-    from qec_gym.bosonic.channel import CatSimulationCache
     from qec_gym.sim import simulate_window
+    from qec_gym.sim.cache import SimulationCache
     from qec_gym.sim.stats import difference_ci
 
     env = gym.make(ENV_ID).unwrapped
     grid = env.table.grid
-    cache = CatSimulationCache()
+    cache = SimulationCache()
     rng = np.random.default_rng(99)
     for index in (8, 15, 20):  # d5 nbar4, d7 nbar5, d9 nbar4
         entry = env.menu[index]

@@ -1,0 +1,132 @@
+"""The cat CX's bit flips (qec_gym.bosonic.cx): independent qutip construction, closed forms, packaged table."""
+
+import math
+
+import numpy as np
+import pytest
+
+from qec_gym.bosonic.cx import (
+    PACKAGED_CX_GRID,
+    CXBitFlipTable,
+    CXParams,
+    CXTableGrid,
+    alice_bob_cx_bitflip,
+    evolve_cx,
+    gouzien_cx_bitflip,
+    packaged_cx_table,
+    solve_cx_bitflip,
+)
+
+qutip = pytest.importorskip("qutip")
+
+
+def _independent_bitflip(nbar: float, k1: float, t_gate: float, n: int, control_sign: int) -> float:
+    """Written from Guillaud & Mirrahimi (2019) without the module: the time-dependent collapse operator
+    handed to qutip.mesolve as it stands, then relaxation under pure two-photon dissipation of both
+    modes and a read-out of Z in the cat basis, normalised by its value on the ideal input."""
+    al = math.sqrt(nbar)
+    a = qutip.tensor(qutip.destroy(n), qutip.qeye(n))
+    b = qutip.tensor(qutip.qeye(n), qutip.destroy(n))
+    one = qutip.qeye([n, n])
+    h = math.pi / (4 * al * t_gate) * (a + a.dag() - 2 * al * one) * (b.dag() * b - nbar * one)
+    w = 2 * math.pi / t_gate
+    target = qutip.QobjEvo([b * b - 0.5 * al * (a + al * one), [0.5 * al * (a - al * one), lambda t: np.exp(1j * w * t)]])
+    c_ops = [a * a - nbar * one, target, math.sqrt(k1) * a, math.sqrt(k1) * b]
+    psi = qutip.tensor(qutip.coherent(n, control_sign * al), qutip.coherent(n, al))
+    opts = {"atol": 1e-12, "rtol": 1e-10, "nsteps": 100_000}
+    rho = qutip.mesolve(h, psi * psi.dag(), [0, t_gate], c_ops, options=opts).states[-1]
+    rho = qutip.mesolve(0 * one, rho, [0, 6.0], [a * a - nbar * one, b * b - nbar * one], options=opts).states[-1]
+    plus, minus = qutip.coherent(n, al), qutip.coherent(n, -al)
+    even, odd = (plus + minus).unit(), (plus - minus).unit()
+    z = even * odd.dag() + odd * even.dag()
+    z0 = qutip.expect(z, plus * plus.dag())  # < 1: |alpha> is not exactly |0_L> at small nbar
+    zc, zt = qutip.tensor(z, qutip.qeye(n)), qutip.tensor(qutip.qeye(n), z)
+    e_c = 1 - control_sign * qutip.expect(zc, rho) / z0
+    e_t = 1 - control_sign * qutip.expect(zt, rho) / z0  # the target flips when the control is |-alpha>
+    e_ct = 1 - qutip.expect(zc * zt, rho) / z0**2
+    return (e_c + e_t + e_ct) / 4
+
+
+@pytest.mark.parametrize("control_sign", [1, -1])
+def test_bitflip_equals_an_independent_qutip_construction(control_sign):
+    params = CXParams(1.0, 1e-2, n_fock=8)
+    mine = solve_cx_bitflip(params)
+    ref = _independent_bitflip(1.0, 1e-2, 1.0, 8, control_sign)
+    assert mine.p_bitflip == pytest.approx(ref, rel=2e-2)
+    assert mine.p_xi + mine.p_ix + mine.p_xx == pytest.approx(mine.p_bitflip, rel=1e-12)
+    assert min(mine.p_xi, mine.p_ix, mine.p_xx) > 0
+
+
+def test_control_phase_flips_follow_the_loss_law():
+    """Closed form of the CX's loss-induced phase flips (Guillaud & Mirrahimi 2019; Gouzien et al. App. D):
+    the control's own losses give ZI = nbar kappa_1 T, the target's give IZ and ZZ with nbar kappa_1 T / 2
+    each (a target photon lost at time t rotates the control's branches by pi t / T: a Z on the control
+    with probability sin^2(pi t / 2T), 1/2 on average). The control's X readout (its parity, with the
+    target in the even cat so that the ideal gate keeps it at +1) flips with ZI + ZZ = 1.5 nbar kappa_1 T
+    on top of the loss-free gate."""
+    nbar, n, k1 = 2.0, 9, 5e-3
+    al = math.sqrt(nbar)
+    even = (qutip.coherent(n, al) + qutip.coherent(n, -al)).unit()
+    psi = qutip.tensor(even, even)
+    parity = np.kron(np.diag((-1.0) ** np.arange(n)), np.eye(n))
+    x = [np.trace(parity @ evolve_cx(CXParams(nbar, k, n_fock=n), psi * psi.dag())).real for k in (0.0, k1)]
+    p_loss = (1 - x[1] / x[0]) / 2
+    assert p_loss == pytest.approx(1.5 * nbar * k1 / math.tanh(2 * nbar), rel=0.05)
+    # the loss-free gate's own phase flip: the non-adiabatic pi^2 / (64 nbar T), an asymptotic law
+    assert (1 - x[0]) / 2 == pytest.approx(math.pi**2 / (64 * nbar), rel=0.3)
+
+
+def test_packaged_table_is_exponentially_suppressed_and_between_published_laws():
+    table = packaged_cx_table()
+    assert table is not None and table.grid == PACKAGED_CX_GRID
+    p = np.array([table.p_bitflip(nb, 1e-3, 1.0) for nb in PACKAGED_CX_GRID.nbar])
+    slope = np.log(p[-1] / p[-2]) / (PACKAGED_CX_GRID.nbar[-1] - PACKAGED_CX_GRID.nbar[-2])
+    assert -2.4 < slope < -1.6, slope  # exp(-2 nbar) suppression of bit flips
+    assert all(np.diff(p) < 0)
+    # nearly independent of kappa_1 (the gate's own dynamics dominate): +-3% over 1e-4..1e-2
+    ratio = table.arrays["p_bitflip"][:, 1, 0] / table.arrays["p_bitflip"][:, 0, 0]
+    assert np.all((1.0 < ratio) & (ratio < 1.03)), ratio
+    # longer gates flip less (the flips are non-adiabatic): T = 2 / kappa_2 gives 0.4-0.6 of T = 1
+    longer = table.arrays["p_bitflip"][:, :, 1] / table.arrays["p_bitflip"][:, :, 0]
+    assert np.all((0.35 < longer) & (longer < 0.65)), longer
+    # above the grid: the top interval's exponential, continued
+    assert table.p_bitflip(6.0, 1e-3, 1.0) == pytest.approx(p[-1] * math.exp(2 * slope), rel=1e-9)
+    # the grid values are the solved points
+    i, j, k = 2, 0, 0
+    assert table.p_bitflip(PACKAGED_CX_GRID.nbar[i], PACKAGED_CX_GRID.kappa1_over_kappa2[j], 1.0) == pytest.approx(
+        table.arrays["p_bitflip"][i, j, k], rel=1e-12)
+    assert gouzien_cx_bitflip(6.0) < alice_bob_cx_bitflip(6.0, 1e-3)
+
+
+def test_table_refuses_points_outside_and_bad_grids(tmp_path):
+    table = packaged_cx_table()
+    with pytest.raises(ValueError, match="outside the CX bit-flip table"):
+        table.p_bitflip(12.0, 1e-3, 1.0)
+    with pytest.raises(ValueError, match=">= 2 values"):
+        CXTableGrid((2.0,), (1e-3, 1e-2), (1.0, 2.0))
+    with pytest.raises(FileNotFoundError, match="build"):
+        CXBitFlipTable.load(CXTableGrid((2.0, 3.0), (1e-3, 1e-2), (1.0, 2.0)), cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="kappa1"):
+        CXParams(4.0, 0.5)
+
+
+def test_build_resumes_and_interpolates(tmp_path, monkeypatch):
+    import qec_gym.bosonic.cx as cx
+
+    grid = CXTableGrid((1.0, 1.5), (1e-3, 1e-2), (1.0, 2.0))
+    calls = []
+
+    def closed_form(params):  # stands in for the solver: this test is about the table
+        calls.append(params)
+        p = 0.5 * math.exp(-2 * params.nbar) * params.gate_time**-0.5 * params.kappa1_over_kappa2**0.1
+        return cx.CXBitFlip(params, p, p_xi=p, p_ix=0.0, p_xx=0.0, n_fock=6, seconds=0.0)
+
+    monkeypatch.setattr(cx, "solve_cx_bitflip", closed_form)
+    done = []
+    t = CXBitFlipTable.build(grid, cache_dir=tmp_path, progress=lambda i, n: done.append((i, n)))
+    again = CXBitFlipTable.build(grid, cache_dir=tmp_path)
+    assert len(calls) == 8 and done[-1] == (8, 8)  # the second build read the cache
+    assert np.array_equal(t.arrays["p_bitflip"], again.arrays["p_bitflip"])
+    # linear in nbar, log-log in kappa_1 and T: exact for this closed form
+    want = 0.5 * math.exp(-2.5) * 2**-0.25 * 3e-3**0.1
+    assert t.p_bitflip(1.25, 3e-3, math.sqrt(2.0)) == pytest.approx(want, rel=1e-9)
