@@ -4,7 +4,9 @@
 |---|---|---|---|
 | ``qec_gym/SurfaceSwitch-v1`` | rotated surface d = 3..11 x {pymatching, pymatching-correlated} | stim-uniform p (OU, telegraph, bursts, sinusoid, ramp) | table |
 | ``qec_gym/SurfaceSwitchRaw-v1`` | rotated surface d = 3, 5, 7 | as above; observation adds raw detection events | circuit |
+| ``qec_gym/SurfaceSwitch-v2`` | as v1 | as v1 | fitted table |
 | ``qec_gym/PhotonicSwitch-v1`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset (loss on every photon), drifting loss; ``regime="phase"``: phase-noise-dominated chip | table |
+| ``qec_gym/PhotonicSwitch-v2`` | as v1 | as v1 | fitted table |
 | ``qec_gym/DecoderCalibration-v1`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
 | ``qec_gym/DecoderCalibration-v2`` | as v1 | as v1 | fitted table (true x assumed); recalibration estimates the noise from syndromes |
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
@@ -28,6 +30,14 @@ realistic recalibration: the decoder's priors become the syndrome-derived estima
 Version history of ``CatSwitch``: v2 (next to v1, which keeps the old law and its tables; see
 `CatSwitchEnv`) takes the CX bit flips from a two-mode Lindblad simulation instead of
 ``0.5 exp(-2 nbar)``.
+
+Version history of ``SurfaceSwitch`` and ``PhotonicSwitch``: v2 (next to v1, whose packaged tables
+are unchanged and reproducible) has v1's menu, axis, scenarios, observation and reward, and a
+fitted 1-D table (`SURFACE_V2_TABLE`, `PHOTONIC_V2_TABLE`: cells at exactly their labelled noise,
+100 logical errors or a shot cap per cell, monotone log-log fit with its interval) instead of
+v1's 20,000 shots per cell at quantised noise, whose low-noise counts are not monotone and whose
+rate is floored at 1/(2 x 20,000) per shot. Recalibration is v1's (oracle): on these axes every
+noise field scales together, so stale priors cost nothing measurable (``scripts/measure_stale_priors.py``).
 
 The ``-v0`` ids are retired (`RETIRED_ENV_IDS`): their observation index 10 was the decode
 latency tabulated at the *true* noise, a noise-free copy of privileged information.
@@ -174,6 +184,40 @@ def make_photonic_switch(regime: str = "loss", **overrides) -> QECSwitchEnv:
     return cls(**_merge(kwargs, overrides))
 
 
+SURFACE_V2_TABLE = dict(target_errors=100, smoothing=10.0, max_shots=tuple(
+    cap for cap in (1_000_000, 1_000_000, 400_000, 200_000, 100_000) for _decoder in ("pymatching", "pymatching-correlated")
+))
+"""Fitted-table options of SurfaceSwitch-v2 (one cap per `SURFACE_MENU` entry, by distance 3..11): 100
+logical errors per cell or the cap, chosen so a build costs ~15 CPU-minutes (decoding costs ~2-30 us per
+shot at m = 0.5, up to 1.4 ms at m = 10 for d = 11 correlated). Where a cell stops at its cap with few
+or no errors (d >= 7 at low noise) the fit continues the log-log slope and its interval (up to ~2
+decades there) says how well it is known. ``smoothing=10``: with the default 1 the zero-count tails of
+d = 9, 11 bent flat (d = 11 fitted above d = 9 at m = 0.5); 10 keeps the distances ordered while the
+fit stays within 1.2 standard errors of every cell holding >= 100 errors."""
+
+
+def make_surface_switch_v2(**overrides) -> QECSwitchEnv:
+    """SurfaceSwitch with a fitted table (`SURFACE_V2_TABLE`); otherwise v1 (module docstring).
+
+    Recalibration is v1's (priors set to the true noise): on the uniform axis every noise field
+    scales together and stale priors cost nothing measurable, so estimating them would change nothing.
+    """
+    return make_surface_switch(**_merge(dict(table_options=SURFACE_V2_TABLE), overrides))
+
+
+PHOTONIC_V2_TABLE = dict(target_errors=100, max_shots=(1_000_000, 1_000_000, 500_000) * 2)
+"""Fitted-table options of PhotonicSwitch-v2 (one cap per `PHOTONIC_MENU` entry: d = 3, 5, 7 of each family)."""
+
+
+def make_photonic_switch_v2(regime: str = "loss", **overrides) -> QECSwitchEnv:
+    """PhotonicSwitch with a fitted table (`PHOTONIC_V2_TABLE`); otherwise v1 (`make_photonic_switch`).
+
+    Recalibration is v1's (priors set to the true noise): along the loss axis stale priors cost
+    nothing measurable (`QECSwitchEnv` docstring, "Why SurfaceSwitch keeps a 1-D table"). ``regime="phase"`` builds its fitted table on first use (a few CPU-minutes) and caches it.
+    """
+    return make_photonic_switch(regime, **_merge(dict(table_options=PHOTONIC_V2_TABLE), overrides))
+
+
 def make_decoder_calibration(**overrides) -> QECSwitchEnv:
     """Fixed code (rotated surface d=5); choose the decoder and when to recalibrate its priors."""
     kwargs = dict(
@@ -223,10 +267,10 @@ _FACTORIES = (
     make_cat_switch_v2,
 )
 
-V2_ENV_IDS = ("qec_gym/DecoderCalibration-v2",)
+V2_ENV_IDS = ("qec_gym/DecoderCalibration-v2", "qec_gym/SurfaceSwitch-v2", "qec_gym/PhotonicSwitch-v2")
 """Ids of a second version registered next to their v1 (fitted tables, estimated recalibration)."""
 ENV_IDS = ENV_IDS + V2_ENV_IDS
-_FACTORIES = _FACTORIES + (make_decoder_calibration_v2,)
+_FACTORIES = _FACTORIES + (make_decoder_calibration_v2, make_surface_switch_v2, make_photonic_switch_v2)
 
 
 RETIRED_ENV_IDS = {
@@ -294,6 +338,8 @@ __all__ = [
     "make_decoder_calibration",
     "make_decoder_calibration_v2",
     "make_photonic_switch",
+    "make_photonic_switch_v2",
     "make_surface_switch",
+    "make_surface_switch_v2",
     "make_surface_switch_raw",
 ]

@@ -314,9 +314,8 @@ class MultiPatchSwitchEnv(gym.Env):
         tab = self.table
         if tab.features.shape[2] != 1:
             raise ValueError("MultiPatchSwitchEnv needs a table calibrated to the truth (1-D).")
-        # log p_shot as `WindowTable` smooths it (finite where a point saw no failure)
-        log_p = np.log((tab.errors[:, :, 0] + 0.5) / (tab.config.total_shots + 1.0))
-        self._packed = np.concatenate([log_p[:, :, None], tab.features[:, :, 0], tab.features_std[:, :, 0],
+        # log p_shot exactly as `WindowTable` looks it up (v1: smoothed counts; fitted format: the fit)
+        self._packed = np.concatenate([tab._log_p[:, :, 0, None], tab.features[:, :, 0], tab.features_std[:, :, 0],
                                        tab.decode_s[:, :, 0, None]], axis=2)  # (E, G, 2 + 2F)
         self._log_grid = np.log(tab.grid)
         self._m_lo, self._m_hi = float(tab.grid[0]), float(tab.grid[-1])

@@ -130,6 +130,10 @@ cannot see, e.g. cat bit flips in an X-basis memory; combined as independent wit
 ones in the reward, the oracle and ``info``).
 
 ## Version history
+* SurfaceSwitch-v2, PhotonicSwitch-v2 (registered next to v1, whose packaged tables are
+  unchanged): fitted 1-D tables (``table_options``: 100 logical errors or a shot cap per cell at
+  exactly its labelled noise, monotone log-log fit with its interval; no 1/(2 x 20,000) floor);
+  menus, axes, scenarios, observation, reward and (oracle) recalibration as v1.
 * DecoderCalibration-v2 (registered next to v1, which is unchanged): fitted table
   (``table_options``, see `TableConfig`) and ``recalibration="estimate"`` (priors estimated from
   the syndromes of the last ``recalibration_windows`` windows). Both options default to the v1

@@ -8,8 +8,8 @@
   error-suppression factor Lambda;
 * **resources** (qubits, two-qubit gates per round, round duration) of every code family at
   d = 3, 5, 7 (`qec_gym.codes.resources`);
-* **photonic suitability**: from the PhotonicSwitch-v1 env's packaged table, the cheapest menu
-  entry meeting the reward's target at each photon-loss level;
+* **photonic suitability**: from the PhotonicSwitch-v2 env's packaged (fitted) table, the cheapest
+  menu entry meeting the reward's target at each photon-loss level, with each cell's real shot count;
 * **cat qubits**: the optimum table ``docs/figures/cat_optimum.csv`` when present;
 * **STIRAP control**: the optimum pulse width and the winning code per regime, from
   ``docs/figures/stirap_optimum.csv`` (``benchmarks/stirap_optimum.py``) when present.
@@ -60,7 +60,9 @@ QUICK_SWEEPS: Mapping[str, SweepConfig] = types.MappingProxyType({
 })
 """The sweeps ``quick=True`` samples (rotated surface code, MWPM; read-only)."""
 
-PHOTONIC_ENV = "qec_gym/PhotonicSwitch-v1"
+PHOTONIC_ENV = "qec_gym/PhotonicSwitch-v2"
+"""The env whose table the suitability section reads: v2's fitted table (v1's 20,000-shot counts are noisy
+at low loss)."""
 
 
 def write_qec_report(
@@ -417,9 +419,13 @@ class Suitability:
         level: The axis's probability at each m (e.g. photon loss per round), or None.
         labels: Menu entry labels; ``qubits`` their qubit counts.
         p_round: [entry][grid point] expected logical error per round (``table.expected``).
-        low, high: Approximate Clopper-Pearson bounds from the table's raw counts (errors of
-            both memory bases summed and treated as one binomial).
+        low, high: Bounds on ``p_round``: for a fitted table (`qec_gym.envs.table.TableConfig` with
+            ``target_errors``) the fit's interval (`WindowTable.p_shot_interval`); for a v1 table
+            approximate Clopper-Pearson bounds from the cell's raw counts (errors of both memory
+            bases summed and treated as one binomial).
         target: The reward's logical-error-per-round target.
+        shots: [entry][grid point] shots the table simulated in that cell (per memory basis).
+        interval: How ``low``/``high`` were obtained (``"fit"`` or ``"Clopper-Pearson"``).
     """
 
     env_id: str
@@ -432,6 +438,8 @@ class Suitability:
     low: tuple[tuple[float, ...], ...]
     high: tuple[tuple[float, ...], ...]
     target: float
+    shots: tuple[tuple[int, ...], ...]
+    interval: str
 
     def best(self, t: int) -> int | None:
         """Cheapest entry (fewest qubits, then lowest p) meeting the target at grid point t."""
@@ -457,8 +465,8 @@ class Suitability:
             f"From `{self.env_id}`'s packaged table (`env.unwrapped.table`, sampled stim circuits decoded with "
             f"calibrated priors): the expected logical error per round of each menu entry at each level of the drifting "
             f"`{self.axis_key}`. **Best**: the fewest qubits whose expected p_L/round meets the reward's target "
-            f"{self.target:g} (ties: lower p_L). The interval is an approximate {confidence:.0%} Clopper-Pearson interval "
-            "from the table's counts; 'marginal' marks a best entry whose interval reaches above the target.", "",
+            f"{self.target:g} (ties: lower p_L). {self.interval_note(confidence)} 'Marginal' marks a best entry whose "
+            "interval reaches above the target.", "",
         ]
         head = ["m", self.axis_key, "best entry", "qubits", "p_L/round [CI]", "lowest-p_L entry", "its p_L/round"]
         rows = []
@@ -478,6 +486,17 @@ class Suitability:
         md += ["Which entry wins where (entries joined by '=' are tied within their intervals): " + self.regimes() + ".",
                "", f"![{self.env_id}: logical error per round by loss level]({figure})", ""]
         return md
+
+    def interval_note(self, confidence: float) -> str:
+        """One sentence: the table's real shots per cell and where the interval comes from."""
+        flat = [n for row in self.shots for n in row]
+        lo, hi = min(flat), max(flat)
+        shots = f"{lo:,} shots" if lo == hi else f"{lo:,} to {hi:,} shots (adaptive)"
+        if self.interval == "fit":
+            return (f"Each table cell holds {shots} per memory basis; p_L is the table's monotone log-log fit and "
+                    f"the interval its {confidence:.0%} posterior interval.")
+        return (f"Each table cell holds {shots} per memory basis; the interval is an approximate {confidence:.0%} "
+                "Clopper-Pearson interval from the cell's counts.")
 
     def regimes(self) -> str:
         """Consecutive grid ranges with the same best entries (ties merged), e.g.
@@ -516,18 +535,27 @@ def photonic_suitability(env_id: str = PHOTONIC_ENV, *, confidence: float = 0.95
         table, menu, target = u.table, u.menu, float(u.reward_config.target)
         axis = table.config.axis
         grid = [float(m) for m in table.grid]
-        shots = table.config.total_shots
-        p, lo, hi = [], [], []
+        fitted = bool(getattr(table.config, "fitted", False))
+        p, lo, hi, shots = [], [], [], []
         for e, entry in enumerate(menu):
             rounds = int(entry.distance)
             p.append(tuple(float(table.expected(e, m).p_round) for m in grid))
-            bounds = [binomial_ci(min(int(table.errors[e, t, 0]), shots), shots, confidence=confidence)
-                      for t in range(len(grid))]
+            cells = [int(n) for n in table.shots[e, :, 0]]  # per cell: v1 tables all equal, fitted ones adaptive
+            if fitted:  # the fit's interval: p_L is the fit, not the raw counts
+                if not math.isclose(confidence, 0.95):
+                    raise ValueError(f"{env_id}'s fitted table stores a 95% interval; pass confidence=0.95, "
+                                     f"got {confidence}.")
+                bounds = [table.p_shot_interval(e, m) for m in grid]
+            else:
+                bounds = [binomial_ci(min(int(table.errors[e, t, 0]), n), n, confidence=confidence)
+                          for t, n in enumerate(cells)]
             lo.append(tuple(per_round(min(b[0], 0.5), rounds) for b in bounds))
             hi.append(tuple(per_round(min(b[1], 0.5), rounds) for b in bounds))
+            shots.append(tuple(cells))
         level = tuple(float(getattr(axis.noise(m), axis.key)) for m in grid) if axis.key in PROBABILITY_FIELDS else None
         return Suitability(env_id, axis.key, tuple(grid), level, tuple(m.label for m in menu),
-                           tuple(int(m.qubits) for m in menu), tuple(p), tuple(lo), tuple(hi), target)
+                           tuple(int(m.qubits) for m in menu), tuple(p), tuple(lo), tuple(hi), target,
+                           tuple(shots), "fit" if fitted else "Clopper-Pearson")
     finally:
         env.close()
 

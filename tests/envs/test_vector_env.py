@@ -64,7 +64,8 @@ def test_refuses_circuit_backend_and_raw():
 
 
 @pytest.mark.parametrize("env_id", ["qec_gym/SurfaceSwitch-v1", "qec_gym/DecoderCalibration-v1",
-                                    "qec_gym/DecoderCalibration-v2"])
+                                    "qec_gym/DecoderCalibration-v2", "qec_gym/SurfaceSwitch-v2",
+                                    "qec_gym/PhotonicSwitch-v2"])
 def test_table_lookup_equals_single_env(env_id):
     venv = make_vec(env_id, 1)
     table = venv.env.table
@@ -274,6 +275,8 @@ POLICIES = {
 }
 CASES = [(SURFACE, p) for p in POLICIES] + [
     ("qec_gym/PhotonicSwitch-v1", "random"),
+    ("qec_gym/SurfaceSwitch-v2", "random"),
+    ("qec_gym/PhotonicSwitch-v2", "random"),
     ("qec_gym/DecoderCalibration-v1", "random"),
     ("qec_gym/DecoderCalibration-v2", "random"),
     ("qec_gym/DecoderCalibration-v2", "periodic_recal"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
@@ -268,6 +269,25 @@ def test_photonic_suitability_picks_cheapest_entry_meeting_target():
         else:
             assert s.p_round[b][t] <= s.target and s.qubits[b] == min(s.qubits[e] for e in meeting)
             assert s.low[b][t] <= s.p_round[b][t] * 1.5 and math.isfinite(s.high[b][t])
+
+
+def test_suitability_states_each_tables_real_shots():
+    """v1: 20,000 shots per cell and Clopper-Pearson on the counts; fitted (v2): the cells' own adaptive
+    shots and the fit's interval around the fitted p_L."""
+    v1 = photonic_suitability("qec_gym/PhotonicSwitch-v1")
+    assert v1.interval == "Clopper-Pearson" and {n for row in v1.shots for n in row} == {20_000}
+    assert "Each table cell holds 20,000 shots per memory basis" in "\n".join(v1.markdown("f.png", confidence=0.95))
+    v2 = photonic_suitability("qec_gym/PhotonicSwitch-v2")
+    table = gym.make("qec_gym/PhotonicSwitch-v2").unwrapped.table
+    assert v2.interval == "fit" and v2.shots == tuple(tuple(int(n) for n in row) for row in table.shots[:, :, 0])
+    assert len({n for row in v2.shots for n in row}) > 1  # adaptive: not one fixed count
+    lo, hi = int(table.shots.min()), int(table.shots.max())
+    assert f"Each table cell holds {lo:,} to {hi:,} shots (adaptive)" in "\n".join(v2.markdown("f.png", confidence=0.95))
+    for e in range(len(v2.labels)):
+        for t in range(len(v2.grid)):
+            assert v2.low[e][t] <= v2.p_round[e][t] <= v2.high[e][t]
+    with pytest.raises(ValueError, match="95% interval"):
+        photonic_suitability("qec_gym/PhotonicSwitch-v2", confidence=0.99)
 
 
 def test_cat_optimum_table(tmp_path):
