@@ -56,8 +56,13 @@ def main(argv=None) -> None:
     ap.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
     ap.add_argument("--max-steps", type=int, default=None, help="episode length override (smoke runs only)")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--baselines", nargs="+", default=list(BASELINES),
+                    help="baseline names evaluated beside the agent and the tree (e.g. add periodic_recal cusum_recal)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
+    missing = {"best_fixed", "clairvoyant"} - set(args.baselines)
+    if missing:
+        ap.error(f"--baselines must include {sorted(missing)}: the normalised return is 0 at best_fixed and 1 at clairvoyant.")
     if len(args.train_seeds) < 5:
         print(f"note: {len(args.train_seeds)} training seeds; RL claims in this project need at least 5.")
 
@@ -95,14 +100,14 @@ def main(argv=None) -> None:
 
     members = [f"{args.algo}@{s}" for s in args.train_seeds]
     policies = [f"{m}=run:{runs[s]}" for m, s in zip(members, args.train_seeds)]
-    policies += [f"tree=tree:{tree_path}", *BASELINES]
+    policies += [f"tree=tree:{tree_path}", *args.baselines]
     print(f"[3/4] held-out evaluation: {len(policies)} policies x {args.episodes} seeds per scenario", flush=True)
     df = evaluate(policies, EvalConfig(args.env, scenarios="heldout", seeds=tuple(range(args.episodes)),
                                            env_kwargs=env_kwargs),
                   out_path=out / "results.csv")
 
     print("[4/4] aggregate metrics", flush=True)
-    groups = {args.algo: members, "tree": ["tree"], **{b: [b] for b in BASELINES}}
+    groups = {args.algo: members, "tree": ["tree"], **{b: [b] for b in args.baselines}}
     table = aggregate_table(df, groups, low="best_fixed", high="clairvoyant", compare_to=["tree", "best_fixed"],
                             reps=args.reps)
     fmt = lambda r, k: f"{r[k]:.3f} [{r[k + '_low']:.3f}, {r[k + '_high']:.3f}]"  # noqa: E731
