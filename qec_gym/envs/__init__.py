@@ -298,7 +298,7 @@ def _retired(env_id: str):
 
 
 # CatSwitch-v2 waits for the batched env's cat bit flips to follow CatOperatingPoint.cx_bitflip.
-VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i and i != "qec_gym/CatSwitch-v2")
+VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i)
 """Ids with a native batched vector env (table backend): ``gym.make_vec(id, num_envs=N,
 vectorization_mode="vector_entry_point")`` gives a `QECSwitchVectorEnv`."""
 

@@ -158,13 +158,21 @@ class QECSwitchVectorEnv(VectorEnv):
         self._obs_low, self._obs_high = base._obs_low, base._obs_high
         self._is_cat = isinstance(base, CatSwitchEnv)
         if self._is_cat:
-            from qec_gym.bosonic.channel import cx_error_model
+            from qec_gym.bosonic.channel import cx_bitflip_probability, packaged_cx_table
 
             point = base.kappa_axis.point
             self._nbar = np.array([x.nbar for x in base.menu])
-            self._p_cx = np.array([
-                cx_error_model(x.nbar, point.kappa1_over_kappa2, gate_time=point.gate_time).p_bitflip for x in base.menu
-            ])
+            if point.cx_bitflip == "simulated":
+                # log p_cx is multilinear in (nbar, log k1, log T) in the CX table, so at one entry's
+                # nbar and T it is piecewise linear in log k1 with nodes at the table's k1 grid:
+                # np.interp over those nodes reproduces `cx_bitflip_probability` for every copy at once.
+                grid_k1 = np.asarray(packaged_cx_table().grid.kappa1_over_kappa2, dtype=np.float64)
+                self._cx_log_k1 = np.log(grid_k1)
+                self._cx_log_p = np.log([[cx_bitflip_probability(point.replace(nbar=x.nbar), k) for k in grid_k1]
+                                         for x in base.menu])
+            else:  # Gouzien et al.'s law does not depend on kappa_1
+                self._cx_log_k1 = None
+                self._p_cx = np.array([cx_bitflip_probability(point.replace(nbar=x.nbar)) for x in base.menu])
         self._names = np.array(base.scenario_names, dtype=object)
         self._scenarios = [base._get_scenario(n) for n in base.scenario_names]
         self._lengths = np.array(
@@ -472,8 +480,9 @@ class QECSwitchVectorEnv(VectorEnv):
 
         That function takes one (distance, nbar) per call and costs ~1 ms (an interpolator call),
         so a loop over the running entries would dominate a step. Here one `rates_batch` call
-        serves every copy (nbar broadcast per copy), and the CX bit flips (independent of the
-        drifting kappa_1, Eq. D8 there) are computed once per entry in ``__init__``; the closed form
+        serves every copy (nbar broadcast per copy), and the CX bit flips come from `_cx_bitflips`
+        (once per entry for Gouzien's law, which ignores kappa_1; interpolated per copy for the
+        simulated law); the closed form
         ``(1 - (1 - 2 p_idle)^(2d - 1) (1 - 2 p_cx)^(2(d - 1))) / 2`` is that function's (tested equal).
         Without the packaged rate table, or outside it, falls back to that function per entry.
         """
@@ -495,7 +504,22 @@ class QECSwitchVectorEnv(VectorEnv):
             return out
         d = self._rounds[e]
         p_idle = np.asarray(flip_probability(gamma_x, point.t_round))
-        return 0.5 * (1.0 - (1.0 - 2.0 * p_idle) ** (2 * d - 1) * (1.0 - 2.0 * self._p_cx[e]) ** (2 * (d - 1)))
+        return 0.5 * (1.0 - (1.0 - 2.0 * p_idle) ** (2 * d - 1) * (1.0 - 2.0 * self._cx_bitflips(e, k1)) ** (2 * (d - 1)))
+
+    def _cx_bitflips(self, e: np.ndarray, k1: np.ndarray) -> np.ndarray:
+        """CX bit-flip probability of cat entries ``e`` at loss ``k1`` (`cx_bitflip_probability`, batched)."""
+        if self._cx_log_k1 is None:
+            return self._p_cx[e]
+        log_k1 = np.log(k1)
+        lo, hi = self._cx_log_k1[0], self._cx_log_k1[-1]
+        if np.any(log_k1 < lo - 1e-9) or np.any(log_k1 > hi + 1e-9):
+            raise ValueError(f"kappa1/kappa2 outside the CX bit-flip table ({np.exp(lo):g}..{np.exp(hi):g}); "
+                             "build a table on a wider CXTableGrid (benchmarks/cx_bitflip_table.py)")
+        out = np.empty(len(e))
+        for entry in np.unique(e):
+            sel = e == entry
+            out[sel] = np.exp(np.interp(log_k1[sel], self._cx_log_k1, self._cx_log_p[entry]))
+        return out
 
     def _observation(self, idx, e, t, feats, m_true, m_assumed) -> np.ndarray:
         """The single env's `_observation` for copies ``idx`` (updates their EMA)."""

@@ -102,10 +102,12 @@ def test_drift_to_axis_multiplier_equals_single_env(env_id):
         np.testing.assert_allclose(m, ref, rtol=1e-12)
 
 
-def test_cat_bit_flips_equal_channel():
+@pytest.mark.parametrize("env_id", ["qec_gym/CatSwitch-v1", "qec_gym/CatSwitch-v2"])
+def test_cat_bit_flips_equal_channel(env_id):
+    """v1: Gouzien's CX law (no kappa_1 dependence); v2: the simulated CX table, interpolated per copy."""
     from qec_gym.bosonic.channel import bit_flip_per_round_array
 
-    venv = make_vec("qec_gym/CatSwitch-v1", 1)
+    venv = make_vec(env_id, 1)
     point = venv.env.kappa_axis.point
     rng = np.random.default_rng(0)
     e = rng.integers(len(venv.env.menu), size=50)
@@ -281,6 +283,7 @@ CASES = [(SURFACE, p) for p in POLICIES] + [
     ("qec_gym/DecoderCalibration-v2", "random"),
     ("qec_gym/DecoderCalibration-v2", "periodic_recal"),
     ("qec_gym/CatSwitch-v1", "random"),
+    ("qec_gym/CatSwitch-v2", "random"),
 ]
 
 
