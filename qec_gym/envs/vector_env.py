@@ -532,8 +532,9 @@ class QECSwitchVectorEnv(VectorEnv):
         ema = self._ema[idx]
         ema = np.where(np.isnan(ema), log_m_hat, 0.7 * ema + 0.3 * log_m_hat)
         self._ema[idx] = ema
-        self._recent[idx, self._recent_pos[idx] % self._recent.shape[1]] = log_m_hat
-        self._recent_pos[idx] += 1
+        if self._estimate_mode:  # only estimated recalibration reads the ring buffer; keep it off the hot path
+            self._recent[idx, self._recent_pos[idx] % self._recent.shape[1]] = log_m_hat
+            self._recent_pos[idx] += 1
         obs[:, 8] = log_m_hat
         obs[:, 9] = ema
         obs[:, 10] = self._log_nominal[e]
