@@ -297,18 +297,18 @@ def main() -> None:
         rows["streak"] = streaks(win, pairs, rng, a, warm)
 
     print("\n| event class | events | detected | median delay | mean delay | missed | false alarms (by detector) "
-          "| per 10^4 windows [exact 95%] | first flag by |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| windows | per 10^4 windows [exact 95%] | one-sided 95% upper | first flag by |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, st in rows.items():
         d = np.array(st["delays"])
         med = f"{np.median(d):.1f}" if len(d) else "-"
         mean = f"{d.mean():.2f}" if len(d) else "-"
         by = ", ".join(f"{k} {v}" for k, v in sorted(st["by"].items()))
         fb = ", ".join(f"{k} {v}" for k, v in sorted(st["false_by"].items()))
-        lo, hi, _ = poisson_interval(st["false"], max(st["windows"], 1))
+        lo, hi, up = poisson_interval(st["false"], max(st["windows"], 1))
         print(f"| {name} | {st['events']} | {len(d)} | {med} | {mean} | {st['missed']} | {st['false']}"
-              f"{f' ({fb})' if fb else ''} | {1e4 * st['false'] / max(st['windows'], 1):.1f} "
-              f"[{1e4 * lo:.1f}, {1e4 * hi:.1f}] | {by} |")
+              f"{f' ({fb})' if fb else ''} | {st['windows']:,} | {1e4 * st['false'] / max(st['windows'], 1):.1f} "
+              f"[{1e4 * lo:.1f}, {1e4 * hi:.1f}] | {1e4 * up:.2f} | {by} |")
 
 if __name__ == "__main__":
     main()

@@ -16,9 +16,10 @@ stationary noise (``false_alarms_per_window``, default 1e-5, i.e. 0.1 per 10^4 w
   ``burst_decay_windows`` windows is flagged ``"step_up"`` (the held windows, at the new level,
   start its baseline). During the hold, a one-window rise
   by more than sqrt(2) ``z_burst`` is a new burst (flagged ``"burst"``: overlapping impacts are
-  not a step), and a one-window fall by more than ``z_burst`` to within ``burst_release`` is an
-  elevated level ending (``"step_down"``: a telegraph switching back; no exponential decay falls
-  that fast).
+  not a step), and a one-window fall by more than ``z_burst`` to within ``learn_reject`` is an
+  elevated level ending (``"step_down"``: a telegraph switching back; an exponential decay falls
+  that far in one window only with a decay time under ~1 window). The ``burst_decay_windows``
+  windows after a burst stay out of the baseline (its tail).
 * Streak (leakage-like: one check keeps firing in consecutive rounds): the lag-1 covariance
   <x(r) x(r+1)> - <x(r)><x(r+1)> of each check between consecutive rounds (pairs of detectors at
   the same spatial coordinates, next time coordinate), z-scored against its baseline with a
@@ -26,10 +27,14 @@ stationary noise (``false_alarms_per_window``, default 1e-5, i.e. 0.1 per 10^4 w
   than ``spread_fraction`` of pairs rise together it is a burst, not a streak.
 
 Baseline: learnt on ``warmup`` windows (``rewarm`` after a step), leaving out windows further than
-``learn_reject`` of their sampling errors from the learning windows' median (bursts and their
-tails, which would inflate it and later read as a ``cusum_down``); then every quiet monitored
-window (no flag, no burst hold, within ``learn_reject``) joins it (self-starting CUSUM, Hawkins
-1987). A baseline frozen after 50 windows carries an error of 1/sqrt(50) = 0.14 sigma for good,
+``learn_reject`` of their sampling errors from the learning windows' median and the
+``burst_decay_windows`` windows after a high one (bursts and their tails, which would inflate it
+and later read as a ``cusum_down``); then every quiet monitored window (no flag, no burst hold
+or its tail, within ``learn_reject``) joins it (self-starting CUSUM, Hawkins 1987; residuals
+scaled by sqrt(1 + 1/m) for the error of an m-window baseline). While learning, a window more
+than sqrt(2) ``z_burst`` above the learning windows' median is flagged ``"burst"`` (once per
+learning; the fit keeps the majority level) and one as far below is flagged ``"step_down"`` and
+restarts the learning at the new level: a change during the re-learning is not missed. A baseline frozen after 50 windows carries an error of 1/sqrt(50) = 0.14 sigma for good,
 which alone puts the CUSUM's false-alarm rate one to two decades above its target; the growing
 baseline shrinks that error as the run goes on. Measured rates: ``benchmarks/anomaly_detectors.py``.
 
@@ -183,12 +188,14 @@ class MonitorConfig:
     Attributes:
         false_alarms_per_window: Target false-alarm rate of each detector under stationary noise.
         warmup: Windows used to learn the first baseline.
-        rewarm: Windows used to re-learn it after a step/CUSUM alarm (shorter: a blind spot).
+        rewarm: Windows used to re-learn it after a step/CUSUM alarm (only jumps beyond sqrt(2)
+            z_burst are flagged meanwhile).
         k: CUSUM reference value (sigma units): tuned to shifts of ~2k sigma.
         spread_fraction: Fraction of detectors (pairs) that must rise together for a burst.
         streak_windows: Consecutive windows a pair must stay elevated to be a streak.
         burst_decay_windows: A burst whose excess has not halved after this many windows is
-            re-flagged ``"step_up"`` (a persistent shift) and the baseline re-learnt.
+            re-flagged ``"step_up"`` (a persistent shift) and the baseline re-learnt; also the
+            windows after a burst (or a high learning window) kept out of the baseline.
         burst_release: A burst ends (CUSUM and streaks re-arm) only once the excess falls below
             this many sampling errors: a decaying tail held to half the burst threshold would
             otherwise feed CUSUM a run of positive increments (a false ``cusum_up``).
@@ -253,7 +260,7 @@ class AnomalyMonitor:
 
     @property
     def learning(self) -> bool:
-        """Whether the monitor is (re-)learning its baseline (no flags are raised then)."""
+        """Whether the monitor is (re-)learning its baseline (only large jumps are flagged then)."""
         return self._learn is not None
 
     def _reset_baseline(self, warmup: int | None = None) -> None:
