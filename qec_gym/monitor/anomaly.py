@@ -19,7 +19,9 @@ stationary noise (``false_alarms_per_window``, default 1e-5, i.e. 0.1 per 10^4 w
   not a step), and a one-window fall by more than ``z_burst`` to within ``learn_reject`` is an
   elevated level ending (``"step_down"``: a telegraph switching back; an exponential decay falls
   that far in one window only with a decay time under ~1 window). The ``burst_decay_windows``
-  windows after a burst stay out of the baseline (its tail).
+  windows after a burst stay out of the baseline and out of the upward CUSUM (its tail: a
+  large burst released at 1 sigma still runs 1-2 sigma high for ~10 windows, which summed to a
+  ``cusum_up`` 20-30 windows after the burst); a rise then is still seen by the burst test.
 * Streak (leakage-like: one check keeps firing in consecutive rounds): the lag-1 covariance
   <x(r) x(r+1)> - <x(r)><x(r+1)> of each check between consecutive rounds (pairs of detectors at
   the same spatial coordinates, next time coordinate), z-scored against its baseline with a
@@ -384,7 +386,8 @@ class AnomalyMonitor:
             self._in_burst, self._burst_len, self._burst_peak, self._held = True, 0, z, [window]
         else:
             self._in_burst = False
-            self.s_up = max(0.0, self.s_up + z - cfg.k)
+            if not self._cool:  # a burst's tail runs 1-2 sigma high for windows after its release
+                self.s_up = max(0.0, self.s_up + z - cfg.k)
             self.s_down = max(0.0, self.s_down - z - cfg.k)
             if self.s_up > self.h_cusum or self.s_down > self.h_cusum:
                 flags.append("cusum_up" if self.s_up > self.h_cusum else "cusum_down")
