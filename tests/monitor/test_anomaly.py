@@ -188,3 +188,20 @@ def test_false_alarm_rate_under_stationary_noise():
         x = s.sample(500 * 2050).reshape(2050, 500, -1)
         alarms += sum(len([f for f in mon.update(w) if f != "burst_decay"]) for w in x)
     assert alarms <= 3, alarms
+
+
+def test_a_burst_tail_after_release_does_not_sum_to_a_cusum_up():
+    # synthetic Bernoulli windows (2000 shots x 100 detectors, rate 2%: one sampling error of the
+    # fraction is ~1.6% of it): a burst decaying to baseline, then a tail 2 sigma high for 12
+    # windows (a large burst released early by a noisy window). Summed by the upward CUSUM the
+    # tail reached a cusum_up (the previous design); within the cool-down it is not summed.
+    rng = np.random.default_rng(5)
+    p0, shots, d = 0.02, 2000, 100
+    sigma = np.sqrt(p0 * (1 - p0) / (shots * d)) / p0  # relative sampling error of the fraction
+    mon = AnomalyMonitor(config=MonitorConfig(warmup=30))
+    window = lambda m: rng.random((shots, d)) < p0 * m  # noqa: E731
+    assert not any(mon.update(window(1.0)) for _ in range(60))
+    levels = [4.0, 3.0, 2.2, 1.6, 1.3, 1.15, 1.08, 1.04, 1.0] + [1 + 2 * sigma] * 12 + [1.0] * 30
+    flags = [f for m in levels for f in mon.update(window(m))]
+    # (the burst ends by a noisy fall to 0.6 sigma, read as step_down, on the window before the tail)
+    assert flags == ["burst"] + ["burst_decay"] * 6 + ["step_down"], flags  # previous design: + cusum_up
