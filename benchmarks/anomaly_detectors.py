@@ -18,8 +18,8 @@ Stationary false alarms: ``--segments`` independent monitors (each learns its ow
 the rate averages over baseline-estimation error) each watch ``--stationary / --segments``
 windows; windows are sampled ``--batch`` at a time by stim's detector sampler (no decoding: a
 window needs only its detection events). Per detector (CUSUM: ``cusum_*``; burst: ``burst``,
-``step_up``, ``step_down``; streak: ``streak:*``) it reports alarms per 10^4 monitored windows (windows spent
-re-learning after an alarm are not counted) with the exact Poisson 95% interval
+``step_up``, ``step_down``; streak: ``streak:*``) it reports alarms per 10^4 windows after the first warmup
+(windows re-learning after an alarm count too: jumps are flagged while re-learning) with the exact Poisson 95% interval
 (Garwood: chi2 quantiles), the one-sided 95% upper bound, and ARL0 = windows per false alarm.
 
 CPU cost: ``AnomalyMonitor.update`` of this tree, and of ``--compare-rev`` (git revision, loaded
@@ -43,7 +43,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from qec_gym.codes import CodeSpec, build_circuit
-from qec_gym.monitor.anomaly import AnomalyMonitor, MonitorConfig, time_pairs
+from qec_gym.monitor.anomaly import AnomalyMonitor, MonitorConfig, match_alarms, time_pairs
 from qec_gym.noise import NoiseParams
 from qec_gym.noise.drift import Bursts, RandomTelegraph, Step
 
@@ -110,9 +110,9 @@ def stationary(win: Windows, pairs, cfg, total: int, segments: int, batch: int) 
         mon, seen = AnomalyMonitor(pairs, cfg), 0
         while seen < per:
             for x in win.batch(1.0, batch):
-                learning = mon.learning
+                first = mon.t < cfg.warmup
                 out = mon.update(x)
-                if not learning:
+                if not first:  # every window after the first warmup (re-learning ones too: they can flag jumps)
                     seen += 1
                     for f in out:
                         if f != "burst_decay":
@@ -165,23 +165,45 @@ def cpu_side_by_side(win: Windows, pairs, cfg, rev: str | None, repeats: int) ->
 
 def score(events: list[int], flags: list[tuple[int, str]], tol: int, stats: dict, warm: int,
           minor: list[int] = ()) -> None:
-    """``events`` must be detected; flags near ``minor`` events (too small to require) are not false."""
-    events = [e for e in events if e >= warm]
-    used = {i for i, (t, _) in enumerate(flags) for e in minor if e <= t <= e + tol}
-    for e in events:
-        hits = [(t, f) for t, f in flags if e <= t <= e + tol]
-        if hits:
-            t, f = hits[0]
-            stats["delays"].append(t - e)
-            stats["by"][f] += 1
-            used.update(i for i, (tt, _) in enumerate(flags) if e <= tt <= e + tol)
-        else:
-            stats["missed"] += 1
-    stats["events"] += len(events)
-    for i, (t, f) in enumerate(flags):
-        if i not in used and t >= warm:
-            stats["false"] += 1
-            stats["false_by"][DETECTOR[f]] += 1
+    """Add one episode's `match_alarms` to ``stats``."""
+    m = match_alarms(events, flags, tolerance=tol, start=warm, minor=minor)
+    stats["delays"] += m.delays
+    stats["missed"] += m.missed
+    stats["events"] += len(m.delays) + m.missed
+    for f in m.first_flags:
+        stats["by"][f] += 1
+    for _, f in m.false_alarms:
+        stats["false"] += 1
+        stats["false_by"][DETECTOR[f]] += 1
+
+
+def streaks(win: Windows, pairs, rng, a, warm: int) -> dict:
+    """Leaked-check episodes: the detectors of one stabiliser lit from a random round on."""
+    st = {"delays": [], "missed": 0, "events": 0, "false": 0, "by": defaultdict(int), "false_by": defaultdict(int), "windows": 0}
+    chains = {}
+    for i, j in pairs:
+        chains.setdefault(int(i), []).append(int(j))
+    starts = [int(i) for i in pairs[:, 0] if int(i) not in set(pairs[:, 1].tolist())]
+    for ep in range(a.episodes):
+        chain = [starts[ep % len(starts)]]
+        while chain[-1] in chains:
+            chain.append(chains[chain[-1]][0])
+        on, off = warm + 100, warm + 120
+
+        def inject(t, x, chain=chain, on=on, off=off):
+            if on <= t < off:
+                x = x.copy()
+                leak = np.flatnonzero(rng.random(len(x)) < a.leak)
+                first = rng.integers(0, len(chain) - 1, size=len(leak))
+                for s, f0 in zip(leak, first):
+                    x[s, chain[f0:]] = True
+            return x
+
+        mon = AnomalyMonitor(pairs, MonitorConfig())
+        flags, _ = run(win, mon, np.ones(warm + 200), inject=inject)
+        score([on], flags, a.tolerance, st, warm, minor=[off])  # the leak's end is a change too (a step down)
+        st["windows"] += 200
+    return st
 
 
 def main() -> None:
@@ -193,11 +215,20 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=30, help="episodes per event class (0: skip the event classes)")
     ap.add_argument("--step", type=float, default=0.2, help="step size (fraction of the multiplier)")
     ap.add_argument("--leak", type=float, default=0.02, help="fraction of shots with a leaked check")
+    ap.add_argument("--long-episodes", type=int, default=None,
+                    help="episodes of the burst and telegraph classes (default episodes / 3)")
+    ap.add_argument("--length", type=int, default=600, help="windows per burst/telegraph episode after the warmup")
+    ap.add_argument("--classes", default="burst,step_up,step_down,telegraph,streak",
+                    help="event classes to run (comma-separated)")
     ap.add_argument("--tolerance", type=int, default=20)
     ap.add_argument("--compare-rev", default="6a610c0", help="git revision whose monitor is timed alongside ('' : none)")
-    ap.add_argument("--repeats", type=int, default=3, help="timing repeats (best of)")
+    ap.add_argument("--repeats", type=int, default=3, help="timing repeats (best of; 0: skip the timing)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--monitor-rev", default="", help="score the monitor of this git revision instead of this tree's")
     a = ap.parse_args()
+    if a.monitor_rev:  # a before/after comparison on the same scenarios (a script: rebinding its names is fine)
+        old = load_revision(a.monitor_rev)
+        globals().update(AnomalyMonitor=old.AnomalyMonitor, MonitorConfig=old.MonitorConfig)
     cfg = MonitorConfig()
     win = Windows(a.shots, a.seed)
     pairs = time_pairs(win.circuit.get_detector_coordinates())
@@ -208,10 +239,11 @@ def main() -> None:
           f"target false-alarm rate {cfg.false_alarms_per_window:g}/window per detector, tolerance {a.tolerance} windows")
     sys.stdout.flush()
 
-    cpu = cpu_side_by_side(win, pairs, cfg, a.compare_rev or None, a.repeats)
-    print(f"\nCPU per window (best of {a.repeats}, interleaved): PyMatching decode {cpu['decode'] * 1e3:.3f} ms; "
-          + "; ".join(f"{k} {v * 1e3:.3f} ms = {v / cpu['decode']:.1%} of decode" for k, v in cpu.items() if k != "decode"))
-    sys.stdout.flush()
+    cpu = cpu_side_by_side(win, pairs, cfg, a.compare_rev or None, a.repeats) if a.repeats else {}
+    if cpu:
+        print(f"\nCPU per window (best of {a.repeats}, interleaved): PyMatching decode {cpu['decode'] * 1e3:.3f} ms; "
+              + "; ".join(f"{k} {v * 1e3:.3f} ms = {v / cpu['decode']:.1%} of decode" for k, v in cpu.items() if k != "decode"))
+        sys.stdout.flush()
 
     if a.stationary:
         t0 = time.perf_counter()
@@ -231,15 +263,23 @@ def main() -> None:
 
     classes = {}
     n_ep = a.episodes
-    classes["burst"] = [(Bursts(0.01, 2.0, decay=3.0, random_height=True), 600) for _ in range(n_ep // 3 or 1)]
+    n_long = a.long_episodes if a.long_episodes is not None else (n_ep // 3 or 1)
+    classes["burst"] = [(Bursts(0.01, 2.0, decay=3.0, random_height=True), a.length) for _ in range(n_long)]
     classes["step_up"] = [(Step(warm + 100, 1 + a.step), warm + 200) for _ in range(n_ep)]
     classes["step_down"] = [(Step(warm + 100, 1 - a.step), warm + 200) for _ in range(n_ep)]
-    classes["telegraph"] = [(RandomTelegraph.from_dwell(1.0, 1 + 2 * a.step, dwell_low=150, dwell_high=80, start="low"), 600)
-                            for _ in range(n_ep // 3 or 1)]
+    classes["telegraph"] = [(RandomTelegraph.from_dwell(1.0, 1 + 2 * a.step, dwell_low=150, dwell_high=80, start="low"), a.length)
+                            for _ in range(n_long)]
+    wanted = set(a.classes.split(","))
+    classes = {k: v for k, v in classes.items() if k in wanted}
     for name, procs in classes.items():
         st = {"delays": [], "missed": 0, "events": 0, "false": 0, "by": defaultdict(int), "false_by": defaultdict(int), "windows": 0}
         for proc, n in procs:
             ms = proc.sample(n, rng)
+            if name in ("burst", "telegraph"):
+                # the monitor learns its first baseline on quiet windows (the level these processes
+                # start from): an event inside the warmup would change the level it learns
+                ms = np.r_[np.ones(warm), ms]
+                n += warm
             if name == "burst":
                 a_ = proc.decay_factor
                 imp = (ms[1:] - 1) - a_ * (ms[:-1] - 1)
@@ -253,46 +293,22 @@ def main() -> None:
             st["windows"] += n - warm
         rows[name] = st
 
-    # streaks: inject a leaked check (detectors of one stabiliser lit from a random round on)
-    st = {"delays": [], "missed": 0, "events": 0, "false": 0, "by": defaultdict(int), "false_by": defaultdict(int), "windows": 0}
-    chains = {}
-    for i, j in pairs:
-        chains.setdefault(int(i), []).append(int(j))
-    starts = [int(i) for i in pairs[:, 0] if int(i) not in set(pairs[:, 1].tolist())]
-    for ep in range(n_ep):
-        chain = [starts[ep % len(starts)]]
-        while chain[-1] in chains:
-            chain.append(chains[chain[-1]][0])
-        on, off = warm + 100, warm + 120
-
-        def inject(t, x, chain=chain, on=on, off=off):
-            if on <= t < off:
-                x = x.copy()
-                leak = np.flatnonzero(rng.random(len(x)) < a.leak)
-                first = rng.integers(0, len(chain) - 1, size=len(leak))
-                for s, f0 in zip(leak, first):
-                    x[s, chain[f0:]] = True
-            return x
-
-        mon = AnomalyMonitor(pairs, cfg)
-        flags, _ = run(win, mon, np.ones(warm + 200), inject=inject)
-        score([on], flags, a.tolerance, st, warm, minor=[off])  # the leak's end is a change too (a step down)
-        st["windows"] += 200
-    rows["streak"] = st
+    if "streak" in wanted:
+        rows["streak"] = streaks(win, pairs, rng, a, warm)
 
     print("\n| event class | events | detected | median delay | mean delay | missed | false alarms (by detector) "
-          "| per 10^4 windows [exact 95%] | first flag by |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| windows | per 10^4 windows [exact 95%] | one-sided 95% upper | first flag by |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, st in rows.items():
         d = np.array(st["delays"])
         med = f"{np.median(d):.1f}" if len(d) else "-"
         mean = f"{d.mean():.2f}" if len(d) else "-"
         by = ", ".join(f"{k} {v}" for k, v in sorted(st["by"].items()))
         fb = ", ".join(f"{k} {v}" for k, v in sorted(st["false_by"].items()))
-        lo, hi, _ = poisson_interval(st["false"], max(st["windows"], 1))
+        lo, hi, up = poisson_interval(st["false"], max(st["windows"], 1))
         print(f"| {name} | {st['events']} | {len(d)} | {med} | {mean} | {st['missed']} | {st['false']}"
-              f"{f' ({fb})' if fb else ''} | {1e4 * st['false'] / max(st['windows'], 1):.1f} "
-              f"[{1e4 * lo:.1f}, {1e4 * hi:.1f}] | {by} |")
+              f"{f' ({fb})' if fb else ''} | {st['windows']:,} | {1e4 * st['false'] / max(st['windows'], 1):.1f} "
+              f"[{1e4 * lo:.1f}, {1e4 * hi:.1f}] | {1e4 * up:.2f} | {by} |")
 
 if __name__ == "__main__":
     main()

@@ -16,9 +16,12 @@ stationary noise (``false_alarms_per_window``, default 1e-5, i.e. 0.1 per 10^4 w
   ``burst_decay_windows`` windows is flagged ``"step_up"`` (the held windows, at the new level,
   start its baseline). During the hold, a one-window rise
   by more than sqrt(2) ``z_burst`` is a new burst (flagged ``"burst"``: overlapping impacts are
-  not a step), and a one-window fall by more than ``z_burst`` to within ``burst_release`` is an
-  elevated level ending (``"step_down"``: a telegraph switching back; no exponential decay falls
-  that fast).
+  not a step), and a one-window fall by more than ``z_burst`` to within ``learn_reject`` is an
+  elevated level ending (``"step_down"``: a telegraph switching back; an exponential decay falls
+  that far in one window only with a decay time under ~1 window). The ``burst_decay_windows``
+  windows after a burst stay out of the baseline and out of the upward CUSUM (its tail: a
+  large burst released at 1 sigma still runs 1-2 sigma high for ~10 windows, which summed to a
+  ``cusum_up`` 20-30 windows after the burst); a rise then is still seen by the burst test.
 * Streak (leakage-like: one check keeps firing in consecutive rounds): the lag-1 covariance
   <x(r) x(r+1)> - <x(r)><x(r+1)> of each check between consecutive rounds (pairs of detectors at
   the same spatial coordinates, next time coordinate), z-scored against its baseline with a
@@ -26,10 +29,14 @@ stationary noise (``false_alarms_per_window``, default 1e-5, i.e. 0.1 per 10^4 w
   than ``spread_fraction`` of pairs rise together it is a burst, not a streak.
 
 Baseline: learnt on ``warmup`` windows (``rewarm`` after a step), leaving out windows further than
-``learn_reject`` of their sampling errors from the learning windows' median (bursts and their
-tails, which would inflate it and later read as a ``cusum_down``); then every quiet monitored
-window (no flag, no burst hold, within ``learn_reject``) joins it (self-starting CUSUM, Hawkins
-1987). A baseline frozen after 50 windows carries an error of 1/sqrt(50) = 0.14 sigma for good,
+``learn_reject`` of their sampling errors from the learning windows' median and the
+``burst_decay_windows`` windows after a high one (bursts and their tails, which would inflate it
+and later read as a ``cusum_down``); then every quiet monitored window (no flag, no burst hold
+or its tail, within ``learn_reject``) joins it (self-starting CUSUM, Hawkins 1987; residuals
+scaled by sqrt(1 + 1/m) for the error of an m-window baseline). While learning, a window more
+than sqrt(2) ``z_burst`` above the learning windows' median is flagged ``"burst"`` (once per
+learning; the fit keeps the majority level) and one as far below is flagged ``"step_down"`` and
+restarts the learning at the new level: a change during the re-learning is not missed. A baseline frozen after 50 windows carries an error of 1/sqrt(50) = 0.14 sigma for good,
 which alone puts the CUSUM's false-alarm rate one to two decades above its target; the growing
 baseline shrinks that error as the run goes on. Measured rates: ``benchmarks/anomaly_detectors.py``.
 
@@ -183,12 +190,14 @@ class MonitorConfig:
     Attributes:
         false_alarms_per_window: Target false-alarm rate of each detector under stationary noise.
         warmup: Windows used to learn the first baseline.
-        rewarm: Windows used to re-learn it after a step/CUSUM alarm (shorter: a blind spot).
+        rewarm: Windows used to re-learn it after a step/CUSUM alarm (only jumps beyond sqrt(2)
+            z_burst are flagged meanwhile).
         k: CUSUM reference value (sigma units): tuned to shifts of ~2k sigma.
         spread_fraction: Fraction of detectors (pairs) that must rise together for a burst.
         streak_windows: Consecutive windows a pair must stay elevated to be a streak.
         burst_decay_windows: A burst whose excess has not halved after this many windows is
-            re-flagged ``"step_up"`` (a persistent shift) and the baseline re-learnt.
+            re-flagged ``"step_up"`` (a persistent shift) and the baseline re-learnt; also the
+            windows after a burst (or a high learning window) kept out of the baseline.
         burst_release: A burst ends (CUSUM and streaks re-arm) only once the excess falls below
             this many sampling errors: a decaying tail held to half the burst threshold would
             otherwise feed CUSUM a run of positive increments (a false ``cusum_up``).
@@ -253,7 +262,7 @@ class AnomalyMonitor:
 
     @property
     def learning(self) -> bool:
-        """Whether the monitor is (re-)learning its baseline (no flags are raised then)."""
+        """Whether the monitor is (re-)learning its baseline (only large jumps are flagged then)."""
         return self._learn is not None
 
     def _reset_baseline(self, warmup: int | None = None) -> None:
@@ -261,13 +270,25 @@ class AnomalyMonitor:
         self._learn: list | None = []
         self.s_up = self.s_down = 0.0
         self._last_z = 0.0
+        self._cool = 0
+        self._learn_burst = False  # a rise already flagged while learning
 
     def _fit_baseline(self) -> None:
         """Baseline from the learning windows, leaving out outliers (bursts, their tails)."""
         f, se, rates, cov = (np.array(v) for v in zip(*self._learn))
-        keep = np.abs(f - np.median(f)) <= self.config.learn_reject * se
+        dev = (f - np.median(f)) / se
+        keep = np.abs(dev) <= self.config.learn_reject
         if keep.sum() < max(2, len(f) // 2):  # mostly outliers: a drift, not a few bursts; keep all
             keep[:] = True
+        else:
+            # a burst's tail decays through the reject band: the windows right after a high
+            # outlier still run above the quiet level and would inflate the baseline (later a
+            # cusum_down); left out too while at least 2 windows remain
+            calm = keep.copy()
+            for i in np.flatnonzero(dev > self.config.learn_reject):
+                calm[i + 1: i + 1 + self.config.burst_decay_windows] = False
+            if calm.sum() >= 2:
+                keep = calm
         # running sums, so that quiet monitored windows keep refining the baseline (`_absorb`)
         self._base_n = int(keep.sum())
         self._base = [f[keep].sum(), rates[keep].sum(axis=0), cov[keep].sum(axis=0), (cov[keep] ** 2).sum(axis=0)]
@@ -312,15 +333,27 @@ class AnomalyMonitor:
         window = (f, se, rates, cov)
         self.t += 1
         cfg = self.config
-        if self._learn is not None:  # learning the baseline: no flags
+        jump = self.z_burst * math.sqrt(2)  # a one-window change beyond the sampling noise of a difference
+        if self._learn is not None:  # learning the baseline: only jumps against the learning windows
+            flags = ()
+            if self._learn:
+                d = (f - float(np.median([w[0] for w in self._learn]))) / se
+                if d > jump and not self._learn_burst:
+                    # a rise (a burst or an elevated level): flagged once; the fit keeps the majority level
+                    self._learn_burst, flags = True, ("burst",)
+                elif d < -jump and not self._learn_burst:
+                    # the level being learnt has ended (a telegraph switching back): learn the new one
+                    self._learn = []
+                    flags = ("step_down",)
             self._learn.append(window)
             if len(self._learn) >= self._warmup:
                 self._fit_baseline()
-            return ()
+            return flags
         flags: list[str] = []
-        z = (f - self._mu) / se
+        # the baseline's own error (m windows) adds se^2/m to the variance of f - mu (Hawkins
+        # 1987's self-starting residuals): without it every re-learnt baseline runs hot for a while
+        z = (f - self._mu) / (se * math.sqrt(1 + 1 / self._base_n))
         prev, self._last_z = self._last_z, z
-        jump = self.z_burst * math.sqrt(2) # a one-window change beyond the sampling noise of a difference
         base = self._base_rates
         se_rates = np.sqrt(np.maximum(self._rate_var, 1.0 / n) / n)
         elevated = np.mean((rates - base) / se_rates > 2.0)
@@ -328,6 +361,12 @@ class AnomalyMonitor:
             # a new impact on top of a decaying one: its own onset (else read as "no decay": a step)
             flags.append("burst")
             self._burst_len, self._burst_peak, self._held = 0, z, [window]
+        elif self._in_burst and prev - z > self.z_burst and z < cfg.learn_reject:
+            # the excess fell by more than the burst threshold to near the baseline in one window:
+            # an elevated level ended (a telegraph-like switch back down). A decaying burst shrinks
+            # by a factor e^(-1/decay) per window: it can fall that far only with decay < ~1 window
+            self._in_burst = False
+            flags.append("step_down")
         elif self._in_burst and z > cfg.burst_release:
             self._burst_len += 1
             self._held.append(window)
@@ -342,18 +381,13 @@ class AnomalyMonitor:
                 self._streak_run[:] = 0
                 return ("step_up",)
             flags.append("burst_decay")
-        elif self._in_burst and prev - z > self.z_burst:
-            # the excess fell by more than the burst threshold to within burst_release in one
-            # window: an elevated level ended (a telegraph-like switch back down); a decaying
-            # burst falls by a factor e^(-1/decay) per window, not to nothing
-            self._in_burst = False
-            flags.append("step_down")
         elif z > self.z_burst and elevated > cfg.spread_fraction:
             flags.append("burst")
             self._in_burst, self._burst_len, self._burst_peak, self._held = True, 0, z, [window]
         else:
             self._in_burst = False
-            self.s_up = max(0.0, self.s_up + z - cfg.k)
+            if not self._cool:  # a burst's tail runs 1-2 sigma high for windows after its release
+                self.s_up = max(0.0, self.s_up + z - cfg.k)
             self.s_down = max(0.0, self.s_down - z - cfg.k)
             if self.s_up > self.h_cusum or self.s_down > self.h_cusum:
                 flags.append("cusum_up" if self.s_up > self.h_cusum else "cusum_down")
@@ -367,9 +401,80 @@ class AnomalyMonitor:
             lit = np.flatnonzero(self._streak_run >= cfg.streak_windows)
             if 0 < len(lit) <= max(1, int(cfg.spread_fraction * len(self.pairs))):
                 flags += [f"streak:D{int(self.pairs[i, 0])}" for i in lit]
-        if not flags and not self._in_burst and abs(z) <= cfg.learn_reject:
+        if self._in_burst:
+            self._cool = cfg.burst_decay_windows
+        elif self._cool:
+            # a released burst still decays below burst_release for a few windows: kept out of
+            # the baseline (each absorbed tail window raises it; many bursts add up to a cusum_down)
+            self._cool -= 1
+        elif not flags and abs(z) <= cfg.learn_reject:
             self._absorb(f, rates, cov)
         return tuple(flags)
+
+
+@dataclass(frozen=True)
+class AlarmScore:
+    """Flags matched to labelled events (`match_alarms`).
+
+    Attributes:
+        delays: Windows from each detected event to its first flag, in event order.
+        first_flags: The flag that detected each detected event (same order as ``delays``).
+        missed: Required events with no flag within the tolerance.
+        false_alarms: ``(window, flag)`` of the flags attributed to no event.
+    """
+
+    delays: tuple[int, ...]
+    first_flags: tuple[str, ...]
+    missed: int
+    false_alarms: tuple[tuple[int, str], ...]
+
+
+def match_alarms(events, flags, *, tolerance: int, start: int = 0, minor=()) -> AlarmScore:
+    """Match a monitor's flags to labelled events (the drift process knows when it changed).
+
+    A flag at window t belongs to an event at window e (the first window at the new level) when
+    ``e <= t <= e + tolerance``; an event's first such flag detects it. Flags that belong to no
+    event are false alarms. ``minor`` events (too small to require, e.g. low bursts) excuse the
+    flags they cause but are not counted as missed. An event before ``start`` (while the monitor
+    was learning its first baseline) changed the level the monitor then watches: its flag can
+    only come once monitoring starts, so it is treated as a minor event at ``start`` (a flag on
+    the first monitored windows is the monitor seeing that change, not a false alarm). Flags
+    before ``start`` are ignored.
+
+    Args:
+        events: Windows of the events that must be detected.
+        flags: ``(window, flag)`` pairs in window order (``"burst_decay"`` continuation flags
+            should be left out by the caller: they are not alarms).
+        tolerance: Windows after an event within which its flags count.
+        start: First monitored window.
+        minor: Windows of events whose flags are excused but not required.
+
+    Returns:
+        `AlarmScore`.
+
+    Example:
+        >>> s = match_alarms([60, 100], [(50, "burst"), (61, "burst"), (75, "step_up"), (140, "cusum_down")],
+        ...                  tolerance=20, start=50, minor=[10])
+        >>> s.delays, s.first_flags, s.missed, s.false_alarms
+        ((1,), ('burst',), 1, ((140, 'cusum_down'),))
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0 windows, got {tolerance}.")
+    flags = [(int(t), str(f)) for t, f in flags if t >= start]
+    required = sorted(int(e) for e in events if e >= start)
+    excused = [max(int(e), start) for e in list(minor) + [e for e in events if e < start]]
+    used = {i for i, (t, _) in enumerate(flags) for e in excused if e <= t <= e + tolerance}
+    delays, first, missed = [], [], 0
+    for e in required:
+        hits = [i for i, (t, _) in enumerate(flags) if e <= t <= e + tolerance]
+        if hits:
+            delays.append(flags[hits[0]][0] - e)
+            first.append(flags[hits[0]][1])
+            used.update(hits)
+        else:
+            missed += 1
+    false = tuple(fl for i, fl in enumerate(flags) if i not in used)
+    return AlarmScore(tuple(delays), tuple(first), missed, false)
 
 
 def changepoints(series, *, penalty: float | None = None, min_size: int = 3) -> list[int]:

@@ -40,6 +40,7 @@ import logging
 import math
 import operator
 import sqlite3
+import struct
 import time
 import zlib
 from dataclasses import dataclass, fields
@@ -57,8 +58,26 @@ TELEMETRY_FILENAME = "telemetry.sqlite"
 """Default file name of the store inside a run folder."""
 
 
+_SMALL = 64
+"""Up to this many values a blob is a zlib stream of one stored (uncompressed) block."""
+
+
+def _zlib_stored(data: bytes) -> bytes:
+    """``data`` as a zlib stream (RFC 1950) holding one stored deflate block (RFC 1951 3.2.4).
+
+    Any zlib decoder reads it; it skips the compressor's setup, which costs more than a few
+    values gain from compression (``zlib.compress`` allocates ~256 KiB of state per call).
+    """
+    n = len(data)
+    return b"\x78\x01\x01" + struct.pack("<HH", n, n ^ 0xFFFF) + data + struct.pack(">I", zlib.adler32(data))
+
+
 def encode_rates(rates: Iterable[float] | np.ndarray | None) -> bytes | None:
     """Compress a 1-D array of rates (per detector or per round) to zlib'd little-endian float16.
+
+    Up to 64 values (per-round fractions) are stored in a zlib stream without compression
+    (`_zlib_stored`: the same format, no compressor setup); longer arrays (per detector) are
+    deflated at level 1. `decode_rates` reads both.
 
     Example:
         >>> b = encode_rates([0.0, 0.5, 0.001])
@@ -67,7 +86,14 @@ def encode_rates(rates: Iterable[float] | np.ndarray | None) -> bytes | None:
     """
     if rates is None:
         return None
+    if isinstance(rates, (tuple, list)) and len(rates) <= _SMALL:
+        try:  # struct's "e" is IEEE binary16 rounded to nearest even, as numpy's float16 cast
+            return _zlib_stored(struct.pack(f"<{len(rates)}e", *rates))
+        except (OverflowError, struct.error, TypeError):  # > 65504, or not floats: numpy's cast decides
+            pass
     arr = np.asarray(rates, dtype="<f2").reshape(-1)
+    if arr.size <= _SMALL:
+        return _zlib_stored(arr.tobytes())
     return zlib.compress(arr.tobytes(), 1)
 
 
@@ -151,9 +177,9 @@ class TelemetryRecord:
             raise ValueError(f"shots must be >= 0, got {self.shots}.")
         if not self.wall_time:
             object.__setattr__(self, "wall_time", time.time())
-        for name in ("detection_fraction", "detection_fraction_x", "detection_fraction_z"):
-            v = getattr(self, name)
+        for k, v in enumerate((self.detection_fraction, self.detection_fraction_x, self.detection_fraction_z)):
             if v is not None and not 0.0 <= v <= 1.0:
+                name = ("detection_fraction", "detection_fraction_x", "detection_fraction_z")[k]
                 raise ValueError(f"{name} is a rate in [0, 1], got {v!r}.")
         lo, hi = self.logical_error_per_round_lo, self.logical_error_per_round_hi
         if lo is not None and hi is not None and lo > hi:
@@ -180,17 +206,29 @@ _COLUMNS_SQL = ", ".join(f"{n} {_SQL_TYPES.get(n, 'REAL')}" for n in _FIELDS)
 _INSERT = f"INSERT INTO telemetry ({', '.join(_FIELDS)}) VALUES ({', '.join('?' * len(_FIELDS))})"
 _BY_ROUND = _FIELDS.index("detection_fraction_by_round")
 _ANOMALY = _FIELDS.index("anomaly")
+_RATES = _FIELDS.index("detector_rates")
 
 
 _GET_ALL = operator.attrgetter(*_FIELDS)
 
 
-def _row(r: TelemetryRecord) -> tuple:
+# None -> NaN, which SQLite stores as NULL in any column (sqlite3VdbeMemSetDouble in vdbemem.c;
+# pinned by tests/monitor/test_telemetry.py). Python's sqlite3 binds only exact int, float, str and
+# bytearray directly: None and bytes first go through its adapter protocol (a registry miss, two
+# attribute look-ups and an exception per value), which made binding a record's empty fields
+# the largest cost of an append.
+_NAN = math.nan
+
+
+def _row(r: TelemetryRecord) -> list:
     # one C-level attrgetter over the slots; dataclasses.astuple deep-copies and is ~10x slower
-    row = list(_GET_ALL(r))
-    row[_BY_ROUND] = encode_rates(row[_BY_ROUND]) if row[_BY_ROUND] else None
-    row[_ANOMALY] = ",".join(row[_ANOMALY])
-    return tuple(row)
+    row = [_NAN if v is None else v for v in _GET_ALL(r)]
+    by_round = row[_BY_ROUND]
+    row[_BY_ROUND] = bytearray(encode_rates(by_round)) if by_round else _NAN
+    if r.detector_rates is not None:
+        row[_RATES] = bytearray(r.detector_rates)
+    row[_ANOMALY] = ",".join(r.anomaly)
+    return row
 
 
 class TelemetryWriter:
@@ -216,7 +254,7 @@ class TelemetryWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.batch_size = batch_size
         self.max_delay_s = float(max_delay_s)
-        self._pending: list[tuple] = []
+        self._pending: list[list] = []
         self._last_commit = time.monotonic()
         self.committed = 0
         self._conn: sqlite3.Connection | None = sqlite3.connect(str(self.path), isolation_level=None)

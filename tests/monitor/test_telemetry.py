@@ -63,6 +63,35 @@ def test_round_trip_every_field(tmp_path):
     assert decode_rates(None) is None
 
 
+def test_empty_fields_are_stored_as_sql_null(tmp_path):
+    # the writer binds None as NaN (no adapter round trip), which SQLite stores as NULL in every
+    # column type: pin it on the raw table, not only through read_telemetry
+    with TelemetryWriter(tmp_path) as w:
+        w.append(TelemetryRecord(run_id="a", t=0, wall_time=1.7e9, reward=float("nan")))
+    conn = sqlite3.connect(tmp_path / "telemetry.sqlite")
+    empty = ("distance", "nbar", "detection_fraction", "detection_fraction_by_round", "detector_rates",
+             "logical_errors", "action", "reward", "qubits")
+    got = conn.execute(f"SELECT {', '.join(f'typeof({c})' for c in empty)}, t, shots, anomaly FROM telemetry").fetchone()
+    conn.close()
+    assert got == ("null",) * len(empty) + (0, 0, "")
+
+
+def test_rate_blobs_are_zlib_streams_equal_to_numpy_float16():
+    import zlib
+
+    rng = np.random.default_rng(1)
+    for n in (1, 3, 64, 65, 500):
+        v = np.r_[0.0, 1.0, 6e-8, rng.uniform(0, 0.1, n)][:n]  # incl. a float16 subnormal
+        want = v.astype("<f2").tobytes()
+        for blob in (encode_rates(v), encode_rates(tuple(v.tolist())), encode_rates(list(v))):
+            assert zlib.decompress(blob) == want, n
+        if n <= 64:  # short arrays: one stored block (2-byte header, 5-byte block header, 4-byte Adler-32)
+            assert len(encode_rates(v)) == len(want) + 11
+    # values float16 cannot hold go through numpy's cast (inf), as before
+    with np.errstate(over="ignore"):
+        assert np.isinf(decode_rates(encode_rates((1e6,)))).all()
+
+
 def test_bad_records_raise():
     with pytest.raises(ValueError, match="run_id"):
         TelemetryRecord(run_id="", t=0)
