@@ -19,6 +19,7 @@ script prepares both and then runs it unchanged:
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,14 +38,17 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tree = fit_tree(args.out, args.env)
+    # the children import this checkout's qec_gym (its packaged ppo.yml entry), not an installed copy
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     seeds = [str(s) for s in args.train_seeds]
     subprocess.run([sys.executable, "-m", "qec_gym.cli", "train", "--env", args.env, "--algo", "ppo",
                     "--seeds", *seeds, "--jobs", str(args.jobs), "--vec-env", "native", "--no-progress",
                     "--hybrid-tree", str(tree), "--hybrid-dataset", str(args.out / "tree_dataset.csv"),
-                    "--out", str(args.out / "ppo")], check=True)
-    subprocess.run([sys.executable, str(Path(__file__).parents[1] / "benchmarks" / "release_eval.py"),
+                    "--out", str(args.out / "ppo")], check=True, env=env)
+    subprocess.run([sys.executable, str(root / "benchmarks" / "release_eval.py"),
                     "--env", args.env, "--algo", "ppo", "--train-seeds", *seeds, "--episodes", str(args.episodes),
-                    "--jobs", str(args.jobs), "--out", str(args.out)], check=True)
+                    "--jobs", str(args.jobs), "--out", str(args.out)], check=True, env=env)
 
 
 if __name__ == "__main__":
