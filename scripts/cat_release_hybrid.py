@@ -10,8 +10,8 @@ script prepares both and then runs it unchanged:
    depth 4) into ``<out>/tree.joblib``: the baseline tree and the hybrid's teacher are one file;
 2. ``qec-gym train --hybrid-tree <out>/tree.joblib --hybrid-dataset <out>/tree_dataset.csv
    --vec-env native --seeds ...`` into ``<out>/ppo/seed<k>`` (packaged ``ppo.yml`` settings);
-3. ``benchmarks/release_eval.py --env ID --out OUT --episodes N --jobs J`` (held-out evaluation,
-   aggregation, ``release.md``).
+3. ``benchmarks/release_eval.py --env ID --out OUT --episodes N --jobs J --baselines ...`` (held-out
+   evaluation, aggregation, ``release.md``).
 
     python scripts/cat_release_hybrid.py --out runs/release/CatSwitch-v2 --episodes 10 --jobs 2
 """
@@ -35,6 +35,9 @@ def main(argv=None) -> None:
     ap.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--episodes", type=int, default=10, help="held-out episode seeds per scenario")
     ap.add_argument("--jobs", type=int, default=2)
+    # the threshold ladder's fit (~500 training rollouts) did not fit in the shared-CPU session of
+    # the first release run; add it back with --baselines best_fixed threshold random oracle clairvoyant
+    ap.add_argument("--baselines", nargs="+", default=["best_fixed", "random", "oracle", "clairvoyant"])
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tree = fit_tree(args.out, args.env)
@@ -48,7 +51,7 @@ def main(argv=None) -> None:
                     "--out", str(args.out / "ppo")], check=True, env=env)
     subprocess.run([sys.executable, str(root / "benchmarks" / "release_eval.py"),
                     "--env", args.env, "--algo", "ppo", "--train-seeds", *seeds, "--episodes", str(args.episodes),
-                    "--jobs", str(args.jobs), "--out", str(args.out)], check=True, env=env)
+                    "--jobs", str(args.jobs), "--out", str(args.out), "--baselines", *args.baselines], check=True, env=env)
 
 
 if __name__ == "__main__":
