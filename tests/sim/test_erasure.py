@@ -8,7 +8,7 @@ import stim
 from qec_gym.codes import CodeSpec, build_circuit
 from qec_gym.noise import NoiseParams
 from qec_gym.noise.physical import HardwareParams
-from qec_gym.sim.erasure import HeraldedMatching, heralded_circuit, simulate_heralded
+from qec_gym.sim.erasure import HeraldedMatching, background_dem, heralded_circuit, simulate_heralded
 
 NOISE = HardwareParams.photonic().to_noise().replace(p_loss=0.06)
 
@@ -59,9 +59,9 @@ def test_heralds_fire_at_the_loss_rate():
 def test_per_shot_weights_are_restored():
     spec = CodeSpec("rotated_surface", 3)
     h = heralded_circuit(spec, NOISE)
-    dem = build_circuit(spec, NOISE).detector_error_model(decompose_errors=True, approximate_disjoint_errors=True)
+    dem = background_dem(spec, NOISE)
     m = HeraldedMatching(h, dem)
-    assert m.added_edges == 0  # every erasure edge is an edge of the unheralded graph
+    assert m.added_edges == 0  # every erasure edge is an edge of the background graph
     before = sorted(m._matching.edges(), key=str)
     dets = h.circuit.compile_detector_sampler(seed=2).sample(300)
     syn, her = dets[:, h.syndrome_detectors], dets[:, h.herald_detectors]
@@ -123,8 +123,7 @@ def test_erased_edges_match_a_fully_depolarised_qubit(family, d):
     spec = CodeSpec(family, d, rounds=3)
     noise = NoiseParams(p_loss=0.05, p_meas=1e-3, p2=1e-3)
     h = heralded_circuit(spec, noise)
-    dem = build_circuit(spec, noise).detector_error_model(decompose_errors=True, approximate_disjoint_errors=True)
-    m = HeraldedMatching(h, dem)
+    m = HeraldedMatching(h, background_dem(spec, noise))
     rng = np.random.default_rng(0)
     kinds = np.array([w for _, _, w in h.locations])
     picks = [*rng.choice(np.flatnonzero(kinds == "data"), size=3, replace=False),
@@ -219,3 +218,66 @@ def test_loss_insertion_matches_a_hand_written_circuit():
     assert got.keys() == want.keys()
     assert all(got[k] == pytest.approx(want[k], abs=1e-12) for k in want)
     assert len(mine.herald_detectors) == len(hand_heralds) == 2 * 5 + 3
+
+
+def _without_heralded_erasures(h):
+    """The heralded circuit with every HERALDED_ERASE deleted (its herald detectors then never fire):
+    the process conditioned on no loss anywhere, built by circuit surgery, not by `build_circuit`."""
+    out = stim.Circuit()
+    for inst in h.circuit:
+        if inst.name == "HERALDED_ERASE":
+            out.append("MPAD", [0] * len(inst.targets_copy()))  # keep the herald records in place
+        else:
+            out.append(inst)
+    return out
+
+
+def test_background_priors_are_the_noise_given_no_herald():
+    """Without heralds in a shot the decoder's graph must be the DEM of everything but the losses
+    (an unerased location was not lost); the old code used the loss-twirled DEM."""
+    spec = CodeSpec("rotated_surface", 3)
+    h = heralded_circuit(spec, NOISE)
+    m = HeraldedMatching(h, background_dem(spec, NOISE))
+    to_base = {int(d): i for i, d in enumerate(h.syndrome_detectors)}
+    ref = pymatching.Matching.from_detector_error_model(
+        _without_heralded_erasures(h).detector_error_model(decompose_errors=True, approximate_disjoint_errors=True))
+    expected = {}
+    for a, b, data in ref.edges():
+        if data["error_probability"] > 0:
+            a = to_base[a]
+            b = None if b is None else to_base[b]
+            expected[(a, None) if b is None else (min(a, b), max(a, b))] = data["error_probability"]
+    got = {}
+    for a, b, data in m._matching.edges():
+        if data["error_probability"] > 1e-8:
+            got[(a, None) if b is None else (min(a, b), max(a, b))] = data["error_probability"]
+    assert got.keys() == expected.keys()
+    for key, q in expected.items():
+        assert got[key] == pytest.approx(q, rel=1e-9), key
+
+
+def test_loss_free_background_beats_the_loss_inflated_one():
+    """The example that found the fault: photonic preset, d = 3, 10% loss per round, paired shots.
+    Priors that still count the loss at unerased locations fail far more often."""
+    spec, noise = CodeSpec("rotated_surface", 3), HardwareParams.photonic().to_noise().replace(p_loss=0.10)
+    h = heralded_circuit(spec, noise)
+    right = HeraldedMatching(h, background_dem(spec, noise))
+    inflated = HeraldedMatching(h, build_circuit(spec, noise).detector_error_model(
+        decompose_errors=True, approximate_disjoint_errors=True))
+    dets, obs = h.circuit.compile_detector_sampler(seed=1).sample(10_000, separate_observables=True)
+    syn, her = dets[:, h.syndrome_detectors], dets[:, h.herald_detectors]
+    fail_right = np.any(right.decode_batch(syn, her) != obs, axis=1)
+    fail_inflated = np.any(inflated.decode_batch(syn, her) != obs, axis=1)
+    only_inflated = int(np.count_nonzero(fail_inflated & ~fail_right))
+    only_right = int(np.count_nonzero(fail_right & ~fail_inflated))
+    # sign test on the discordant shots (one-sided p < 1e-4)
+    from scipy.stats import binomtest
+
+    assert binomtest(only_inflated, only_inflated + only_right, 0.5, alternative="greater").pvalue < 1e-4, (
+        only_inflated, only_right)
+
+
+def test_background_dem_must_fit_the_circuit():
+    h = heralded_circuit(CodeSpec("rotated_surface", 3), NOISE)
+    with pytest.raises(ValueError, match="same code"):
+        HeraldedMatching(h, background_dem(CodeSpec("rotated_surface", 5), NOISE))
