@@ -30,7 +30,7 @@ ALGOS = ("ppo", "a2c", "dqn", "recurrentppo", "maskableppo")
 """Algorithm names (stable-baselines3 and sb3-contrib)."""
 
 # Keys the run itself consumes (not passed to the algorithm's constructor).
-RUN_KEYS = ("n_timesteps", "n_envs", "policy", "normalize", "env_kwargs")
+RUN_KEYS = ("n_timesteps", "n_envs", "policy", "normalize", "env_kwargs", "warm_start")
 
 # Constructor arguments that `train` sets itself: a user value would clash with its own.
 _SET_BY_RUN = {
@@ -117,6 +117,7 @@ HYPERPARAM_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "policy": _Check("str", meaning="an SB3 policy name such as MlpPolicy"),
     "normalize": _Check("bool", meaning="VecNormalize the observations"),
     "env_kwargs": _Check("mapping", meaning="keyword arguments of gymnasium.make"),
+    "warm_start": _Check("mapping", none=True, meaning="teacher warm start, qec_gym.training.hybrid.WarmStart"),
     # algorithm constructors (stable-baselines3 / sb3-contrib)
     "learning_rate": _Check("float", 0.0, low_open=True, schedule=True, meaning="optimiser step size"),
     "n_steps": _Check("int", 1, meaning="steps per env per rollout"),
@@ -207,6 +208,8 @@ class TrainConfig:
         checkpoint_freq: Save a checkpoint every this many steps.
         vec_env: ``"dummy"``, ``"subproc"`` or ``"native"`` (one batched `QECSwitchVectorEnv`, table backend).
         torch_threads: Threads torch may use (1 is fastest for these small networks).
+        warm_start: Settings of a teacher warm start (`qec_gym.training.hybrid.WarmStart` fields,
+            e.g. ``{"teacher": "threshold"}``) run before learning; None: none.
     """
 
     env_id: str
@@ -223,6 +226,7 @@ class TrainConfig:
     checkpoint_freq: int = 50_000
     vec_env: str = "dummy"
     torch_threads: int = 1
+    warm_start: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
@@ -243,10 +247,19 @@ class TrainConfig:
         if not isinstance(self.env_kwargs, dict):
             raise TypeError(f"env_kwargs must be a mapping of gymnasium.make arguments, got {self.env_kwargs!r}.")
         check_training_scenarios(self.env_id, self.env_kwargs.get("scenarios", "train"))
+        if self.warm_start is not None:
+            from qec_gym.training.hybrid import WarmStart
+
+            WarmStart.from_mapping(self.warm_start)
+            if self.algo not in ("ppo", "a2c", "maskableppo"):
+                raise ValueError(f"warm_start clones a teacher into a feed-forward actor-critic: use ppo, a2c or "
+                                 f"maskableppo, not {self.algo}; or drop warm_start.")
+            object.__setattr__(self, "warm_start", dict(self.warm_start))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for YAML."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """Plain data for YAML (``warm_start`` only when set, so runs from before it resume)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__
+                if not (k == "warm_start" and self.warm_start is None)}
 
 
 def check_training_scenarios(env_id: str, scenarios: Any, *, purpose: str = "training") -> tuple[str, ...]:
@@ -353,6 +366,7 @@ def resolve_config(
         normalize=run.get("normalize", False),
         hyperparams=params,
         env_kwargs=dict(run.get("env_kwargs", {})),
+        **({"warm_start": run["warm_start"]} if run.get("warm_start") is not None else {}),
         **run_settings,
     )
 

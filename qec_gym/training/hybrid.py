@@ -1,4 +1,17 @@
-"""Hybrid decision tree + RL: behaviour-clone the tree into the policy, then fine-tune with PPO.
+"""Hybrid baseline + RL: behaviour-clone a baseline into the policy, then fine-tune with PPO.
+
+Two ways in:
+
+* `warm_start` (the ``warm_start`` run key of a config, e.g. the packaged ``SurfaceSwitch-v2``
+  entry of ``ppo.yml``; so ``qec-gym train`` and ``benchmarks/release_eval.py`` run it): any
+  baseline of `qec_gym.agents.make_baseline` (the fitted threshold ladder, best fixed, a tree
+  file, ...) fitted on training scenarios is the teacher. Its actions are cloned on states the
+  training envs visit under the teacher with an ``epsilon`` share of random actions (so the
+  clone has seen, and learnt the teacher's answer to, states off the teacher's own path), then
+  the critic is warmed up on the clone's own returns (`warm_up_value`) before PPO starts: a
+  critic that starts at zero gives advantages that are mostly its own error, and the first
+  updates tear the cloned actor apart.
+* `train_hybrid`: the decision tree cloned on a dataset CSV (``qec-gym train --hybrid-tree``).
 
 The tree (trained on the myopic oracle's labels) is a good, cheap prior but cannot weigh switch
 costs or anticipate drift; PPO from scratch spends its first ~10^5 steps rediscovering what the
@@ -16,7 +29,10 @@ Example (shape of use; see ``tests/training/test_hybrid.py`` for a tiny run)::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +76,251 @@ def behaviour_clone(model, observations: np.ndarray, actions: np.ndarray, *, epo
     with torch.no_grad():
         pred = policy.get_distribution(obs).distribution.logits.argmax(dim=1)
     return float((pred == act).float().mean())
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Settings of `warm_start` (the ``warm_start`` mapping of a training config).
+
+    Args:
+        teacher: A `qec_gym.agents.make_baseline` name (``"threshold"``, ``"best_fixed"``,
+            ``"tree:<path>"``, ...), fitted on the training scenarios with the run's seed.
+        teacher_episodes: Training episodes the teacher's fit rolls out (fitted baselines only).
+        teacher_seed: First reset seed of the teacher's fit. Default 0, the evaluation harness's
+            own fit of the same baseline (`qec_gym.eval.harness`), so the clone starts from the
+            very baseline it is compared with, and every training seed shares one fit (cached,
+            see `make_teacher`).
+        bc_steps: Environment steps (all copies together) of teacher rollouts to clone on.
+        epsilon: Share of those steps that take a uniformly random action instead of the
+            teacher's (the label stays the teacher's answer to the state), in [0, 1).
+        bc_epochs: Behaviour-cloning passes over the data.
+        value_steps: Environment steps per critic warm-up round, acting with the clone.
+        value_rounds: Critic warm-up rounds (each re-computes the bootstrapped targets).
+
+    The warm start's environment steps (``bc_steps + value_rounds * value_steps``) come on top
+    of ``n_timesteps``; ``run.json`` records them.
+
+    Example:
+        >>> WarmStart.from_mapping({"teacher": "threshold", "bc_steps": 1000}).bc_steps
+        1000
+        >>> WarmStart.from_mapping({"teacher": "threshold", "bc_step": 1})
+        Traceback (most recent call last):
+        ...
+        ValueError: warm_start takes no key(s) ['bc_step']; it takes ['bc_epochs', 'bc_steps', 'epsilon', 'teacher', 'teacher_episodes', 'teacher_seed', 'value_rounds', 'value_steps'].
+    """
+
+    teacher: str = "threshold"
+    teacher_episodes: int = 5
+    teacher_seed: int = 0
+    bc_steps: int = 100_000
+    epsilon: float = 0.2
+    bc_epochs: int = 20
+    value_steps: int = 50_000
+    value_rounds: int = 3
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.teacher, str) or not self.teacher:
+            raise ValueError(f"warm_start.teacher must be a baseline name such as 'threshold', got {self.teacher!r}.")
+        for name, low in (("teacher_episodes", 1), ("teacher_seed", 0), ("bc_steps", 1), ("bc_epochs", 1), ("value_steps", 1),
+                          ("value_rounds", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"warm_start.{name} must be an integer >= {low}, got {value!r}: fix it in the config.")
+        if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, (int, float)) or not 0 <= self.epsilon < 1:
+            raise ValueError(f"warm_start.epsilon must be a number in [0, 1), got {self.epsilon!r}: fix it in the config.")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> WarmStart:
+        """Validated settings from a config mapping; unknown keys are an error naming them."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"warm_start must be a mapping such as {{teacher: threshold}}, got {data!r}.")
+        extra = sorted(set(data) - set(cls.__dataclass_fields__))
+        if extra:
+            raise ValueError(f"warm_start takes no key(s) {extra}; it takes {sorted(cls.__dataclass_fields__)}.")
+        return cls(**data)
+
+
+def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path | None = None):
+    """The teacher baseline of ``settings``, fitted on ``config``'s training scenarios.
+
+    ``cache``: a JSON file of fitted ``best_fixed`` / ``threshold`` parameters keyed by env id,
+    env arguments, teacher and fit settings (a fit is deterministic given those), so the seeds
+    of one configuration fit the teacher once (a threshold fit is ~10^5 table-env steps).
+    Written under a file lock (`qec_gym.sim.csvstore.locked`); None: always fit.
+    """
+    import dataclasses
+    import json
+
+    from qec_gym.agents import FixedAgent, ThresholdConfig, make_baseline
+    from qec_gym.agents.rollout import make_env
+    from qec_gym.sim import csvstore
+
+    env = make_env(config.env_id, scenarios=config.env_kwargs.get("scenarios", "train"),
+                   env_kwargs={k: v for k, v in config.env_kwargs.items() if k != "scenarios"},
+                   purpose="fitting the warm-start teacher")
+    kind = settings.teacher.partition(":")[0]
+    cacheable = cache is not None and kind in ("best_fixed", "threshold")
+    key = json.dumps([config.env_id, config.env_kwargs, settings.teacher, settings.teacher_episodes,
+                      settings.teacher_seed], sort_keys=True, default=str)
+    path = Path(cache) if cacheable else None
+    try:
+        params = json.loads(path.read_text()).get(key) if path is not None and path.exists() else None
+        if params is not None:
+            menu_size = len(env.unwrapped.menu)
+            teacher = (FixedAgent(params["entry"], menu_size, name="best_fixed") if kind == "best_fixed"
+                       else make_baseline(kind, env, config=ThresholdConfig(**params)))
+        else:
+            kw: dict[str, Any] = {}
+            if kind in ("best_fixed", "threshold", "periodic_recal", "cusum_recal"):
+                kw = {"episodes": settings.teacher_episodes, "seed": settings.teacher_seed}
+            teacher = make_baseline(settings.teacher, env, **kw)
+            if path is not None:
+                fitted = {"entry": teacher.entry_index} if kind == "best_fixed" else dataclasses.asdict(teacher.config)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with csvstore.locked(path):
+                    store = json.loads(path.read_text()) if path.exists() else {}
+                    store.setdefault(key, json.loads(json.dumps(fitted)))
+                    tmp = path.with_name(path.name + ".tmp")
+                    tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
+                    tmp.replace(path)
+    finally:
+        env.close()
+    if getattr(teacher, "privileged", False):
+        raise ValueError(f"warm_start.teacher {settings.teacher!r} reads the hidden noise; it cannot act in the "
+                         "training envs: choose a deployable baseline (threshold, best_fixed, tree:<path>).")
+    return teacher
+
+
+def teacher_rollouts(venv, teacher, *, steps: int, epsilon: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Raw observations and the teacher's actions on them, from ``steps`` transitions of ``venv``.
+
+    ``venv`` is the (possibly ``VecNormalize``-wrapped) training VecEnv; the teacher reads raw
+    observations. With probability ``epsilon`` a copy takes a uniformly random action instead
+    of the teacher's; the recorded label is always the teacher's.
+
+    Returns:
+        (observations float32 (n, obs_dim), actions int64 (n,)), n = ceil(steps / n_envs) * n_envs.
+    """
+    gen = np.random.default_rng(seed)
+    n = venv.num_envs
+    raw = _raw(venv, venv.reset())
+    obs_rows, act_rows = [], []
+    for _ in range(-(-steps // n)):
+        teach = np.asarray(teacher.predict(raw)[0], dtype=np.int64).reshape(n)
+        explore = gen.random(n) < epsilon
+        act = np.where(explore, gen.integers(0, venv.action_space.n, n), teach)
+        obs_rows.append(raw)
+        act_rows.append(teach)
+        obs, _, _, _ = venv.step(act)
+        raw = _raw(venv, obs)
+    return np.concatenate(obs_rows).astype(np.float32), np.concatenate(act_rows)
+
+
+def _raw(venv, obs: np.ndarray) -> np.ndarray:
+    get = getattr(venv, "get_original_obs", None)
+    return np.asarray(get() if get is not None else obs, dtype=np.float32)
+
+
+def warm_up_value(model, venv, *, steps: int, rounds: int, epochs: int = 10, batch_size: int = 256,
+                  lr: float = 1e-3) -> float:
+    """Fit ``model``'s critic (only) to the returns of its own policy; returns the final explained variance.
+
+    Each round acts with the policy (sampled, as PPO's rollouts are) for ``steps`` transitions
+    of ``venv``, computes GAE(``gamma``, ``gae_lambda``) returns bootstrapped on the current
+    critic (at time-limit truncations from the terminal observation, at the end of the batch
+    from the last one), and regresses the critic on them. Rounds refine the bootstrap.
+    """
+    import torch
+
+    policy = model.policy
+    gamma, lam = float(model.gamma), float(model.gae_lambda)
+    critic = [p for name, p in policy.named_parameters() if "value" in name]  # mlp_extractor.value_net, value_net
+    opt = torch.optim.Adam(critic, lr=lr)
+    n = venv.num_envs
+    T = -(-steps // n)
+    obs = venv.reset()
+    explained = float("nan")
+    for _ in range(rounds):
+        obs_buf = np.zeros((T, n, *obs.shape[1:]), dtype=np.float32)
+        rew = np.zeros((T, n))
+        done = np.zeros((T, n), dtype=bool)
+        boot_obs: dict[tuple[int, int], np.ndarray] = {}
+        for t in range(T):
+            obs_buf[t] = obs
+            with torch.no_grad():
+                act, _, _ = policy(torch.as_tensor(obs, dtype=torch.float32))
+            obs, r, d, infos = venv.step(act.numpy())
+            rew[t], done[t] = r, d
+            for i in np.flatnonzero(d):
+                if infos[i].get("TimeLimit.truncated", False):
+                    boot_obs[(t, i)] = infos[i]["terminal_observation"]
+
+        def values(x: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return policy.predict_values(torch.as_tensor(x, dtype=torch.float32)).numpy().reshape(-1)
+
+        v = values(obs_buf.reshape(-1, *obs.shape[1:])).reshape(T, n)
+        v_last = values(obs)
+        boot = np.zeros((T, n))
+        for (t, i), o in boot_obs.items():
+            boot[t, i] = values(np.asarray(o)[None])[0]
+        adv = np.zeros((T, n))
+        last = np.zeros(n)
+        for t in reversed(range(T)):
+            nxt = v_last if t == T - 1 else v[t + 1]
+            nxt = np.where(done[t], boot[t], nxt)  # terminated episodes would bootstrap 0; these envs only truncate
+            delta = rew[t] + gamma * nxt - v[t]
+            last = delta + gamma * lam * np.where(done[t], 0.0, last)
+            adv[t] = last
+        targets = torch.as_tensor((adv + v).reshape(-1), dtype=torch.float32)
+        x = torch.as_tensor(obs_buf.reshape(-1, *obs.shape[1:]))
+        policy.set_training_mode(True)
+        for _ in range(epochs):
+            order = torch.randperm(len(x))
+            for start in range(0, len(x), batch_size):
+                idx = order[start:start + batch_size]
+                loss = torch.nn.functional.mse_loss(policy.predict_values(x[idx]).reshape(-1), targets[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        policy.set_training_mode(False)
+        pred = values(obs_buf.reshape(-1, *obs.shape[1:]))
+        explained = float(1 - np.var(targets.numpy() - pred) / max(np.var(targets.numpy()), 1e-12))
+    return explained
+
+
+def warm_start(config: TrainConfig, settings: WarmStart | Mapping[str, Any], record: dict | None = None, *,
+               teacher_cache: str | Path | None = None):
+    """A ``prepare_model(model, venv)`` for `qec_gym.training.train` that warm-starts from a teacher.
+
+    1. fit the teacher (`make_teacher`, cached in ``teacher_cache``) on the training scenarios;
+    2. roll it out in the training envs (`teacher_rollouts`; the observation-normalisation
+       statistics are updated on these steps, as in training) and clone it (`behaviour_clone`);
+    3. warm up the critic on the clone's returns (`warm_up_value`).
+
+    ``record`` (if given) receives the teacher, the clone's accuracy, the critic's explained
+    variance and the environment steps used; `train` writes it to ``run.json["warm_start"]``.
+
+    Raises:
+        ValueError: a recurrent or DQN config, bad settings, or a privileged teacher.
+    """
+    if config.algo not in ("ppo", "a2c", "maskableppo"):
+        raise ValueError(f"warm_start clones into a feed-forward actor-critic: use ppo, a2c or maskableppo, not {config.algo}.")
+    ws = settings if isinstance(settings, WarmStart) else WarmStart.from_mapping(settings)
+    out = {} if record is None else record
+
+    def prepare(model, venv) -> None:
+        teacher = make_teacher(config, ws, cache=teacher_cache)
+        obs_raw, actions = teacher_rollouts(venv, teacher, steps=ws.bc_steps, epsilon=ws.epsilon, seed=config.seed)
+        vn = model.get_vec_normalize_env()
+        obs = vn.normalize_obs(obs_raw) if vn is not None else obs_raw
+        out.update(asdict(ws))
+        out["teacher_config"] = repr(getattr(teacher, "config", teacher))
+        out["bc_accuracy"] = behaviour_clone(model, obs, actions, epochs=ws.bc_epochs, seed=config.seed)
+        out["critic_explained_variance"] = warm_up_value(model, venv, steps=ws.value_steps, rounds=ws.value_rounds)
+        out["env_steps"] = int(len(actions) + ws.value_rounds * (-(-ws.value_steps // venv.num_envs)) * venv.num_envs)
+
+    return prepare
 
 
 def train_hybrid(config: TrainConfig, run_dir: str | Path, *, tree_path: str | Path, dataset: str | Path,

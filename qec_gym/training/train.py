@@ -192,7 +192,10 @@ def train(
         progress_bar: Show SB3's progress bar (rich/tqdm).
         callbacks: Extra SB3 callbacks.
         prepare_model: Called as ``prepare_model(model, venv)`` on a fresh model before learning
-            (not on resume), e.g. to pre-train it (`qec_gym.training.hybrid`).
+            (not on resume), e.g. to pre-train it (`qec_gym.training.hybrid`). A config with
+            ``warm_start`` gets `qec_gym.training.hybrid.warm_start` here (its record goes to
+            ``run.json["warm_start"]``; the fitted teacher is cached in ``warm_start_teachers.json``
+            beside ``run_dir``); it cannot be combined with another ``prepare_model``.
 
     Raises:
         ValueError: ``run_dir`` holds a run (without ``resume``), or one of another config (the
@@ -222,6 +225,15 @@ def train(
         raise ValueError(f"{run} has trained {ckpt[1]} steps, more than total_timesteps={config.total_timesteps}: "
                          f"pass a total above {ckpt[1]} to extend it.")
 
+    warm_record: dict = {}
+    if config.warm_start is not None:
+        if prepare_model is not None:
+            raise ValueError("a config with warm_start prepares its model itself: drop warm_start or prepare_model.")
+        from qec_gym.training.hybrid import warm_start
+
+        # the teacher's fit is shared by the runs beside this one (the seeds of `--seeds`, release_eval)
+        prepare_model = warm_start(config, config.warm_start, warm_record,
+                                   teacher_cache=run.resolve().parent / "warm_start_teachers.json")
     venv = make_vec_env(config, seed=config.seed)
     try:
         model, state = _build_model(config, cls, venv, run, ckpt, prepare_model)
@@ -233,7 +245,10 @@ def train(
     (run / "checkpoints").mkdir(parents=True, exist_ok=True)
     (run / "config.yaml").write_text(yaml.safe_dump(new_config, sort_keys=True))
     if ckpt is None or not (run / "run.json").exists():
-        (run / "run.json").write_text(json.dumps(_run_metadata(config), indent=1))
+        meta = _run_metadata(config)
+        if warm_record:
+            meta["warm_start"] = warm_record
+        (run / "run.json").write_text(json.dumps(meta, indent=1))
     record_splits(run, ["train", "validation"] if config.eval_freq > 0 else ["train"])
     _trim_evaluations(run / "evaluations.jsonl", ckpt[1] if ckpt else 0)
 

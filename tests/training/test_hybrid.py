@@ -46,3 +46,85 @@ def test_hybrid_rejects_recurrent_algorithms(tree_and_data, tmp_path):
     cfg = resolve_config(ENV, "recurrentppo", overrides={"n_timesteps": 64}, eval_freq=0)
     with pytest.raises(ValueError, match="feed-forward"):
         train_hybrid(cfg, tmp_path / "r", tree_path=d / "tree.joblib", dataset=d / "data.csv")
+
+
+# ---------------------------------------------------------------- warm start from any baseline teacher
+from qec_gym.training.hybrid import WarmStart, warm_up_value  # noqa: E402
+
+_TINY = {"n_envs": 4, "n_steps": 64, "batch_size": 64, "n_epochs": 1, "learning_rate": 1e-9, "normalize": True,
+         "env_kwargs": {"max_steps": 40}}
+
+
+def test_warm_start_clones_the_teacher_and_records_it(tmp_path):
+    ws = {"teacher": "fixed:3", "bc_steps": 2000, "epsilon": 0.3, "bc_epochs": 40, "value_steps": 800, "value_rounds": 2}
+    cfg = resolve_config(ENV, "ppo", overrides={**_TINY, "n_timesteps": 256, "warm_start": ws}, eval_freq=0,
+                         vec_env="native")
+    from qec_gym.training import train
+
+    train(cfg, tmp_path / "run")
+    import json
+
+    meta = json.loads((tmp_path / "run" / "run.json").read_text())["warm_start"]
+    assert meta["teacher"] == "fixed:3" and meta["bc_accuracy"] > 0.95
+    # 2000 clone steps (500 per copy) + 2 rounds x 800 critic steps
+    assert meta["env_steps"] == 2000 + 2 * 800
+    # the saved config keeps the warm start, so a resume or a release run sees the same recipe
+    import yaml
+
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["warm_start"]["teacher"] == "fixed:3"
+    # with a negligible learning rate the policy still acts as the teacher (switch to entry 3, then keep)
+    env = gym.make(ENV, max_steps=40)
+    policy = load_run(tmp_path / "run", env=env)
+    obs, _ = env.reset(seed=7)
+    actions = []
+    for _ in range(40):
+        a = int(policy.predict(obs)[0])
+        actions.append(a)
+        obs, *_ = env.step(a)
+    assert actions[0] == 2 + 3 and all(a == 0 for a in actions[1:])
+
+
+def test_critic_warm_up_fits_the_returns_of_the_policy():
+    """A policy cloned to 'keep' (the initial entry all episode): its returns follow the noise,
+    which the observation shows, so the warmed-up critic explains most of their variance, and
+    more rounds and epochs explain more than one short pass."""
+    from stable_baselines3 import PPO
+
+    from qec_gym.training.hybrid import behaviour_clone
+    from qec_gym.training.native_vec import NativeVecEnv
+
+    venv = NativeVecEnv(ENV, n_envs=4, seed=0, env_kwargs={"max_steps": 50})
+    model = PPO("MlpPolicy", venv, seed=0, n_steps=32, batch_size=32)
+    obs = np.stack([venv.reset() for _ in range(64)]).reshape(-1, venv.observation_space.shape[0])
+    assert behaviour_clone(model, obs, np.zeros(len(obs), dtype=np.int64), epochs=50) == 1.0
+    first = warm_up_value(model, venv, steps=1000, rounds=1, epochs=1)
+    later = warm_up_value(model, venv, steps=4000, rounds=3, epochs=10)
+    assert later > 0.5 and later > first
+
+
+def test_warm_start_settings_are_checked():
+    with pytest.raises(ValueError, match="epsilon"):
+        WarmStart(epsilon=1.0)
+    with pytest.raises(ValueError, match="bc_steps"):
+        WarmStart(bc_steps=0)
+    with pytest.raises(ValueError, match="no key"):
+        resolve_config(ENV, "ppo", overrides={"warm_start": {"teachr": "threshold"}})
+    with pytest.raises(ValueError, match="feed-forward"):
+        resolve_config(ENV, "recurrentppo", overrides={"warm_start": {"teacher": "threshold"}})
+
+
+def test_config_without_warm_start_keeps_its_old_dict():
+    """Runs saved before warm_start existed must still resume: the key appears only when set."""
+    assert "warm_start" not in resolve_config(ENV, "ppo").to_dict()
+    assert resolve_config(ENV, "ppo", overrides={"warm_start": {"teacher": "best_fixed"}}).to_dict()["warm_start"] == {
+        "teacher": "best_fixed"}
+
+
+def test_privileged_teacher_is_refused(tmp_path):
+    cfg = resolve_config(ENV, "ppo", overrides={**_TINY, "n_timesteps": 64, "warm_start": {"teacher": "oracle"}},
+                         eval_freq=0)
+    from qec_gym.training import train
+
+    with pytest.raises(ValueError, match="hidden noise"):
+        train(cfg, tmp_path / "r")
+    assert not (tmp_path / "r" / "run.json").exists()
