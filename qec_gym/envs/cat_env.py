@@ -104,8 +104,11 @@ from qec_gym.envs.reward import RewardConfig
 from qec_gym.envs.switch_env import QECSwitchEnv
 from qec_gym.envs.table import (
     FEATURES,
+    FIT_TABLE_VERSION,
     TABLE_VERSION,
+    TableConfig,
     WindowTable,
+    _compute_fitted,
     cached_table,
     window_features,
 )
@@ -255,35 +258,30 @@ class KappaAxis:
 
 # ------------------------------------------------------------------------------------ table
 @dataclass(frozen=True)
-class CatTableConfig:
+class CatTableConfig(TableConfig):
     """What a cat window table holds: every menu entry at every ``kappa_1`` multiplier.
 
-    Same role and fields as `qec_gym.envs.table.TableConfig`, with the noise of each entry taken
-    from its own ``nbar`` (`KappaAxis.noise`); decoders are calibrated to the truth (1-D table).
+    `qec_gym.envs.table.TableConfig`'s fields and formats (fixed shots, or the fitted format with
+    ``target_errors`` / ``max_shots``), with the noise of each entry taken from its own ``nbar``
+    (`KappaAxis.noise`); decoders are calibrated to the truth (1-D table, ``assumed`` must stay False).
 
     Example:
         >>> cfg = CatTableConfig(KappaAxis(CatOperatingPoint(4.0, 1e-3)), cat_menu([4], [3]))
-        >>> cfg.total_shots, len(cfg.key())
-        (20000, 20)
+        >>> cfg.total_shots, len(cfg.key()), cfg.fitted
+        (20000, 20, False)
+        >>> CatTableConfig(cfg.axis, cfg.menu, target_errors=100, max_shots=10**5).fitted
+        True
     """
 
     axis: KappaAxis
     menu: tuple[CatMenuEntry, ...]
-    window_shots: int = 1000
-    windows: int = 20
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "menu", tuple(self.menu))
-        if not self.menu or not all(isinstance(e, CatMenuEntry) for e in self.menu):
+        super().__post_init__()
+        if not all(isinstance(e, CatMenuEntry) for e in self.menu):
             raise ValueError("CatTableConfig.menu must be a non-empty sequence of CatMenuEntry.")
-        if self.window_shots <= 0 or self.windows <= 0:
-            raise ValueError(f"window_shots and windows must be > 0, got {self.window_shots}, {self.windows}.")
-
-    @property
-    def total_shots(self) -> int:
-        """Shots per grid point."""
-        return self.window_shots * self.windows
+        if self.assumed:
+            raise ValueError("CatTableConfig is calibrated to the truth (1-D); leave assumed=False.")
 
     def key(self) -> str:
         """Hash of everything that determines the table (incl. the channel and model versions).
@@ -291,18 +289,19 @@ class CatTableConfig:
         The rate source (packaged solved table, or the analytic law on platforms where it is
         unavailable) is not part of it: ``Gamma_Z`` differs by < 0.5%, below the sampling error.
         Nor is the CX bit-flip law (``axis.point.cx_bitflip``): the table holds phase flips only.
+        The fixed-shot format hashes only the fields it had before the fitted format existed, so
+        the packaged v1/v2 table keeps its key.
         """
         config = dataclasses.asdict(self)
         del config["axis"]["point"]["cx_bitflip"]
-        blob = json.dumps(
-            {
-                "kind": "cat",
-                "version": [CAT_TABLE_VERSION, TABLE_VERSION, CHANNEL_VERSION, MODEL_VERSION],
-                "config": config,
-            },
-            sort_keys=True,
-            default=str,
-        )
+        del config["assumed"]
+        if self.fitted:
+            version = [CAT_TABLE_VERSION, FIT_TABLE_VERSION, CHANNEL_VERSION, MODEL_VERSION]
+        else:
+            for name in ("target_errors", "max_shots", "smoothing", "posterior_draws"):
+                del config[name]
+            version = [CAT_TABLE_VERSION, TABLE_VERSION, CHANNEL_VERSION, MODEL_VERSION]
+        blob = json.dumps({"kind": "cat", "version": version, "config": config}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -328,6 +327,8 @@ def build_cat_table(
 
 
 def _compute(config: CatTableConfig, progress: Callable[[int, int], None] | None) -> WindowTable:
+    if config.fitted:  # every cell at exactly its labelled noise, each entry at its own nbar
+        return _compute_fitted(config, progress, lambda e, m: config.axis.noise(config.menu[e].nbar, m))
     grid = config.axis.grid
     shape = (len(config.menu), len(grid), 1)
     errors = np.zeros(shape, dtype=np.int64)
@@ -537,7 +538,12 @@ class CatSwitchEnv(QECSwitchEnv):
 
     # ------------------------------------------------------------------ hooks
     def _build_table(self, *, table_windows: int, calibration_table: bool, table_cache: str | None) -> WindowTable:
-        config = CatTableConfig(self.kappa_axis, self.menu, window_shots=self.shots, windows=table_windows)
+        try:
+            config = CatTableConfig(self.kappa_axis, self.menu, window_shots=self.shots, windows=table_windows,
+                                    **self.table_options)
+        except TypeError as e:
+            raise TypeError(f"table_options must hold TableConfig fields (target_errors, max_shots, smoothing, "
+                            f"posterior_draws, seed): {e}") from None
         return build_cat_table(config, cache_dir=table_cache)
 
     def _coordinates(self, trajectory) -> np.ndarray:
