@@ -50,6 +50,31 @@ loss, make the bit flips. Truncation: at nbar = 3 ``n_fock`` 14, 16, 18 give 2.0
 pattern). A too small truncation *adds* bit flips. A gate of ``2 / kappa_2`` flips 0.59, 0.46, 0.39
 times as often as one of ``1 / kappa_2`` at nbar = 2, 3, 4.
 
+Shifted Fock basis (nbar up to 8; `CXParams` ``basis="shifted"``, `evolve_cx_shifted`). Fock
+truncation needs ``n_fock ~ nbar + 6 sqrt(nbar)`` levels per mode and the superoperator grows like
+``n_fock^4`` (``n_fock^6`` with the stiffness), so the Fock solve stops at nbar = 4. Each mode is
+instead restricted to ``span{D(+-alpha)|k>, k < n_shift}``, displaced Fock states around both
+coherent states (the shifted Fock basis of Chamberland et al., PRX Quantum 3, 010329 (2022), App.,
+orthonormalised here by an SVD, `shifted_fock_basis`): its size ``2 n_shift`` does not grow with
+nbar. The span is invariant under ``a``, so ``a`` and ``a^2`` (both confinements, the loss) are exact
+on it and only ``a^dag a`` and ``a + a^dag`` (the feed-forward Hamiltonian) are compressed at the top
+level, as Fock truncation compresses them at ``n_fock``. The Liouvillian is the same, applied as
+Kronecker terms on the (m, m, m, m) density tensor (O(m^5) per term) with the same integrator, and
+``J_Z`` is the same left null vector computed in the basis. Only the *total* ``p_bitflip`` is
+trusted: once the control has flipped, the target's rotating cat leaves the basis, which changes
+the split between ``p_xx`` and ``p_xi`` but not the total (``e_c + e_t + e_ct = 4`` on any
+state with ``Z_c = -1``).
+
+Validation (``benchmarks/cx_bitflip_table.py --validate``, ``T = 1 / kappa_2``, ``n_shift = 8``):
+against the full Fock solve at nbar = 2, 3, 4 and ``kappa_1 / kappa_2`` = 1e-4, 1e-2 the shifted
+basis gives 0.99995, 0.99995, 0.9996, 0.9996, 0.988, 0.988 times the Fock value (the Fock value at
+nbar = 4, ``n_fock = 20``, is itself ~1-2% high: its truncation adds bit flips), i.e. agreement within
+1.5%. Convergence at the new points: SHIFT_CONVERGENCE. Solved values (`PACKAGED_SHIFTED_CX_GRID`,
+``kappa_1 / kappa_2 = 1e-4``): SHIFT_VALUES. Solved vs extrapolated: the Fock table
+(`PACKAGED_CX_GRID`, ``cx_bitflip="simulated"``, CatSwitch-v2) is solved at nbar 2..4 and
+extrapolated above; the shifted table (``"simulated-shifted"``, CatSwitch-v3) is solved at every
+integer nbar 2..8, interpolated between and extrapolated only above 8 (to `MAX_EXTRAPOLATED_NBAR`).
+
 Literature laws compared in ``docs/figures/cx_bitflip.png``: Gouzien et al. Eq. D8 ``0.5 e^{-2 nbar}``
 (`gouzien_cx_bitflip`), and Alice & Bob's emulator (qiskit-alice-bob-provider,
 ``processor/physical_cat.py``) ``2631 nbar (kappa_1 / kappa_2) e^{-2 nbar}`` at ``T = 1 / kappa_2``
@@ -85,7 +110,10 @@ from qec_gym.bosonic.table import TableCacheError, _as_axis, default_cache_dir
 __all__ = [
     "CX_MODEL_VERSION",
     "MAX_EXTRAPOLATED_NBAR",
+    "CX_BASES",
+    "DEFAULT_N_SHIFT",
     "PACKAGED_CX_GRID",
+    "PACKAGED_SHIFTED_CX_GRID",
     "CXBitFlip",
     "CXBitFlipTable",
     "CXParams",
@@ -94,8 +122,10 @@ __all__ = [
     "conserved_z",
     "cx_liouvillian_parts",
     "evolve_cx",
+    "evolve_cx_shifted",
     "gouzien_cx_bitflip",
     "packaged_cx_table",
+    "shifted_fock_basis",
     "solve_cx_bitflip",
 ]
 
@@ -583,8 +613,11 @@ class CXTableGrid:
     nbar: tuple[float, ...]
     kappa1_over_kappa2: tuple[float, ...]
     gate_time: tuple[float, ...]
+    basis: str = "fock"
 
     def __post_init__(self) -> None:
+        if self.basis not in CX_BASES:
+            raise ValueError(f"CXTableGrid.basis={self.basis!r}; choose one of {CX_BASES}")
         for name in _CX_AXES:
             axis = _as_axis(f"CXTableGrid.{name}", getattr(self, name))
             if len(axis) < 2 and name == "nbar":
@@ -601,20 +634,28 @@ class CXTableGrid:
         return len(self.nbar), len(self.kappa1_over_kappa2), len(self.gate_time)
 
     def key(self) -> str:
-        """Hash of the grid and `CX_MODEL_VERSION` (the cache file name)."""
-        blob = json.dumps({"grid": [self.nbar, self.kappa1_over_kappa2, self.gate_time], "model": CX_MODEL_VERSION})
+        """Hash of the grid, its basis and `CX_MODEL_VERSION` (the cache file name; Fock grids keep their key)."""
+        payload: dict[str, Any] = {"grid": [self.nbar, self.kappa1_over_kappa2, self.gate_time], "model": CX_MODEL_VERSION}
+        if self.basis != "fock":
+            payload["basis"] = [self.basis, DEFAULT_N_SHIFT]
+        blob = json.dumps(payload)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
     def params_at(self, index: tuple[int, int, int]) -> CXParams:
         """The `CXParams` of one grid point."""
         i, j, k = index
-        return CXParams(self.nbar[i], self.kappa1_over_kappa2[j], gate_time=self.gate_time[k])
+        return CXParams(self.nbar[i], self.kappa1_over_kappa2[j], gate_time=self.gate_time[k], basis=self.basis)
 
 
 PACKAGED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0), (1e-4, 1e-2), (1.0, 2.0))
 """Grid of the packaged CX table (``python benchmarks/cx_bitflip_table.py --packaged``): what the
 shared 2-core build machine could solve at converged truncation (~20 CPU-s at nbar = 2, ~70 at
 nbar = 4, growing like ``n_fock^4``); above nbar = 4 `CXBitFlipTable.p_bitflip` extrapolates (see there)."""
+
+PACKAGED_SHIFTED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0), (1e-4, 1e-2), (1.0,), basis="shifted")
+"""Grid of the packaged shifted-basis CX table (``python benchmarks/cx_bitflip_table.py --packaged-shifted``):
+the same model solved in the shifted Fock basis (`evolve_cx_shifted`), nbar 2..8 all solved (above 8 up
+to `MAX_EXTRAPOLATED_NBAR` extrapolated), at the gate time of the cat envs (``T = 1 / kappa_2``)."""
 
 MAX_EXTRAPOLATED_NBAR = 9.0
 """Largest ``nbar`` `CXBitFlipTable.p_bitflip` extrapolates to above a table's grid."""
@@ -771,11 +812,19 @@ class CXBitFlipTable:
                 f"{g.kappa1_over_kappa2[-1]:g}, T {g.gate_time[0]:g}..{g.gate_time[-1]:g})")
 
 
-@functools.lru_cache(maxsize=1)
-def packaged_cx_table() -> CXBitFlipTable | None:
-    """The CX bit-flip table shipped with the package, or None where it is missing."""
+@functools.lru_cache(maxsize=2)
+def packaged_cx_table(basis: str = "fock") -> CXBitFlipTable | None:
+    """The CX bit-flip table shipped with the package, or None where it is missing.
+
+    Args:
+        basis: ``"fock"`` (`PACKAGED_CX_GRID`, solved at nbar 2..4) or ``"shifted"``
+            (`PACKAGED_SHIFTED_CX_GRID`, solved at nbar 2..8).
+    """
+    grids = {"fock": PACKAGED_CX_GRID, "shifted": PACKAGED_SHIFTED_CX_GRID}
+    if basis not in grids:
+        raise ValueError(f"basis={basis!r}; choose one of {tuple(grids)}")
     try:
-        return CXBitFlipTable.load(PACKAGED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)
+        return CXBitFlipTable.load(grids[basis], cache_dir=PACKAGED_CX_TABLES)
     except (FileNotFoundError, TableCacheError) as exc:
         _log.warning("packaged CX bit-flip table unavailable (%s)", exc)
         return None

@@ -268,7 +268,7 @@ low loss for d = 3, 5, 7, 9); ``smoothing=10`` as SurfaceSwitch-v2, for the zero
 def make_cat_switch_v3(**overrides) -> CatSwitchEnv:
     """`CatSwitchEnv` v3: v2 with a fitted phase-flip table (`CAT_V3_TABLE`) and the CX bit flips of
     `qec_gym.bosonic.cx` solved up to nbar 8 (see `CatSwitchEnv`'s version history)."""
-    return CatSwitchEnv(**_merge(dict(table_options=CAT_V3_TABLE, cx_bitflip="simulated"), overrides))
+    return CatSwitchEnv(**_merge(dict(table_options=CAT_V3_TABLE, cx_bitflip="simulated-shifted"), overrides))
 
 
 ENV_IDS = (

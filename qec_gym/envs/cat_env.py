@@ -38,12 +38,15 @@ Truncated after the scenario's ``episode_length`` steps (or ``max_steps``); neve
 ``calibration_table``, not ``axis``), plus ``kappa1_over_kappa2`` (the axis baseline, default
 1e-3), ``kappa1_range`` (multipliers the table covers, default 0.25..8 on 12 log points),
 ``kappaphi_over_kappa2``, ``t_round``, ``gate_time``, ``t_readout``, ``cx_bitflip`` (`CatOperatingPoint`;
-``"simulated"``, the two-mode Lindblad CX of `qec_gym.bosonic.cx`, in v2; ``"gouzien2023"``,
-``0.5 exp(-2 nbar)``, in v1).
+``"simulated-shifted"``, the two-mode Lindblad CX of `qec_gym.bosonic.cx` solved at nbar 2..8, in v3;
+``"simulated"``, the same model solved at nbar 2..4 and extrapolated above, in v2;
+``"gouzien2023"``, ``0.5 exp(-2 nbar)``, in v1), ``table_options`` (the fitted format's fields of
+`CatTableConfig`, v3: ``qec_gym.envs.CAT_V3_TABLE``).
 
 ## Backends
 ``"table"``: a `WindowTable` over the ``kappa_1`` multiplier (`build_cat_table`, packaged for the
-default configuration); ``"circuit"``: stim sampling of the ``cat_repetition`` circuit
+default configuration; v1/v2: 20,000 shots per cell at quantised noise, rate ``(errors + 0.5) / (shots + 1)``;
+v3: the fitted format, see `qec_gym.envs.table`); ``"circuit"``: stim sampling of the ``cat_repetition`` circuit
 (`qec_gym.codes.build_circuit`) and pymatching every step. Both add the analytic bit flips.
 
 ## Info
@@ -59,6 +62,12 @@ used in training, time compressed as described there. ``trajectory`` gives ``kap
 per step.
 
 ## Version history
+* v3 (next to v1 and v2, both unchanged): the phase-flip table is fitted (`CatTableConfig` with
+  ``target_errors=100`` and shot caps 1e6, 1e6, 4e5, 2e5 for d = 3, 5, 7, 9; every cell at exactly
+  its labelled ``kappa_1``; monotone log-log fit with its 95% interval, no ``1 / (2 x 20,000)``
+  floor), and the CX bit flips are the two-mode Lindblad model solved in the shifted Fock basis up
+  to nbar 8 (``cx_bitflip="simulated-shifted"``) instead of solved to nbar 4 and extrapolated
+  above. Reward, ``bit_flip_round`` and the phase-flip part change; observation layout does not.
 * v2: the CX bit-flip probability comes from a two-mode Lindblad simulation of the gate
   (`qec_gym.bosonic.cx`, ``cx_bitflip="simulated"``) instead of Gouzien et al.'s ``0.5 exp(-2 nbar)``;
   the reward's bit-flip part and the ``bit_flip_round`` info change, the phase-flip window table
