@@ -41,11 +41,13 @@ def test_fitted_table_is_monotone_unfloored_and_follows_its_counts(v3):
     assert np.all(np.diff(fit, axis=1) >= 0), "the per-shot rate must not fall as kappa_1 grows"
     assert np.all(t.log_p_lo[:, :, 0] <= fit) and np.all(fit <= t.log_p_hi[:, :, 0])
     errors, shots = t.errors[:, :, 0], t.shots[:, :, 0]
-    # no (e + 0.5) / (N + 1) floor: cells without errors get the fitted slope, far below 1 / (2 N)
-    assert (errors == 0).any()
-    floor = np.log(0.5 / (shots + 1.0))
-    assert np.all(fit[errors == 0] < floor[errors == 0] - 1.0)
-    assert math.exp(fit.min()) < 1e-6
+    # no (e + 0.5) / (N + 1) floor: cells without errors follow the fitted curve (different values at
+    # equal shots, mostly far below 1 / (2 N)) and the lowest rate is far below v2's floor 1 / 40,002
+    zero = errors == 0
+    assert zero.any() and np.all(shots[zero] == shots[zero][0])
+    floor = math.log(0.5 / (shots[zero][0] + 1.0))
+    assert np.ptp(fit[zero]) > 2.0 and np.median(fit[zero]) < floor
+    assert math.exp(fit.min()) < 1e-6 < 0.5 / 40_001
     # every cell either reached its 100 errors or its cap; the fit follows well-measured cells
     caps = np.array([t.config.shot_cap(e) for e in range(len(t.menu))])[:, None]
     assert np.all((errors >= t.config.target_errors) | (shots >= caps))
@@ -64,7 +66,7 @@ def test_low_noise_cell_agrees_with_an_independent_stim_run(v3):
     assert noise == cat_channel(CatOperatingPoint(4.0, 1e-3 * m)).noise  # exactly the labelled noise
     (spec,) = t.menu[e].specs()
     circuit = build_circuit(spec, noise)
-    matching = pymatching.Matching.from_detector_error_model(circuit.detector_error_model(decompose_errors=True))
+    matching = pymatching.Matching.from_detector_error_model(circuit.detector_error_model(decompose_errors=True, approximate_disjoint_errors=True))
     sampler = circuit.compile_detector_sampler(seed=12345)
     errors = shots = 0
     while shots < 600_000:
