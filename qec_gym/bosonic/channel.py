@@ -60,9 +60,10 @@ Literature check (``d = 5, 7, 9``, ``kappa_1 / kappa_2 = 1e-3``, rounds = d, pym
 with this channel, ``docs/figures/cat_optimum.csv``): the simulated phase-flip part is 0.57-1.31
 times Gouzien et al.'s fit ``0.056 (nbar^0.86 (kappa_1 / kappa_2) / 0.013)^((d + 1) / 2)``
 (`gouzien_phase_flip_per_round`) for ``nbar`` in 3..8, lowest at large ``nbar`` and ``d``; the
-optimum ``nbar`` (total error least) is 4.90, 5.49, 5.96 for d = 5, 7, 9 with the simulated CX bit
-flips (4.79, 5.39, 5.88 with ``0.5 exp(-2 nbar)``, on the same phase-flip samples;
-``benchmarks/cat_optimum.py``).
+optimum ``nbar`` (total error least) is 4.87, 5.43, 5.85 for d = 5, 7, 9 with the CX bit flips solved
+to nbar 8 (``cx_bitflip="simulated-shifted"``), 4.90, 5.49, 5.96 with v2's ``"simulated"`` (solved to
+nbar 4, extrapolated above) and 4.79, 5.39, 5.88 with ``0.5 exp(-2 nbar)``, on the same phase-flip
+samples (``benchmarks/cat_optimum.py``).
 
 Example:
     >>> ch = cat_channel(CatOperatingPoint(4.0, 1e-3))

@@ -70,7 +70,10 @@ against the full Fock solve at nbar = 2, 3, 4 and ``kappa_1 / kappa_2`` = 1e-4, 
 basis gives 0.99995, 0.99995, 0.9996, 0.9996, 0.988, 0.988 times the Fock value (the Fock value at
 nbar = 4, ``n_fock = 20``, is itself ~1-2% high: its truncation adds bit flips), i.e. agreement within
 1.5%. Convergence at the new points: SHIFT_CONVERGENCE. Solved values (`PACKAGED_SHIFTED_CX_GRID`,
-``kappa_1 / kappa_2 = 1e-4``): SHIFT_VALUES. Solved vs extrapolated: the Fock table
+``kappa_1 / kappa_2 = 1e-4``): 1.220e-2, 1.744e-3, 2.178e-4, 2.391e-5, 2.243e-6, 1.759e-7,
+1.129e-8 at nbar = 2..8 (``kappa_1 / kappa_2 = 1e-2``: 1.0-3.2% more), local decay ``exp(-c nbar)``
+with c = 1.95, 2.08, 2.21, 2.37, 2.55, 2.74 per unit interval: steeper than the nbar 3-4 slope that the Fock table
+extrapolates with (its values are 1.17, 1.57, 2.5, 5.0 times these at nbar = 5..8). Solved vs extrapolated: the Fock table
 (`PACKAGED_CX_GRID`, ``cx_bitflip="simulated"``, CatSwitch-v2) is solved at nbar 2..4 and
 extrapolated above; the shifted table (``"simulated-shifted"``, CatSwitch-v3) is solved at every
 integer nbar 2..8, interpolated between and extrapolated only above 8 (to `MAX_EXTRAPOLATED_NBAR`).
@@ -550,8 +553,9 @@ def _conserved_z_from(a2: np.ndarray, nbar: float, plus: np.ndarray, minus: np.n
 def solve_cx_bitflip(params: CXParams) -> CXBitFlip:
     """Bit-flip probability of one CX from the two-mode Lindblad model (module docstring).
 
-    Cost: one integration on ``n_fock^4`` (about 5 s at ``nbar = 2``, 100 s at ``nbar = 8`` on one
-    core). ImportError without qutip (``pip install qec-gym[bosonic]``).
+    Cost: basis ``"fock"``, one integration on ``n_fock^4`` (~20 CPU-s at nbar = 2, ~70 at nbar = 4,
+    growing like ``n_fock^6``); basis ``"shifted"`` (``n_shift = 8``), ~30-40 CPU-s at any nbar.
+    ImportError without qutip (``pip install qec-gym[bosonic]``).
 
     Example:
         >>> r = solve_cx_bitflip(CXParams(1.0, 1e-3, n_fock=8))
