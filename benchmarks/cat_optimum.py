@@ -3,10 +3,9 @@
 At fixed kappa_1/kappa_2 = 1e-3 and distance d, the logical error per round of a phase-flip
 repetition code over cats is the simulated phase-flip part (stim + pymatching, rounds = d) plus the
 analytic bit-flip part (`qec_gym.bosonic.channel`; CX bit flips from the two-mode Lindblad
-simulation, `qec_gym.bosonic.cx`: by default ``--cx-law simulated-shifted``, solved at nbar 2..8, as
-CatSwitch-v3; ``simulated`` is v2's, solved at 2..4 and extrapolated above). Bit flips fall like exp(-2 nbar), phase flips grow with nbar:
+simulation, `qec_gym.bosonic.cx`, ``--cx-law simulated``, solved at nbar 2..4 and extrapolated above). Bit flips fall like exp(-2 nbar), phase flips grow with nbar:
 the total has an interior minimum. Writes the sweep and a figure, and prints the optimal nbar per
-distance with the chosen CX law and, on the same phase-flip samples, with the other simulated law and
+distance with the chosen CX law and, on the same phase-flip samples, with the other law,
 Gouzien et al.'s ``0.5 exp(-2 nbar)`` (the law before channel v2), next to their phase-flip fit.
 
     python benchmarks/cat_optimum.py                      # d = 5, 7, 9; ~2-4 min on 2 cores
@@ -94,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2023)
     parser.add_argument("--out", default=str(ROOT / "docs" / "figures" / "cat_optimum"),
                         help="output path without extension (.csv and .png are written)")
-    parser.add_argument("--cx-law", default="simulated-shifted", choices=("simulated-shifted", "simulated", "gouzien2023"),
+    parser.add_argument("--cx-law", default="simulated", choices=("simulated", "gouzien2023"),
                         help="CX bit-flip law of the totals (CatOperatingPoint.cx_bitflip)")
     parser.add_argument("--replot", action="store_true",
                         help="no new sampling: read the CSV, recompute its bit flips with the CX law, redraw")
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{r.distance:>3} {r.nbar:>5.1f} {r.shots:>8} {r.errors:>7} {r.phase_flip:>10.2e} "
               f"{r.gouzien_phase_flip:>10.2e} {r.bit_flip:>10.2e} {r.total:>10.2e}")
     print()
-    others = [x for x in ("simulated-shifted", "simulated", "gouzien2023") if x != args.cx_law]
+    others = [x for x in ("simulated", "gouzien2023") if x != args.cx_law]
     for o in optima:
         compare = "; ".join(
             f"with {x}: nbar {b.nbar:.2f}, total {b.total:.2e}"

@@ -50,13 +50,14 @@ loss, make the bit flips. Truncation: at nbar = 3 ``n_fock`` 14, 16, 18 give 2.0
 pattern). A too small truncation *adds* bit flips. A gate of ``2 / kappa_2`` flips 0.59, 0.46, 0.39
 times as often as one of ``1 / kappa_2`` at nbar = 2, 3, 4.
 
-Shifted Fock basis (nbar up to 8; `CXParams` ``basis="shifted"``, `evolve_cx_shifted`). Fock
+Shifted Fock basis (`CXParams` ``basis="shifted"``, `evolve_cx_shifted`; validated at nbar 2..4, NOT
+converged above at the default ``n_shift = 8``). Fock
 truncation needs ``n_fock ~ nbar + 6 sqrt(nbar)`` levels per mode and the superoperator grows like
 ``n_fock^4`` (``n_fock^6`` with the stiffness), so the Fock solve stops at nbar = 4. Each mode is
 instead restricted to ``span{D(+-alpha)|k>, k < n_shift}``, displaced Fock states around both
 coherent states (the shifted Fock basis of Chamberland et al., PRX Quantum 3, 010329 (2022), App.,
 orthonormalised here by an SVD, `shifted_fock_basis`): its size ``2 n_shift`` does not grow with
-nbar. The span is invariant under ``a``, so ``a`` and ``a^2`` (both confinements, the loss) are exact
+nbar at fixed ``n_shift``. The span is invariant under ``a``, so ``a`` and ``a^2`` (both confinements, the loss) are exact
 on it and only ``a^dag a`` and ``a + a^dag`` (the feed-forward Hamiltonian) are compressed at the top
 level, as Fock truncation compresses them at ``n_fock``. The Liouvillian is the same, applied as
 Kronecker terms on the (m, m, m, m) density tensor (O(m^5) per term) with the same integrator, and
@@ -69,14 +70,18 @@ Validation (``benchmarks/cx_bitflip_table.py --validate``, ``T = 1 / kappa_2``, 
 against the full Fock solve at nbar = 2, 3, 4 and ``kappa_1 / kappa_2`` = 1e-4, 1e-2 the shifted
 basis gives 0.99995, 0.99995, 0.9996, 0.9996, 0.988, 0.988 times the Fock value (the Fock value at
 nbar = 4, ``n_fock = 20``, is itself ~1-2% high: its truncation adds bit flips), i.e. agreement within
-1.5%. Convergence at the new points: SHIFT_CONVERGENCE. Solved values (`PACKAGED_SHIFTED_CX_GRID`,
-``kappa_1 / kappa_2 = 1e-4``): 1.220e-2, 1.744e-3, 2.178e-4, 2.391e-5, 2.243e-6, 1.759e-7,
+1.5%. Convergence above nbar 4 fails: at nbar = 8 (``kappa_1 / kappa_2 = 1e-2``) ``n_shift`` = 6, 8, 10
+give 1.72e-9, 1.17e-8, 2.64e-8 (17, ~100, 557 s wall on the shared machine): a too small shifted
+basis *removes* bit flips (the path between the wells needs displaced levels up to ~nbar), and
+``n_shift = 10`` is still a lower bound. So the shifted values above nbar 4 are lower bounds, not
+solutions, and no CX law uses them (`qec_gym.bosonic.channel.CX_BITFLIP_MODELS`); converging them
+needs ``n_shift`` growing with nbar (~12-16 at nbar 8, hours of CPU with this O(m^5) right-hand side).
+Values at ``n_shift = 8`` (`PACKAGED_SHIFTED_CX_GRID`, ``kappa_1 / kappa_2 = 1e-4``, lower bounds above 4): 1.220e-2, 1.744e-3, 2.178e-4, 2.391e-5, 2.243e-6, 1.759e-7,
 1.129e-8 at nbar = 2..8 (``kappa_1 / kappa_2 = 1e-2``: 1.0-3.2% more), local decay ``exp(-c nbar)``
-with c = 1.95, 2.08, 2.21, 2.37, 2.55, 2.74 per unit interval: steeper than the nbar 3-4 slope that the Fock table
-extrapolates with (its values are 1.17, 1.57, 2.5, 5.0 times these at nbar = 5..8). Solved vs extrapolated: the Fock table
-(`PACKAGED_CX_GRID`, ``cx_bitflip="simulated"``, CatSwitch-v2) is solved at nbar 2..4 and
-extrapolated above; the shifted table (``"simulated-shifted"``, CatSwitch-v3) is solved at every
-integer nbar 2..8, interpolated between and extrapolated only above 8 (to `MAX_EXTRAPOLATED_NBAR`).
+with c = 1.95, 2.08, 2.21, 2.37, 2.55, 2.74 per unit interval (the steepening above 4 is the
+truncation, see above; the ``n_shift = 10`` value at nbar 8 is 0.46 of the Fock table's
+extrapolation). Solved vs extrapolated: the law in use (`PACKAGED_CX_GRID`, ``cx_bitflip="simulated"``,
+CatSwitch-v2 and v3) is solved at nbar 2..4 (Fock basis) and extrapolated above.
 
 Literature laws compared in ``docs/figures/cx_bitflip.png``: Gouzien et al. Eq. D8 ``0.5 e^{-2 nbar}``
 (`gouzien_cx_bitflip`), and Alice & Bob's emulator (qiskit-alice-bob-provider,
@@ -554,7 +559,8 @@ def solve_cx_bitflip(params: CXParams) -> CXBitFlip:
     """Bit-flip probability of one CX from the two-mode Lindblad model (module docstring).
 
     Cost: basis ``"fock"``, one integration on ``n_fock^4`` (~20 CPU-s at nbar = 2, ~70 at nbar = 4,
-    growing like ``n_fock^6``); basis ``"shifted"`` (``n_shift = 8``), ~30-40 CPU-s at any nbar.
+    growing like ``n_fock^6``); basis ``"shifted"``, ~30-40 CPU-s at ``n_shift = 8`` and any nbar,
+    growing like ``n_shift^5`` (converged only where ``n_shift`` >~ 2 nbar, see the module docstring).
     ImportError without qutip (``pip install qec-gym[bosonic]``).
 
     Example:
@@ -658,8 +664,9 @@ nbar = 4, growing like ``n_fock^4``); above nbar = 4 `CXBitFlipTable.p_bitflip` 
 
 PACKAGED_SHIFTED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0), (1e-4, 1e-2), (1.0,), basis="shifted")
 """Grid of the packaged shifted-basis CX table (``python benchmarks/cx_bitflip_table.py --packaged-shifted``):
-the same model solved in the shifted Fock basis (`evolve_cx_shifted`), nbar 2..8 all solved (above 8 up
-to `MAX_EXTRAPOLATED_NBAR` extrapolated), at the gate time of the cat envs (``T = 1 / kappa_2``)."""
+the same model in the shifted Fock basis (`evolve_cx_shifted`, ``n_shift = 8``) at ``T = 1 / kappa_2``.
+Within 1.2% of the Fock solve at nbar 2..4; above 4 NOT converged (lower bounds, module docstring),
+so no CX law uses it: it backs the validation and the figure."""
 
 MAX_EXTRAPOLATED_NBAR = 9.0
 """Largest ``nbar`` `CXBitFlipTable.p_bitflip` extrapolates to above a table's grid."""
@@ -822,7 +829,7 @@ def packaged_cx_table(basis: str = "fock") -> CXBitFlipTable | None:
 
     Args:
         basis: ``"fock"`` (`PACKAGED_CX_GRID`, solved at nbar 2..4) or ``"shifted"``
-            (`PACKAGED_SHIFTED_CX_GRID`, solved at nbar 2..8).
+            (`PACKAGED_SHIFTED_CX_GRID`: validated at nbar 2..4, lower bounds above).
     """
     grids = {"fock": PACKAGED_CX_GRID, "shifted": PACKAGED_SHIFTED_CX_GRID}
     if basis not in grids:

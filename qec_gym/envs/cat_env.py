@@ -38,8 +38,8 @@ Truncated after the scenario's ``episode_length`` steps (or ``max_steps``); neve
 ``calibration_table``, not ``axis``), plus ``kappa1_over_kappa2`` (the axis baseline, default
 1e-3), ``kappa1_range`` (multipliers the table covers, default 0.25..8 on 12 log points),
 ``kappaphi_over_kappa2``, ``t_round``, ``gate_time``, ``t_readout``, ``cx_bitflip`` (`CatOperatingPoint`;
-``"simulated-shifted"``, the two-mode Lindblad CX of `qec_gym.bosonic.cx` solved at nbar 2..8, in v3;
-``"simulated"``, the same model solved at nbar 2..4 and extrapolated above, in v2;
+``"simulated"``, the two-mode Lindblad CX of `qec_gym.bosonic.cx` solved at nbar 2..4 and
+extrapolated above, in v2 and v3;
 ``"gouzien2023"``, ``0.5 exp(-2 nbar)``, in v1), ``table_options`` (the fitted format's fields of
 `CatTableConfig`, v3: ``qec_gym.envs.CAT_V3_TABLE``).
 
@@ -65,9 +65,8 @@ per step.
 * v3 (next to v1 and v2, both unchanged): the phase-flip table is fitted (`CatTableConfig` with
   ``target_errors=100`` and shot caps 1e6, 1e6, 4e5, 2e5 for d = 3, 5, 7, 9; every cell at exactly
   its labelled ``kappa_1``; monotone log-log fit with its 95% interval, no ``1 / (2 x 20,000)``
-  floor), and the CX bit flips are the two-mode Lindblad model solved in the shifted Fock basis up
-  to nbar 8 (``cx_bitflip="simulated-shifted"``) instead of solved to nbar 4 and extrapolated
-  above. Reward, ``bit_flip_round`` and the phase-flip part change; observation layout does not.
+  floor). CX law, observation layout and ``bit_flip_round`` as v2; the reward's phase-flip part
+  and the syndrome features come from the new table.
 * v2: the CX bit-flip probability comes from a two-mode Lindblad simulation of the gate
   (`qec_gym.bosonic.cx`, ``cx_bitflip="simulated"``) instead of Gouzien et al.'s ``0.5 exp(-2 nbar)``;
   the reward's bit-flip part and the ``bit_flip_round`` info change, the phase-flip window table

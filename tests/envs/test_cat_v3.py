@@ -1,5 +1,5 @@
-"""CatSwitch-v3: fitted phase-flip table (monotone, unfloored, checked against an independent stim run)
-and the CX bit flips solved up to nbar 8; v1 and v2 unchanged."""
+"""CatSwitch-v3: fitted phase-flip table (monotone, unfloored, checked against an independent stim run),
+v2's CX law; v1 and v2 unchanged."""
 
 import math
 
@@ -32,7 +32,7 @@ def test_registered_packaged_and_v1_v2_unchanged(tmp_path, monkeypatch):
     assert keys[V3] != V1_V2_TABLE_KEY and envs[V3].table.config.fitted
     assert not envs["qec_gym/CatSwitch-v2"].table.config.fitted
     laws = {i: e.kappa_axis.point.cx_bitflip for i, e in envs.items()}
-    assert laws == {"qec_gym/CatSwitch-v1": "gouzien2023", "qec_gym/CatSwitch-v2": "simulated", V3: "simulated-shifted"}
+    assert laws == {"qec_gym/CatSwitch-v1": "gouzien2023", "qec_gym/CatSwitch-v2": "simulated", V3: "simulated"}
 
 
 def test_fitted_table_is_monotone_unfloored_and_follows_its_counts(v3):
@@ -83,10 +83,10 @@ def test_low_noise_cell_agrees_with_an_independent_stim_run(v3):
     assert t_lo <= hi and lo <= t_hi  # the two intervals overlap
 
 
-def test_bit_flips_follow_the_shifted_cx_law(v3):
+def test_bit_flips_follow_v2s_cx_law(v3):
     _, info = v3.reset(seed=0, options={"scenario": "cat_ou_drift"})
     entry = v3.menu[v3.entry]
-    point = CatOperatingPoint(entry.nbar, info["kappa1_over_kappa2"], cx_bitflip="simulated-shifted")
+    point = CatOperatingPoint(entry.nbar, info["kappa1_over_kappa2"], cx_bitflip="simulated")
     assert info["true_noise"] == cat_channel(point).noise
     assert info["bit_flip_round"] == pytest.approx(cat_channel(point).bit_flip_per_round(entry.distance), rel=1e-9)
 
@@ -94,7 +94,7 @@ def test_bit_flips_follow_the_shifted_cx_law(v3):
 def test_vector_env_serves_v3_with_the_same_bit_flips():
     venv = gym.make_vec(V3, num_envs=2, vectorization_mode="vector_entry_point").unwrapped
     point = venv.env.kappa_axis.point
-    assert point.cx_bitflip == "simulated-shifted"
+    assert point.cx_bitflip == "simulated"
     rng = np.random.default_rng(0)
     e = rng.integers(len(venv.env.menu), size=40)
     k1 = point.kappa1_over_kappa2 * np.exp(rng.uniform(np.log(0.25), np.log(8.0), 40))
