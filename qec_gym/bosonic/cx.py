@@ -71,7 +71,9 @@ against the full Fock solve at nbar = 2, 3, 4 and ``kappa_1 / kappa_2`` = 1e-4, 
 basis gives 0.99995, 0.99995, 0.9996, 0.9996, 0.988, 0.988 times the Fock value (the Fock value at
 nbar = 4, ``n_fock = 20``, is itself ~1-2% high: its truncation adds bit flips), i.e. agreement within
 1.5%. Convergence above nbar 4 fails: at nbar = 8 (``kappa_1 / kappa_2 = 1e-2``) ``n_shift`` = 6, 8, 10
-give 1.72e-9, 1.17e-8, 2.64e-8 (17, ~100, 557 s wall on the shared machine): a too small shifted
+give 1.72e-9, 1.17e-8, 2.64e-8 (17, ~100, 557 s wall on the shared machine), at nbar = 6 8.90e-7,
+2.31e-6, 2.75e-6 (18, ~100, 311 s; converging geometrically towards ~2.9-3.0e-6, ~0.8 of the Fock
+table's extrapolation 3.6e-6): a too small shifted
 basis *removes* bit flips (the path between the wells needs displaced levels up to ~nbar), and
 ``n_shift = 10`` is still a lower bound. So the shifted values above nbar 4 are lower bounds, not
 solutions, and no CX law uses them (`qec_gym.bosonic.channel.CX_BITFLIP_MODELS`); converging them
