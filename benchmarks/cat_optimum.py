@@ -3,13 +3,14 @@
 At fixed kappa_1/kappa_2 = 1e-3 and distance d, the logical error per round of a phase-flip
 repetition code over cats is the simulated phase-flip part (stim + pymatching, rounds = d) plus the
 analytic bit-flip part (`qec_gym.bosonic.channel`; CX bit flips from the two-mode Lindblad
-simulation, `qec_gym.bosonic.cx`). Bit flips fall like exp(-2 nbar), phase flips grow with nbar:
+simulation, `qec_gym.bosonic.cx`, ``--cx-law simulated``, solved at nbar 2..4 and extrapolated above). Bit flips fall like exp(-2 nbar), phase flips grow with nbar:
 the total has an interior minimum. Writes the sweep and a figure, and prints the optimal nbar per
-distance with the simulated CX bit flips and, on the same phase-flip samples, with Gouzien et al.'s
-``0.5 exp(-2 nbar)`` (the law before channel v2), next to their phase-flip fit.
+distance with the chosen CX law and, on the same phase-flip samples, with the other law,
+Gouzien et al.'s ``0.5 exp(-2 nbar)`` (the law before channel v2), next to their phase-flip fit.
 
     python benchmarks/cat_optimum.py                      # d = 5, 7, 9; ~2-4 min on 2 cores
     python benchmarks/cat_optimum.py --distances 5 --max-shots 50000
+    python benchmarks/cat_optimum.py --replot             # same phase-flip samples (CSV), bit flips of --cx-law
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def plot(rows, optima, path: Path, *, kappa1: float) -> None:
     ax.set_xlabel("mean photon number nbar")
     ax.set_ylabel("logical error per round")
     ax.set_title(f"Repetition cat code, kappa1/kappa2 = {kappa1:g}, rounds = d\n"
-                 "squares: simulated phase flips (99% CI); dotted: bit flips (simulated CX); dash-dot: bit flips with "
+                 "squares: simulated phase flips (99% CI); dotted: bit flips (rows' CX law); dash-dot: bit flips with "
                  "0.5 exp(-2 nbar) CX; dashed: Gouzien et al. phase-flip fit",
                  fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2023)
     parser.add_argument("--out", default=str(ROOT / "docs" / "figures" / "cat_optimum"),
                         help="output path without extension (.csv and .png are written)")
+    parser.add_argument("--cx-law", default="simulated", choices=("simulated", "gouzien2023"),
+                        help="CX bit-flip law of the totals (CatOperatingPoint.cx_bitflip)")
     parser.add_argument("--replot", action="store_true",
                         help="no new sampling: read the CSV, recompute its bit flips with the CX law, redraw")
     args = parser.parse_args(argv)
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     csv_path, png_path = out.with_suffix(".csv"), out.with_suffix(".png")
     start = time.perf_counter()
     if args.replot:
-        rows = with_cx_law(read_csv(csv_path), "simulated")
+        rows = with_cx_law(read_csv(csv_path), args.cx_law)
         write_csv(rows, csv_path)
     else:
         def progress(done: int, total: int) -> None:
@@ -110,9 +113,15 @@ def main(argv: list[str] | None = None) -> None:
         rows = nbar_sweep(args.distances, args.nbar, kappa1_over_kappa2=args.k1, rng=np.random.default_rng(args.seed),
                           max_shots=args.max_shots, max_errors=args.max_errors, progress=progress)
         print()
+        rows = with_cx_law(rows, args.cx_law)
         write_csv(rows, csv_path)
     distances = sorted({r.distance for r in rows})
-    optima = [optimal_nbar(rows, d) for d in distances]
+    k1 = rows[0].kappa1_over_kappa2
+
+    def law(name: str):
+        return lambda nb: cat_channel(CatOperatingPoint(nb, k1, cx_bitflip=name))
+
+    optima = [optimal_nbar(rows, d, channel=law(args.cx_law)) for d in distances]
     plot(rows, optima, png_path, kappa1=rows[0].kappa1_over_kappa2)
 
     print(f"{'d':>3} {'nbar':>5} {'shots':>8} {'errors':>7} {'p_Z/round':>10} {'Gouzien':>10} {'p_X/round':>10} {'total':>10}")
@@ -120,14 +129,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{r.distance:>3} {r.nbar:>5.1f} {r.shots:>8} {r.errors:>7} {r.phase_flip:>10.2e} "
               f"{r.gouzien_phase_flip:>10.2e} {r.bit_flip:>10.2e} {r.total:>10.2e}")
     print()
-    k1 = rows[0].kappa1_over_kappa2
+    others = [x for x in ("simulated", "gouzien2023") if x != args.cx_law]
     for o in optima:
-        before = optimal_nbar(rows, o.distance, channel=lambda nb: cat_channel(
-            CatOperatingPoint(nb, k1, cx_bitflip="gouzien2023")))
-        print(f"d={o.distance}: optimal nbar {o.nbar:.2f} (fit), total {o.total:.2e} per round; "
+        compare = "; ".join(
+            f"with {x}: nbar {b.nbar:.2f}, total {b.total:.2e}"
+            for x in others for b in [optimal_nbar(rows, o.distance, channel=law(x))]
+        )
+        print(f"d={o.distance} ({args.cx_law}): optimal nbar {o.nbar:.2f} (fit), total {o.total:.2e} per round; "
               f"best sampled nbar {o.grid_nbar:.1f} with {o.grid_total:.2e}; local p_Z ~ nbar^{o.exponent:.2f}; "
-              f"interior: {o.interior}; with the 0.5 exp(-2 nbar) CX law: nbar {before.nbar:.2f}, "
-              f"total {before.total:.2e}")
+              f"interior: {o.interior}; {compare}")
     print(f"wrote {csv_path} and {png_path} in {time.perf_counter() - start:.0f} s")
 
 

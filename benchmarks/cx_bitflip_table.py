@@ -1,6 +1,8 @@
 """Build the CX bit-flip table of cat qubits (two-mode qutip model), check truncation, draw the figure.
 
     python benchmarks/cx_bitflip_table.py --packaged          # build qec_gym/bosonic/data (resumes)
+    python benchmarks/cx_bitflip_table.py --packaged-shifted  # the shifted-basis table, nbar 2..8 (resumes)
+    python benchmarks/cx_bitflip_table.py --validate          # shifted vs Fock basis, nbar 2..4; n_shift convergence
     python benchmarks/cx_bitflip_table.py --convergence       # p_bitflip vs n_fock at a few points
     python benchmarks/cx_bitflip_table.py --figure            # docs/figures/cx_bitflip.png (from the table)
 
@@ -12,15 +14,23 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
+# The shifted-basis solver's many small matrix products run slower with threaded BLAS on a shared machine.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from qec_gym.bosonic.cx import (
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from qec_gym.bosonic.cx import (  # noqa: E402
     PACKAGED_CX_GRID,
     PACKAGED_CX_TABLES,
+    PACKAGED_SHIFTED_CX_GRID,
+    CXTableGrid,
     CXBitFlipTable,
     CXParams,
     alice_bob_cx_bitflip,
@@ -31,16 +41,18 @@ from qec_gym.bosonic.cx import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build() -> CXBitFlipTable:
+def build(grid: CXTableGrid = PACKAGED_CX_GRID) -> CXBitFlipTable:
     start = time.perf_counter()
-    total = int(np.prod(PACKAGED_CX_GRID.shape))
-    with tqdm(total=total, desc="CX table", unit="pt") as bar:
+    total = int(np.prod(grid.shape))
+    with tqdm(total=total, desc=f"CX table ({grid.basis})", unit="pt") as bar:
         def progress(done: int, _total: int) -> None:
             bar.n = done
             bar.refresh()
 
-        table = CXBitFlipTable.build(PACKAGED_CX_GRID, cache_dir=PACKAGED_CX_TABLES, progress=progress)
+        table = CXBitFlipTable.build(grid, cache_dir=PACKAGED_CX_TABLES, progress=progress)
     print(f"{table!r} built in {time.perf_counter() - start:.0f} s")
+    for index in np.ndindex(grid.shape):
+        print(f"  {grid.params_at(index)}: p_bitflip {table.arrays['p_bitflip'][index]:.4e}")
     return table
 
 
@@ -56,38 +68,61 @@ def convergence(points: list[tuple[float, float, float]], extra: tuple[int, ...]
             prev = r.p_bitflip
 
 
-def figure(table: CXBitFlipTable, path: Path) -> None:
+def validate(shifted: CXBitFlipTable, fock: CXBitFlipTable, points: list[tuple[float, float]], shifts: tuple[int, ...]) -> None:
+    """Shifted vs Fock basis where both are solved, then n_shift convergence at the new points."""
+    print("shifted Fock basis (n_shift = table's) vs full Fock solve, T = 1/k2:")
+    print(f"{'nbar':>5} {'k1/k2':>7} {'Fock':>11} {'shifted':>11} {'shifted/Fock':>12}")
+    for i, nbar in enumerate(fock.grid.nbar):
+        for j, k1 in enumerate(fock.grid.kappa1_over_kappa2):
+            pf = fock.arrays["p_bitflip"][i, j, 0]
+            ps = shifted.p_bitflip(nbar, k1, 1.0)
+            print(f"{nbar:>5g} {k1:>7g} {pf:>11.4e} {ps:>11.4e} {ps / pf:>12.4f}")
+    print("n_shift convergence (table: n_shift = %d):" % shifted.arrays["n_fock"].flat[0])
+    print(f"{'nbar':>5} {'k1/k2':>7} {'n_shift':>7} {'p_bitflip':>11} {'/table':>8} {'s':>6}")
+    for nbar, k1 in points:
+        for ns in shifts:
+            r = solve_cx_bitflip(CXParams(nbar, k1, basis="shifted", n_shift=ns))
+            ratio = r.p_bitflip / shifted.p_bitflip(nbar, k1, 1.0)
+            print(f"{nbar:>5g} {k1:>7g} {ns:>7} {r.p_bitflip:>11.4e} {ratio:>8.4f} {r.seconds:>6.0f}", flush=True)
+
+
+SHIFT_CONVERGENCE = [(6.0, 2.74950e-06, "shifted basis, n_shift=10 (still lower bounds)"), (8.0, 2.64141e-08, None)]
+"""``--validate`` results drawn in the figure (``n_shift = 10``, ``kappa_1 / kappa_2 = 1e-2``)."""
+
+
+def figure(fock: CXBitFlipTable, shifted: CXBitFlipTable, path: Path) -> None:
+    """Both solved tables and both published laws against nbar (k1/k2 = 1e-4, 1e-3, 1e-2; T = 1/k2)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    g = table.grid
-    fig, ax = plt.subplots(figsize=(7, 4.6))
-    nb = np.linspace(g.nbar[0], g.nbar[-1], 61)
-    beyond = np.linspace(g.nbar[-1], 8.0, 31)
+    fig, ax = plt.subplots(figsize=(7.4, 4.8))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    every = np.concatenate([nb, beyond])
-    t = g.gate_time[0]
+    top = 8.0
+    every = np.linspace(2.0, top, 61)
+    solved_f = np.linspace(fock.grid.nbar[0], fock.grid.nbar[-1], 31)
+    beyond_f = np.linspace(fock.grid.nbar[-1], top, 31)
     for c, k1 in zip(colors, (1e-4, 1e-3, 1e-2)):
-        ax.plot(nb, [table.p_bitflip(x, k1, t) for x in nb], "-", color=c, label=f"simulated, k1/k2={k1:g}, T={t:g}/k2")
-        ax.plot(beyond, [table.p_bitflip(x, k1, t) for x in beyond], "-", color=c, alpha=0.4, lw=3)
-        ax.plot(every, [alice_bob_cx_bitflip(x, k1, t) for x in every], ":", color=c, label=f"Alice & Bob law, k1/k2={k1:g}")
-    if len(g.gate_time) > 1:
-        t2 = g.gate_time[-1]
-        ax.plot(nb, [table.p_bitflip(x, 1e-3, t2) for x in nb], "-.", color="k", alpha=0.7,
-                label=f"simulated, k1/k2=0.001, T={t2:g}/k2")
-    for j in range(len(g.kappa1_over_kappa2)):
-        ax.plot(g.nbar, table.arrays["p_bitflip"][:, j, 0], "o", ms=4, color="k", alpha=0.6,
-                label="solved grid points" if j == 0 else None)
+        ax.plot(solved_f, [fock.p_bitflip(x, k1, 1.0) for x in solved_f], "-", color=c,
+                label=f"simulated (Fock basis, solved 2..4), k1/k2={k1:g}")
+        ax.plot(beyond_f, [fock.p_bitflip(x, k1, 1.0) for x in beyond_f], "-", color=c, alpha=0.3, lw=3,
+                label="extrapolated above 4 (the law of CatSwitch-v2, v3)" if k1 == 1e-4 else None)
+        ax.plot(every, [alice_bob_cx_bitflip(x, k1, 1.0) for x in every], ":", color=c, label=f"Alice & Bob law, k1/k2={k1:g}")
+    for j in range(len(shifted.grid.kappa1_over_kappa2)):
+        ax.plot(shifted.grid.nbar, shifted.arrays["p_bitflip"][:, j, 0], "o", ms=4, color="k", alpha=0.6,
+                label="shifted basis, n_shift=8 (lower bounds above 4: not converged)" if j == 0 else None)
+        ax.plot(fock.grid.nbar, fock.arrays["p_bitflip"][:, j, 0], "x", ms=7, color="r", alpha=0.8,
+                label="solved points, Fock basis" if j == 0 else None)
+    for nbar, p, label in SHIFT_CONVERGENCE:
+        ax.plot([nbar], [p], "^", ms=7, color="m", label=label)
     ax.plot(every, [gouzien_cx_bitflip(x) for x in every], "--", color="gray", label="Gouzien et al. Eq. D8: 0.5 exp(-2 nbar)")
-    ax.axvspan(g.nbar[-1], 8.0, color="gray", alpha=0.08, label="extrapolated (thick, pale)")
     ax.set_yscale("log")
     ax.set_xlabel("mean photon number nbar")
-    ax.set_ylabel("CX bit-flip probability per gate")
+    ax.set_ylabel("CX bit-flip probability per gate (T = 1/kappa_2)")
     ax.set_title("Bias-preserving CX of dissipative cats: two-mode Lindblad model vs published laws", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6.5)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
@@ -97,21 +132,31 @@ def figure(table: CXBitFlipTable, path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packaged", action="store_true", help="build (or resume) the packaged table")
+    parser.add_argument("--packaged-shifted", action="store_true", help="build (or resume) the shifted-basis table")
     parser.add_argument("--convergence", action="store_true", help="truncation convergence at a few points")
-    parser.add_argument("--figure", action="store_true", help="draw docs/figures/cx_bitflip.png from the table")
+    parser.add_argument("--figure", action="store_true", help="draw docs/figures/cx_bitflip.png from both tables")
+    parser.add_argument("--validate", action="store_true",
+                        help="shifted vs Fock basis at nbar 2..4 and n_shift 6, 10 at nbar 8, 6 (k1/k2 = 1e-2)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "figures" / "cx_bitflip.png"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.convergence:
         convergence([(2.0, 1e-3, 1.0), (3.0, 1e-3, 1.0)], extra=(2,))
+    if args.packaged_shifted:
+        build(PACKAGED_SHIFTED_CX_GRID)
     table = build() if args.packaged else CXBitFlipTable.load(PACKAGED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)
+    shifted = CXBitFlipTable.load(PACKAGED_SHIFTED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)
+    if args.validate:
+        validate(shifted, table, [(8.0, 1e-2), (6.0, 1e-2)], (10, 6))
     if args.figure:
-        figure(table, Path(args.out))
-    print(f"{'nbar':>5} {'simulated':>11} {'Gouzien D8':>11} {'A&B law':>11} {'A&B/sim':>8}   (k1/k2 = 1e-3, T = 1/k2)")
-    for nbar in (4.0, 5.0, 6.0, 8.0):
+        figure(table, shifted, Path(args.out))
+    print(f"{'nbar':>5} {'simulated':>11} {'shifted n8':>11} {'Gouzien D8':>11} {'A&B law':>11} {'A&B/sim':>8}   "
+          "(k1/k2 = 1e-3, T = 1/k2; simulated: Fock, extrapolated above 4; shifted: lower bound above 4)")
+    for nbar in (4.0, 5.0, 6.0, 7.0, 8.0):
         p = table.p_bitflip(nbar, 1e-3, 1.0)
         ab = alice_bob_cx_bitflip(nbar, 1e-3)
-        print(f"{nbar:>5g} {p:>11.3e} {gouzien_cx_bitflip(nbar):>11.3e} {ab:>11.3e} {ab / p:>8.2f}")
+        print(f"{nbar:>5g} {p:>11.3e} {shifted.p_bitflip(nbar, 1e-3, 1.0):>11.3e} {gouzien_cx_bitflip(nbar):>11.3e} "
+              f"{ab:>11.3e} {ab / p:>8.2f}")
 
 
 if __name__ == "__main__":

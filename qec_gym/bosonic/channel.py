@@ -86,7 +86,7 @@ from pathlib import Path
 import numpy as np
 
 from qec_gym.bosonic.cat import CatParams, CXErrorModel, analytic_rates, cx_error_model, flip_probability
-from qec_gym.bosonic.cx import alice_bob_cx_bitflip, gouzien_cx_bitflip, packaged_cx_table
+from qec_gym.bosonic.cx import CXBitFlipTable, alice_bob_cx_bitflip, gouzien_cx_bitflip, packaged_cx_table
 from qec_gym.bosonic.table import CatChannelTable, CatTableGrid, TableCacheError
 from qec_gym.codes.cat_repetition import CAT_FAMILY
 from qec_gym.codes.noise_model import p2_for_z_type
@@ -106,6 +106,7 @@ __all__ = [
     "cat_channel",
     "cat_noise_params",
     "cx_bitflip_probability",
+    "cx_bitflip_table",
     "gouzien_bit_flip_per_round",
     "gouzien_cx_bitflip",
     "gouzien_phase_flip_per_round",
@@ -121,8 +122,13 @@ is not part of it: bit flips are counted analytically, outside the stim circuit 
 
 CX_BITFLIP_MODELS = ("simulated", "gouzien2023")
 """Sources of the CX bit-flip probability: ``"simulated"``, the two-mode Lindblad model of
-`qec_gym.bosonic.cx` (packaged table); ``"gouzien2023"``, Gouzien et al.'s Eq. D8 ``0.5 exp(-2 nbar)``
-(the law of channel version 1, kept so that ``CatSwitch-v1`` stays reproducible)."""
+`qec_gym.bosonic.cx` solved in the Fock basis at nbar 2..4 and extrapolated above (packaged table;
+``CatSwitch-v2``); ``"gouzien2023"``, Gouzien et al.'s Eq. D8 ``0.5 exp(-2 nbar)`` (the law of channel
+version 1, kept so that ``CatSwitch-v1`` stays reproducible). The shifted-basis solves to nbar 8
+(`qec_gym.bosonic.cx.PACKAGED_SHIFTED_CX_GRID`) are not a law here: at ``n_shift = 8`` they are
+not converged above nbar ~4 (`qec_gym.bosonic.cx` module docstring)."""
+
+_CX_TABLE_BASIS = {"simulated": "fock"}
 
 SIMULATION_ETA = 1e6
 """Z-bias of the stim circuit's CX channel: bit flips are counted analytically, not simulated."""
@@ -170,7 +176,7 @@ class CatOperatingPoint:
         gate_time: Duration of one bias-preserving CX (default 1, as in `cx_error_model`).
         t_readout: Duration of an X-basis preparation and of an X-basis readout (each; default 1).
         cx_bitflip: Source of the CX bit-flip probability, one of `CX_BITFLIP_MODELS` (default
-            ``"simulated"``; it covers ``nbar`` 2..8, ``kappa_1 / kappa_2`` 1e-4..1e-2 and
+            ``"simulated"``; it covers ``nbar`` 2..9 (solved 2..4), ``kappa_1 / kappa_2`` 1e-4..1e-2 and
             ``gate_time`` 1..2, see `qec_gym.bosonic.cx.PACKAGED_CX_GRID`).
 
     Times come from kappa_2, not from transmon gate times: the CX lasts ``1 / kappa_2`` and
@@ -322,13 +328,28 @@ def cx_bitflip_probability(point: CatOperatingPoint, kappa1_over_kappa2: float |
     k1 = point.kappa1_over_kappa2 if kappa1_over_kappa2 is None else float(kappa1_over_kappa2)
     if point.cx_bitflip == "gouzien2023":
         return gouzien_cx_bitflip(point.nbar)
-    table = packaged_cx_table()
+    return cx_bitflip_table(point.cx_bitflip).p_bitflip(point.nbar, k1, point.gate_time)
+
+
+def cx_bitflip_table(law: str) -> CXBitFlipTable:
+    """The packaged `CXBitFlipTable` of a simulated CX law (``"simulated"``).
+
+    Raises:
+        ValueError: a law without a table, or the table missing from the installation.
+
+    Example:
+        >>> cx_bitflip_table("simulated").grid.nbar[-1]
+        4.0
+    """
+    if law not in _CX_TABLE_BASIS:
+        raise ValueError(f"CX law {law!r} has no solved table; choose one of {tuple(_CX_TABLE_BASIS)}")
+    table = packaged_cx_table(_CX_TABLE_BASIS[law])
     if table is None:
         raise ValueError(
             "the packaged CX bit-flip table is missing from this installation: rebuild it with "
             "`python benchmarks/cx_bitflip_table.py --packaged`, or use cx_bitflip='gouzien2023'"
         )
-    return table.p_bitflip(point.nbar, k1, point.gate_time)
+    return table
 
 
 def cat_channel(point: CatOperatingPoint, *, table: CatChannelTable | None | str = "packaged") -> CatChannel:

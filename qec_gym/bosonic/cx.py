@@ -50,6 +50,41 @@ loss, make the bit flips. Truncation: at nbar = 3 ``n_fock`` 14, 16, 18 give 2.0
 pattern). A too small truncation *adds* bit flips. A gate of ``2 / kappa_2`` flips 0.59, 0.46, 0.39
 times as often as one of ``1 / kappa_2`` at nbar = 2, 3, 4.
 
+Shifted Fock basis (`CXParams` ``basis="shifted"``, `evolve_cx_shifted`; validated at nbar 2..4, NOT
+converged above at the default ``n_shift = 8``). Fock
+truncation needs ``n_fock ~ nbar + 6 sqrt(nbar)`` levels per mode and the superoperator grows like
+``n_fock^4`` (``n_fock^6`` with the stiffness), so the Fock solve stops at nbar = 4. Each mode is
+instead restricted to ``span{D(+-alpha)|k>, k < n_shift}``, displaced Fock states around both
+coherent states (the shifted Fock basis of Chamberland et al., PRX Quantum 3, 010329 (2022), App.,
+orthonormalised here by an SVD, `shifted_fock_basis`): its size ``2 n_shift`` does not grow with
+nbar at fixed ``n_shift``. The span is invariant under ``a``, so ``a`` and ``a^2`` (both confinements, the loss) are exact
+on it and only ``a^dag a`` and ``a + a^dag`` (the feed-forward Hamiltonian) are compressed at the top
+level, as Fock truncation compresses them at ``n_fock``. The Liouvillian is the same, applied as
+Kronecker terms on the (m, m, m, m) density tensor (O(m^5) per term) with the same integrator, and
+``J_Z`` is the same left null vector computed in the basis. Only the *total* ``p_bitflip`` is
+trusted: once the control has flipped, the target's rotating cat leaves the basis, which changes
+the split between ``p_xx`` and ``p_xi`` but not the total (``e_c + e_t + e_ct = 4`` on any
+state with ``Z_c = -1``).
+
+Validation (``benchmarks/cx_bitflip_table.py --validate``, ``T = 1 / kappa_2``, ``n_shift = 8``):
+against the full Fock solve at nbar = 2, 3, 4 and ``kappa_1 / kappa_2`` = 1e-4, 1e-2 the shifted
+basis gives 0.99995, 0.99995, 0.9996, 0.9996, 0.988, 0.988 times the Fock value (the Fock value at
+nbar = 4, ``n_fock = 20``, is itself ~1-2% high: its truncation adds bit flips), i.e. agreement within
+1.5%. Convergence above nbar 4 fails: at nbar = 8 (``kappa_1 / kappa_2 = 1e-2``) ``n_shift`` = 6, 8, 10
+give 1.72e-9, 1.17e-8, 2.64e-8 (17, ~100, 557 s wall on the shared machine), at nbar = 6 8.90e-7,
+2.31e-6, 2.75e-6 (18, ~100, 311 s; converging geometrically towards ~2.9-3.0e-6, ~0.8 of the Fock
+table's extrapolation 3.6e-6): a too small shifted
+basis *removes* bit flips (the path between the wells needs displaced levels up to ~nbar), and
+``n_shift = 10`` is still a lower bound. So the shifted values above nbar 4 are lower bounds, not
+solutions, and no CX law uses them (`qec_gym.bosonic.channel.CX_BITFLIP_MODELS`); converging them
+needs ``n_shift`` growing with nbar (~12-16 at nbar 8, hours of CPU with this O(m^5) right-hand side).
+Values at ``n_shift = 8`` (`PACKAGED_SHIFTED_CX_GRID`, ``kappa_1 / kappa_2 = 1e-4``, lower bounds above 4): 1.220e-2, 1.744e-3, 2.178e-4, 2.391e-5, 2.243e-6, 1.759e-7,
+1.129e-8 at nbar = 2..8 (``kappa_1 / kappa_2 = 1e-2``: 1.0-3.2% more), local decay ``exp(-c nbar)``
+with c = 1.95, 2.08, 2.21, 2.37, 2.55, 2.74 per unit interval (the steepening above 4 is the
+truncation, see above; the ``n_shift = 10`` value at nbar 8 is 0.46 of the Fock table's
+extrapolation). Solved vs extrapolated: the law in use (`PACKAGED_CX_GRID`, ``cx_bitflip="simulated"``,
+CatSwitch-v2 and v3) is solved at nbar 2..4 (Fock basis) and extrapolated above.
+
 Literature laws compared in ``docs/figures/cx_bitflip.png``: Gouzien et al. Eq. D8 ``0.5 e^{-2 nbar}``
 (`gouzien_cx_bitflip`), and Alice & Bob's emulator (qiskit-alice-bob-provider,
 ``processor/physical_cat.py``) ``2631 nbar (kappa_1 / kappa_2) e^{-2 nbar}`` at ``T = 1 / kappa_2``
@@ -85,7 +120,10 @@ from qec_gym.bosonic.table import TableCacheError, _as_axis, default_cache_dir
 __all__ = [
     "CX_MODEL_VERSION",
     "MAX_EXTRAPOLATED_NBAR",
+    "CX_BASES",
+    "DEFAULT_N_SHIFT",
     "PACKAGED_CX_GRID",
+    "PACKAGED_SHIFTED_CX_GRID",
     "CXBitFlip",
     "CXBitFlipTable",
     "CXParams",
@@ -94,8 +132,10 @@ __all__ = [
     "conserved_z",
     "cx_liouvillian_parts",
     "evolve_cx",
+    "evolve_cx_shifted",
     "gouzien_cx_bitflip",
     "packaged_cx_table",
+    "shifted_fock_basis",
     "solve_cx_bitflip",
 ]
 
@@ -105,6 +145,12 @@ CX_MODEL_VERSION = "cat-cx-guillaud2019-2"
 """Version of the model and numerics of `solve_cx_bitflip`; tables carry it in their key."""
 
 _RTOL, _ATOL = 1e-10, 1e-13
+
+CX_BASES = ("fock", "shifted")
+"""Bases a CX solve can use (`CXParams.basis`)."""
+
+DEFAULT_N_SHIFT = 8
+"""Default displaced Fock levels per well of the shifted basis (convergence: module docstring)."""
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -137,7 +183,10 @@ class CXParams:
         nbar: Mean photon number of both cats (>= 0.5).
         kappa1_over_kappa2: Single-photon loss ratio (>= 0, <= 0.1).
         gate_time: Gate duration ``T`` in ``1 / kappa_2`` (> 0).
-        n_fock: Fock levels per mode; None: ``ceil(nbar + 6 sqrt(nbar)) + 4``.
+        n_fock: Fock levels per mode (basis ``"fock"``); None: ``ceil(nbar + 6 sqrt(nbar)) + 4``.
+        basis: ``"fock"`` (truncated Fock space, `evolve_cx`) or ``"shifted"`` (displaced Fock states
+            around both coherent states, `evolve_cx_shifted`; module docstring).
+        n_shift: Displaced Fock levels per well (basis ``"shifted"``); None: `DEFAULT_N_SHIFT`.
 
     Raises:
         ValueError: a value out of range (the message names the fix).
@@ -157,8 +206,20 @@ class CXParams:
     _: KW_ONLY
     gate_time: float = 1.0
     n_fock: int | None = None
+    basis: str = "fock"
+    n_shift: int | None = None
 
     def __post_init__(self) -> None:
+        if self.basis not in CX_BASES:
+            raise ValueError(f"CXParams.basis={self.basis!r}; choose one of {CX_BASES}")
+        if self.basis == "shifted":
+            if self.n_fock is not None:
+                raise ValueError("CXParams.n_fock is the Fock basis' truncation; with basis='shifted' give n_shift")
+            if self.n_shift is not None and (isinstance(self.n_shift, bool) or not isinstance(self.n_shift, (int, np.integer))
+                                             or self.n_shift < 2):
+                raise ValueError(f"CXParams.n_shift={self.n_shift!r} must be an int >= 2 (or None to choose it)")
+        elif self.n_shift is not None:
+            raise ValueError("CXParams.n_shift is the shifted basis' truncation; with basis='fock' give n_fock")
         for name in ("nbar", "kappa1_over_kappa2", "gate_time"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -184,10 +245,20 @@ class CXParams:
 
     @property
     def resolved_n_fock(self) -> int:
-        """Fock levels per mode used by a solve."""
+        """Fock levels per mode used by a solve (basis ``"fock"``)."""
         if self.n_fock is not None:
             return self.n_fock
         return int(math.ceil(self.nbar + 6.0 * math.sqrt(self.nbar))) + 4
+
+    @property
+    def resolved_n_shift(self) -> int:
+        """Displaced Fock levels per well used by a solve (basis ``"shifted"``; default `DEFAULT_N_SHIFT`)."""
+        return DEFAULT_N_SHIFT if self.n_shift is None else int(self.n_shift)
+
+    @property
+    def truncation(self) -> int:
+        """The truncation of this basis: ``resolved_n_fock`` or ``resolved_n_shift``."""
+        return self.resolved_n_shift if self.basis == "shifted" else self.resolved_n_fock
 
 
 @dataclass(frozen=True)
@@ -273,17 +344,10 @@ def conserved_z(nbar: float, n_fock: int) -> np.ndarray:
         1.0
     """
     qutip = _import_qutip()
-    a = qutip.destroy(n_fock)
-    s = qutip.liouvillian(None, [a * a - nbar * qutip.qeye(n_fock)]).full()
-    _, _, vh = np.linalg.svd(s.T)
-    null = vh[-4:].conj()  # left null vectors l with l . vec(rho(t)) conserved
+    a = qutip.destroy(n_fock).full()
     alpha = math.sqrt(nbar)
-    kets = [qutip.coherent(n_fock, alpha), qutip.coherent(n_fock, -alpha)]
-    tests = [kets[i] * kets[j].dag() for i, j in ((0, 0), (1, 1), (0, 1), (1, 0))]
-    m = np.array([[np.dot(v, qutip.operator_to_vector(r).full().ravel()) for v in null] for r in tests])
-    coeff = np.linalg.solve(m, np.array([1.0, -1.0, 0.0, 0.0], dtype=complex))
-    # Tr(J rho) = vec(J^T) . vec(rho) in column-stacking order.
-    return (coeff @ null).reshape(n_fock, n_fock, order="F").T.copy()
+    kets = [qutip.coherent(n_fock, x).full().ravel() for x in (alpha, -alpha)]
+    return _conserved_z_from(a @ a, nbar, *kets)
 
 
 def evolve_cx(params: CXParams, rho0: Any, *, n_fock: int | None = None) -> np.ndarray:
@@ -314,11 +378,192 @@ def evolve_cx(params: CXParams, rho0: Any, *, n_fock: int | None = None) -> np.n
     return sol.y[:, -1].reshape(dim, dim, order="F")
 
 
+def _displaced_fock(n_big: int, alpha: float, count: int) -> np.ndarray:
+    """``D(alpha)|k>``, ``k < count``, in Fock space of ``n_big`` levels: (n_big, count) float array.
+
+    ``D(alpha)|k> = (a^dag - alpha)^k / sqrt(k!) |alpha>`` (``D a^dag D^dag = a^dag - alpha``, alpha real),
+    from the coherent state's closed-form amplitudes: no matrix exponential, exact up to ``n_big``.
+    """
+    from scipy.special import gammaln
+
+    n = np.arange(n_big)
+    amp = np.zeros(n_big)
+    amp[0] = math.exp(-alpha * alpha / 2)
+    if alpha != 0:
+        amp = np.exp(-alpha * alpha / 2 + n * math.log(abs(alpha)) - 0.5 * gammaln(n + 1)) * np.sign(alpha) ** n
+    out = np.empty((n_big, count))
+    out[:, 0] = amp
+    up = np.sqrt(np.arange(1, n_big))
+    for k in range(1, count):
+        prev = out[:, k - 1]
+        out[:, k] = -alpha * prev
+        out[1:, k] += up * prev[:-1]
+        out[:, k] /= math.sqrt(k)
+    return out
+
+
+def shifted_fock_basis(nbar: float, n_shift: int) -> np.ndarray:
+    """Orthonormal basis of ``span{D(+-alpha)|k>, k < n_shift}`` (the shifted Fock basis), in Fock components.
+
+    The span holds both coherent states and is invariant under ``a`` (``a D(alpha)|k> =
+    D(alpha)(sqrt(k)|k-1> + alpha|k>)``), so ``a`` and ``a^2`` are exact on it; ``a^dag`` and
+    ``a^dag a`` are compressed at the top level only, as Fock truncation does at ``n_fock``. Columns
+    come from an SVD; directions with singular value below 1e-9 of the largest (the two wells'
+    families are nearly dependent at small ``nbar``) are dropped.
+
+    Returns:
+        float array (n_big, m), ``m <= 2 n_shift``, orthonormal columns; ``n_big`` holds every
+        vector to ~1e-16 (``nbar + n_shift + 12 sqrt(nbar + n_shift) + 20`` levels).
+
+    Example:
+        >>> v = shifted_fock_basis(4.0, 6)
+        >>> v.shape[1], bool(np.allclose(v.T @ v, np.eye(12)))
+        (12, True)
+    """
+    alpha = math.sqrt(nbar)
+    n_big = int(math.ceil(nbar + n_shift + 12.0 * math.sqrt(nbar + n_shift))) + 20
+    family = np.hstack([_displaced_fock(n_big, alpha, n_shift), _displaced_fock(n_big, -alpha, n_shift)])
+    u, sv, _ = np.linalg.svd(family, full_matrices=False)
+    return u[:, sv > 1e-9 * sv[0]]
+
+
+# A two-mode operator is a list of Kronecker terms (X, Y) = X (control) (x) Y (target), None for the
+# identity: every operator of the model is a sum of a few such terms, and applying one to the
+# (m, m, m, m) density tensor costs O(m^5) (two small tensordots) instead of a dense O(m^6) product.
+_Kron = list[tuple[np.ndarray | None, np.ndarray | None]]
+
+
+def _kron_dag(op: _Kron) -> _Kron:
+    return [(None if x is None else x.conj().T, None if y is None else y.conj().T) for x, y in op]
+
+
+def _kron_mul(p: _Kron, q: _Kron) -> _Kron:
+    def mul(u, v):
+        return v if u is None else (u if v is None else u @ v)
+
+    return _kron_merge([(mul(x1, x2), mul(y1, y2)) for x1, y1 in p for x2, y2 in q])
+
+
+def _kron_merge(out: _Kron) -> _Kron:
+    """The same operator with its one-mode terms summed (fewer applications per right-hand side)."""
+    ctrl = [x for x, y in out if y is None and x is not None]
+    targ = [y for x, y in out if x is None and y is not None]
+    both = [(x, y) for x, y in out if x is not None and y is not None]
+    scalar = [(x, y) for x, y in out if x is None and y is None]
+    if scalar:
+        raise ValueError("a bare identity term: fold constants into a one-mode factor")  # pragma: no cover
+    return both + ([(sum(ctrl), None)] if ctrl else []) + ([(None, sum(targ))] if targ else [])
+
+
+def _kron_left(op: _Kron, r: np.ndarray) -> np.ndarray:
+    """``op @ rho`` for rho as (c, t, c', t') tensor."""
+    out = np.zeros_like(r)
+    for x, y in op:
+        tmp = r if x is None else np.tensordot(x, r, axes=(1, 0))
+        out += tmp if y is None else np.moveaxis(np.tensordot(y, tmp, axes=(1, 1)), 0, 1)
+    return out
+
+
+def _kron_right(r: np.ndarray, op: _Kron) -> np.ndarray:
+    """``rho @ op`` for rho as (c, t, c', t') tensor."""
+    out = np.zeros_like(r)
+    for x, y in op:
+        tmp = r if x is None else np.moveaxis(np.tensordot(r, x, axes=(2, 0)), 3, 2)
+        out += tmp if y is None else np.tensordot(tmp, y, axes=(3, 0))
+    return out
+
+
+def _shifted_mode(params: CXParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One mode in the shifted basis: ``(a, a^2, a^dag a, |alpha>, |-alpha>)`` as dense (m, m) / (m,) arrays."""
+    v = shifted_fock_basis(params.nbar, params.resolved_n_shift)
+    n_big = v.shape[0]
+    av = np.zeros_like(v)
+    av[:-1] = np.sqrt(np.arange(1, n_big))[:, None] * v[1:]  # a @ v
+    a = v.T @ av
+    a2 = a @ a  # exact: the span is invariant under a
+    num = av.T @ av  # compression of a^dag a
+    alpha = math.sqrt(params.nbar)
+    kets = [v.T @ _displaced_fock(n_big, s * alpha, 1)[:, 0] for s in (1.0, -1.0)]
+    return a.astype(complex), a2.astype(complex), num.astype(complex), kets[0], kets[1]
+
+
+def evolve_cx_shifted(params: CXParams, rho0: np.ndarray) -> np.ndarray:
+    """``rho(T)`` of the two-mode CX model in the shifted Fock basis (module docstring).
+
+    The Liouvillian is `cx_liouvillian_parts`' (same Hamiltonian and collapse operators, ``a`` and
+    ``a^2`` exact on the basis, ``a^dag a`` compressed), applied as Kronecker terms on the density
+    tensor and integrated with the same DOP853 tolerances as `evolve_cx`.
+
+    Args:
+        params: The gate (``basis="shifted"``).
+        rho0: Initial state, (m^2, m^2) array in the basis of `shifted_fock_basis` (control (x) target).
+
+    Returns:
+        The final density matrix, dense complex (m^2, m^2).
+    """
+    from scipy.integrate import solve_ivp
+
+    a, a2, num, _, _ = _shifted_mode(params)
+    m = a.shape[0]
+    eye = np.eye(m)
+    alpha, t_gate, nbar = math.sqrt(params.nbar), params.gate_time, params.nbar
+    h: _Kron = [(math.pi / (4.0 * alpha * t_gate) * (a + a.conj().T - 2.0 * alpha * eye), num - nbar * eye)]
+    big_a: _Kron = [(None, a2), (-0.5 * alpha * (a + alpha * eye), None)]
+    big_b: _Kron = [(0.5 * alpha * (a - alpha * eye), None)]
+    fixed: list[_Kron] = [[(a2 - nbar * eye, None)]]
+    if params.kappa1_over_kappa2 > 0:
+        k = math.sqrt(params.kappa1_over_kappa2)
+        fixed += [[(k * a, None)], [(None, k * a)]]
+
+    def scaled(op: _Kron, f: complex) -> _Kron:
+        return [(f * x, y) if x is not None else (None, f * y) for x, y in op]
+
+    # K = H - i/2 sum C^dag C; the rotating target jump A + f B adds f A^dag B + conj(f) B^dag A to it.
+    decay = [t for c in (*fixed, big_a, big_b) for t in _kron_mul(_kron_dag(c), c)]
+    cross = _kron_mul(_kron_dag(big_a), big_b)
+    k0, k1, k2 = h + scaled(decay, -0.5j), scaled(cross, -0.5j), scaled(_kron_dag(cross), -0.5j)
+    omega = 2.0 * math.pi / t_gate
+    shape = (m, m, m, m)
+
+    def rhs(t: float, v: np.ndarray) -> np.ndarray:
+        f = complex(math.cos(omega * t), math.sin(omega * t))
+        r = v.reshape(shape)
+        kt = _kron_merge(k0 + scaled(k1, f) + scaled(k2, f.conjugate()))
+        out = -1j * (_kron_left(kt, r) - _kron_right(r, _kron_dag(kt)))
+        for c in (*fixed, big_a + scaled(big_b, f)):
+            out += _kron_right(_kron_left(c, r), _kron_dag(c))
+        return out.ravel()
+
+    rho = np.asarray(rho0, dtype=complex)
+    if rho.shape != (m * m, m * m):
+        raise ValueError(f"rho0 must be ({m * m}, {m * m}) for this shifted basis, got {rho.shape}")
+    sol = solve_ivp(rhs, (0.0, t_gate), rho.ravel(), method="DOP853", rtol=_RTOL, atol=_ATOL)
+    if not sol.success:  # pragma: no cover - an integrator failure, not a user error
+        raise RuntimeError(f"CX integration failed for {params}: {sol.message}")
+    return sol.y[:, -1].reshape(m * m, m * m)
+
+
+def _conserved_z_from(a2: np.ndarray, nbar: float, plus: np.ndarray, minus: np.ndarray) -> np.ndarray:
+    """`conserved_z` for a mode given by its ``a^2`` (dense) and coherent kets ``|+-alpha>`` in any orthonormal basis."""
+    qutip = _import_qutip()
+    n = a2.shape[0]
+    s = qutip.liouvillian(None, [qutip.Qobj(a2 - nbar * np.eye(n))]).full()
+    _, _, vh = np.linalg.svd(s.T)
+    null = vh[-4:].conj()  # left null vectors l with l . vec(rho(t)) conserved
+    tests = [np.outer(x, y.conj()) for x, y in ((plus, plus), (minus, minus), (plus, minus), (minus, plus))]
+    m = np.array([[np.dot(v, r.ravel(order="F")) for v in null] for r in tests])
+    coeff = np.linalg.solve(m, np.array([1.0, -1.0, 0.0, 0.0], dtype=complex))
+    # Tr(J rho) = vec(J^T) . vec(rho) in column-stacking order.
+    return (coeff @ null).reshape(n, n, order="F").T.copy()
+
+
 def solve_cx_bitflip(params: CXParams) -> CXBitFlip:
     """Bit-flip probability of one CX from the two-mode Lindblad model (module docstring).
 
-    Cost: one integration on ``n_fock^4`` (about 5 s at ``nbar = 2``, 100 s at ``nbar = 8`` on one
-    core). ImportError without qutip (``pip install qec-gym[bosonic]``).
+    Cost: basis ``"fock"``, one integration on ``n_fock^4`` (~20 CPU-s at nbar = 2, ~70 at nbar = 4,
+    growing like ``n_fock^6``); basis ``"shifted"``, ~30-40 CPU-s at ``n_shift = 8`` and any nbar,
+    growing like ``n_shift^5`` (converged only where ``n_shift`` >~ 2 nbar, see the module docstring).
+    ImportError without qutip (``pip install qec-gym[bosonic]``).
 
     Example:
         >>> r = solve_cx_bitflip(CXParams(1.0, 1e-3, n_fock=8))
@@ -329,12 +574,18 @@ def solve_cx_bitflip(params: CXParams) -> CXBitFlip:
         raise TypeError(f"params must be a CXParams, e.g. CXParams(4.0, 1e-3); got {params!r}")
     qutip = _import_qutip()
     start = time.perf_counter()
-    n = params.resolved_n_fock
-    alpha = math.sqrt(params.nbar)
-    psi = qutip.tensor(qutip.coherent(n, alpha), qutip.coherent(n, alpha))
-    rho = evolve_cx(params, psi * psi.dag(), n_fock=n)
-    jz = conserved_z(params.nbar, n)
-    eye = np.eye(n)
+    if params.basis == "shifted":
+        _, a2, _, plus, minus = _shifted_mode(params)
+        psi = np.kron(plus, plus)
+        rho = evolve_cx_shifted(params, np.outer(psi, psi.conj()))
+        jz = _conserved_z_from(a2, params.nbar, plus, minus)
+    else:
+        n = params.resolved_n_fock
+        alpha = math.sqrt(params.nbar)
+        psi = qutip.tensor(qutip.coherent(n, alpha), qutip.coherent(n, alpha))
+        rho = evolve_cx(params, psi * psi.dag(), n_fock=n)
+        jz = conserved_z(params.nbar, n)
+    eye = np.eye(jz.shape[0])
     z_c = np.trace(np.kron(jz, eye) @ rho).real
     z_t = np.trace(np.kron(eye, jz) @ rho).real
     z_ct = np.trace(np.kron(jz, jz) @ rho).real
@@ -346,7 +597,7 @@ def solve_cx_bitflip(params: CXParams) -> CXBitFlip:
         p_xi=float(e_c / 2.0 - p_xx),
         p_ix=float(e_t / 2.0 - p_xx),
         p_xx=float(p_xx),
-        n_fock=n,
+        n_fock=params.truncation,
         seconds=time.perf_counter() - start,
     )
 
@@ -374,8 +625,11 @@ class CXTableGrid:
     nbar: tuple[float, ...]
     kappa1_over_kappa2: tuple[float, ...]
     gate_time: tuple[float, ...]
+    basis: str = "fock"
 
     def __post_init__(self) -> None:
+        if self.basis not in CX_BASES:
+            raise ValueError(f"CXTableGrid.basis={self.basis!r}; choose one of {CX_BASES}")
         for name in _CX_AXES:
             axis = _as_axis(f"CXTableGrid.{name}", getattr(self, name))
             if len(axis) < 2 and name == "nbar":
@@ -392,20 +646,29 @@ class CXTableGrid:
         return len(self.nbar), len(self.kappa1_over_kappa2), len(self.gate_time)
 
     def key(self) -> str:
-        """Hash of the grid and `CX_MODEL_VERSION` (the cache file name)."""
-        blob = json.dumps({"grid": [self.nbar, self.kappa1_over_kappa2, self.gate_time], "model": CX_MODEL_VERSION})
+        """Hash of the grid, its basis and `CX_MODEL_VERSION` (the cache file name; Fock grids keep their key)."""
+        payload: dict[str, Any] = {"grid": [self.nbar, self.kappa1_over_kappa2, self.gate_time], "model": CX_MODEL_VERSION}
+        if self.basis != "fock":
+            payload["basis"] = [self.basis, DEFAULT_N_SHIFT]
+        blob = json.dumps(payload)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
     def params_at(self, index: tuple[int, int, int]) -> CXParams:
         """The `CXParams` of one grid point."""
         i, j, k = index
-        return CXParams(self.nbar[i], self.kappa1_over_kappa2[j], gate_time=self.gate_time[k])
+        return CXParams(self.nbar[i], self.kappa1_over_kappa2[j], gate_time=self.gate_time[k], basis=self.basis)
 
 
 PACKAGED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0), (1e-4, 1e-2), (1.0, 2.0))
 """Grid of the packaged CX table (``python benchmarks/cx_bitflip_table.py --packaged``): what the
 shared 2-core build machine could solve at converged truncation (~20 CPU-s at nbar = 2, ~70 at
 nbar = 4, growing like ``n_fock^4``); above nbar = 4 `CXBitFlipTable.p_bitflip` extrapolates (see there)."""
+
+PACKAGED_SHIFTED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0), (1e-4, 1e-2), (1.0,), basis="shifted")
+"""Grid of the packaged shifted-basis CX table (``python benchmarks/cx_bitflip_table.py --packaged-shifted``):
+the same model in the shifted Fock basis (`evolve_cx_shifted`, ``n_shift = 8``) at ``T = 1 / kappa_2``.
+Within 1.2% of the Fock solve at nbar 2..4; above 4 NOT converged (lower bounds, module docstring),
+so no CX law uses it: it backs the validation and the figure."""
 
 MAX_EXTRAPOLATED_NBAR = 9.0
 """Largest ``nbar`` `CXBitFlipTable.p_bitflip` extrapolates to above a table's grid."""
@@ -562,11 +825,19 @@ class CXBitFlipTable:
                 f"{g.kappa1_over_kappa2[-1]:g}, T {g.gate_time[0]:g}..{g.gate_time[-1]:g})")
 
 
-@functools.lru_cache(maxsize=1)
-def packaged_cx_table() -> CXBitFlipTable | None:
-    """The CX bit-flip table shipped with the package, or None where it is missing."""
+@functools.lru_cache(maxsize=2)
+def packaged_cx_table(basis: str = "fock") -> CXBitFlipTable | None:
+    """The CX bit-flip table shipped with the package, or None where it is missing.
+
+    Args:
+        basis: ``"fock"`` (`PACKAGED_CX_GRID`, solved at nbar 2..4) or ``"shifted"``
+            (`PACKAGED_SHIFTED_CX_GRID`: validated at nbar 2..4, lower bounds above).
+    """
+    grids = {"fock": PACKAGED_CX_GRID, "shifted": PACKAGED_SHIFTED_CX_GRID}
+    if basis not in grids:
+        raise ValueError(f"basis={basis!r}; choose one of {tuple(grids)}")
     try:
-        return CXBitFlipTable.load(PACKAGED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)
+        return CXBitFlipTable.load(grids[basis], cache_dir=PACKAGED_CX_TABLES)
     except (FileNotFoundError, TableCacheError) as exc:
         _log.warning("packaged CX bit-flip table unavailable (%s)", exc)
         return None

@@ -11,6 +11,7 @@
 | ``qec_gym/DecoderCalibration-v2`` | as v1 | as v1 | fitted table (true x assumed); recalibration estimates the noise from syndromes |
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
 | ``qec_gym/CatSwitch-v2`` | as v1; CX bit flips from the two-mode Lindblad simulation (`qec_gym.bosonic.cx`) | as v1 | table |
+| ``qec_gym/CatSwitch-v3`` | as v2 | as v1 | fitted table |
 | ``qec_gym/MultiPatchSwitch-v1`` | 16-64 SurfaceSwitch patches, MultiDiscrete per-patch choice + remap, shared qubit budget | per-region drift + shared bursts + a telegraph defect | table |
 
 ``MultiPatchSwitch-v1`` (`MultiPatchSwitchEnv`) is listed in `MULTI_PATCH_ENV_IDS`, not `ENV_IDS`: its
@@ -29,7 +30,8 @@ realistic recalibration: the decoder's priors become the syndrome-derived estima
 
 Version history of ``CatSwitch``: v2 (next to v1, which keeps the old law and its tables; see
 `CatSwitchEnv`) takes the CX bit flips from a two-mode Lindblad simulation instead of
-``0.5 exp(-2 nbar)``.
+``0.5 exp(-2 nbar)``. v3 (next to v1 and v2, both unchanged) has v2's CX law and a fitted
+phase-flip table (`CAT_V3_TABLE`, as SurfaceSwitch-v2's).
 
 Version history of ``SurfaceSwitch`` and ``PhotonicSwitch``: v2 (next to v1, whose packaged tables
 are unchanged and reproducible) has v1's menu, axis, scenarios, observation and reward, and a
@@ -254,6 +256,20 @@ def make_cat_switch_v2(**overrides) -> CatSwitchEnv:
     return CatSwitchEnv(**overrides)
 
 
+CAT_V3_TABLE = dict(target_errors=100, smoothing=10.0, max_shots=tuple(
+    cap for cap in (1_000_000, 1_000_000, 400_000, 200_000) for _nbar in range(6)
+))
+"""Fitted-table options of CatSwitch-v3 (one cap per `qec_gym.envs.cat_env.CAT_MENU` entry, by distance
+3, 5, 7, 9): 100 logical phase flips per cell or the cap (decoding costs ~1.4, 4, 10, 20 us per shot at
+low loss for d = 3, 5, 7, 9); ``smoothing=10`` as SurfaceSwitch-v2, for the zero-count tails of d = 7, 9."""
+
+
+def make_cat_switch_v3(**overrides) -> CatSwitchEnv:
+    """`CatSwitchEnv` v3: v2 (same CX law) with a fitted phase-flip table (`CAT_V3_TABLE`; see
+    `CatSwitchEnv`'s version history)."""
+    return CatSwitchEnv(**_merge(dict(table_options=CAT_V3_TABLE), overrides))
+
+
 ENV_IDS = (
     "qec_gym/SurfaceSwitch-v1",
     "qec_gym/SurfaceSwitchRaw-v1",
@@ -271,6 +287,8 @@ V2_ENV_IDS = ("qec_gym/DecoderCalibration-v2", "qec_gym/SurfaceSwitch-v2", "qec_
 """Ids of a second version registered next to their v1 (fitted tables, estimated recalibration)."""
 ENV_IDS = ENV_IDS + V2_ENV_IDS
 _FACTORIES = _FACTORIES + (make_decoder_calibration_v2, make_surface_switch_v2, make_photonic_switch_v2)
+ENV_IDS = ENV_IDS + ("qec_gym/CatSwitch-v3",)  # CatSwitch-v2 with a fitted table
+_FACTORIES = _FACTORIES + (make_cat_switch_v3,)
 
 
 RETIRED_ENV_IDS = {
@@ -335,6 +353,7 @@ __all__ = [
     "WindowTable",
     "build_table",
     "make_cat_switch",
+    "make_cat_switch_v3",
     "make_decoder_calibration",
     "make_decoder_calibration_v2",
     "make_photonic_switch",

@@ -38,12 +38,15 @@ Truncated after the scenario's ``episode_length`` steps (or ``max_steps``); neve
 ``calibration_table``, not ``axis``), plus ``kappa1_over_kappa2`` (the axis baseline, default
 1e-3), ``kappa1_range`` (multipliers the table covers, default 0.25..8 on 12 log points),
 ``kappaphi_over_kappa2``, ``t_round``, ``gate_time``, ``t_readout``, ``cx_bitflip`` (`CatOperatingPoint`;
-``"simulated"``, the two-mode Lindblad CX of `qec_gym.bosonic.cx`, in v2; ``"gouzien2023"``,
-``0.5 exp(-2 nbar)``, in v1).
+``"simulated"``, the two-mode Lindblad CX of `qec_gym.bosonic.cx` solved at nbar 2..4 and
+extrapolated above, in v2 and v3;
+``"gouzien2023"``, ``0.5 exp(-2 nbar)``, in v1), ``table_options`` (the fitted format's fields of
+`CatTableConfig`, v3: ``qec_gym.envs.CAT_V3_TABLE``).
 
 ## Backends
 ``"table"``: a `WindowTable` over the ``kappa_1`` multiplier (`build_cat_table`, packaged for the
-default configuration); ``"circuit"``: stim sampling of the ``cat_repetition`` circuit
+default configuration; v1/v2: 20,000 shots per cell at quantised noise, rate ``(errors + 0.5) / (shots + 1)``;
+v3: the fitted format, see `qec_gym.envs.table`); ``"circuit"``: stim sampling of the ``cat_repetition`` circuit
 (`qec_gym.codes.build_circuit`) and pymatching every step. Both add the analytic bit flips.
 
 ## Info
@@ -59,6 +62,11 @@ used in training, time compressed as described there. ``trajectory`` gives ``kap
 per step.
 
 ## Version history
+* v3 (next to v1 and v2, both unchanged): the phase-flip table is fitted (`CatTableConfig` with
+  ``target_errors=100`` and shot caps 1e6, 1e6, 4e5, 2e5 for d = 3, 5, 7, 9; every cell at exactly
+  its labelled ``kappa_1``; monotone log-log fit with its 95% interval, no ``1 / (2 x 20,000)``
+  floor). CX law, observation layout and ``bit_flip_round`` as v2; the reward's phase-flip part
+  and the syndrome features come from the new table.
 * v2: the CX bit-flip probability comes from a two-mode Lindblad simulation of the gate
   (`qec_gym.bosonic.cx`, ``cx_bitflip="simulated"``) instead of Gouzien et al.'s ``0.5 exp(-2 nbar)``;
   the reward's bit-flip part and the ``bit_flip_round`` info change, the phase-flip window table
@@ -104,8 +112,11 @@ from qec_gym.envs.reward import RewardConfig
 from qec_gym.envs.switch_env import QECSwitchEnv
 from qec_gym.envs.table import (
     FEATURES,
+    FIT_TABLE_VERSION,
     TABLE_VERSION,
+    TableConfig,
     WindowTable,
+    _compute_fitted,
     cached_table,
     window_features,
 )
@@ -255,35 +266,30 @@ class KappaAxis:
 
 # ------------------------------------------------------------------------------------ table
 @dataclass(frozen=True)
-class CatTableConfig:
+class CatTableConfig(TableConfig):
     """What a cat window table holds: every menu entry at every ``kappa_1`` multiplier.
 
-    Same role and fields as `qec_gym.envs.table.TableConfig`, with the noise of each entry taken
-    from its own ``nbar`` (`KappaAxis.noise`); decoders are calibrated to the truth (1-D table).
+    `qec_gym.envs.table.TableConfig`'s fields and formats (fixed shots, or the fitted format with
+    ``target_errors`` / ``max_shots``), with the noise of each entry taken from its own ``nbar``
+    (`KappaAxis.noise`); decoders are calibrated to the truth (1-D table, ``assumed`` must stay False).
 
     Example:
         >>> cfg = CatTableConfig(KappaAxis(CatOperatingPoint(4.0, 1e-3)), cat_menu([4], [3]))
-        >>> cfg.total_shots, len(cfg.key())
-        (20000, 20)
+        >>> cfg.total_shots, len(cfg.key()), cfg.fitted
+        (20000, 20, False)
+        >>> CatTableConfig(cfg.axis, cfg.menu, target_errors=100, max_shots=10**5).fitted
+        True
     """
 
     axis: KappaAxis
     menu: tuple[CatMenuEntry, ...]
-    window_shots: int = 1000
-    windows: int = 20
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "menu", tuple(self.menu))
-        if not self.menu or not all(isinstance(e, CatMenuEntry) for e in self.menu):
+        super().__post_init__()
+        if not all(isinstance(e, CatMenuEntry) for e in self.menu):
             raise ValueError("CatTableConfig.menu must be a non-empty sequence of CatMenuEntry.")
-        if self.window_shots <= 0 or self.windows <= 0:
-            raise ValueError(f"window_shots and windows must be > 0, got {self.window_shots}, {self.windows}.")
-
-    @property
-    def total_shots(self) -> int:
-        """Shots per grid point."""
-        return self.window_shots * self.windows
+        if self.assumed:
+            raise ValueError("CatTableConfig is calibrated to the truth (1-D); leave assumed=False.")
 
     def key(self) -> str:
         """Hash of everything that determines the table (incl. the channel and model versions).
@@ -291,18 +297,19 @@ class CatTableConfig:
         The rate source (packaged solved table, or the analytic law on platforms where it is
         unavailable) is not part of it: ``Gamma_Z`` differs by < 0.5%, below the sampling error.
         Nor is the CX bit-flip law (``axis.point.cx_bitflip``): the table holds phase flips only.
+        The fixed-shot format hashes only the fields it had before the fitted format existed, so
+        the packaged v1/v2 table keeps its key.
         """
         config = dataclasses.asdict(self)
         del config["axis"]["point"]["cx_bitflip"]
-        blob = json.dumps(
-            {
-                "kind": "cat",
-                "version": [CAT_TABLE_VERSION, TABLE_VERSION, CHANNEL_VERSION, MODEL_VERSION],
-                "config": config,
-            },
-            sort_keys=True,
-            default=str,
-        )
+        del config["assumed"]
+        if self.fitted:
+            version = [CAT_TABLE_VERSION, FIT_TABLE_VERSION, CHANNEL_VERSION, MODEL_VERSION]
+        else:
+            for name in ("target_errors", "max_shots", "smoothing", "posterior_draws"):
+                del config[name]
+            version = [CAT_TABLE_VERSION, TABLE_VERSION, CHANNEL_VERSION, MODEL_VERSION]
+        blob = json.dumps({"kind": "cat", "version": version, "config": config}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -328,6 +335,8 @@ def build_cat_table(
 
 
 def _compute(config: CatTableConfig, progress: Callable[[int, int], None] | None) -> WindowTable:
+    if config.fitted:  # every cell at exactly its labelled noise, each entry at its own nbar
+        return _compute_fitted(config, progress, lambda e, m: config.axis.noise(config.menu[e].nbar, m))
     grid = config.axis.grid
     shape = (len(config.menu), len(grid), 1)
     errors = np.zeros(shape, dtype=np.int64)
@@ -537,7 +546,12 @@ class CatSwitchEnv(QECSwitchEnv):
 
     # ------------------------------------------------------------------ hooks
     def _build_table(self, *, table_windows: int, calibration_table: bool, table_cache: str | None) -> WindowTable:
-        config = CatTableConfig(self.kappa_axis, self.menu, window_shots=self.shots, windows=table_windows)
+        try:
+            config = CatTableConfig(self.kappa_axis, self.menu, window_shots=self.shots, windows=table_windows,
+                                    **self.table_options)
+        except TypeError as e:
+            raise TypeError(f"table_options must hold TableConfig fields (target_errors, max_shots, smoothing, "
+                            f"posterior_draws, seed): {e}") from None
         return build_cat_table(config, cache_dir=table_cache)
 
     def _coordinates(self, trajectory) -> np.ndarray:

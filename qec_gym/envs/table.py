@@ -543,15 +543,24 @@ def _batch_shots(config: TableConfig, k: int) -> int:
     return min(config.window_shots << (k - config.windows + 1), max(config.window_shots, BATCH_SHOTS_CAP))
 
 
-def _compute_fitted(config: TableConfig, progress: Callable[[int, int], None] | None) -> WindowTable:
+def _compute_fitted(
+    config: TableConfig,
+    progress: Callable[[int, int], None] | None,
+    noise: Callable[[int, float], NoiseParams] | None = None,
+) -> WindowTable:
     """The fitted format (see `TableConfig`): adaptive shots per cell at exact noise, then the fit.
 
     Batch ``k`` of true grid point ``t`` is sampled from the seed ``[seed, t, k]`` for every
     (entry, assumed) cell of that point: cells of one true noise are decoded on the same samples
     (common random numbers), so differences along the assumed axis and between decoders of the
     same code are paired, not buried in independent sampling noise.
+
+    ``noise(entry, m)`` gives the noise of ``menu[entry]`` at multiplier ``m`` where it depends on
+    the entry (cat codes: each entry's photon number; 1-D tables only); default ``axis.noise(m)``.
     """
     axis, menu = config.axis, config.menu
+    if noise is None:
+        noise = lambda _e, m: axis.noise(m)  # noqa: E731
     grid = axis.grid
     n_a = len(grid) if config.assumed else 1
     shape = (len(menu), len(grid), n_a)
@@ -564,8 +573,8 @@ def _compute_fitted(config: TableConfig, progress: Callable[[int, int], None] | 
     cache = SimulationCache()
     total, done = int(np.prod(shape)), 0
     for t, m in enumerate(grid):
-        true = axis.noise(m)
         for e, entry in enumerate(menu):
+            true = noise(e, m)
             for a in range(n_a):
                 assumed = axis.noise(grid[a]) if config.assumed else true
                 rows, seconds, k = [], 0.0, 0

@@ -158,15 +158,15 @@ class QECSwitchVectorEnv(VectorEnv):
         self._obs_low, self._obs_high = base._obs_low, base._obs_high
         self._is_cat = isinstance(base, CatSwitchEnv)
         if self._is_cat:
-            from qec_gym.bosonic.channel import cx_bitflip_probability, packaged_cx_table
+            from qec_gym.bosonic.channel import cx_bitflip_probability, cx_bitflip_table
 
             point = base.kappa_axis.point
             self._nbar = np.array([x.nbar for x in base.menu])
-            if point.cx_bitflip == "simulated":
+            if point.cx_bitflip != "gouzien2023":  # a solved table ("simulated", "simulated-shifted")
                 # log p_cx is multilinear in (nbar, log k1, log T) in the CX table, so at one entry's
                 # nbar and T it is piecewise linear in log k1 with nodes at the table's k1 grid:
                 # np.interp over those nodes reproduces `cx_bitflip_probability` for every copy at once.
-                grid_k1 = np.asarray(packaged_cx_table().grid.kappa1_over_kappa2, dtype=np.float64)
+                grid_k1 = np.asarray(cx_bitflip_table(point.cx_bitflip).grid.kappa1_over_kappa2, dtype=np.float64)
                 self._cx_log_k1 = np.log(grid_k1)
                 self._cx_log_p = np.log([[cx_bitflip_probability(point.replace(nbar=x.nbar), k) for k in grid_k1]
                                          for x in base.menu])

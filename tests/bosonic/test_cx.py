@@ -130,3 +130,79 @@ def test_build_resumes_and_interpolates(tmp_path, monkeypatch):
     # linear in nbar, log-log in kappa_1 and T: exact for this closed form
     want = 0.5 * math.exp(-2.5) * 2**-0.25 * 3e-3**0.1
     assert t.p_bitflip(1.25, 3e-3, math.sqrt(2.0)) == pytest.approx(want, rel=1e-9)
+
+
+# ------------------------------------------------------------------ shifted Fock basis (nbar up to 8)
+def test_shifted_basis_is_orthonormal_holds_both_coherent_states_and_is_invariant_under_a():
+    from qec_gym.bosonic.cx import shifted_fock_basis
+
+    v = shifted_fock_basis(5.0, 6)
+    n_big = v.shape[0]
+    assert v.shape[1] == 12 and np.allclose(v.T @ v, np.eye(12), atol=1e-12)
+    a = qutip.destroy(n_big).full()
+    for sign in (1, -1):
+        ket = qutip.coherent(n_big, sign * math.sqrt(5.0), method="analytic").full().ravel()
+        assert np.linalg.norm(ket - v @ (v.T @ ket)) < 1e-10
+    av = a @ v
+    assert np.linalg.norm(av - v @ (v.T @ av)) < 1e-10  # a maps the span into itself
+
+
+def test_shifted_evolution_equals_mesolve_on_the_same_operators():
+    """The Kronecker-term right-hand side against qutip.mesolve, written here from the module docstring's
+    model with the shifted basis' operators (a, a^2 exact, a^dag a compressed)."""
+    from qec_gym.bosonic.cx import evolve_cx_shifted, shifted_fock_basis
+
+    nbar, k1, t_gate, ns = 2.0, 1e-2, 1.0, 3
+    v = shifted_fock_basis(nbar, ns)
+    m = v.shape[1]
+    a_big = qutip.destroy(v.shape[0]).full()
+    one_mode = qutip.Qobj(v.T @ a_big @ v)
+    number = qutip.Qobj(v.T @ a_big.T @ a_big @ v)
+    eye1 = qutip.qeye(m)
+    a, b = qutip.tensor(one_mode, eye1), qutip.tensor(eye1, one_mode)
+    nb = qutip.tensor(eye1, number)
+    one = qutip.tensor(eye1, eye1)
+    al = math.sqrt(nbar)
+    h = math.pi / (4 * al * t_gate) * (a + a.dag() - 2 * al * one) * (nb - nbar * one)
+    w = 2 * math.pi / t_gate
+    target = qutip.QobjEvo([b * b - 0.5 * al * (a + al * one), [0.5 * al * (a - al * one), lambda t: np.exp(1j * w * t)]])
+    c_ops = [a * a - nbar * one, target, math.sqrt(k1) * a, math.sqrt(k1) * b]
+    plus = qutip.Qobj(v.T @ qutip.coherent(v.shape[0], al, method="analytic").full())
+    psi = qutip.tensor(plus, plus)
+    opts = {"atol": 1e-12, "rtol": 1e-10, "nsteps": 100_000}
+    ref = qutip.mesolve(h, psi * psi.dag(), [0, t_gate], c_ops, options=opts).states[-1].full()
+    mine = evolve_cx_shifted(CXParams(nbar, k1, basis="shifted", n_shift=ns), (psi * psi.dag()).full())
+    assert np.abs(mine - ref).max() < 1e-7
+
+
+def test_shifted_params_validation():
+    with pytest.raises(ValueError, match="n_shift"):
+        CXParams(4.0, 1e-3, basis="fock", n_shift=6)
+    with pytest.raises(ValueError, match="n_fock"):
+        CXParams(4.0, 1e-3, basis="shifted", n_fock=20)
+    with pytest.raises(ValueError, match="basis"):
+        CXParams(4.0, 1e-3, basis="wigner")
+    assert CXParams(6.0, 1e-3, basis="shifted").truncation == 8
+
+
+def test_shifted_table_agrees_with_the_fock_solve_where_both_run():
+    """The packaged shifted-basis table (n_shift = 8) against the packaged full Fock solve (nbar 2..4,
+    T = 1/kappa_2): within 1.5%. Above 4 its values are lower bounds (not converged; module docstring),
+    and no CX law of the channel uses them."""
+    from qec_gym.bosonic.channel import CX_BITFLIP_MODELS
+    from qec_gym.bosonic.cx import PACKAGED_SHIFTED_CX_GRID, cx_table_path
+
+    fock, shifted = packaged_cx_table("fock"), packaged_cx_table("shifted")
+    assert fock is not None and shifted is not None and shifted.grid == PACKAGED_SHIFTED_CX_GRID
+    assert cx_table_path(PACKAGED_CX_GRID).name == "cx_bitflip_abf886d4071924f9d1c8469e.npz"  # v2's table kept
+    for i, nbar in enumerate(PACKAGED_CX_GRID.nbar):
+        for j, k1 in enumerate(PACKAGED_CX_GRID.kappa1_over_kappa2):
+            ratio = shifted.p_bitflip(nbar, k1, 1.0) / fock.arrays["p_bitflip"][i, j, 0]
+            assert 0.985 < ratio < 1.001, (nbar, k1, ratio)
+    assert PACKAGED_SHIFTED_CX_GRID.nbar == (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
+    assert set(CX_BITFLIP_MODELS) == {"simulated", "gouzien2023"}
+    p = shifted.arrays["p_bitflip"][:, :, 0]
+    assert np.all(np.diff(np.log(p), axis=0) < -1.6), p  # at least exp(-1.6 nbar) per photon
+    assert np.all(shifted.arrays["n_fock"] == 8)  # n_shift of every solved point
+    for i, nbar in enumerate(PACKAGED_SHIFTED_CX_GRID.nbar):
+        assert shifted.p_bitflip(nbar, 1e-4, 1.0) == pytest.approx(p[i, 0], rel=1e-12)
