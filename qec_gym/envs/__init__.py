@@ -315,7 +315,7 @@ def _retired(env_id: str):
     return refuse
 
 
-# CatSwitch-v2 waits for the batched env's cat bit flips to follow CatOperatingPoint.cx_bitflip.
+# Every table env has a batched twin; the raw-syndrome variant samples circuits and has none.
 VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i)
 """Ids with a native batched vector env (table backend): ``gym.make_vec(id, num_envs=N,
 vectorization_mode="vector_entry_point")`` gives a `QECSwitchVectorEnv`."""
