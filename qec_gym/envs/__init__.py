@@ -244,6 +244,24 @@ def make_decoder_calibration_v2(**overrides) -> QECSwitchEnv:
     return make_decoder_calibration(**_merge(kwargs, overrides))
 
 
+CALIBRATION_V3_REWARD = RewardConfig(target=1e-4, qubit_weight=0.0, latency_weight=0.05, recalibration_cost=0.05,
+                                     hinge=False, floor_decades=1.0)
+"""Reward of DecoderCalibration-v3: v2's weights, decades of logical error relative to the budget on
+both sides of it (``hinge=False``, down to 1 decade below), so that stale priors cost at every noise level."""
+
+
+def make_decoder_calibration_v3(**overrides) -> QECSwitchEnv:
+    """DecoderCalibration-v2 whose calibration is observable and whose reward is noise-free (module docstring).
+
+    Observation: v2's plus the calibration state (``calibration_state=True``): log10 of the
+    multiplier the decoder's priors were built from, log10 of the estimate a recalibration would
+    set now, and their difference. Reward: `CALIBRATION_V3_REWARD` at the window's expected logical
+    error (``reward_estimator="expected"``).
+    """
+    kwargs = dict(calibration_state=True, reward_estimator="expected", reward=CALIBRATION_V3_REWARD)
+    return make_decoder_calibration_v2(**_merge(kwargs, overrides))
+
+
 def make_cat_switch(**overrides) -> CatSwitchEnv:
     """`CatSwitchEnv` v1: CX bit flips ``0.5 exp(-2 nbar)`` (Gouzien et al. Eq. D8; see its docstring)."""
     return CatSwitchEnv(**{"cx_bitflip": "gouzien2023", **overrides})
@@ -271,6 +289,8 @@ V2_ENV_IDS = ("qec_gym/DecoderCalibration-v2", "qec_gym/SurfaceSwitch-v2", "qec_
 """Ids of a second version registered next to their v1 (fitted tables, estimated recalibration)."""
 ENV_IDS = ENV_IDS + V2_ENV_IDS
 _FACTORIES = _FACTORIES + (make_decoder_calibration_v2, make_surface_switch_v2, make_photonic_switch_v2)
+ENV_IDS = ENV_IDS + ("qec_gym/DecoderCalibration-v3",)
+_FACTORIES = _FACTORIES + (make_decoder_calibration_v3,)
 
 
 RETIRED_ENV_IDS = {
@@ -337,6 +357,7 @@ __all__ = [
     "make_cat_switch",
     "make_decoder_calibration",
     "make_decoder_calibration_v2",
+    "make_decoder_calibration_v3",
     "make_photonic_switch",
     "make_photonic_switch_v2",
     "make_surface_switch",
