@@ -502,7 +502,10 @@ class QECSwitchEnv(gym.Env):
         p_shot = self.table.p_shot_grid(self.m_true[steps], cal_m)  # (E, T, 1 + T)
         rounds = np.array([e.distance for e in self.menu], dtype=np.float64)[:, None, None]
         cost = self._expected_error_cost(p_shot, np.broadcast_to(rounds, p_shot.shape))
-        cost = cost + self._static_cost[:, steps][:, :, None]
+        # the decode time, like the error, depends on the priors (the reward's latency term uses it)
+        latency = self.table.decode_s_grid(self.m_true[steps], cal_m)
+        cost = cost + (cfg.qubit_weight * self._qubits / cfg.reference_qubits)[:, None, None] + cfg.latency_weight * (
+            np.maximum(0.0, latency / cfg.latency_budget_s - 1.0))
         n_c = n_t + 1
         value = np.zeros((n_e, n_c))  # cost-to-go after the last step, per (entry, calibration)
         choice = np.zeros((n_t, n_e, n_c), dtype=np.int64)  # 0 keep, 1 recalibrate, 2 + e switch
