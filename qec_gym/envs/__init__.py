@@ -9,6 +9,7 @@
 | ``qec_gym/PhotonicSwitch-v2`` | as v1 | as v1 | fitted table |
 | ``qec_gym/DecoderCalibration-v1`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
 | ``qec_gym/DecoderCalibration-v2`` | as v1 | as v1 | fitted table (true x assumed); recalibration estimates the noise from syndromes |
+| ``qec_gym/DecoderCalibration-v3`` | as v1 | as v1 | as v2; observes its calibration state; noise-free reward on both sides of the budget |
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
 | ``qec_gym/CatSwitch-v2`` | as v1; CX bit flips from the two-mode Lindblad simulation (`qec_gym.bosonic.cx`) | as v1 | table |
 | ``qec_gym/MultiPatchSwitch-v1`` | 16-64 SurfaceSwitch patches, MultiDiscrete per-patch choice + remap, shared qubit budget | per-region drift + shared bursts + a telegraph defect | table |
@@ -26,6 +27,12 @@ cell at exactly its labelled noise, common random numbers along the assumed axis
 log-log fit with its interval; reward and outcomes use the fitted rate, no smoothing floor) and
 realistic recalibration: the decoder's priors become the syndrome-derived estimate of the last
 ``recalibration_windows`` windows (``recalibration="oracle"``, the true noise, is an ablation).
+v3 (next to v2, unchanged): v2's dynamics and table; the observation adds the calibration state a
+control system keeps (``calibration_state=True``: log10 of the multiplier the priors were built from,
+log10 of the estimate a recalibration would set now, their difference), without which staleness was
+unobservable; the reward is `CALIBRATION_V3_REWARD` at the window's expected logical error
+(``reward_estimator="expected"``; v2's sampled count, at ~0.1 failures per window, cannot resolve the
+5-60% that stale priors cost, and its hinge at 1e-4 hid every window below the budget).
 
 Version history of ``CatSwitch``: v2 (next to v1, which keeps the old law and its tables; see
 `CatSwitchEnv`) takes the CX bit flips from a two-mode Lindblad simulation instead of

@@ -19,7 +19,8 @@ its priors become the noise at the syndrome-derived multiplier estimate averaged
 entry is the same as keep and is masked out by `action_masks`).
 
 ## Observation space
-``Box(float32)`` of length ``14 + len(menu)`` (+1 with calibration readouts, +2 when privileged):
+``Box(float32)`` of length ``14 + len(menu)`` (+3 with the calibration state, +1 with calibration
+readouts, +2 when privileged):
 
 | index | feature | range |
 |---|---|---|
@@ -38,6 +39,7 @@ entry is the same as keep and is masked out by `action_masks`).
 | 12 | steps since the last switch / 100 (clipped) | [0, 1] |
 | 13 | steps since the last recalibration / 100 (clipped) | [0, 1] |
 | 14.. | one-hot of the running menu entry | {0, 1} |
+| opt. | calibration state (``calibration_state=True``): log10 multiplier the decoder's priors were built from (the initial calibration's, then each recalibration's estimate), log10 of the estimate a recalibration would set now (mean of index 8 over the last ``recalibration_windows`` windows), their difference (estimate minus priors) | [-3, 3] |
 | opt. | noisy calibration readout: log10 true multiplier ``readout_lag`` steps ago + noise | [-3, 3] |
 | opt. | privileged: log10 true multiplier now, log10 multiplier the decoder assumes | [-3, 3] |
 
@@ -73,7 +75,11 @@ precomputed `WindowTable`, fast; ``"circuit"``: stim sampling and decoding every
 behaviour: recalibrating sets the priors to the true noise, an ablation; ``"estimate"``: to
 ``axis.noise(m_hat)`` with ``log m_hat`` the mean of observation index 8, the syndrome-derived
 estimate, over the last ``recalibration_windows`` windows run, so its estimation error and lag
-under drift are part of the outcome; the true noise is never used), ``recalibration_windows`` (K).
+under drift are part of the outcome; the true noise is never used), ``recalibration_windows`` (K),
+``calibration_state`` (observe the calibration state, see above), ``reward_estimator``
+(``"sampled"``, the default: the reward's error term at the window's failure count,
+`estimated_p_round`; ``"expected"``: at the window's expected logical error per round, a
+noise-free reward; the oracles then score that term, and ``info["p_round"]`` stays the sampled estimate).
 
 Recalibration and the oracles: the myopic oracle scores "recalibrate" with the priors it would
 actually get (the estimate now); the clairvoyant plan, which cannot know future window noise,
@@ -130,6 +136,10 @@ cannot see, e.g. cat bit flips in an X-basis memory; combined as independent wit
 ones in the reward, the oracle and ``info``).
 
 ## Version history
+* DecoderCalibration-v3 (next to v2, unchanged): ``calibration_state=True``,
+  ``reward_estimator="expected"`` and a two-sided reward (``hinge=False``); see the package docstring.
+  The clairvoyant plan of every calibration table now scores the decode time at each calibration
+  (it used the calibrated decoder's, so its "exact" value was off by the latency term).
 * SurfaceSwitch-v2, PhotonicSwitch-v2 (registered next to v1, whose packaged tables are
   unchanged): fitted 1-D tables (``table_options``: 100 logical errors or a shot cap per cell at
   exactly its labelled noise, monotone log-log fit with its interval; no 1/(2 x 20,000) floor);
