@@ -115,7 +115,9 @@ def main(argv=None) -> None:
     lines = [f"# Release evaluation: {args.env}, {args.algo}", "",
              f"Training seeds {args.train_seeds} x {timesteps} steps; held-out scenarios x {args.episodes} episode "
              "seeds, paired. 95% two-stage stratified bootstrap intervals (training seeds, then episodes), "
-             "`qec_gym.eval.aggregate`. Normalised return: 0 = best fixed on each scenario, 1 = its mean gap to clairvoyant.", "",
+             "`qec_gym.eval.aggregate`. Normalised return: 0 = best fixed on each scenario, 1 = its mean gap to clairvoyant. "
+             "P(> g): per scenario, the probability that a training seed's mean return beats g's (Agarwal et al. 2021), "
+             "averaged over scenarios; its interval resamples the shared episodes jointly (paired).", "",
              "| group | runs | IQM normalised return | mean return | P(> tree) | P(> best fixed) |",
              "|---|---|---|---|---|---|"]
     for _, r in table.iterrows():

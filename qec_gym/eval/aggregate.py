@@ -6,6 +6,9 @@ several scenarios (tasks). Scores are held as an array ``(runs, episodes, tasks)
 is not trained has one run. Point estimates come from ``rliable.metrics`` (interquartile mean,
 probability of improvement). Their intervals come from a two-stage stratified bootstrap written
 here: per task, resample runs with replacement, then each drawn run's episodes with replacement.
+The probability of improvement follows the paper's definition, on runs (a run's score is its mean
+over episodes); because every policy is evaluated on the same episode seeds (common random numbers),
+its interval resamples the shared episodes jointly for both groups (`probability_of_improvement`).
 (``rliable.library.get_interval_estimates`` would do the first stage, but it needs ``arch``, whose
 releases that import with pandas 3 no longer accept rliable's ``random_state`` argument.)
 
@@ -98,16 +101,80 @@ def mean(scores, **kwargs) -> Interval:
     return bootstrap(lambda x: float(x.mean()), scores, **kwargs)
 
 
-def probability_of_improvement(scores_x, scores_y, **kwargs) -> Interval:
-    """P(X > Y): per task the Mann-Whitney probability that a score of X beats one of Y (ties
-    count half), averaged over tasks (rliable's ``probability_of_improvement``), with its interval.
+def _run_means(x: np.ndarray) -> np.ndarray:
+    """(runs, episodes, tasks) -> (runs, tasks): each run's score on a task, its mean over episodes."""
+    return x.mean(axis=1)
+
+
+def _resample_paired(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One bootstrap draw of two groups evaluated on the same episodes (a crossed runs x episodes
+    design): per task, each group's runs are resampled on their own (independent training runs),
+    and one draw of episode indices is shared by every run of both groups, so common random numbers
+    stay paired."""
+    n_e, n_t = x.shape[1], x.shape[2]
+    eps = rng.integers(n_e, size=(n_e, n_t))
+    task = np.broadcast_to(np.arange(n_t), (n_e, n_t))
+
+    def draw(z):
+        runs = rng.integers(z.shape[0], size=(z.shape[0], n_t))
+        return z[runs[:, None, :], eps[None], task[None]]
+
+    return draw(x), draw(y)
+
+
+def probability_of_improvement(scores_x, scores_y, *, paired: bool = True, reps: int = 2000,
+                               confidence: float = 0.95, rng: np.random.Generator | None = None) -> Interval:
+    """P(X > Y) as defined by Agarwal et al. (2021, eq. 2; rliable's ``probability_of_improvement``):
+    per task, the Mann-Whitney probability that a *run* of X scores above a run of Y (ties count
+    half), a run's score on a task being its mean over the evaluation episodes; averaged over tasks.
+
+    Args:
+        scores_x, scores_y: ``(runs, episodes, tasks)``; a baseline that is not trained has one run.
+        paired: The two groups were evaluated on the same episodes (same episode seeds, common
+            random numbers), episode ``e`` of task ``t`` being the same draw for both. The interval
+            then resamples episode indices jointly for both groups (runs independently per group),
+            which keeps the pairing. ``False``: the groups' episodes are independent and each group
+            is resampled on its own (`bootstrap`).
+        reps, confidence, rng: As in `bootstrap`.
+
+    Returns:
+        `Interval` of P(X > Y) in [0, 1].
+
+    Raises:
+        ValueError: the groups cover different numbers of tasks, or ``paired`` with different
+            numbers of episodes (pass ``paired=False`` when the episodes are not shared).
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> episode = rng.normal(0, 10, size=(1, 20, 2))   # shared episode difficulty, large
+        >>> x = episode + 1 + rng.normal(0, 0.1, size=(5, 20, 2))
+        >>> float(probability_of_improvement(x, episode, reps=200).low)   # paired: resolved
+        1.0
     """
     from rliable import metrics
 
     x, y = _as_scores(scores_x), _as_scores(scores_y)
     if x.shape[2] != y.shape[2]:
         raise ValueError(f"X and Y cover {x.shape[2]} and {y.shape[2]} tasks: compare them on the same scenarios.")
-    return bootstrap(lambda a, b: metrics.probability_of_improvement(_flat(a), _flat(b)), x, y, **kwargs)
+
+    def stat(a, b):
+        return metrics.probability_of_improvement(_run_means(a), _run_means(b))
+
+    if not paired:
+        return bootstrap(stat, x, y, reps=reps, confidence=confidence, rng=rng)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(
+            f"paired comparison needs the same episodes for both groups, got {x.shape[1]} and {y.shape[1]} "
+            "episodes per task: evaluate both on the same episode seeds, or pass paired=False.")
+    point = float(stat(x, y))
+    n = x.shape[0] * x.shape[1]
+    if x.shape[0] * x.shape[1] == 1 and y.shape[0] * y.shape[1] == 1:
+        return Interval(point, float("nan"), float("nan"), n)
+    rng = np.random.default_rng(0) if rng is None else rng
+    draws = np.array([stat(*_resample_paired(x, y, rng)) for _ in range(reps)])
+    lo, hi = np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return Interval(point, float(lo), float(hi), n)
 
 
 def performance_profile(scores, taus: Sequence[float]) -> np.ndarray:
@@ -181,7 +248,8 @@ def aggregate_table(
     confidence: float = 0.95,
 ):
     """One row per policy group: IQM of normalised return, mean return, and probability of
-    improvement over each group in ``compare_to``, all with two-stage stratified bootstrap intervals.
+    improvement over each group in ``compare_to`` (paired on the shared episodes), all with
+    two-stage stratified bootstrap intervals.
 
     Args:
         df: Harness results (one row per episode: ``policy``, ``scenario``, ``seed``, ``return``).
@@ -196,7 +264,8 @@ def aggregate_table(
         ``poi_vs_<g>``, ``poi_vs_<g>_low``, ``poi_vs_<g>_high`` per compared group.
 
     Raises:
-        ValueError: a group names no policy, or a policy lacks results.
+        ValueError: a group names no policy, a policy lacks results, or two compared groups were
+            evaluated on different episodes.
     """
     import pandas as pd
 
@@ -205,10 +274,11 @@ def aggregate_table(
         raise ValueError(f"compare_to names groups {missing} that are not in groups {sorted(groups)}.")
     normed = normalize(df, low=low, high=high)
     scenarios = sorted(normed.scenario.unique())
-    arrays, returns = {}, {}
+    arrays, returns, episodes = {}, {}, {}
     for name, members in groups.items():
         if not members:
             raise ValueError(f"group {name!r} has no policies.")
+        episodes[name] = frozenset(map(tuple, normed.loc[normed.policy.isin(members), ["scenario", "seed"]].to_numpy()))
         tidy = normed[normed.policy.isin(members)].assign(
             train_seed=lambda d: d.policy.map({m: i for i, m in enumerate(members)}), policy=name)
         arrays[name] = score_array(tidy, policy=name, scenarios=scenarios, metric="normalized")
@@ -221,6 +291,10 @@ def aggregate_table(
                "mean_return": m.mean, "mean_return_low": m.low, "mean_return_high": m.high}
         for other in compare_to:
             if other != name:
+                if episodes[name] != episodes[other]:
+                    raise ValueError(
+                        f"groups {name!r} and {other!r} were evaluated on different (scenario, seed) episodes; "
+                        "the probability of improvement pairs them: evaluate both on the same episode seeds.")
                 p = probability_of_improvement(returns[name], returns[other], reps=reps, confidence=confidence)
                 row.update({f"poi_vs_{other}": p.mean, f"poi_vs_{other}_low": p.low, f"poi_vs_{other}_high": p.high})
         rows.append(row)

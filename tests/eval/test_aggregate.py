@@ -115,3 +115,38 @@ def test_normalisation_survives_a_scenario_where_the_references_tie():
     assert n[("x", "calm")] == 0.0 and n[("x", "drift")] == pytest.approx(8 / 5)
     with pytest.raises(ValueError, match="same on average"):
         aggregate.normalize(df[df.scenario == "calm"], low="lo", high="hi")
+
+
+def test_probability_of_improvement_compares_runs_by_their_episode_means():
+    # rliable / Agarwal et al. eq. 2: a run's score is its mean over episodes. X's runs average
+    # 1.5 and 3, Y's one run averages 2: X beats Y in one of two run pairs on each task.
+    x = np.array([[0.0, 3.0], [2.0, 4.0]])[:, :, None]  # (2 runs, 2 episodes, 1 task)
+    y = np.array([[[2.0], [2.0]]])
+    assert aggregate.probability_of_improvement(x, y, reps=50).mean == 0.5
+    # episode by episode X would win 2 of 4 and tie 1 (0.625): the run definition is not the episode one
+    ep_level = np.mean([(a > b) + 0.5 * (a == b) for a in x.ravel() for b in y.ravel()])
+    assert ep_level == pytest.approx(0.625)
+
+
+def test_paired_interval_keeps_common_random_numbers_together():
+    # Episodes differ by far more than the policies do, but X beats Y by 1 on every shared episode.
+    rng = np.random.default_rng(3)
+    episode = rng.normal(0.0, 10.0, size=(1, 15, 3))
+    x = episode + 1.0 + rng.normal(0.0, 0.05, size=(5, 15, 3))
+    paired = aggregate.probability_of_improvement(x, episode, reps=300)
+    assert (paired.mean, paired.low, paired.high) == (1.0, 1.0, 1.0)
+    # resampled as independent samples the episode spread swamps the same difference
+    unpaired = aggregate.probability_of_improvement(x, episode, paired=False, reps=300)
+    assert unpaired.mean == 1.0 and unpaired.low < 0.5
+
+
+def test_paired_comparison_needs_the_same_episodes():
+    with pytest.raises(ValueError, match="paired=False"):
+        aggregate.probability_of_improvement(np.ones((2, 3, 1)), np.ones((1, 4, 1)))
+    df = _tidy()
+    df = df[~((df.policy == "fixed") & (df.seed == 1))]
+    df = pd.concat([df, df[df.policy == "fixed"].assign(seed=7)])
+    with pytest.raises(ValueError, match="different \\(scenario, seed\\) episodes"):
+        aggregate.aggregate_table(df.assign(policy=df.policy.where(df.policy != "ppo", "ppo")),
+                                  {"ppo": ["ppo"], "fixed": ["fixed"], "oracle": ["oracle"]},
+                                  low="fixed", high="oracle", compare_to=["fixed"], reps=20)
