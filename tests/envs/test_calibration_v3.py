@@ -80,6 +80,13 @@ def test_clairvoyant_value_equals_its_realised_return_with_oracle_recalibration(
     assert sum(a == 1 for a in plan) >= 0
 
 
+def test_feature_names_cover_the_calibration_state():
+    from qec_gym.agents.base import observation_feature_names
+
+    names = observation_feature_names(gym.make(V3))
+    assert names[PRIORS:] == ("log_noise_priors", "log_noise_recal_estimate", "log_noise_mismatch")
+
+
 def test_bad_reward_estimator():
     with pytest.raises(ValueError, match="reward_estimator"):
         gym.make(V3, reward_estimator="mean")
