@@ -8,6 +8,7 @@
 | ``threshold`` | `ThresholdAgent`: the drift-tracking threshold policy: ladder of entries (by distance, or the oracle's order: nbar x d) on the noise estimate's moving average, hysteresis, dwell, periodic recalibration | fitted on training scenarios, or ``config=`` |
 | ``periodic_recal`` | `periodic_recalibration`: best fixed entry, recalibrate every K windows (a one-rung `ThresholdAgent`) | fitted on training scenarios (`fit_periodic`), or ``config=``; a calibration-sensitive env |
 | ``cusum_recal`` | `CusumRecalAgent`: best fixed entry, recalibrate when a CUSUM on the noise estimate since the last recalibration alarms (recurrent ``state``) | fitted on training scenarios, or ``config=``; a calibration-sensitive env |
+| ``drift_recal`` | `DriftRecalAgent`: best fixed entry, recalibrate when the priors' noise and the current syndrome estimate differ by more than a threshold (calibration-state observation) | fitted on training scenarios (`fit_drift`), or ``config=``; ``calibration_state=True`` (DecoderCalibration-v3) |
 | ``tree:<path>`` | `DecisionTreeAgent` loaded from ``<path>`` | a saved tree for this env |
 | ``oracle`` | `OracleAgent`: myopic oracle (EVALUATION ONLY, reads the true noise) | the env |
 | ``clairvoyant`` | `ClairvoyantAgent`: DP over the true trajectory (EVALUATION ONLY) | the env |
@@ -48,6 +49,9 @@ from qec_gym.agents.dataset import generate_dataset, load_dataset
 from qec_gym.agents.recalibration import (
     CusumRecalAgent,
     CusumRecalConfig,
+    DriftRecalAgent,
+    DriftRecalConfig,
+    fit_drift,
     fit_periodic,
     periodic_recalibration,
     require_calibration,
@@ -56,7 +60,8 @@ from qec_gym.agents.rollout import episode_returns, make_env
 from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig, candidate_ladders, ladder_for, oracle_ladder
 from qec_gym.agents.tree import DecisionTreeAgent
 
-BASELINE_NAMES = ("random", "fixed:<i>", "best_fixed", "threshold", "periodic_recal", "cusum_recal", "tree:<path>",
+BASELINE_NAMES = ("random", "fixed:<i>", "best_fixed", "threshold", "periodic_recal", "cusum_recal", "drift_recal",
+                  "tree:<path>",
                   "oracle", "clairvoyant")
 """Names `make_baseline` accepts."""
 
@@ -68,6 +73,7 @@ _KWARGS = {
                   "recalibrate", "quantiles", "passes"},
     "periodic_recal": {"config", "episodes", "seed", "env_kwargs", "source", "periods", "entry"},
     "cusum_recal": {"config", "episodes", "seed", "env_kwargs", "source", "feature", "arl0s", "ks", "warmup", "entry"},
+    "drift_recal": {"config", "episodes", "seed", "env_kwargs", "source", "thresholds", "min_ages", "entry"},
     "tree": set(),
     "oracle": set(),
     "clairvoyant": set(),
@@ -128,13 +134,13 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
         source = kw.pop("source", env)
         best = best_fixed_entry(source, **kw)
         return FixedAgent(best, menu_size, name="best_fixed")
-    if kind in ("periodic_recal", "cusum_recal"):
+    if kind in ("periodic_recal", "cusum_recal", "drift_recal"):
         require_calibration(env, kind)
     if "config" in kw:
         if len(kw) > 1:
             raise ValueError(f"{kind}: pass either config= (hand-set parameters) or fitting options, not both.")
         cfg = kw["config"]
-        want = CusumRecalConfig if kind == "cusum_recal" else ThresholdConfig
+        want = {"cusum_recal": CusumRecalConfig, "drift_recal": DriftRecalConfig}.get(kind, ThresholdConfig)
         if not isinstance(cfg, want):
             raise TypeError(f"{kind}: config must be a {want.__name__}, got {type(cfg).__name__}.")
         if cfg.menu_size != menu_size:
@@ -142,6 +148,8 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
                              f"{menu_size}: it would name other configurations; fit one for this env.")
         if kind == "cusum_recal":
             return CusumRecalAgent(cfg)
+        if kind == "drift_recal":
+            return DriftRecalAgent(cfg)
         if kind == "periodic_recal" and (len(cfg.ladder) != 1 or cfg.recalibrate_every < 1):
             raise ValueError("periodic_recal: config must have a one-entry ladder and recalibrate_every >= 1 "
                              "(make it with periodic_recalibration(entry, period, menu_size).config).")
@@ -151,6 +159,8 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
         return fit_periodic(source, **kw)
     if kind == "cusum_recal":
         return CusumRecalAgent.fit(source, **kw)
+    if kind == "drift_recal":
+        return fit_drift(source, **kw)
     return ThresholdAgent.fit(source, **kw)
 
 
@@ -160,6 +170,8 @@ __all__ = [
     "CusumRecalAgent",
     "CusumRecalConfig",
     "DecisionTreeAgent",
+    "DriftRecalAgent",
+    "DriftRecalConfig",
     "FixedAgent",
     "FixedEntryScores",
     "OracleAgent",
@@ -173,6 +185,7 @@ __all__ = [
     "best_fixed_entry",
     "candidate_ladders",
     "episode_returns",
+    "fit_drift",
     "fit_periodic",
     "fixed_entry_scores",
     "generate_dataset",

@@ -164,7 +164,8 @@ def observation_feature_names(env: Any) -> tuple[str, ...]:
 
     ``rate, rate_z, rate_x, rate_first, rate_bulk, rate_last, spread, effort, log_noise,
     log_noise_ema, log_latency, qubits_frac, since_switch, since_recal``, then
-    ``running[<menu label>]`` per menu entry, then ``readout_log_noise`` (calibration readout)
+    ``running[<menu label>]`` per menu entry, then ``log_noise_priors, log_noise_recal_estimate,
+    log_noise_mismatch`` (calibration state), ``readout_log_noise`` (calibration readout)
     and ``priv_log_noise_true, priv_log_noise_assumed`` (privileged) where the env has them.
 
     Args:
@@ -178,6 +179,8 @@ def observation_feature_names(env: Any) -> tuple[str, ...]:
     """
     u = env.unwrapped
     names = [*_BASE_NAMES, *(f"running[{e.label}]" for e in u.menu)]
+    if getattr(u, "calibration_state", False):
+        names += ["log_noise_priors", "log_noise_recal_estimate", "log_noise_mismatch"]
     if getattr(u, "calibration_readout", False):
         names.append("readout_log_noise")
     if getattr(u, "privileged", False):

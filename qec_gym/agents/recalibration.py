@@ -20,6 +20,14 @@ action ``1`` (recalibrate the decoder's priors):
   ``arl0`` and ``k`` are fitted on training episodes. The recursion is written here because
   `AnomalyMonitor.update` consumes raw detection events, which a policy does not see.
 
+* ``drift_recal`` (`DriftRecalAgent`, `fit_drift`): recalibrate when the decoder's priors have
+  drifted from the current syndrome estimate: ``|mismatch| > threshold`` with ``mismatch`` the
+  calibration-state observation (``calibration_state=True``, e.g. ``DecoderCalibration-v3``):
+  log10 of the estimate a recalibration would set now (mean of the last K windows' estimates) minus
+  log10 of the multiplier the priors were built from; at least ``min_age`` windows after the last
+  recalibration (observation index 13). ``threshold`` and ``min_age`` are fitted on training
+  episodes. Stateless: the env keeps the priors' multiplier, as a control system does.
+
 The drift-tracking threshold policy (hysteresis on the moving average of the syndrome estimate,
 observation index 9, climbing a ladder of configurations, optionally with periodic
 recalibration) is `ThresholdAgent` (``threshold``): not duplicated here.
@@ -57,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from qec_gym.agents.base import IDX_LOG_NOISE, N_BASE_FEATURES, Policy, _episode_starts, running_entry
+from qec_gym.agents.base import IDX_LOG_NOISE, IDX_SINCE_RECAL, N_BASE_FEATURES, Policy, _episode_starts, running_entry
 from qec_gym.agents.baselines import FixedAgent, fixed_entry_scores
 from qec_gym.agents.rollout import EnvSource, episode_returns, make_env
 from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig
@@ -314,6 +322,117 @@ class CusumRecalAgent(Policy):
         return agent
 
 
+@dataclass(frozen=True)
+class DriftRecalConfig:
+    """Parameters of `DriftRecalAgent`.
+
+    Args:
+        entry: Menu entry to run.
+        menu_size: Length of the env's menu.
+        threshold: Recalibrate when ``|mismatch|`` exceeds this (decades of the noise multiplier, > 0).
+        min_age: Windows the calibration must have run before another recalibration (1..99; the
+            observed age, index 13, saturates at 100).
+    """
+
+    entry: int
+    menu_size: int
+    threshold: float
+    min_age: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= int(self.entry) < int(self.menu_size):
+            raise ValueError(f"entry must be a menu index in 0..{self.menu_size - 1}, got {self.entry}.")
+        if not (np.isfinite(self.threshold) and self.threshold > 0):
+            raise ValueError(f"threshold must be a positive number of decades, got {self.threshold}.")
+        if not 1 <= int(self.min_age) <= 99:
+            raise ValueError(f"min_age must be 1..99 windows (the observed calibration age saturates at 100), "
+                             f"got {self.min_age}.")
+
+    @property
+    def mismatch_index(self) -> int:
+        """Observation index of the mismatch (`qec_gym.envs.switch_env.N_CALIBRATION_STATE` features after the one-hot)."""
+        return N_BASE_FEATURES + int(self.menu_size) + 2
+
+
+class DriftRecalAgent(Policy):
+    """Run one entry; recalibrate when the priors' multiplier and the current estimate differ by > ``threshold`` decades.
+
+    Needs the calibration-state observation (``calibration_state=True``): the observation must
+    hold at least ``mismatch_index + 1`` features (checked on every call).
+
+    Example:
+        >>> import numpy as np
+        >>> agent = DriftRecalAgent(DriftRecalConfig(entry=1, menu_size=3, threshold=0.3, min_age=5))
+        >>> obs = np.zeros(20); obs[14 + 1] = 1.0; obs[13] = 0.05   # running menu[1], calibration 5 windows old
+        >>> obs[19] = 0.2; int(agent.predict(obs)[0])
+        0
+        >>> obs[19] = -0.4; int(agent.predict(obs)[0])
+        1
+        >>> obs[13] = 0.03; int(agent.predict(obs)[0])                # too soon after the last recalibration
+        0
+    """
+
+    def __init__(self, config: DriftRecalConfig, *, name: str = "drift_recal") -> None:
+        self.config = config
+        self.name = name
+        self.fit_score: float | None = None  # mean training return, set by `fit_drift`
+
+    def _act(self, features: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        i = cfg.mismatch_index
+        if features.shape[1] <= i:
+            raise ValueError(f"{self.name} reads the calibration-state mismatch at observation index {i}, but the "
+                             f"observation has {features.shape[1]} features: use an env with calibration_state=True "
+                             "(qec_gym/DecoderCalibration-v3).")
+        running = running_entry(features, cfg.menu_size)
+        age = np.rint(features[:, IDX_SINCE_RECAL] * 100)
+        recal = (np.abs(features[:, i]) > cfg.threshold) & (age >= cfg.min_age - 1)
+        return np.where(running != cfg.entry, 2 + cfg.entry, np.where(recal, 1, 0)).astype(np.int64)
+
+
+def fit_drift(
+    source: EnvSource,
+    *,
+    episodes: int = 8,
+    seed: int = 0,
+    env_kwargs: Mapping[str, Any] | None = None,
+    thresholds: Sequence[float] = (0.1, 0.2, 0.3, 0.5, 0.8),
+    min_ages: Sequence[int] = (1, 5, 20),
+    entry: int | None = None,
+    name: str = "drift_recal",
+) -> DriftRecalAgent:
+    """Fit `DriftRecalAgent` on TRAINING scenarios: the best fixed entry, then ``threshold`` x ``min_age``.
+
+    Every candidate is scored by its mean return on the same paired training episodes (reset
+    seeds ``seed + k``, scenarios cycled, table backend as in `make_env`).
+
+    Raises:
+        ValueError: bad candidates, held-out scenarios, an env where recalibrating cannot pay, or
+            one without the calibration-state observation.
+
+    Example:
+        >>> agent = fit_drift("qec_gym/DecoderCalibration-v3", episodes=1, thresholds=(0.3,), min_ages=(5,),
+        ...                   env_kwargs={"max_steps": 20})
+        >>> agent.config.threshold, agent.config.min_age
+        (0.3, 5)
+    """
+    if episodes < 1 or not thresholds or not min_ages:
+        raise ValueError("fit_drift needs episodes >= 1 and at least one candidate threshold and min_age.")
+    with _fitting_env(source, env_kwargs, name, entry, episodes, seed) as (env, n_menu, entry):
+        if not getattr(env.unwrapped, "calibration_state", False):
+            raise ValueError(f"{name} needs the calibration-state observation: use qec_gym/DecoderCalibration-v3 or "
+                             "make the env with calibration_state=True.")
+        scores = {}
+        for threshold in thresholds:
+            for age in min_ages:
+                cfg = DriftRecalConfig(entry=entry, menu_size=n_menu, threshold=float(threshold), min_age=int(age))
+                scores[cfg] = float(episode_returns(env, DriftRecalAgent(cfg, name=name), episodes=episodes, seed=seed).mean())
+    best = max(scores, key=scores.__getitem__)
+    agent = DriftRecalAgent(best, name=name)
+    agent.fit_score = scores[best]
+    return agent
+
+
 @contextmanager
 def _fitting_env(source: EnvSource, env_kwargs, name: str, entry: int | None, episodes: int, seed: int):
     """(training env, menu size, entry: the given one or the best fixed one) for fitting ``name``."""
@@ -351,4 +470,5 @@ def _window_spread(env, policy, feature: int, *, episodes: int, seed: int) -> fl
     return sigma
 
 
-__all__ = ["CusumRecalAgent", "CusumRecalConfig", "fit_periodic", "periodic_recalibration", "require_calibration"]
+__all__ = ["CusumRecalAgent", "CusumRecalConfig", "DriftRecalAgent", "DriftRecalConfig", "fit_drift", "fit_periodic",
+           "periodic_recalibration", "require_calibration"]

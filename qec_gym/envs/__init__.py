@@ -9,6 +9,7 @@
 | ``qec_gym/PhotonicSwitch-v2`` | as v1 | as v1 | fitted table |
 | ``qec_gym/DecoderCalibration-v1`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
 | ``qec_gym/DecoderCalibration-v2`` | as v1 | as v1 | fitted table (true x assumed); recalibration estimates the noise from syndromes |
+| ``qec_gym/DecoderCalibration-v3`` | as v1 | as v1 | as v2; observes its calibration state; noise-free reward on both sides of the budget |
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
 | ``qec_gym/CatSwitch-v2`` | as v1; CX bit flips from the two-mode Lindblad simulation (`qec_gym.bosonic.cx`) | as v1 | table |
 | ``qec_gym/CatSwitch-v3`` | as v2 | as v1 | fitted table |
@@ -27,6 +28,12 @@ cell at exactly its labelled noise, common random numbers along the assumed axis
 log-log fit with its interval; reward and outcomes use the fitted rate, no smoothing floor) and
 realistic recalibration: the decoder's priors become the syndrome-derived estimate of the last
 ``recalibration_windows`` windows (``recalibration="oracle"``, the true noise, is an ablation).
+v3 (next to v2, unchanged): v2's dynamics and table; the observation adds the calibration state a
+control system keeps (``calibration_state=True``: log10 of the multiplier the priors were built from,
+log10 of the estimate a recalibration would set now, their difference), without which staleness was
+unobservable; the reward is `CALIBRATION_V3_REWARD` at the window's expected logical error
+(``reward_estimator="expected"``; v2's sampled count, at ~0.1 failures per window, cannot resolve the
+5-60% that stale priors cost, and its hinge at 1e-4 hid every window below the budget).
 
 Version history of ``CatSwitch``: v2 (next to v1, which keeps the old law and its tables; see
 `CatSwitchEnv`) takes the CX bit flips from a two-mode Lindblad simulation instead of
@@ -246,6 +253,24 @@ def make_decoder_calibration_v2(**overrides) -> QECSwitchEnv:
     return make_decoder_calibration(**_merge(kwargs, overrides))
 
 
+CALIBRATION_V3_REWARD = RewardConfig(target=1e-4, qubit_weight=0.0, latency_weight=0.05, recalibration_cost=0.05,
+                                     hinge=False, floor_decades=1.0)
+"""Reward of DecoderCalibration-v3: v2's weights, decades of logical error relative to the budget on
+both sides of it (``hinge=False``, down to 1 decade below), so that stale priors cost at every noise level."""
+
+
+def make_decoder_calibration_v3(**overrides) -> QECSwitchEnv:
+    """DecoderCalibration-v2 whose calibration is observable and whose reward is noise-free (module docstring).
+
+    Observation: v2's plus the calibration state (``calibration_state=True``): log10 of the
+    multiplier the decoder's priors were built from, log10 of the estimate a recalibration would
+    set now, and their difference. Reward: `CALIBRATION_V3_REWARD` at the window's expected logical
+    error (``reward_estimator="expected"``).
+    """
+    kwargs = dict(calibration_state=True, reward_estimator="expected", reward=CALIBRATION_V3_REWARD)
+    return make_decoder_calibration_v2(**_merge(kwargs, overrides))
+
+
 def make_cat_switch(**overrides) -> CatSwitchEnv:
     """`CatSwitchEnv` v1: CX bit flips ``0.5 exp(-2 nbar)`` (Gouzien et al. Eq. D8; see its docstring)."""
     return CatSwitchEnv(**{"cx_bitflip": "gouzien2023", **overrides})
@@ -289,6 +314,8 @@ ENV_IDS = ENV_IDS + V2_ENV_IDS
 _FACTORIES = _FACTORIES + (make_decoder_calibration_v2, make_surface_switch_v2, make_photonic_switch_v2)
 ENV_IDS = ENV_IDS + ("qec_gym/CatSwitch-v3",)  # CatSwitch-v2 with a fitted table
 _FACTORIES = _FACTORIES + (make_cat_switch_v3,)
+ENV_IDS = ENV_IDS + ("qec_gym/DecoderCalibration-v3",)
+_FACTORIES = _FACTORIES + (make_decoder_calibration_v3,)
 
 
 RETIRED_ENV_IDS = {
@@ -356,6 +383,7 @@ __all__ = [
     "make_cat_switch_v3",
     "make_decoder_calibration",
     "make_decoder_calibration_v2",
+    "make_decoder_calibration_v3",
     "make_photonic_switch",
     "make_photonic_switch_v2",
     "make_surface_switch",

@@ -19,7 +19,8 @@ its priors become the noise at the syndrome-derived multiplier estimate averaged
 entry is the same as keep and is masked out by `action_masks`).
 
 ## Observation space
-``Box(float32)`` of length ``14 + len(menu)`` (+1 with calibration readouts, +2 when privileged):
+``Box(float32)`` of length ``14 + len(menu)`` (+3 with the calibration state, +1 with calibration
+readouts, +2 when privileged):
 
 | index | feature | range |
 |---|---|---|
@@ -38,6 +39,7 @@ entry is the same as keep and is masked out by `action_masks`).
 | 12 | steps since the last switch / 100 (clipped) | [0, 1] |
 | 13 | steps since the last recalibration / 100 (clipped) | [0, 1] |
 | 14.. | one-hot of the running menu entry | {0, 1} |
+| opt. | calibration state (``calibration_state=True``): log10 multiplier the decoder's priors were built from (the initial calibration's, then each recalibration's estimate), log10 of the estimate a recalibration would set now (mean of index 8 over the last ``recalibration_windows`` windows), their difference (estimate minus priors) | [-3, 3] |
 | opt. | noisy calibration readout: log10 true multiplier ``readout_lag`` steps ago + noise | [-3, 3] |
 | opt. | privileged: log10 true multiplier now, log10 multiplier the decoder assumes | [-3, 3] |
 
@@ -73,7 +75,11 @@ precomputed `WindowTable`, fast; ``"circuit"``: stim sampling and decoding every
 behaviour: recalibrating sets the priors to the true noise, an ablation; ``"estimate"``: to
 ``axis.noise(m_hat)`` with ``log m_hat`` the mean of observation index 8, the syndrome-derived
 estimate, over the last ``recalibration_windows`` windows run, so its estimation error and lag
-under drift are part of the outcome; the true noise is never used), ``recalibration_windows`` (K).
+under drift are part of the outcome; the true noise is never used), ``recalibration_windows`` (K),
+``calibration_state`` (observe the calibration state, see above), ``reward_estimator``
+(``"sampled"``, the default: the reward's error term at the window's failure count,
+`estimated_p_round`; ``"expected"``: at the window's expected logical error per round, a
+noise-free reward; the oracles then score that term, and ``info["p_round"]`` stays the sampled estimate).
 
 Recalibration and the oracles: the myopic oracle scores "recalibrate" with the priors it would
 actually get (the estimate now); the clairvoyant plan, which cannot know future window noise,
@@ -130,6 +136,10 @@ cannot see, e.g. cat bit flips in an X-basis memory; combined as independent wit
 ones in the reward, the oracle and ``info``).
 
 ## Version history
+* DecoderCalibration-v3 (next to v2, unchanged): ``calibration_state=True``,
+  ``reward_estimator="expected"`` and a two-sided reward (``hinge=False``); see the package docstring.
+  The clairvoyant plan of every calibration table now scores the decode time at each calibration
+  (it used the calibrated decoder's, so its "exact" value was off by the latency term).
 * SurfaceSwitch-v2, PhotonicSwitch-v2 (registered next to v1, whose packaged tables are
   unchanged): fitted 1-D tables (``table_options``: 100 logical errors or a shot cap per cell at
   exactly its labelled noise, monotone log-log fit with its interval; no 1/(2 x 20,000) floor);
@@ -170,8 +180,11 @@ from qec_gym.noise.scenarios import SCENARIOS, Scenario, get_scenario, resolve_s
 from qec_gym.sim import SimulationCache, simulate_window
 from qec_gym.sim.window import DEFAULT_BINS_PER_DECADE
 from qec_gym.sim.cache import detector_error_model
+from qec_gym.sim.stats import per_round
 
 N_BASE_FEATURES = 14
+N_CALIBRATION_STATE = 3
+"""Observation features added by ``calibration_state=True`` (after the one-hot): priors, recalibration estimate, mismatch."""
 _LOG_LO, _LOG_HI = -3.0, 3.0
 
 
@@ -209,6 +222,8 @@ class QECSwitchEnv(gym.Env):
         table_options: Mapping[str, Any] | None = None,
         recalibration: str = "oracle",
         recalibration_windows: int = 10,
+        calibration_state: bool = False,
+        reward_estimator: str = "sampled",
     ) -> None:
         self.menu = tuple(menu)
         if not self.menu:
@@ -268,6 +283,11 @@ class QECSwitchEnv(gym.Env):
                              f"noise), got {recalibration_windows!r}.")
         self.recalibration = recalibration
         self.recalibration_windows = int(recalibration_windows)
+        if reward_estimator not in ("sampled", "expected"):
+            raise ValueError(f"reward_estimator must be 'sampled' (the window's logical failures) or 'expected' (its "
+                             f"expected logical error, a noise-free reward), got {reward_estimator!r}.")
+        self.reward_estimator = reward_estimator
+        self.calibration_state = bool(calibration_state)
         self.table_options = MappingProxyType(dict(table_options or {}))
 
         self.table: WindowTable = self._build_table(
@@ -278,7 +298,8 @@ class QECSwitchEnv(gym.Env):
         self._cache = SimulationCache() if backend == "circuit" else None
 
         self.action_space = spaces.Discrete(2 + len(self.menu))
-        n = N_BASE_FEATURES + len(self.menu) + int(calibration_readout) + 2 * int(privileged)
+        n = (N_BASE_FEATURES + len(self.menu) + N_CALIBRATION_STATE * self.calibration_state + int(calibration_readout)
+             + 2 * int(privileged))
         low = np.zeros(n, dtype=np.float32)
         high = np.ones(n, dtype=np.float32)
         high[7] = 100.0
@@ -491,7 +512,10 @@ class QECSwitchEnv(gym.Env):
         p_shot = self.table.p_shot_grid(self.m_true[steps], cal_m)  # (E, T, 1 + T)
         rounds = np.array([e.distance for e in self.menu], dtype=np.float64)[:, None, None]
         cost = self._expected_error_cost(p_shot, np.broadcast_to(rounds, p_shot.shape))
-        cost = cost + self._static_cost[:, steps][:, :, None]
+        # the decode time, like the error, depends on the priors (the reward's latency term uses it)
+        latency = self.table.decode_s_grid(self.m_true[steps], cal_m)
+        cost = cost + (cfg.qubit_weight * self._qubits / cfg.reference_qubits)[:, None, None] + cfg.latency_weight * (
+            np.maximum(0.0, latency / cfg.latency_budget_s - 1.0))
         n_c = n_t + 1
         value = np.zeros((n_e, n_c))  # cost-to-go after the last step, per (entry, calibration)
         choice = np.zeros((n_t, n_e, n_c), dtype=np.int64)  # 0 keep, 1 recalibrate, 2 + e switch
@@ -576,7 +600,8 @@ class QECSwitchEnv(gym.Env):
             feats = mean + std * rng.standard_normal(len(FEATURES))
         p_round = estimated_p_round(errors, self.shots, entry.distance)
         reward = step_reward(
-            self.reward_config, p_round=p_round, qubits=int(self._qubits[self.entry]),
+            self.reward_config,
+            p_round=p_round if self.reward_estimator == "sampled" else per_round(min(float(p_shot), 0.5), entry.distance), qubits=int(self._qubits[self.entry]),
             latency_s=latency, switched=switched, recalibrated=recalibrated,
         )
         obs = self._observation(feats, m_true, events)
@@ -639,6 +664,11 @@ class QECSwitchEnv(gym.Env):
         obs[13] = min(self.since_recal, 100) / 100
         obs[N_BASE_FEATURES + self.entry] = 1.0
         k = N_BASE_FEATURES + n_menu
+        if self.calibration_state:
+            obs[k] = math.log10(self.m_assumed)
+            obs[k + 1] = float(np.mean(self._recent_log_m))
+            obs[k + 2] = obs[k + 1] - obs[k]
+            k += N_CALIBRATION_STATE
         if self.calibration_readout:
             lagged = float(self.m_true[max(0, self._t - self.readout_lag)])
             obs[k] = math.log10(lagged) + self.readout_noise * float(self.np_random.standard_normal())
@@ -706,7 +736,7 @@ class QECSwitchEnv(gym.Env):
         return out
 
     def _cost_curve(self, rounds: int) -> tuple[np.ndarray, np.ndarray]:
-        return _cost_curve(self.reward_config, self.shots, rounds)
+        return _cost_curve(self.reward_config, self.shots, rounds, self.reward_estimator == "expected")
 
     def _extra_failure_probability(self) -> np.ndarray | None:
         """Per-shot probability (entries, steps) of failures outside the simulated circuit; None: none."""
@@ -788,14 +818,23 @@ def _decoding_problem(entry: MenuEntry, noise: NoiseParams) -> str | None:
 
 
 @functools.lru_cache(maxsize=128)
-def _cost_curve(cfg: RewardConfig, shots: int, rounds: int) -> tuple[np.ndarray, np.ndarray]:
+def _cost_curve(cfg: RewardConfig, shots: int, rounds: int, expected: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(log p_shot grid, expected error cost) of `QECSwitchEnv._expected_error_cost`, read-only.
 
+    ``expected``: the reward's error term is computed at the window's expected rate
+    (``reward_estimator="expected"``), so its cost is that term at ``per_round(p_shot)``, not an
+    average over the binomial spread of a sampled count.
     A pure function of its (frozen, hashable) arguments, memoised: each costs ~1 s, and every
     new env (vector copies, fitting and evaluation envs) would otherwise pay it again.
     """
     grid = np.geomspace(1e-12, 1.0, 12 * 96 + 1)
-    curve = (np.log(grid), expected_error_cost(cfg, grid, np.array(rounds), shots))
+    if expected:
+        p_round = (1 - (1 - 2 * np.minimum(grid, 0.5)) ** (1 / rounds)) / 2  # `per_round`, elementwise
+        decades = np.log10(np.maximum(p_round, 1e-15) / cfg.target)
+        cost = cfg.error_weight * (np.maximum(0.0, decades) if cfg.hinge else np.maximum(decades, -cfg.floor_decades))
+    else:
+        cost = expected_error_cost(cfg, grid, np.array(rounds), shots)
+    curve = (np.log(grid), cost)
     for a in curve:
         a.setflags(write=False)
     return curve

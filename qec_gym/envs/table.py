@@ -368,8 +368,16 @@ class WindowTable:
 
         Bilinear in log multipliers, as `expected`; needs a 2-D (calibration) table.
         """
+        return np.exp(self._grid_2d(self._log_p, m_true, m_assumed, "p_shot_grid"))
+
+    def decode_s_grid(self, m_true: np.ndarray, m_assumed: np.ndarray) -> np.ndarray:
+        """Decode time per round (s) of every entry for every (true, assumed) pair: (entries, T, A), as `expected`."""
+        return self._grid_2d(self.decode_s, m_true, m_assumed, "decode_s_grid")
+
+    def _grid_2d(self, values: np.ndarray, m_true: np.ndarray, m_assumed: np.ndarray, who: str) -> np.ndarray:
+        """``values`` (entries, grid, grid) bilinear in log multipliers at every (true, assumed) pair."""
         if self.errors.shape[2] == 1:
-            raise ValueError("p_shot_grid needs a 2-D table (TableConfig(assumed=True)).")
+            raise ValueError(f"{who} needs a 2-D table (TableConfig(assumed=True)).")
 
         def weights(m):
             lm = np.log(np.asarray(m, dtype=np.float64))
@@ -380,12 +388,11 @@ class WindowTable:
             return i, w
 
         (i, wi), (j, wj) = weights(m_true), weights(m_assumed)
-        lp = self._log_p
         out = 0.0
         for ti, tw in ((i, 1 - wi), (i + 1, wi)):
             for aj, aw in ((j, 1 - wj), (j + 1, wj)):
-                out = out + tw[None, :, None] * aw[None, None, :] * lp[:, ti][:, :, aj]
-        return np.exp(out)
+                out = out + tw[None, :, None] * aw[None, None, :] * values[:, ti][:, :, aj]
+        return out
 
     def rate_curve(self, entry: int) -> np.ndarray:
         """Mean detection rate along the grid (calibrated decoder), for inverting rate -> m."""

@@ -17,8 +17,9 @@ Per copy and step (all copies in one numpy call each):
 * logical failures ``Binomial(shots, p_shot)`` (cat: analytic bit flips folded in as independent,
   as `CatSwitchEnv`), features ``mean + std * N(0, 1)``;
 * observation: the single env's layout (index 8 the syndrome-derived estimate, 9 its EMA, 10 the
-  running entry's nominal latency, optional calibration readout and privileged indices);
-* reward `qec_gym.envs.reward.step_rewards` (elementwise `step_reward`);
+  running entry's nominal latency, optional calibration state, calibration readout and privileged indices);
+* reward `qec_gym.envs.reward.step_rewards` (elementwise `step_reward`) of the sampled or, with
+  ``reward_estimator="expected"``, the expected logical error per round;
 * recalibration: the true multiplier now (``recalibration="oracle"``) or the geometric mean of the
   copy's last ``recalibration_windows`` syndrome-derived estimates (``"estimate"``, a ring buffer
   per copy), as the single env.
@@ -65,7 +66,7 @@ from gymnasium.vector.utils import batch_space
 
 from qec_gym.envs.cat_env import CatSwitchEnv
 from qec_gym.envs.reward import step_rewards
-from qec_gym.envs.switch_env import N_BASE_FEATURES, QECSwitchEnv, _axis_fields
+from qec_gym.envs.switch_env import N_BASE_FEATURES, N_CALIBRATION_STATE, QECSwitchEnv, _axis_fields
 from qec_gym.envs.table import FEATURES
 from qec_gym.noise.drift import FIELD_GROUPS
 
@@ -193,6 +194,8 @@ class QECSwitchVectorEnv(VectorEnv):
         self._since_recal = np.zeros(n, dtype=np.int64)
         self._ema = np.zeros(n)
         self._estimate_mode = base.recalibration == "estimate"
+        # the ring buffer serves estimated recalibration and the calibration-state observation
+        self._track_recent = self._estimate_mode or base.calibration_state
         self._recent = np.full((n, base.recalibration_windows), np.nan)  # log10 estimates, ring buffer
         self._recent_pos = np.zeros(n, dtype=np.int64)
         self._autoreset = np.zeros(n, dtype=bool)
@@ -451,7 +454,7 @@ class QECSwitchVectorEnv(VectorEnv):
         errors = rng.binomial(base.shots, np.minimum(p_shot, 1.0))
         feats = mean + std * rng.standard_normal((k, len(FEATURES)))
         p_round = self._p_round_of_errors[e, errors]
-        reward = step_rewards(base.reward_config, p_round=p_round, qubits=self._qubits[e], latency_s=latency,
+        reward = step_rewards(base.reward_config, p_round=p_round if base.reward_estimator == "sampled" else expected_p, qubits=self._qubits[e], latency_s=latency,
                               switched=sw, recalibrated=rc)
         obs = self._observation(idx, e, t, feats, m_true, m_assumed)
         info = {
@@ -532,7 +535,7 @@ class QECSwitchVectorEnv(VectorEnv):
         ema = self._ema[idx]
         ema = np.where(np.isnan(ema), log_m_hat, 0.7 * ema + 0.3 * log_m_hat)
         self._ema[idx] = ema
-        if self._estimate_mode:  # only estimated recalibration reads the ring buffer; keep it off the hot path
+        if self._track_recent:  # only these read the ring buffer; keep it off the hot path
             self._recent[idx, self._recent_pos[idx] % self._recent.shape[1]] = log_m_hat
             self._recent_pos[idx] += 1
         obs[:, 8] = log_m_hat
@@ -543,6 +546,11 @@ class QECSwitchVectorEnv(VectorEnv):
         obs[:, 13] = np.minimum(self._since_recal[idx], 100) / 100
         obs[np.arange(k), N_BASE_FEATURES + e] = 1.0
         col = N_BASE_FEATURES + self._n_menu
+        if base.calibration_state:
+            obs[:, col] = np.log10(m_assumed)
+            obs[:, col + 1] = np.nanmean(self._recent[idx], axis=1)
+            obs[:, col + 2] = obs[:, col + 1] - obs[:, col]
+            col += N_CALIBRATION_STATE
         if base.calibration_readout:
             lagged = self._m[idx, np.maximum(0, t - base.readout_lag)]
             obs[:, col] = np.log10(lagged) + base.readout_noise * self.np_random.standard_normal(k)

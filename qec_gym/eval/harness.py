@@ -79,7 +79,7 @@ TRACE_FIELDS: dict[str, Callable[[str], Any]] = {
 }
 TRACE_COLUMNS = tuple(TRACE_FIELDS)
 TRACE_KEY = ("policy", "scenario", "seed", "step")
-_FITTED = ("best_fixed", "threshold", "periodic_recal", "cusum_recal")
+_FITTED = ("best_fixed", "threshold", "periodic_recal", "cusum_recal", "drift_recal")
 FLUSH_SECONDS = 1.0
 """Longest time finished episodes wait in memory before they are appended to the results file
 (a process killed outright loses at most this much work; an exception or Ctrl-C loses none)."""
@@ -486,6 +486,10 @@ class _FitCache:
             from qec_gym.agents.recalibration import CusumRecalConfig
 
             return params, make_baseline(bare, env, config=CusumRecalConfig(**params))
+        if bare == "drift_recal":
+            from qec_gym.agents.recalibration import DriftRecalConfig
+
+            return params, make_baseline(bare, env, config=DriftRecalConfig(**params))
         return params, make_baseline(bare, env, config=ThresholdConfig(**params))
 
 
