@@ -32,15 +32,14 @@ from ``git show``), against PyMatching ``decode_batch``, timed side by side on t
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import subprocess
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import chi2
+
+from _git_revision import module_at
 
 from qec_gym.codes import CodeSpec, build_circuit
 from qec_gym.monitor.anomaly import AnomalyMonitor, MonitorConfig, match_alarms, time_pairs
@@ -123,18 +122,6 @@ def stationary(win: Windows, pairs, cfg, total: int, segments: int, batch: int) 
     return alarms, monitored
 
 
-def load_revision(rev: str):
-    """The ``qec_gym.monitor.anomaly`` module of git revision ``rev`` (for side-by-side timing)."""
-    root = Path(__file__).resolve().parents[1]
-    src = subprocess.run(["git", "show", f"{rev}:qec_gym/monitor/anomaly.py"], cwd=root, check=True,
-                         capture_output=True, text=True).stdout
-    spec = importlib.util.spec_from_loader(f"anomaly_{rev}", loader=None)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    exec(compile(src, f"{rev}:qec_gym/monitor/anomaly.py", "exec"), mod.__dict__)
-    return mod
-
-
 def cpu_side_by_side(win: Windows, pairs, cfg, rev: str | None, repeats: int) -> dict[str, float]:
     """Seconds per window of decoding and of each monitor version, interleaved on the same windows."""
     import pymatching
@@ -144,7 +131,7 @@ def cpu_side_by_side(win: Windows, pairs, cfg, rev: str | None, repeats: int) ->
     xs = list(win.batch(1.0, 200))
     mons = {"monitor (this tree)": lambda: AnomalyMonitor(pairs, cfg)}
     if rev:
-        old = load_revision(rev)
+        old = module_at(rev, "qec_gym/monitor/anomaly.py")
         mons[f"monitor ({rev})"] = lambda: old.AnomalyMonitor(pairs, old.MonitorConfig())
     best = defaultdict(lambda: float("inf"))
     for _ in range(repeats):
@@ -227,7 +214,7 @@ def main() -> None:
     ap.add_argument("--monitor-rev", default="", help="score the monitor of this git revision instead of this tree's")
     a = ap.parse_args()
     if a.monitor_rev:  # a before/after comparison on the same scenarios (a script: rebinding its names is fine)
-        old = load_revision(a.monitor_rev)
+        old = module_at(a.monitor_rev, "qec_gym/monitor/anomaly.py")
         globals().update(AnomalyMonitor=old.AnomalyMonitor, MonitorConfig=old.MonitorConfig)
     cfg = MonitorConfig()
     win = Windows(a.shots, a.seed)

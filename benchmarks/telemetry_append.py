@@ -19,15 +19,14 @@ not understate them; the load average is printed with them.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _git_revision import module_at
 
 
 def load(rev: str | None):
@@ -35,14 +34,7 @@ def load(rev: str | None):
     if rev is None:
         from qec_gym.monitor import telemetry
         return telemetry
-    root = Path(__file__).resolve().parents[1]
-    src = subprocess.run(["git", "show", f"{rev}:qec_gym/monitor/telemetry.py"], cwd=root, check=True,
-                         capture_output=True, text=True).stdout
-    spec = importlib.util.spec_from_loader(f"telemetry_{rev}", loader=None)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    exec(compile(src, f"{rev}:qec_gym/monitor/telemetry.py", "exec"), mod.__dict__)
-    return mod
+    return module_at(rev, "qec_gym/monitor/telemetry.py")
 
 
 def build(mod, n: int, rates: bytes | None = None) -> list:
