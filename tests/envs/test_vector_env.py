@@ -104,9 +104,9 @@ def test_drift_to_axis_multiplier_equals_single_env(env_id):
         np.testing.assert_allclose(m, ref, rtol=1e-12)
 
 
-@pytest.mark.parametrize("env_id", ["qec_gym/CatSwitch-v1", "qec_gym/CatSwitch-v2"])
+@pytest.mark.parametrize("env_id", ["qec_gym/CatSwitch-v1", "qec_gym/CatSwitch-v2", "qec_gym/CatSwitch-v3"])
 def test_cat_bit_flips_equal_channel(env_id):
-    """v1: Gouzien's CX law (no kappa_1 dependence); v2: the simulated CX table, interpolated per copy."""
+    """v1: Gouzien's CX law (no kappa_1 dependence); v2 and v3: the simulated CX table, interpolated per copy."""
     from qec_gym.bosonic.channel import bit_flip_per_round_array
 
     venv = make_vec(env_id, 1)
