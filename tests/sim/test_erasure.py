@@ -232,10 +232,11 @@ def _without_heralded_erasures(h):
     return out
 
 
-def test_background_priors_are_the_noise_given_no_herald():
+@pytest.mark.parametrize("family,d", [("rotated_surface", 3), ("xzzx", 3), ("repetition", 5)])
+def test_background_priors_are_the_noise_given_no_herald(family, d):
     """Without heralds in a shot the decoder's graph must be the DEM of everything but the losses
     (an unerased location was not lost); the old code used the loss-twirled DEM."""
-    spec = CodeSpec("rotated_surface", 3)
+    spec = CodeSpec(family, d)
     h = heralded_circuit(spec, NOISE)
     m = HeraldedMatching(h, background_dem(spec, NOISE))
     to_base = {int(d): i for i, d in enumerate(h.syndrome_detectors)}
