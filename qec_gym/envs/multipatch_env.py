@@ -114,7 +114,7 @@ from gymnasium import spaces
 from scipy.signal import lfilter
 
 from qec_gym.envs.reward import RewardConfig, step_rewards
-from qec_gym.envs.switch_env import N_BASE_FEATURES, QECSwitchEnv
+from qec_gym.envs.switch_env import N_BASE_FEATURES, QECSwitchEnv, scenario_option
 from qec_gym.envs.table import FEATURES
 from qec_gym.noise.drift import FIELD_GROUPS, RandomTelegraph
 
@@ -349,10 +349,7 @@ class MultiPatchSwitchEnv(gym.Env):
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        options = options or {}
-        name = options.get("scenario")
-        if name is None:
-            name = self.scenario_names[int(self.np_random.integers(len(self.scenario_names)))]
+        name = scenario_option(options, self.scenario_names, self.np_random)
         if name not in self._scale:
             if name not in self.scenario_registry:
                 raise ValueError(f"unknown scenario {name!r}; valid: {sorted(self.scenario_registry)}.")

@@ -321,10 +321,7 @@ class QECSwitchEnv(gym.Env):
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        options = options or {}
-        name = options.get("scenario")
-        if name is None:
-            name = self.scenario_names[int(self.np_random.integers(len(self.scenario_names)))]
+        name = scenario_option(options, self.scenario_names, self.np_random)
         self.scenario: Scenario = self._get_scenario(name)
         length = self.scenario.episode_length if self.max_steps is None else self.max_steps
         self.trajectory = self.scenario.trajectory(self.np_random, n_steps=length)
@@ -797,6 +794,13 @@ class QECSwitchEnv(gym.Env):
             f"{info['entry_label']:<40} errors={info['logical_errors']:4d}/{info['shots']} "
             f"p_round={info['p_round']:.2e} reward={reward:+.3f}"
         )
+
+
+def scenario_option(options: dict | None, names: Sequence[str], rng: np.random.Generator) -> str:
+    """The scenario an env's ``reset`` runs: ``options["scenario"]`` when given, else one of
+    ``names`` drawn uniformly with the env's own generator."""
+    name = (options or {}).get("scenario")
+    return names[int(rng.integers(len(names)))] if name is None else name
 
 
 @functools.lru_cache(maxsize=256)
