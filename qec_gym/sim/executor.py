@@ -31,8 +31,10 @@ import logging
 import os
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -232,19 +234,23 @@ class Executor:
             # one generic remote function: any picklable callable (builtins, partials) works, sent once
             remote = ray.remote(num_cpus=1, max_retries=0)(_apply)
             fn_ref = ray.put(fn)
-            refs = [remote.remote(fn_ref, item) for item in items]
-            done = 0
-            try:
-                for ref in refs:
-                    try:
-                        result = ray.get(ref)
-                    except ray.exceptions.RayTaskError as e:
-                        raise e.as_instanceof_cause() from None
-                    done += 1
-                    yield result
-            finally:
-                for ref in refs[done:]:  # a consumer that stops early (or an error) leaves no work behind
-                    ray.cancel(ref)
+            # A bounded window of tasks in flight instead of ray.cancel on early stop: cancelling a
+            # task whose reply is arriving aborts the driver process in Ray 2.60 (RAY_CHECK
+            # "Tried to complete task that was not pending", ray-project/ray#54798). A consumer
+            # that stops early (or an error) leaves at most `window` tasks to run out.
+            window = 2 * self.parallelism
+            pending: deque = deque()
+            todo = iter(items)
+            for item in islice(todo, window):
+                pending.append(remote.remote(fn_ref, item))
+            while pending:
+                try:
+                    result = ray.get(pending.popleft())
+                except ray.exceptions.RayTaskError as e:
+                    raise e.as_instanceof_cause() from None
+                for item in islice(todo, 1):
+                    pending.append(remote.remote(fn_ref, item))
+                yield result
         elif self._pool is not None:
             futures = [self._pool.submit(fn, item) for item in items]
             try:
