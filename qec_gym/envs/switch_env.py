@@ -352,7 +352,7 @@ class QECSwitchEnv(gym.Env):
         self.since_switch = 0
         self.since_recal = 0
         self.switches = 0
-        self._reset_estimators()
+        self.reset_estimators()
         obs, _, info = self._run_window(switched=False, recalibrated=False, advance=False)
         return obs, info
 
@@ -637,12 +637,37 @@ class QECSwitchEnv(gym.Env):
         m_ref = float(np.clip(1.0, self.table.grid[0], self.table.grid[-1]))
         return np.array([self.table.expected(i, m_ref, m_ref).decode_s_per_round for i in range(len(self.menu))])
 
-    def _reset_estimators(self) -> None:
+    def reset_estimators(self) -> None:
         """Forget the syndrome-derived noise estimates (the EMA of observation index 9 and the
         last K windows' estimates that estimated recalibration averages); `reset` and the
         replay advisor (`qec_gym.monitor.advise`) start every episode/recording with this."""
         self._ema: float | None = None
         self._recent_log_m: collections.deque[float] = collections.deque(maxlen=self.recalibration_windows)
+
+    def measured_observation(self, feats: np.ndarray, events: np.ndarray | None, *, entry: int,
+                             windows_since_switch: int, windows_since_recalibration: int):
+        """The observation of a window measured outside the env (a replayed recording).
+
+        A control system builds it from the window's syndrome features alone: the running entry
+        and the windows since the last switch / recalibration are the recording's, and the
+        syndrome-derived estimates advance as in `step` (call `reset_estimators` first).
+
+        Args:
+            feats: float (8,) window features (`qec_gym.envs.table.window_features`).
+            events: bool (shots, detectors) detection events (the raw-syndrome observation) or None.
+            entry: Menu index of the recording's configuration.
+            windows_since_switch, windows_since_recalibration: Counters of observation 12 and 13.
+
+        Raises:
+            ValueError: the observation holds elements only the simulator knows (``privileged``,
+                ``calibration_readout``).
+        """
+        if self.privileged or self.calibration_readout:
+            raise ValueError("this env's observation holds the true noise (privileged=True or calibration_readout=True), "
+                             "which a measured window does not carry: make the env with both False.")
+        self.entry = int(entry)
+        self.since_switch, self.since_recal = int(windows_since_switch), int(windows_since_recalibration)
+        return self._observation(feats, float("nan"), events)
 
     def _observation(self, feats: np.ndarray, m_true: float, events):
         n_menu = len(self.menu)

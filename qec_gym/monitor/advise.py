@@ -104,7 +104,7 @@ class ReplayAdvisor:
         self._state = None
         # The env's noise estimates (EMA of index 9, recent windows) live on the env: start them
         # afresh as reset() does (reset itself would simulate a window the recording never ran).
-        u._reset_estimators()
+        u.reset_estimators()
 
     @classmethod
     def load(cls, spec: str, circuit: stim.Circuit, decoder: str, *, env_id: str | None = None,
@@ -180,12 +180,10 @@ class ReplayAdvisor:
         u = self.u
         dets = np.asarray(detection_events, dtype=bool)
         stats = _Window(dets, np.asarray(effort, dtype=np.float64), self.layout)
-        # The running entry and the time since the last switch / recalibration are the
-        # recording's: it never switches or recalibrates (advisory recommendations).
-        u.entry = self.entry
-        u.since_switch = u.since_recal = self.windows
+        # The recording never switches or recalibrates (advisory recommendations).
         events = dets[: u.raw_shots] if u.raw_syndrome else None
-        return u._observation(window_features(stats), float("nan"), events)
+        return u.measured_observation(window_features(stats), events, entry=self.entry,
+                                      windows_since_switch=self.windows, windows_since_recalibration=self.windows)
 
     def advise(self, detection_events: np.ndarray, effort: np.ndarray) -> int:
         """The policy's action on this window (and advance the replay's window count)."""

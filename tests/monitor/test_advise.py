@@ -107,3 +107,11 @@ def test_unmeasurable_observations_and_policies_are_refused(env, drifting):
         ReplayAdvisor(env, policy, rep, "pymatching")
     with pytest.raises(ValueError, match="--decoder pymatching"):
         ReplayAdvisor(env, policy, circuit, "uf")
+
+
+def test_measured_observation_refuses_an_env_whose_observation_holds_the_true_noise():
+
+    env = gym.make("qec_gym/SurfaceSwitch-v1", privileged=True).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="privileged=True or calibration_readout=True"):
+        env.measured_observation(np.zeros(8), None, entry=0, windows_since_switch=0, windows_since_recalibration=0)
