@@ -110,7 +110,6 @@ def test_unmeasurable_observations_and_policies_are_refused(env, drifting):
 
 
 def test_measured_observation_refuses_an_env_whose_observation_holds_the_true_noise():
-
     env = gym.make("qec_gym/SurfaceSwitch-v1", privileged=True).unwrapped
     env.reset(seed=0)
     with pytest.raises(ValueError, match="privileged=True or calibration_readout=True"):
