@@ -246,6 +246,14 @@ class TrainConfig:
             raise ValueError(f"vec_env must be 'dummy', 'subproc' or 'native', got {self.vec_env!r}.")
         if not isinstance(self.env_kwargs, dict):
             raise TypeError(f"env_kwargs must be a mapping of gymnasium.make arguments, got {self.env_kwargs!r}.")
+        from qec_gym.envs import MULTI_PATCH_ENV_IDS
+
+        if self.env_id in MULTI_PATCH_ENV_IDS:
+            # Its MultiDiscrete per-patch actions and per-patch info need their own metrics,
+            # validation and resume replay, which the training loop does not have yet.
+            raise ValueError(f"{self.env_id} (many patches, MultiDiscrete actions) is not trainable with `qec-gym "
+                             "train` yet: train a single-patch env (qec_gym.envs.ENV_IDS) and run it per patch, or "
+                             "drive the many-patch env with SB3 directly (PPO supports MultiDiscrete).")
         check_training_scenarios(self.env_id, self.env_kwargs.get("scenarios", "train"))
         if self.warm_start is not None:
             from qec_gym.training.hybrid import WarmStart

@@ -176,6 +176,7 @@ def test_other_algorithms_train(tmp_path, algo):
         (dict(env_id="qec_gym/SurfaceSwitch-v1", algo="sac"), "unknown algo"),
         (dict(env_id="qec_gym/SurfaceSwitch-v1", algo="ppo", overrides={"n_stepz": 3, "gama": 1}), r"\['gama', 'n_stepz'\]"),
         (dict(env_id="qec_gym/SurfaceSwitch-v1", algo="ppo", overrides={"env_kwargs": {"scenarios": "heldout"}}), "held-out"),
+        (dict(env_id="qec_gym/MultiPatchSwitch-v1", algo="ppo"), "not trainable with `qec-gym train` yet"),
     ],
 )
 def test_bad_configs(kwargs, match):
