@@ -15,8 +15,14 @@ Writes, under ``--out`` (default ``docs/figures``):
 
 The fitted decision trees go to ``--trees`` (default ``runs/drift_stability``, not versioned).
 
+Learned policies: ``--runs ENV_ID=DIR`` adds the training runs ``DIR/seed<k>`` (a `qec-gym train
+--seeds` folder, e.g. a release run's ``ppo``) as policies ``ppo@<k>``, one group in the tables
+with intervals over runs and episode pairs. Their episodes are appended to an existing CSV (same
+seeds and episode length as its baselines), so the baselines are not re-run.
+
     python benchmarks/drift_stability.py                       # every env, the documented budget
     python benchmarks/drift_stability.py --env qec_gym/CatSwitch-v1 --seeds 2 --max-steps 100 --out /tmp/ds
+    python benchmarks/drift_stability.py --runs qec_gym/SurfaceSwitch-v1=runs/release/SurfaceSwitch-v1/ppo
 """
 
 from __future__ import annotations
@@ -89,6 +95,43 @@ def _short(env_id: str) -> str:
     return env_id.split("/")[-1]
 
 
+def learned_policies(env_id: str, folder: Path, algo: str = "ppo") -> dict[str, str]:
+    """``{f"{algo}@{k}": "run:<folder>/seed<k>"}`` for the runs of a `qec-gym train --seeds` folder.
+
+    Raises:
+        ValueError: no ``seed<k>`` run in ``folder``, or a run trained on another env.
+    """
+    import yaml
+
+    runs = sorted((p for p in folder.glob("seed*") if p.name[4:].isdigit()), key=lambda p: int(p.name[4:]))
+    if not runs:
+        raise ValueError(f"{folder} holds no seed<k> run folders: pass the folder `qec-gym train --seeds` wrote.")
+    for run in runs:
+        trained_on = (yaml.safe_load((run / "config.yaml").read_text()) or {}).get("env_id")
+        if trained_on != env_id:
+            raise ValueError(f"{run} was trained on {trained_on}, not {env_id}: results are labelled by env version.")
+    return {f"{algo}@{p.name[4:]}": f"run:{p}" for p in runs}
+
+
+def add_learned(path: Path, env_id: str, learned: dict[str, str], say) -> None:
+    """Append the episodes of ``learned`` policies missing from the CSV at ``path`` (same seeds, length)."""
+    import pandas as pd
+
+    from qec_gym.eval.drift_stability import stability_episodes
+
+    df = pd.read_csv(path)
+    todo = {name: spec for name, spec in learned.items() if name not in set(df.policy)}
+    if not todo:
+        return
+    seeds = sorted(int(s) for s in df.seed.unique())
+    steps = int(df.steps.max())
+    say(f"learned policies {sorted(todo)}: {len(seeds)} seeds x {steps} windows, appended to {path}")
+    new = stability_episodes(env_id, todo, seeds=seeds, env_kwargs={"max_steps": steps},
+                             progress=lambda d, n: say(f"{d}/{n} episodes"))
+    new.insert(0, "env_id", env_id)
+    pd.concat([df, new], ignore_index=True).to_csv(path, index=False)
+
+
 def run_env(env_id: str, plan: Plan, out: Path, *, trees: Path, force: bool, say) -> Path:
     """The episodes CSV of ``env_id`` (computed unless it exists)."""
     from qec_gym.eval.drift_stability import stability_episodes
@@ -118,8 +161,16 @@ def main(argv=None) -> None:
     ap.add_argument("--force", action="store_true", help="recompute envs whose CSV exists")
     ap.add_argument("--out", type=Path, default=Path("docs/figures"))
     ap.add_argument("--trees", type=Path, default=Path("runs/drift_stability"), help="where the fitted trees go")
+    ap.add_argument("--runs", nargs="+", default=[], metavar="ENV_ID=DIR",
+                    help="training runs DIR/seed<k> of ENV_ID to add as policies ppo@<k>")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
+    runs = {}
+    for item in args.runs:
+        env_id, eq, folder = item.partition("=")
+        if not eq or env_id not in args.env:
+            ap.error(f"--runs {item!r}: give ENV_ID=DIR with ENV_ID one of the envs run ({args.env}).")
+        runs[env_id] = learned_policies(env_id, Path(folder))
 
     import dataclasses
 
@@ -136,6 +187,8 @@ def main(argv=None) -> None:
             plan = dataclasses.replace(plan, max_steps=args.max_steps)
         say = lambda msg, e=env_id: print(f"[{time.perf_counter() - t0:6.0f} s] {_short(e)}: {msg}", flush=True)  # noqa: E731
         csvs.append(run_env(env_id, plan, args.out, trees=args.trees, force=args.force, say=say))
+        if env_id in runs:
+            add_learned(csvs[-1], env_id, runs[env_id], say)
     command = " ".join(["python benchmarks/drift_stability.py", *argv])
     md, png = write_stability_report(csvs, args.out, reps=args.reps, intro=[f"Reproduce: `{command}`", ""])
     print(md.read_text())

@@ -28,6 +28,11 @@ episodes resampled within each); the statistic reads every policy's pairs throug
 resampled episode indices, so the comparison stays paired across policies and across the
 drifting / calm twins.
 
+Learned policies: policies named ``<name>@<k>`` (the release harness's names of training seed k's
+run, e.g. ``ppo@0`` .. ``ppo@4``) form one group ``<name>``, whose excess is the mean over its runs;
+its interval resamples the runs too (the unit of an RL result is a training seed, docs/protocol.md),
+the episode pairs staying shared between the group and the reference.
+
 Example:
     >>> import numpy as np, pandas as pd
     >>> rows = [{"policy": p, "scenario": "s", "variant": v, "seed": k, "return": 0.0,
@@ -57,6 +62,7 @@ __all__ = [
     "calm_twin",
     "drift_stability",
     "results_table",
+    "run_groups",
     "stability_episodes",
     "write_stability_report",
 ]
@@ -252,14 +258,16 @@ def drift_stability(
         seed: Seed of the bootstrap draws (the same draws for every statistic and policy).
 
     Returns:
-        pandas DataFrame, one row per policy (reference first): ``policy``, ``pairs`` (scenario x
-        seed pairs), ``drift``, ``calm`` (mean ``metric``), ``excess`` / ``excess_low`` /
+        pandas DataFrame, one row per policy or group of runs (`run_groups`; reference first):
+        ``policy`` (the group's name), ``runs``, ``pairs`` (scenario x seed pairs), ``drift``,
+        ``calm`` (mean ``metric``), ``excess`` / ``excess_low`` /
         ``excess_high``, ``relative`` / ``relative_low`` / ``relative_high`` (excess / reference
         excess) and ``ratio`` / ``ratio_low`` / ``ratio_high`` (reference excess / excess; ``inf``
         where the policy shows no excess, NaN where the reference's excess interval reaches 0).
 
     Raises:
-        ValueError: ``reference`` or a drifting / calm episode is missing.
+        ValueError: ``reference`` or a drifting / calm episode is missing; a policy named like a
+            group of runs (`run_groups`).
     """
     import pandas as pd
 
@@ -279,26 +287,66 @@ def drift_stability(
         return bootstrap(lambda x: stat(x[0].astype(np.int64)), index, reps=reps, confidence=confidence,
                          rng=np.random.default_rng(seed))
 
+    def group_interval(stat, n_runs):
+        # pairs as above, and the group's runs resampled by a second array (runs, 1, 1)
+        runs = np.arange(n_runs, dtype=np.float64)[:, None, None]
+        return bootstrap(lambda x, r: stat(x[0].astype(np.int64), r.ravel().astype(np.int64)), index, runs,
+                         reps=reps, confidence=confidence, rng=np.random.default_rng(seed))
+
     ref = excess[reference].ravel()
     ref_iv = interval(lambda i: ref[i].mean())
     ref_hurt = ref_iv.low > 0 if ref_iv.exists else ref_iv.mean > 0
-    means = episodes.groupby(["policy", "variant"])[metric].mean()
+    groups = run_groups(list(excess))  # the reference, a policy name, is never a group's (clash refused)
+    variant_means = episodes.groupby(["policy", "variant"])[metric].mean()
     rows = []
-    for policy in [reference, *[p for p in excess if p != reference]]:
-        d = excess[policy].ravel()
-        iv = interval(lambda i, d=d: d[i].mean())
-        row = {"policy": policy, "pairs": d.size, "drift": float(means[(policy, "drift")]),
-               "calm": float(means[(policy, "calm")]), "excess": iv.mean, "excess_low": iv.low,
-               "excess_high": iv.high}
+    for name in [reference, *[g for g in groups if g != reference]]:
+        members = groups[name]
+        runs = np.stack([excess[m].ravel() for m in members])  # (runs, pairs)
+        means = {v: float(np.mean([variant_means[(m, v)] for m in members])) for v in ("drift", "calm")}
+        if len(members) == 1:
+            d = runs[0]
+            iv = interval(lambda i, d=d: d[i].mean())
+        else:
+            iv = group_interval(lambda i, r, runs=runs: runs[r][:, i].mean(), len(members))
+        row = {"policy": name, "runs": len(members), "pairs": runs.shape[1], "drift": means["drift"],
+               "calm": means["calm"], "excess": iv.mean, "excess_low": iv.low, "excess_high": iv.high}
         nan = float("nan")
         if ref_hurt:
-            q = interval(lambda i, d=d: d[i].mean() / ref[i].mean())
+            if len(members) == 1:
+                q = interval(lambda i, d=d: d[i].mean() / ref[i].mean())
+            else:
+                q = group_interval(lambda i, r, runs=runs: runs[r][:, i].mean() / ref[i].mean(), len(members))
             row.update(relative=q.mean, relative_low=q.low, relative_high=q.high, ratio=_inverse(q.mean),
                        ratio_low=_inverse(q.high), ratio_high=_inverse(q.low))
         else:
             row.update(relative=nan, relative_low=nan, relative_high=nan, ratio=nan, ratio_low=nan, ratio_high=nan)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def run_groups(policies: Sequence[str]) -> dict[str, list[str]]:
+    """Group name -> member policies: ``<name>@<k>`` runs of two or more seeds form group ``<name>``.
+
+    Example:
+        >>> run_groups(["best_fixed", "ppo@0", "ppo@1", "tree@3"])
+        {'best_fixed': ['best_fixed'], 'ppo': ['ppo@0', 'ppo@1'], 'tree@3': ['tree@3']}
+    """
+    def stem(p: str) -> str | None:
+        head, at, k = p.rpartition("@")
+        return head if at and head and k.isdigit() else None
+
+    counts: dict[str, int] = {}
+    for p in policies:
+        if stem(p) is not None:
+            counts[stem(p)] = counts.get(stem(p), 0) + 1
+    clash = sorted(p for p in policies if counts.get(p, 0) > 1)
+    if clash:
+        raise ValueError(f"policies {clash} are also the names of groups of runs (<name>@<k>): rename them.")
+    groups: dict[str, list[str]] = {}
+    for p in policies:
+        key = stem(p) if counts.get(stem(p) or "", 0) > 1 else p
+        groups.setdefault(key, []).append(p)
+    return groups
 
 
 def _inverse(q: float) -> float:
@@ -336,21 +384,25 @@ def results_table(
     from qec_gym.eval.aggregate import aggregate_table, iqm, mean, score_array
 
     drift = episodes[episodes.variant == "drift"]
-    policies = list(dict.fromkeys(drift.policy))
+    groups = run_groups(list(dict.fromkeys(drift.policy)))
     scenarios = sorted(drift.scenario.unique())
     kw = {"reps": reps, "confidence": confidence}
+    # one policy column per group, its runs told apart by train_seed (score_array's run axis)
+    tidy = drift.assign(train_seed=drift.policy.map({m: i for ms in groups.values() for i, m in enumerate(ms)}),
+                        policy=drift.policy.map({m: g for g, ms in groups.items() for m in ms}))
     refs = drift[drift.policy.isin([low, high])].groupby(["policy", "scenario"])["return"].mean().unstack(0)
     if {low, high} <= set(refs) and abs(float((refs[high] - refs[low]).mean())) > 1e-12:
-        table = aggregate_table(drift, {p: [p] for p in policies}, low=low, high=high,
-                                compare_to=[c for c in compare_to if c in policies], **kw)
+        table = aggregate_table(drift, groups, low=low, high=high,
+                                compare_to=[c for c in compare_to if c in groups], **kw)
     else:  # no scale to normalise by (e.g. a tiny run where best fixed is already clairvoyant): returns only
         rows = []
-        for p in policies:
-            m = mean(score_array(drift, policy=p, scenarios=scenarios), **kw)
-            rows.append({"group": p, "runs": 1, "episodes": m.n * len(scenarios), "iqm": math.nan, "iqm_low": math.nan,
-                         "iqm_high": math.nan, "mean_return": m.mean, "mean_return_low": m.low, "mean_return_high": m.high})
+        for g, members in groups.items():
+            m = mean(score_array(tidy, policy=g, scenarios=scenarios), **kw)
+            rows.append({"group": g, "runs": len(members), "episodes": m.n * len(scenarios), "iqm": math.nan,
+                         "iqm_low": math.nan, "iqm_high": math.nan, "mean_return": m.mean, "mean_return_low": m.low,
+                         "mean_return_high": m.high})
         table = pd.DataFrame(rows)
-    raw = {p: iqm(score_array(drift, policy=p, scenarios=scenarios), **kw) for p in policies}
+    raw = {g: iqm(score_array(tidy, policy=g, scenarios=scenarios), **kw) for g in groups}
     table["iqm_return"] = table.group.map(lambda g: raw[g].mean)
     table["iqm_return_low"] = table.group.map(lambda g: raw[g].low)
     table["iqm_return_high"] = table.group.map(lambda g: raw[g].high)
@@ -393,7 +445,8 @@ def stability_section(episodes, *, title: str, reps: int = 2000, confidence: flo
              "excess cost (return) | ratio (return) |", "|---|---|---|---|---|---|"]
     for _, r in ler.iterrows():
         q = ret.loc[r.policy]
-        lines.append(f"| `{r.policy}` | {_f(r.drift * 1e4, 3)} | {_iv(r, 'excess', 3, 1e4)} | {_iv(r, 'ratio')} | "
+        label = f"`{r.policy}`" + (f" ({r.runs} runs)" if r.runs > 1 else "")
+        lines.append(f"| {label} | {_f(r.drift * 1e4, 3)} | {_iv(r, 'excess', 3, 1e4)} | {_iv(r, 'ratio')} | "
                      f"{_iv(q, 'excess', 1)} | {_iv(q, 'ratio')} |")
     results = results_table(episodes, reps=reps, confidence=confidence)
     lines += ["", "| policy | IQM return | mean return | IQM normalised return (0 best fixed, 1 clairvoyant) |",

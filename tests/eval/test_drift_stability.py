@@ -13,6 +13,7 @@ from qec_gym.eval.drift_stability import (
     calm_twin,
     drift_stability,
     results_table,
+    run_groups,
     stability_episodes,
 )
 from qec_gym.noise.drift import Bursts, OrnsteinUhlenbeck, RandomTelegraph
@@ -88,6 +89,29 @@ def test_ratio_on_a_synthetic_case_with_a_known_answer():
     assert t.loc["quarter", "ratio_low"] == pytest.approx(4.0) and t.loc["quarter", "ratio_high"] == pytest.approx(4.0)
     assert t.loc["half", "pairs"] == 8
     assert t.loc["half", "drift"] - t.loc["half", "calm"] == pytest.approx(2e-4)
+
+
+def test_training_runs_form_one_group_whose_interval_resamples_the_runs():
+    # two training seeds: drift adds 2e-4 and 1e-4 (best fixed 4e-4): group relative excess
+    # (0.5 + 0.25) / 2 = 0.375, ratio 8/3; resampled runs give 0.25..0.5, so the interval is [2, 4].
+    df = _rows({"best_fixed": 4e-4, "ppo@0": 2e-4, "ppo@1": 1e-4, "tree": 1e-4})
+    t = drift_stability(df, reps=400).set_index("policy")
+    assert list(t.index) == ["best_fixed", "ppo", "tree"]
+    assert t.loc["ppo", "runs"] == 2 and t.loc["tree", "runs"] == 1 and t.loc["ppo", "pairs"] == 8
+    assert t.loc["ppo", "ratio"] == pytest.approx(8 / 3) and t.loc["ppo", "excess"] == pytest.approx(1.5e-4)
+    assert t.loc["ppo", "ratio_low"] == pytest.approx(2.0) and t.loc["ppo", "ratio_high"] == pytest.approx(4.0)
+    assert t.loc["tree", "ratio_low"] == pytest.approx(4.0)  # one run: nothing to resample but pairs
+    res = results_table(df.assign(policy=df.policy.replace({"tree": "clairvoyant"})), reps=100).set_index("group")
+    assert res.loc["ppo", "runs"] == 2 and res.loc["ppo", "episodes"] == 2 * 4 * 2
+
+
+def test_run_groups_needs_two_runs_and_refuses_a_clash():
+    assert run_groups(["best_fixed", "ppo@0", "ppo@1", "a@1"]) == {
+        "best_fixed": ["best_fixed"], "ppo": ["ppo@0", "ppo@1"], "a@1": ["a@1"]}
+    with pytest.raises(ValueError, match="also the names of groups of runs"):
+        run_groups(["ppo", "ppo@0", "ppo@1"])
+    with pytest.raises(ValueError, match="also the names of groups of runs"):
+        drift_stability(_rows({"best_fixed": 4e-4, "ppo": 1e-4, "ppo@0": 1e-4, "ppo@1": 1e-4}), reps=10)
 
 
 def test_ratio_interval_covers_the_truth_when_excesses_vary():
