@@ -34,7 +34,8 @@ CONFIGS = {
     "clone_tree": {**CLONE_ONLY, "warm_start": {**_WS, "teacher": TREE, "value_rounds": 0}},
     "dagger_tree": {**CLONE_ONLY, "warm_start": {**_WS, "teacher": TREE, "value_rounds": 0, "dagger_iters": 4,
                                                   "dagger_steps": 50_000}},
-    # the packaged fine-tune (100k PPO steps) on a DAgger clone
+    # the packaged fine-tune (100k PPO steps) on a clone / a DAgger clone
+    "clone_tree_ppo": {"warm_start": {**_WS, "teacher": TREE}},
     "dagger_thr_ppo": {"warm_start": {**_WS, "dagger_iters": 4, "dagger_steps": 50_000}},
     "dagger_tree_ppo": {"warm_start": {**_WS, "teacher": TREE, "dagger_iters": 4, "dagger_steps": 50_000}},
 }

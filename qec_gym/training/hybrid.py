@@ -89,8 +89,10 @@ class WarmStart:
 
     Args:
         teacher: A `qec_gym.agents.make_baseline` name (``"threshold"``, ``"best_fixed"``,
-            ``"tree:<path>"``, ...), fitted on the training scenarios with the run's seed.
-        teacher_episodes: Training episodes the teacher's fit rolls out (fitted baselines only).
+            ``"tree:<path>"``, ...), fitted on the training scenarios, or ``"tree"``: the decision
+            tree of the release evaluation's recipe (`fit_tree_teacher`), fitted here.
+        teacher_episodes: Training episodes the teacher's fit rolls out (fitted baselines and
+            ``"tree"``; 30 gives ``benchmarks/release_eval.py``'s tree).
         teacher_seed: First reset seed of the teacher's fit. Default 0, the evaluation harness's
             own fit of the same baseline (`qec_gym.eval.harness`), so the clone starts from the
             very baseline it is compared with, and every training seed shares one fit (cached,
@@ -161,19 +163,23 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
     Written under a file lock (`qec_gym.sim.csvstore.locked`); None: always fit.
     """
     import dataclasses
+    import hashlib
     import json
 
     from qec_gym.agents import FixedAgent, ThresholdConfig, make_baseline
     from qec_gym.agents.rollout import make_env
     from qec_gym.sim import csvstore
 
+    key = json.dumps([config.env_id, config.env_kwargs, settings.teacher, settings.teacher_episodes,
+                      settings.teacher_seed], sort_keys=True, default=str)
+    if settings.teacher == "tree":
+        return fit_tree_teacher(config, settings, cache=None if cache is None else
+                                Path(cache).with_name(f"warm_start_tree_{hashlib.sha256(key.encode()).hexdigest()[:12]}.joblib"))
     env = make_env(config.env_id, scenarios=config.env_kwargs.get("scenarios", "train"),
                    env_kwargs={k: v for k, v in config.env_kwargs.items() if k != "scenarios"},
                    purpose="fitting the warm-start teacher")
     kind = settings.teacher.partition(":")[0]
     cacheable = cache is not None and kind in ("best_fixed", "threshold")
-    key = json.dumps([config.env_id, config.env_kwargs, settings.teacher, settings.teacher_episodes,
-                      settings.teacher_seed], sort_keys=True, default=str)
     path = Path(cache) if cacheable else None
     try:
         params = json.loads(path.read_text()).get(key) if path is not None and path.exists() else None
@@ -201,6 +207,33 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
         raise ValueError(f"warm_start.teacher {settings.teacher!r} reads the hidden noise; it cannot act in the "
                          "training envs: choose a deployable baseline (threshold, best_fixed, tree:<path>).")
     return teacher
+
+
+def fit_tree_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path | None = None):
+    """The decision tree of ``benchmarks/release_eval.py``'s recipe, as a warm-start teacher.
+
+    Myopic-oracle labels on ``settings.teacher_episodes`` training-scenario episodes from
+    ``settings.teacher_seed`` (`qec_gym.agents.generate_dataset`), depth 4
+    (`qec_gym.agents.DecisionTreeAgent.train`); deterministic, so with 30 episodes and seed 0 it
+    is the release evaluation's own tree. ``cache``: a ``.joblib`` path to save it to and load it
+    from (fitted once, under a file lock, for every seed of a configuration); None: always fit.
+    """
+    from qec_gym.agents import DecisionTreeAgent, generate_dataset
+    from qec_gym.sim import csvstore
+
+    def fit():
+        data = generate_dataset(config.env_id, episodes=settings.teacher_episodes, seed=settings.teacher_seed,
+                                env_kwargs=config.env_kwargs)
+        return DecisionTreeAgent.train(data, max_depth=4)
+
+    if cache is None:
+        return fit()
+    path = Path(cache)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with csvstore.locked(path):
+        if not path.exists():
+            fit().save(path)
+    return DecisionTreeAgent.load(path, env_id=config.env_id)
 
 
 def teacher_rollouts(venv, teacher, *, steps: int, epsilon: float, seed: int,

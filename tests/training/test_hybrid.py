@@ -172,3 +172,28 @@ def test_warm_start_dagger_records_its_rounds(tmp_path):
     assert meta["critic_explained_variance"] is None
     with pytest.raises(ValueError, match="dagger_iters"):
         WarmStart(dagger_iters=-1)
+
+
+def test_tree_teacher_is_the_release_recipe_fitted_once(tmp_path):
+    """``teacher: tree`` fits the release evaluation's tree (myopic-oracle dataset, depth 4) on
+    training scenarios, saves it beside the teacher cache, and later seeds load that same file."""
+    from qec_gym.agents import DecisionTreeAgent, generate_dataset
+    from qec_gym.training.hybrid import make_teacher
+
+    cfg = resolve_config(ENV, "ppo", overrides={**_TINY, "n_timesteps": 64}, eval_freq=0)
+    ws = WarmStart(teacher="tree", teacher_episodes=2, teacher_seed=0)
+    cache = tmp_path / "warm_start_teachers.json"
+    first = make_teacher(cfg, ws, cache=cache)
+    (saved,) = tmp_path.glob("warm_start_tree_*.joblib")
+    written = saved.stat().st_mtime_ns
+    again = make_teacher(cfg, ws, cache=cache)  # loaded, not refitted
+    assert saved.stat().st_mtime_ns == written
+    reference = DecisionTreeAgent.train(generate_dataset(ENV, episodes=2, seed=0, env_kwargs={"max_steps": 40}),
+                                        max_depth=4)
+    data = generate_dataset(ENV, episodes=1, seed=5, env_kwargs={"max_steps": 40})
+    from qec_gym.agents.dataset import feature_columns
+
+    obs = data[feature_columns(data)].to_numpy(dtype=np.float32)
+    expected = reference.predict(obs)[0]
+    assert np.array_equal(first.predict(obs)[0], expected) and np.array_equal(again.predict(obs)[0], expected)
+    assert len(set(expected.tolist())) > 1  # a tree that switches, so agreement is not trivial
