@@ -44,6 +44,9 @@ _OVR_PPO = {"n_timesteps": 200_000, "learning_rate": 3e-4, "n_epochs": 10, "clip
 OVERRIDES = {
     "ovr_thr": {"teacher": "threshold", "follow_prob": 0.98, "ppo": _OVR_PPO},
     "ovr_tree": {"teacher": TREE, "follow_prob": 0.98, "ppo": _OVR_PPO},
+    # veto: the only alternative to following is keep (0), so exploration happens at the teacher's switches only
+    "veto_tree": {"teacher": TREE, "alternatives": [0], "follow_prob": 0.8, "ppo": _OVR_PPO},
+    "veto_thr": {"teacher": "threshold", "alternatives": [0], "follow_prob": 0.8, "ppo": _OVR_PPO},
 }
 
 
@@ -66,7 +69,8 @@ def train_override_one(name: str, seed: int, out: Path) -> None:
     run = out / name / f"seed{seed}"
     cfg = resolve_config(ENV, "ppo", overrides=spec["ppo"], seed=seed, vec_env="native", eval_freq=0)
     t0 = time.perf_counter()
-    record = train_override(cfg, run, override_teacher(name, out, cfg), follow_prob=spec["follow_prob"])
+    record = train_override(cfg, run, override_teacher(name, out, cfg), alternatives=spec.get("alternatives"),
+                            follow_prob=spec["follow_prob"])
     wall = time.perf_counter() - t0
     (run / "wall.json").write_text(json.dumps({"wall_s": wall}))
     print(json.dumps({"run": str(run), "wall_s": round(wall), **record}))

@@ -1,8 +1,9 @@
 """Teacher override ("the baseline proposes, RL overrides"): a residual action space over a baseline.
 
 The agent sees the env's observation plus a one-hot of the teacher's proposed action and picks
-one of ``1 + n`` actions: `FOLLOW` (0) plays the teacher's proposal, ``1 + a`` plays the env's
-action ``a`` (keep, recalibrate, switch to an entry). The policy starts as "always follow"
+one of ``1 + k`` actions: `FOLLOW` (0) plays the teacher's proposal, ``1 + i`` plays the env's
+action ``alternatives[i]``; by default every env action (keep, recalibrate, switch to an entry),
+or a subset, e.g. ``(0,)``: "veto" (keep instead of the teacher's switch). The policy starts as "always follow"
 (`init_follow`: a bias on the follow logit), so its greedy policy is the teacher exactly, and
 PPO only has to learn *when deviating pays* (e.g. a climb the teacher takes too late, a switch
 not worth its cost), instead of re-learning the teacher (cf. residual policy learning,
@@ -43,10 +44,12 @@ from stable_baselines3.common.vec_env import VecEnvWrapper
 FOLLOW = 0
 
 
-def override_action(choice, proposal) -> np.ndarray:
-    """Env actions of override ``choice`` given the teacher's ``proposal`` (int arrays, same shape)."""
+def override_action(choice, proposal, alternatives=None) -> np.ndarray:
+    """Env actions of override ``choice`` given the teacher's ``proposal`` (int arrays, same shape);
+    ``alternatives``: the env actions of choices 1, 2, ... (None: every env action, ``choice - 1``)."""
     choice = np.asarray(choice, dtype=np.int64)
-    return np.where(choice == FOLLOW, np.asarray(proposal, dtype=np.int64), choice - 1)
+    other = choice - 1 if alternatives is None else np.asarray(alternatives, dtype=np.int64)[np.maximum(choice - 1, 0)]
+    return np.where(choice == FOLLOW, np.asarray(proposal, dtype=np.int64), other)
 
 
 def augment(obs: np.ndarray, proposal, n_actions: int) -> np.ndarray:
@@ -56,12 +59,20 @@ def augment(obs: np.ndarray, proposal, n_actions: int) -> np.ndarray:
     return np.concatenate([obs, onehot], axis=-1)
 
 
-def _spaces(obs_space: gym.spaces.Box, n_actions: int) -> tuple[gym.spaces.Box, gym.spaces.Discrete]:
+def _alternatives(alternatives, n_actions: int) -> np.ndarray:
+    alt = np.arange(n_actions) if alternatives is None else np.asarray(alternatives, dtype=np.int64).reshape(-1)
+    if alt.size == 0 or alt.min() < 0 or alt.max() >= n_actions or len(set(alt.tolist())) != alt.size:
+        raise ValueError(f"alternatives must be distinct env actions in 0..{n_actions - 1}, got {alternatives!r}: "
+                         "e.g. (0,) to let the agent veto the teacher's switches, or None for every action.")
+    return alt
+
+
+def _spaces(obs_space: gym.spaces.Box, n_actions: int, n_alt: int) -> tuple[gym.spaces.Box, gym.spaces.Discrete]:
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         raise TypeError(f"the teacher override needs a flat Box observation, got {obs_space}: use a feature-vector env.")
     low = np.concatenate([obs_space.low.astype(np.float32), np.zeros(n_actions, np.float32)])
     high = np.concatenate([obs_space.high.astype(np.float32), np.ones(n_actions, np.float32)])
-    return gym.spaces.Box(low, high, dtype=np.float32), gym.spaces.Discrete(1 + n_actions)
+    return gym.spaces.Box(low, high, dtype=np.float32), gym.spaces.Discrete(1 + n_alt)
 
 
 def _proposals(teacher, obs: np.ndarray) -> np.ndarray:
@@ -74,19 +85,23 @@ class TeacherOverride(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Args:
         env: A qec_gym switching env with a flat Box observation and a Discrete action space.
         teacher: A baseline with ``predict(obs)`` on the env's raw observations.
+        alternatives: The env actions the agent may play instead of following (None: all).
 
     Raises:
         TypeError: a Dict observation or a non-Discrete action space.
+        ValueError: ``alternatives`` that are not distinct env actions.
     """
 
-    def __init__(self, env: gym.Env, teacher: Any) -> None:
-        gym.utils.RecordConstructorArgs.__init__(self, teacher=teacher)
+    def __init__(self, env: gym.Env, teacher: Any, alternatives=None) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, teacher=teacher, alternatives=alternatives)
         gym.Wrapper.__init__(self, env)
         if not isinstance(env.action_space, gym.spaces.Discrete):
             raise TypeError(f"the teacher override needs a Discrete action space, got {env.action_space}.")
         self.teacher = teacher
         self.n_env_actions = int(env.action_space.n)
-        self.observation_space, self.action_space = _spaces(env.observation_space, self.n_env_actions)
+        self.alternatives = _alternatives(alternatives, self.n_env_actions)
+        self.observation_space, self.action_space = _spaces(env.observation_space, self.n_env_actions,
+                                                            len(self.alternatives))
         self._proposal = 0
 
     def _observe(self, obs):
@@ -98,7 +113,7 @@ class TeacherOverride(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self._observe(obs), info
 
     def step(self, action):
-        played = int(override_action(action, self._proposal))
+        played = int(override_action(action, self._proposal, self.alternatives))
         obs, reward, term, trunc, info = self.env.step(played)
         info = {**info, "overrode": int(action) != FOLLOW, "played": played}
         return self._observe(obs), reward, term, trunc, info
@@ -107,10 +122,11 @@ class TeacherOverride(gym.Wrapper, gym.utils.RecordConstructorArgs):
 class TeacherOverrideVecEnv(VecEnvWrapper):
     """`TeacherOverride` over a batched SB3 VecEnv (terminal observations augmented too)."""
 
-    def __init__(self, venv, teacher: Any) -> None:
+    def __init__(self, venv, teacher: Any, alternatives=None) -> None:
         self.teacher = teacher
         self.n_env_actions = int(venv.action_space.n)
-        obs_space, act_space = _spaces(venv.observation_space, self.n_env_actions)
+        self.alternatives = _alternatives(alternatives, self.n_env_actions)
+        obs_space, act_space = _spaces(venv.observation_space, self.n_env_actions, len(self.alternatives))
         super().__init__(venv, observation_space=obs_space, action_space=act_space)
         self._proposal = np.zeros(venv.num_envs, dtype=np.int64)
 
@@ -122,7 +138,7 @@ class TeacherOverrideVecEnv(VecEnvWrapper):
         return self._observe(self.venv.reset())
 
     def step_async(self, actions) -> None:
-        self.venv.step_async(override_action(np.asarray(actions).reshape(-1), self._proposal))
+        self.venv.step_async(override_action(np.asarray(actions).reshape(-1), self._proposal, self.alternatives))
 
     def step_wait(self):
         obs, rewards, dones, infos = self.venv.step_wait()
@@ -140,18 +156,20 @@ class OverridePolicy:
         policy: ``predict`` on augmented observations (e.g. `qec_gym.training.policy.TrainedPolicy`).
         teacher: The teacher it was trained over.
         n_env_actions: The env's action count.
+        alternatives: As `TeacherOverride`'s (the ones it was trained with).
         name: Label in tables.
     """
 
-    def __init__(self, policy: Any, teacher: Any, n_env_actions: int, *, name: str = "override") -> None:
+    def __init__(self, policy: Any, teacher: Any, n_env_actions: int, *, alternatives=None, name: str = "override") -> None:
         self.policy, self.teacher, self.n_env_actions, self.name = policy, teacher, int(n_env_actions), name
+        self.alternatives = _alternatives(alternatives, self.n_env_actions)
 
     def predict(self, observation, state=None, episode_start=None, deterministic: bool = True):
         obs = np.asarray(observation, dtype=np.float32)
         batch = obs.reshape(-1, obs.shape[-1])
         proposal = _proposals(self.teacher, batch)
         choice, _ = self.policy.predict(augment(batch, proposal, self.n_env_actions), deterministic=deterministic)
-        action = override_action(np.asarray(choice).reshape(-1), proposal)
+        action = override_action(np.asarray(choice).reshape(-1), proposal, self.alternatives)
         return (action if obs.ndim > 1 else action[0]), state
 
 
@@ -175,12 +193,13 @@ def init_follow(model, follow_prob: float = 0.98) -> None:
         net.bias[FOLLOW] = float(np.log(follow_prob * (k - 1) / (1 - follow_prob)))
 
 
-def train_override(config, run_dir: str | Path, teacher, *, follow_prob: float = 0.98, value_steps: int = 50_000,
-                   value_rounds: int = 3) -> dict:
+def train_override(config, run_dir: str | Path, teacher, *, alternatives=None, follow_prob: float = 0.98,
+                   value_steps: int = 50_000, value_rounds: int = 3) -> dict:
     """Train PPO (``config``: a resolved feed-forward PPO config, native vec env) over ``teacher``.
 
     Writes ``model.zip``, ``vecnormalize.pkl`` (if ``config.normalize``) and ``override.json``
-    (teacher, follow_prob, critic explained variance, env steps) to ``run_dir``; returns the record.
+    (teacher, alternatives, follow_prob, critic explained variance, env steps, the share of
+    greedy deviations on the last rollout) to ``run_dir``; returns the record.
     Not resumable, and not a `qec_gym.training.train` run: load it with `load_override`.
 
     Raises:
@@ -200,17 +219,22 @@ def train_override(config, run_dir: str | Path, teacher, *, follow_prob: float =
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
     venv = TeacherOverrideVecEnv(NativeVecEnv(config.env_id, config.n_envs, seed=config.seed,
-                                              env_kwargs=config.env_kwargs), teacher)
+                                              env_kwargs=config.env_kwargs), teacher, alternatives)
     if config.normalize:
         venv = VecNormalize(venv, norm_obs=True, norm_reward=False)
     hp = {k: parse_schedule(v) for k, v in config.hyperparams.items()}
     model = PPO(config.policy, venv, seed=config.seed, verbose=0, **hp)
     init_follow(model, follow_prob)
-    record: dict[str, Any] = {"teacher": repr(getattr(teacher, "config", teacher)), "follow_prob": follow_prob}
+    record: dict[str, Any] = {"teacher": repr(getattr(teacher, "config", teacher)), "follow_prob": follow_prob,
+                              "alternatives": None if alternatives is None else [int(a) for a in alternatives]}
     record["critic_explained_variance"] = (warm_up_value(model, venv, steps=value_steps, rounds=value_rounds)
                                            if value_rounds else None)
     model.learn(total_timesteps=config.total_timesteps)
     record["env_steps"] = int(model.num_timesteps + value_rounds * value_steps)
+    obs = model.rollout_buffer.observations.reshape(-1, *venv.observation_space.shape)
+    with torch.no_grad():
+        greedy = model.policy.get_distribution(torch.as_tensor(obs)).distribution.probs.argmax(dim=1).numpy()
+    record["greedy_deviation_share"] = float(np.mean(greedy != FOLLOW))
     model.save(run / "model.zip")
     if config.normalize:
         venv.save(str(run / "vecnormalize.pkl"))
@@ -229,5 +253,7 @@ def load_override(run_dir: str | Path, teacher, n_env_actions: int, *, name: str
     model = PPO.load(run / "model.zip", device="cpu")
     path = run / "vecnormalize.pkl"
     vn = _load_vecnormalize(None, path) if path.exists() else None
-    return OverridePolicy(TrainedPolicy(model, vec_normalize=vn, name=name), teacher, n_env_actions, name=name)
+    alternatives = json.loads((run / "override.json").read_text()).get("alternatives")
+    return OverridePolicy(TrainedPolicy(model, vec_normalize=vn, name=name), teacher, n_env_actions,
+                          alternatives=alternatives, name=name)
 

@@ -88,3 +88,17 @@ def test_follow_initialised_policy_acts_as_the_teacher():
 def test_wrapper_refuses_dict_observations():
     with pytest.raises(TypeError, match="flat Box"):
         TeacherOverride(gym.make("qec_gym/SurfaceSwitchRaw-v1", max_steps=5), FixedAgent(0, 10))
+
+
+def test_veto_alternatives_map_choice_one_to_keep():
+    """alternatives=(0,): choice 1 keeps whatever the teacher proposes; an episode of vetoes
+    never leaves the initial entry, an episode of follows plays the teacher."""
+    assert override_action([0, 1, 1], [7, 7, 0], [0]).tolist() == [7, 0, 0]
+    env = TeacherOverride(gym.make(ENV, max_steps=30), FixedAgent(3, 10), alternatives=[0])
+    assert env.action_space == gym.spaces.Discrete(2)
+    env.reset(seed=0)
+    assert not any(env.step(1)[4]["switched"] for _ in range(30))
+    env.reset(seed=0)
+    assert env.step(FOLLOW)[4]["entry"] == 3
+    with pytest.raises(ValueError, match="alternatives"):
+        TeacherOverride(gym.make(ENV, max_steps=5), FixedAgent(3, 10), alternatives=[12])
