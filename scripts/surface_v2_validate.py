@@ -36,6 +36,11 @@ CONFIGS = {
                                                   "dagger_steps": 50_000}},
     # the packaged fine-tune (100k PPO steps) on a clone / a DAgger clone
     "clone_tree_ppo": {"warm_start": {**_WS, "teacher": TREE}},
+    "clone_tree_ppo_lr1e-5": {"learning_rate": "lin_1e-5", "warm_start": {**_WS, "teacher": TREE}},
+    # the same fine-tunes with the normalisation statistics frozen after the warm start
+    "clone_tree_ppo_frozen": {"warm_start": {**_WS, "teacher": TREE, "freeze_normalization": True}},
+    "clone_tree_ppo_lr1e-5_frozen": {"learning_rate": "lin_1e-5", "warm_start": {**_WS, "teacher": TREE,
+                                                                                 "freeze_normalization": True}},
     "dagger_thr_ppo": {"warm_start": {**_WS, "dagger_iters": 4, "dagger_steps": 50_000}},
     "dagger_tree_ppo": {"warm_start": {**_WS, "teacher": TREE, "dagger_iters": 4, "dagger_steps": 50_000}},
 }

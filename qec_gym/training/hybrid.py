@@ -108,6 +108,10 @@ class WarmStart:
             ``dagger_steps``, labels every visited state with the teacher's action, aggregates
             and refits (``bc_epochs`` passes over all data so far).
         dagger_steps: Environment steps (all copies together) per DAgger iteration.
+        freeze_normalization: Keep the observation-normalisation statistics as the warm start
+            left them for the whole run. Otherwise PPO's rollouts keep updating them, so the
+            cloned actor's inputs drift away from those it was fitted on even at a learning
+            rate of ~0 (measured on SurfaceSwitch-v2, docs/results.md, session 5).
 
     The warm start's environment steps (``bc_steps + dagger_iters * dagger_steps +
     value_rounds * value_steps``) come on top of ``n_timesteps``; ``run.json`` records them.
@@ -118,7 +122,7 @@ class WarmStart:
         >>> WarmStart.from_mapping({"teacher": "threshold", "bc_step": 1})
         Traceback (most recent call last):
         ...
-        ValueError: warm_start takes no key(s) ['bc_step']; it takes ['bc_epochs', 'bc_steps', 'dagger_iters', 'dagger_steps', 'epsilon', 'teacher', 'teacher_episodes', 'teacher_seed', 'value_rounds', 'value_steps'].
+        ValueError: warm_start takes no key(s) ['bc_step']; it takes ['bc_epochs', 'bc_steps', 'dagger_iters', 'dagger_steps', 'epsilon', 'freeze_normalization', 'teacher', 'teacher_episodes', 'teacher_seed', 'value_rounds', 'value_steps'].
     """
 
     teacher: str = "threshold"
@@ -131,6 +135,7 @@ class WarmStart:
     value_rounds: int = 3
     dagger_iters: int = 0
     dagger_steps: int = 50_000
+    freeze_normalization: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.teacher, str) or not self.teacher:
@@ -140,6 +145,8 @@ class WarmStart:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"warm_start.{name} must be an integer >= {low}, got {value!r}: fix it in the config.")
+        if not isinstance(self.freeze_normalization, bool):
+            raise ValueError(f"warm_start.freeze_normalization must be true or false, got {self.freeze_normalization!r}.")
         if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, (int, float)) or not 0 <= self.epsilon < 1:
             raise ValueError(f"warm_start.epsilon must be a number in [0, 1), got {self.epsilon!r}: fix it in the config.")
 
@@ -385,6 +392,8 @@ def warm_start(config: TrainConfig, settings: WarmStart | Mapping[str, Any], rec
         out["critic_explained_variance"] = (warm_up_value(model, venv, steps=ws.value_steps, rounds=ws.value_rounds)
                                             if ws.value_rounds else None)
         out["env_steps"] = int(len(actions) + ws.value_rounds * (-(-ws.value_steps // venv.num_envs)) * venv.num_envs)
+        if ws.freeze_normalization and vn is not None:
+            vn.training = False  # VecNormalize updates its statistics only while training
 
     return prepare
 

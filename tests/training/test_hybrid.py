@@ -197,3 +197,27 @@ def test_tree_teacher_is_the_release_recipe_fitted_once(tmp_path):
     expected = reference.predict(obs)[0]
     assert np.array_equal(first.predict(obs)[0], expected) and np.array_equal(again.predict(obs)[0], expected)
     assert len(set(expected.tolist())) > 1  # a tree that switches, so agreement is not trivial
+
+
+def test_freeze_normalization_keeps_the_warm_start_statistics(tmp_path):
+    """With freeze_normalization the saved statistics are the warm start's, through PPO's rollouts
+    and a resume; without it PPO's rollouts move them."""
+    import pickle
+
+    from qec_gym.training import train
+
+    ws = {"teacher": "fixed:3", "bc_steps": 400, "epsilon": 0.3, "bc_epochs": 2, "value_rounds": 0}
+    means = {}
+    for frozen in (False, True):
+        over = {**_TINY, "n_timesteps": 256, "warm_start": {**ws, "freeze_normalization": frozen}}
+        cfg = resolve_config(ENV, "ppo", overrides=over, eval_freq=0, vec_env="native")
+        model = train(cfg, tmp_path / f"run{frozen}")
+        means[frozen] = pickle.loads((tmp_path / f"run{frozen}" / "vecnormalize.pkl").read_bytes()).obs_rms.count
+        if frozen:  # extend the run: the resumed statistics stay frozen too
+            cfg2 = resolve_config(ENV, "ppo", overrides={**over, "n_timesteps": 512}, eval_freq=0, vec_env="native")
+            train(cfg2, tmp_path / f"run{frozen}", resume=True)
+            after = pickle.loads((tmp_path / f"run{frozen}" / "vecnormalize.pkl").read_bytes()).obs_rms.count
+            assert after == means[True]
+    assert model.num_timesteps == 256
+    # 400 warm-start steps (+ the reset's) counted; PPO's 256 more only when not frozen
+    assert means[False] - means[True] == pytest.approx(256, abs=8)
