@@ -108,10 +108,13 @@ class WarmStart:
             ``dagger_steps``, labels every visited state with the teacher's action, aggregates
             and refits (``bc_epochs`` passes over all data so far).
         dagger_steps: Environment steps (all copies together) per DAgger iteration.
-        freeze_normalization: Keep the observation-normalisation statistics as the warm start
-            left them for the whole run. Otherwise PPO's rollouts keep updating them, so the
-            cloned actor's inputs drift away from those it was fitted on even at a learning
-            rate of ~0 (measured on SurfaceSwitch-v2, docs/results.md, session 5).
+        freeze_normalization: Keep the observation-normalisation statistics the clone was fitted
+            with (after cloning and DAgger) for the rest of the run: the critic warm-up and PPO.
+            Otherwise the clone's own rollouts keep updating them (on SurfaceSwitch-v2 the
+            time-since-switch feature's mean moved by 1.9 of its standard deviations: the clone
+            switches far less than the teacher with random actions), so the cloned actor's inputs
+            drift from those it was fitted on even at a learning rate of ~0 (docs/results.md,
+            SurfaceSwitch-v2, session 5).
 
     The warm start's environment steps (``bc_steps + dagger_iters * dagger_steps +
     value_rounds * value_steps``) come on top of ``n_timesteps``; ``run.json`` records them.
@@ -389,11 +392,11 @@ def warm_start(config: TrainConfig, settings: WarmStart | Mapping[str, Any], rec
                                                            seed=config.seed + 1000 * i, student=model)
             obs_raw, actions = np.concatenate([obs_raw, new_obs]), np.concatenate([actions, new_act])
             out["dagger"].append({"on_policy_agreement": agreement, "bc_accuracy": clone(i)})
+        if ws.freeze_normalization and vn is not None:
+            vn.training = False  # VecNormalize updates its statistics only while training
         out["critic_explained_variance"] = (warm_up_value(model, venv, steps=ws.value_steps, rounds=ws.value_rounds)
                                             if ws.value_rounds else None)
         out["env_steps"] = int(len(actions) + ws.value_rounds * (-(-ws.value_steps // venv.num_envs)) * venv.num_envs)
-        if ws.freeze_normalization and vn is not None:
-            vn.training = False  # VecNormalize updates its statistics only while training
 
     return prepare
 
