@@ -31,6 +31,9 @@ _WS = {"teacher": "threshold", "teacher_episodes": 5, "bc_steps": 100_000, "epsi
 CONFIGS = {
     "clone_thr": {**CLONE_ONLY, "warm_start": {**_WS, "value_rounds": 0}},
     "dagger_thr": {**CLONE_ONLY, "warm_start": {**_WS, "value_rounds": 0, "dagger_iters": 4, "dagger_steps": 50_000}},
+    # the session-4 clone-only measurement: the packaged warm start with its critic warm-up (3 x 50k clone steps)
+    "clone_thr_critic": {**CLONE_ONLY, "warm_start": _WS},
+    "clone_thr_critic_frozen": {**CLONE_ONLY, "warm_start": {**_WS, "freeze_normalization": True}},
     "clone_tree": {**CLONE_ONLY, "warm_start": {**_WS, "teacher": TREE, "value_rounds": 0}},
     "dagger_tree": {**CLONE_ONLY, "warm_start": {**_WS, "teacher": TREE, "value_rounds": 0, "dagger_iters": 4,
                                                   "dagger_steps": 50_000}},
@@ -39,6 +42,10 @@ CONFIGS = {
     "clone_tree_ppo_lr1e-5": {"learning_rate": "lin_1e-5", "warm_start": {**_WS, "teacher": TREE}},
     # the same fine-tunes with the normalisation statistics frozen after the warm start
     "clone_tree_ppo_frozen": {"warm_start": {**_WS, "teacher": TREE, "freeze_normalization": True}},
+    "clone_tree_ppo_frozen_long": {"n_timesteps": 300_000, "learning_rate": "lin_3e-4",
+                                   "warm_start": {**_WS, "teacher": TREE, "freeze_normalization": True}},
+    # the packaged (threshold) configuration with the statistics frozen
+    "thr_ppo_frozen": {"warm_start": {**_WS, "freeze_normalization": True}},
     "clone_tree_ppo_lr1e-5_frozen": {"learning_rate": "lin_1e-5", "warm_start": {**_WS, "teacher": TREE,
                                                                                  "freeze_normalization": True}},
     "dagger_thr_ppo": {"warm_start": {**_WS, "dagger_iters": 4, "dagger_steps": 50_000}},
