@@ -44,6 +44,8 @@ CONFIGS = {
     "clone_tree_ppo_frozen": {"warm_start": {**_WS, "teacher": TREE, "freeze_normalization": True}},
     "clone_tree_ppo_frozen_long": {"n_timesteps": 300_000, "learning_rate": "lin_3e-4",
                                    "warm_start": {**_WS, "teacher": TREE, "freeze_normalization": True}},
+    "clone_tree_ppo_frozen_xlong": {"n_timesteps": 600_000, "learning_rate": "lin_3e-4",
+                                    "warm_start": {**_WS, "teacher": TREE, "freeze_normalization": True}},
     # the packaged (threshold) configuration with the statistics frozen
     "thr_ppo_frozen": {"warm_start": {**_WS, "freeze_normalization": True}},
     "clone_tree_ppo_lr1e-5_frozen": {"learning_rate": "lin_1e-5", "warm_start": {**_WS, "teacher": TREE,
