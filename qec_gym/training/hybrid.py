@@ -10,7 +10,12 @@ Two ways in:
   clone has seen, and learnt the teacher's answer to, states off the teacher's own path), then
   the critic is warmed up on the clone's own returns (`warm_up_value`) before PPO starts: a
   critic that starts at zero gives advantages that are mostly its own error, and the first
-  updates tear the cloned actor apart.
+  updates tear the cloned actor apart. With ``dagger_iters`` > 0 the clone is refined by DAgger
+  (Ross, Gordon & Bagnell 2011, "A reduction of imitation learning and structured prediction to
+  no-regret online learning", AISTATS): the clone acts, the teacher labels the states the clone
+  visits, the data are aggregated and the clone refitted, so it learns the teacher's answer on
+  its *own* state distribution (a plain clone errs on the rare decisions and then drifts into
+  states the teacher's rollouts seldom show).
 * `train_hybrid`: the decision tree cloned on a dataset CSV (``qec-gym train --hybrid-tree``).
 
 The tree (trained on the myopic oracle's labels) is a good, cheap prior but cannot weigh switch
@@ -84,8 +89,10 @@ class WarmStart:
 
     Args:
         teacher: A `qec_gym.agents.make_baseline` name (``"threshold"``, ``"best_fixed"``,
-            ``"tree:<path>"``, ...), fitted on the training scenarios with the run's seed.
-        teacher_episodes: Training episodes the teacher's fit rolls out (fitted baselines only).
+            ``"tree:<path>"``, ...), fitted on the training scenarios, or ``"tree"``: the decision
+            tree of the release evaluation's recipe (`fit_tree_teacher`), fitted here.
+        teacher_episodes: Training episodes the teacher's fit rolls out (fitted baselines and
+            ``"tree"``; 30 gives ``benchmarks/release_eval.py``'s tree).
         teacher_seed: First reset seed of the teacher's fit. Default 0, the evaluation harness's
             own fit of the same baseline (`qec_gym.eval.harness`), so the clone starts from the
             very baseline it is compared with, and every training seed shares one fit (cached,
@@ -96,9 +103,21 @@ class WarmStart:
         bc_epochs: Behaviour-cloning passes over the data.
         value_steps: Environment steps per critic warm-up round, acting with the clone.
         value_rounds: Critic warm-up rounds (each re-computes the bootstrapped targets).
+        dagger_iters: DAgger iterations after the first clone (0: none). Each rolls out the
+            current clone (greedy, with the same ``epsilon`` share of random actions) for
+            ``dagger_steps``, labels every visited state with the teacher's action, aggregates
+            and refits (``bc_epochs`` passes over all data so far).
+        dagger_steps: Environment steps (all copies together) per DAgger iteration.
+        freeze_normalization: Keep the observation-normalisation statistics the clone was fitted
+            with (after cloning and DAgger) for the rest of the run: the critic warm-up and PPO.
+            Otherwise the clone's own rollouts keep updating them (on SurfaceSwitch-v2 the
+            time-since-switch feature's mean moved by 1.9 of its standard deviations: the clone
+            switches far less than the teacher with random actions), so the cloned actor's inputs
+            drift from those it was fitted on even at a learning rate of ~0 (docs/results.md,
+            SurfaceSwitch-v2, session 5).
 
-    The warm start's environment steps (``bc_steps + value_rounds * value_steps``) come on top
-    of ``n_timesteps``; ``run.json`` records them.
+    The warm start's environment steps (``bc_steps + dagger_iters * dagger_steps +
+    value_rounds * value_steps``) come on top of ``n_timesteps``; ``run.json`` records them.
 
     Example:
         >>> WarmStart.from_mapping({"teacher": "threshold", "bc_steps": 1000}).bc_steps
@@ -106,7 +125,7 @@ class WarmStart:
         >>> WarmStart.from_mapping({"teacher": "threshold", "bc_step": 1})
         Traceback (most recent call last):
         ...
-        ValueError: warm_start takes no key(s) ['bc_step']; it takes ['bc_epochs', 'bc_steps', 'epsilon', 'teacher', 'teacher_episodes', 'teacher_seed', 'value_rounds', 'value_steps'].
+        ValueError: warm_start takes no key(s) ['bc_step']; it takes ['bc_epochs', 'bc_steps', 'dagger_iters', 'dagger_steps', 'epsilon', 'freeze_normalization', 'teacher', 'teacher_episodes', 'teacher_seed', 'value_rounds', 'value_steps'].
     """
 
     teacher: str = "threshold"
@@ -117,15 +136,20 @@ class WarmStart:
     bc_epochs: int = 20
     value_steps: int = 50_000
     value_rounds: int = 3
+    dagger_iters: int = 0
+    dagger_steps: int = 50_000
+    freeze_normalization: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.teacher, str) or not self.teacher:
             raise ValueError(f"warm_start.teacher must be a baseline name such as 'threshold', got {self.teacher!r}.")
         for name, low in (("teacher_episodes", 1), ("teacher_seed", 0), ("bc_steps", 1), ("bc_epochs", 1), ("value_steps", 1),
-                          ("value_rounds", 0)):
+                          ("value_rounds", 0), ("dagger_iters", 0), ("dagger_steps", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"warm_start.{name} must be an integer >= {low}, got {value!r}: fix it in the config.")
+        if not isinstance(self.freeze_normalization, bool):
+            raise ValueError(f"warm_start.freeze_normalization must be true or false, got {self.freeze_normalization!r}.")
         if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, (int, float)) or not 0 <= self.epsilon < 1:
             raise ValueError(f"warm_start.epsilon must be a number in [0, 1), got {self.epsilon!r}: fix it in the config.")
 
@@ -149,19 +173,23 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
     Written under a file lock (`qec_gym.sim.csvstore.locked`); None: always fit.
     """
     import dataclasses
+    import hashlib
     import json
 
     from qec_gym.agents import FixedAgent, ThresholdConfig, make_baseline
     from qec_gym.agents.rollout import make_env
     from qec_gym.sim import csvstore
 
+    key = json.dumps([config.env_id, config.env_kwargs, settings.teacher, settings.teacher_episodes,
+                      settings.teacher_seed], sort_keys=True, default=str)
+    if settings.teacher == "tree":
+        return fit_tree_teacher(config, settings, cache=None if cache is None else
+                                Path(cache).with_name(f"warm_start_tree_{hashlib.sha256(key.encode()).hexdigest()[:12]}.joblib"))
     env = make_env(config.env_id, scenarios=config.env_kwargs.get("scenarios", "train"),
                    env_kwargs={k: v for k, v in config.env_kwargs.items() if k != "scenarios"},
                    purpose="fitting the warm-start teacher")
     kind = settings.teacher.partition(":")[0]
     cacheable = cache is not None and kind in ("best_fixed", "threshold")
-    key = json.dumps([config.env_id, config.env_kwargs, settings.teacher, settings.teacher_episodes,
-                      settings.teacher_seed], sort_keys=True, default=str)
     path = Path(cache) if cacheable else None
     try:
         params = json.loads(path.read_text()).get(key) if path is not None and path.exists() else None
@@ -191,29 +219,64 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
     return teacher
 
 
-def teacher_rollouts(venv, teacher, *, steps: int, epsilon: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def fit_tree_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path | None = None):
+    """The decision tree of ``benchmarks/release_eval.py``'s recipe, as a warm-start teacher.
+
+    Myopic-oracle labels on ``settings.teacher_episodes`` training-scenario episodes from
+    ``settings.teacher_seed`` (`qec_gym.agents.generate_dataset`), depth 4
+    (`qec_gym.agents.DecisionTreeAgent.train`); deterministic, so with 30 episodes and seed 0 it
+    is the release evaluation's own tree. ``cache``: a ``.joblib`` path to save it to and load it
+    from (fitted once, under a file lock, for every seed of a configuration); None: always fit.
+    """
+    from qec_gym.agents import DecisionTreeAgent, generate_dataset
+    from qec_gym.sim import csvstore
+
+    def fit():
+        data = generate_dataset(config.env_id, episodes=settings.teacher_episodes, seed=settings.teacher_seed,
+                                env_kwargs=config.env_kwargs)
+        return DecisionTreeAgent.train(data, max_depth=4)
+
+    if cache is None:
+        return fit()
+    path = Path(cache)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with csvstore.locked(path):
+        if not path.exists():
+            fit().save(path)
+    return DecisionTreeAgent.load(path, env_id=config.env_id)
+
+
+def teacher_rollouts(venv, teacher, *, steps: int, epsilon: float, seed: int,
+                     student=None) -> tuple[np.ndarray, np.ndarray, float]:
     """Raw observations and the teacher's actions on them, from ``steps`` transitions of ``venv``.
 
     ``venv`` is the (possibly ``VecNormalize``-wrapped) training VecEnv; the teacher reads raw
-    observations. With probability ``epsilon`` a copy takes a uniformly random action instead
-    of the teacher's; the recorded label is always the teacher's.
+    observations. The teacher acts, or, if ``student`` (an SB3 model of ``venv``) is given, the
+    student acts greedily on the observations ``venv`` returns (DAgger's rollouts). With
+    probability ``epsilon`` a copy takes a uniformly random action instead; the recorded label
+    is always the teacher's.
 
     Returns:
-        (observations float32 (n, obs_dim), actions int64 (n,)), n = ceil(steps / n_envs) * n_envs.
+        (observations float32 (n, obs_dim), actions int64 (n,), agreement), n = ceil(steps /
+        n_envs) * n_envs; agreement: the share of steps on which the actor's own (non-random)
+        choice equalled the teacher's (1.0 when the teacher acts).
     """
     gen = np.random.default_rng(seed)
     n = venv.num_envs
-    raw = _raw(venv, venv.reset())
-    obs_rows, act_rows = [], []
+    obs = venv.reset()
+    raw = _raw(venv, obs)
+    obs_rows, act_rows, agree = [], [], []
     for _ in range(-(-steps // n)):
         teach = np.asarray(teacher.predict(raw)[0], dtype=np.int64).reshape(n)
+        own = teach if student is None else np.asarray(student.predict(obs, deterministic=True)[0], dtype=np.int64)
         explore = gen.random(n) < epsilon
-        act = np.where(explore, gen.integers(0, venv.action_space.n, n), teach)
+        act = np.where(explore, gen.integers(0, venv.action_space.n, n), own)
         obs_rows.append(raw)
         act_rows.append(teach)
+        agree.append(own == teach)
         obs, _, _, _ = venv.step(act)
         raw = _raw(venv, obs)
-    return np.concatenate(obs_rows).astype(np.float32), np.concatenate(act_rows)
+    return np.concatenate(obs_rows).astype(np.float32), np.concatenate(act_rows), float(np.mean(agree))
 
 
 def _raw(venv, obs: np.ndarray) -> np.ndarray:
@@ -295,10 +358,12 @@ def warm_start(config: TrainConfig, settings: WarmStart | Mapping[str, Any], rec
 
     1. fit the teacher (`make_teacher`, cached in ``teacher_cache``) on the training scenarios;
     2. roll it out in the training envs (`teacher_rollouts`; the observation-normalisation
-       statistics are updated on these steps, as in training) and clone it (`behaviour_clone`);
+       statistics are updated on these steps, as in training) and clone it (`behaviour_clone`),
+       then ``dagger_iters`` DAgger rounds (the clone acts, the teacher labels, refit on all);
     3. warm up the critic on the clone's returns (`warm_up_value`).
 
-    ``record`` (if given) receives the teacher, the clone's accuracy, the critic's explained
+    ``record`` (if given) receives the teacher, the clone's accuracy (and per DAgger round the
+    clone's agreement with the teacher on its own rollout and the refit's accuracy), the critic's explained
     variance and the environment steps used; `train` writes it to ``run.json["warm_start"]``.
 
     Raises:
@@ -311,13 +376,26 @@ def warm_start(config: TrainConfig, settings: WarmStart | Mapping[str, Any], rec
 
     def prepare(model, venv) -> None:
         teacher = make_teacher(config, ws, cache=teacher_cache)
-        obs_raw, actions = teacher_rollouts(venv, teacher, steps=ws.bc_steps, epsilon=ws.epsilon, seed=config.seed)
+        obs_raw, actions, _ = teacher_rollouts(venv, teacher, steps=ws.bc_steps, epsilon=ws.epsilon, seed=config.seed)
         vn = model.get_vec_normalize_env()
-        obs = vn.normalize_obs(obs_raw) if vn is not None else obs_raw
+
+        def clone(i: int) -> float:  # normalised with the statistics the policy will see now
+            obs = vn.normalize_obs(obs_raw) if vn is not None else obs_raw
+            return behaviour_clone(model, obs, actions, epochs=ws.bc_epochs, seed=config.seed + i)
+
         out.update(asdict(ws))
         out["teacher_config"] = repr(getattr(teacher, "config", teacher))
-        out["bc_accuracy"] = behaviour_clone(model, obs, actions, epochs=ws.bc_epochs, seed=config.seed)
-        out["critic_explained_variance"] = warm_up_value(model, venv, steps=ws.value_steps, rounds=ws.value_rounds)
+        out["bc_accuracy"] = clone(0)
+        out["dagger"] = []
+        for i in range(1, ws.dagger_iters + 1):
+            new_obs, new_act, agreement = teacher_rollouts(venv, teacher, steps=ws.dagger_steps, epsilon=ws.epsilon,
+                                                           seed=config.seed + 1000 * i, student=model)
+            obs_raw, actions = np.concatenate([obs_raw, new_obs]), np.concatenate([actions, new_act])
+            out["dagger"].append({"on_policy_agreement": agreement, "bc_accuracy": clone(i)})
+        if ws.freeze_normalization and vn is not None:
+            vn.training = False  # VecNormalize updates its statistics only while training
+        out["critic_explained_variance"] = (warm_up_value(model, venv, steps=ws.value_steps, rounds=ws.value_rounds)
+                                            if ws.value_rounds else None)
         out["env_steps"] = int(len(actions) + ws.value_rounds * (-(-ws.value_steps // venv.num_envs)) * venv.num_envs)
 
     return prepare

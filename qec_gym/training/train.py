@@ -117,7 +117,8 @@ def _wrap_normalize(config: TrainConfig, venv, stats_path: Path | None):
         return venv
     if stats_path is not None:
         vn = VecNormalize.load(str(stats_path), venv)
-        vn.training = True
+        # a warm start that froze the statistics (hybrid.WarmStart.freeze_normalization) keeps them frozen on resume
+        vn.training = not (config.warm_start or {}).get("freeze_normalization", False)
         return vn
     return VecNormalize(venv, norm_obs=True, norm_reward=False)
 

@@ -128,3 +128,96 @@ def test_privileged_teacher_is_refused(tmp_path):
     with pytest.raises(ValueError, match="hidden noise"):
         train(cfg, tmp_path / "r")
     assert not (tmp_path / "r" / "run.json").exists()
+
+
+# ---------------------------------------------------------------- DAgger (warm_start.dagger_iters)
+def test_dagger_rollouts_follow_the_student_and_label_with_the_teacher():
+    """With ``student`` the student acts and the teacher only labels: a student that always keeps
+    never leaves the env's initial entry, so every recorded state runs it and every label is the
+    teacher's switch to entry 3 (action 2 + 3); without a student the teacher acts and switches."""
+    from qec_gym.agents import FixedAgent
+    from qec_gym.agents.base import running_entry
+    from qec_gym.training.hybrid import teacher_rollouts
+    from qec_gym.training.native_vec import NativeVecEnv
+
+    class Keep:
+        def predict(self, obs, deterministic=True):
+            return np.zeros(len(obs), dtype=np.int64), None
+
+    venv = NativeVecEnv(ENV, n_envs=2, seed=0, env_kwargs={"max_steps": 40})
+    menu = 10
+    teacher = FixedAgent(3, menu)
+    obs, act, agree = teacher_rollouts(venv, teacher, steps=100, epsilon=0.0, seed=0, student=Keep())
+    start = running_entry(obs, menu)
+    assert obs.shape == (100, 24) and start[0] != 3 and np.all(start == start[0])
+    assert np.all(act == 2 + 3) and agree == 0.0
+    obs, act, agree = teacher_rollouts(venv, teacher, steps=80, epsilon=0.0, seed=0)  # one episode per copy
+    assert agree == 1.0 and np.all(running_entry(obs, menu)[2:] == 3) and np.all(act[2:] == 0)
+
+
+def test_warm_start_dagger_records_its_rounds(tmp_path):
+    ws = {"teacher": "fixed:3", "bc_steps": 800, "epsilon": 0.3, "bc_epochs": 20, "value_rounds": 0,
+          "dagger_iters": 2, "dagger_steps": 400}
+    cfg = resolve_config(ENV, "ppo", overrides={**_TINY, "n_timesteps": 256, "warm_start": ws}, eval_freq=0,
+                         vec_env="native")
+    from qec_gym.training import train
+
+    train(cfg, tmp_path / "run")
+    import json
+
+    meta = json.loads((tmp_path / "run" / "run.json").read_text())["warm_start"]
+    assert meta["env_steps"] == 800 + 2 * 400 and len(meta["dagger"]) == 2
+    # the clone acts as the teacher on its own rollouts (random steps excluded) and refits it
+    assert all(r["on_policy_agreement"] > 0.9 and r["bc_accuracy"] > 0.95 for r in meta["dagger"])
+    assert meta["critic_explained_variance"] is None
+    with pytest.raises(ValueError, match="dagger_iters"):
+        WarmStart(dagger_iters=-1)
+
+
+def test_tree_teacher_is_the_release_recipe_fitted_once(tmp_path):
+    """``teacher: tree`` fits the release evaluation's tree (myopic-oracle dataset, depth 4) on
+    training scenarios, saves it beside the teacher cache, and later seeds load that same file."""
+    from qec_gym.agents import DecisionTreeAgent, generate_dataset
+    from qec_gym.training.hybrid import make_teacher
+
+    cfg = resolve_config(ENV, "ppo", overrides={**_TINY, "n_timesteps": 64}, eval_freq=0)
+    ws = WarmStart(teacher="tree", teacher_episodes=2, teacher_seed=0)
+    cache = tmp_path / "warm_start_teachers.json"
+    first = make_teacher(cfg, ws, cache=cache)
+    (saved,) = tmp_path.glob("warm_start_tree_*.joblib")
+    written = saved.stat().st_mtime_ns
+    again = make_teacher(cfg, ws, cache=cache)  # loaded, not refitted
+    assert saved.stat().st_mtime_ns == written
+    reference = DecisionTreeAgent.train(generate_dataset(ENV, episodes=2, seed=0, env_kwargs={"max_steps": 40}),
+                                        max_depth=4)
+    data = generate_dataset(ENV, episodes=1, seed=5, env_kwargs={"max_steps": 40})
+    from qec_gym.agents.dataset import feature_columns
+
+    obs = data[feature_columns(data)].to_numpy(dtype=np.float32)
+    expected = reference.predict(obs)[0]
+    assert np.array_equal(first.predict(obs)[0], expected) and np.array_equal(again.predict(obs)[0], expected)
+    assert len(set(expected.tolist())) > 1  # a tree that switches, so agreement is not trivial
+
+
+def test_freeze_normalization_keeps_the_warm_start_statistics(tmp_path):
+    """With freeze_normalization the saved statistics are those the clone was fitted with, through
+    the critic warm-up, PPO's rollouts and a resume; without it those rollouts move them."""
+    import pickle
+
+    from qec_gym.training import train
+
+    ws = {"teacher": "fixed:3", "bc_steps": 400, "epsilon": 0.3, "bc_epochs": 2, "value_rounds": 1, "value_steps": 200}
+    means = {}
+    for frozen in (False, True):
+        over = {**_TINY, "n_timesteps": 256, "warm_start": {**ws, "freeze_normalization": frozen}}
+        cfg = resolve_config(ENV, "ppo", overrides=over, eval_freq=0, vec_env="native")
+        model = train(cfg, tmp_path / f"run{frozen}")
+        means[frozen] = pickle.loads((tmp_path / f"run{frozen}" / "vecnormalize.pkl").read_bytes()).obs_rms.count
+        if frozen:  # extend the run: the resumed statistics stay frozen too
+            cfg2 = resolve_config(ENV, "ppo", overrides={**over, "n_timesteps": 512}, eval_freq=0, vec_env="native")
+            train(cfg2, tmp_path / f"run{frozen}", resume=True)
+            after = pickle.loads((tmp_path / f"run{frozen}" / "vecnormalize.pkl").read_bytes()).obs_rms.count
+            assert after == means[True]
+    assert model.num_timesteps == 256
+    # frozen after cloning: the critic warm-up's 200 steps and PPO's 256 are counted only when not frozen
+    assert means[False] - means[True] == pytest.approx(200 + 256, abs=12)
