@@ -76,6 +76,22 @@ def test_control_phase_flips_follow_the_loss_law():
     assert (1 - x[0]) / 2 == pytest.approx(math.pi**2 / (64 * nbar), rel=0.3)
 
 
+def test_hermitian_fast_path_equals_the_general_right_hand_side():
+    """A Hermitian rho0 takes the half-rows path of `evolve_cx`, a non-Hermitian one the full sparse
+    products; linearity ties them: evolve(X + X^dag) = evolve(X) + evolve(X^dag)."""
+    n, nbar = 6, 1.0
+    al = math.sqrt(nbar)
+    p1 = qutip.tensor(qutip.coherent(n, al), qutip.coherent(n, al)).full().ravel()
+    p2 = qutip.tensor(qutip.coherent(n, -al), qutip.basis(n, 1)).full().ravel()
+    x = np.outer(p1, p2.conj())
+    params = CXParams(nbar, 1e-2, n_fock=n)
+    herm = evolve_cx(params, x + x.conj().T)
+    parts = evolve_cx(params, x) + evolve_cx(params, x.conj().T)
+    assert np.abs(herm - herm.conj().T).max() < 1e-15  # the diagonal keeps its roundoff imaginary part
+    assert np.abs(herm - parts).max() < 1e-9
+    assert np.abs(herm).max() > 0.1
+
+
 def test_packaged_table_is_exponentially_suppressed_and_between_published_laws():
     table = packaged_cx_table()
     assert table is not None and table.grid == PACKAGED_CX_GRID
@@ -200,7 +216,7 @@ def test_shifted_table_agrees_with_the_fock_solve_where_both_run():
             ratio = shifted.p_bitflip(nbar, k1, 1.0) / fock.arrays["p_bitflip"][i, j, 0]
             assert 0.985 < ratio < 1.001, (nbar, k1, ratio)
     assert PACKAGED_SHIFTED_CX_GRID.nbar == (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)
-    assert set(CX_BITFLIP_MODELS) == {"simulated", "gouzien2023"}
+    assert set(CX_BITFLIP_MODELS) == {"simulated", "gouzien2023", "solved"}  # "solved": Fock, not shifted
     p = shifted.arrays["p_bitflip"][:, :, 0]
     assert np.all(np.diff(np.log(p), axis=0) < -1.6), p  # at least exp(-1.6 nbar) per photon
     assert np.all(shifted.arrays["n_fock"] == 8)  # n_shift of every solved point
