@@ -17,6 +17,7 @@ import argparse
 import csv
 import datetime
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -81,6 +82,57 @@ def solve_logged(params: CXParams, path: Path = CONVERGENCE_CSV) -> CXBitFlip:
                     f"{r.p_bitflip:.8e}", f"{r.p_xi:.8e}", f"{r.p_ix:.8e}", f"{r.p_xx:.8e}", f"{r.seconds:.1f}",
                     f"{os.getloadavg()[0]:.1f}", datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")])
     return r
+
+
+def known_solve(params: CXParams, fock: CXBitFlipTable) -> CXBitFlip | None:
+    """A solve already made at exactly ``params`` (same truncation): the packaged Fock table's or the CSV's."""
+    g = fock.grid
+    if params.basis == "fock" and params.nbar in g.nbar and params.kappa1_over_kappa2 in g.kappa1_over_kappa2 \
+            and params.gate_time in g.gate_time:
+        index = (g.nbar.index(params.nbar), g.kappa1_over_kappa2.index(params.kappa1_over_kappa2),
+                 g.gate_time.index(params.gate_time))
+        if g.params_at(index).truncation == params.truncation:
+            a = fock.arrays
+            return CXBitFlip(params, float(a["p_bitflip"][index]), p_xi=float(a["p_xi"][index]),
+                             p_ix=float(a["p_ix"][index]), p_xx=float(a["p_xx"][index]), n_fock=params.truncation,
+                             seconds=float("nan"))
+    key = _row_key(params.nbar, params.kappa1_over_kappa2, params.gate_time, params.basis, params.truncation)
+    return solve_logged(params) if key in read_solves() else None
+
+
+def build_solved(fock: CXBitFlipTable, *, solve_missing: bool) -> CXBitFlipTable:
+    """The packaged solved table (`PACKAGED_SOLVED_CX_GRID`) from solves already made (`known_solve`).
+
+    A point not solved yet is solved now (``solve_missing``) or, at ``kappa_1 / kappa_2 = 1e-2``,
+    derived from its ``1e-4`` solve times the ``1e-2 / 1e-4`` ratio of the solved nbar points
+    (interpolated in nbar, held beyond them); derived points carry ``n_fock = 0`` in the table.
+    """
+    grid = PACKAGED_SOLVED_CX_GRID
+    arrays = CXBitFlipTable._empty(grid)
+    names = ("p_bitflip", "p_xi", "p_ix", "p_xx")
+    for index in np.ndindex(grid.shape):
+        params = grid.params_at(index)
+        r = known_solve(params, fock)
+        if r is None and solve_missing:
+            r = solve_logged(params)
+        if r is not None:
+            for name in names:
+                arrays[name][index] = getattr(r, name)
+            arrays["n_fock"][index] = params.truncation
+            arrays["done"][index] = True
+    if not arrays["done"].all():
+        lo, hi = grid.kappa1_over_kappa2.index(1e-4), grid.kappa1_over_kappa2.index(1e-2)
+        both = arrays["done"][:, lo, 0] & arrays["done"][:, hi, 0]
+        ratio = np.log(arrays["p_bitflip"][both, hi, 0] / arrays["p_bitflip"][both, lo, 0])
+        for i in np.nonzero(~arrays["done"][:, hi, 0])[0]:
+            f = math.exp(np.interp(grid.nbar[i], np.array(grid.nbar)[both], ratio))
+            for name in names:
+                arrays[name][i, hi, 0] = arrays[name][i, lo, 0] * f
+            arrays["done"][i, hi, 0] = True
+            print(f"  nbar {grid.nbar[i]:g}, k1/k2 1e-2: derived, {f:.4f} x the 1e-4 solve (not solved)")
+    table = CXBitFlipTable(grid, arrays)
+    print(f"wrote {table.save(cache_dir=PACKAGED_CX_TABLES)}")
+    return table
 
 
 def converge(points: list[tuple[float, float]], *, tol: float = 0.02, start_extra: int = 0, max_extra: int = 8,
@@ -155,77 +207,96 @@ def validate(shifted: CXBitFlipTable, fock: CXBitFlipTable, points: list[tuple[f
             print(f"{nbar:>5g} {k1:>7g} {ns:>7} {r.p_bitflip:>11.4e} {ratio:>8.4f} {r.seconds:>6.0f}", flush=True)
 
 
-SHIFT_CONVERGENCE = {6.0: ((6, 8.9e-7), (8, 2.31e-6), (10, 2.74950e-06)), 8.0: ((6, 1.72e-9), (8, 1.17e-8), (10, 2.64141e-08))}
-"""Shifted-basis ``--validate`` results (``n_shift``, p) at ``kappa_1 / kappa_2 = 1e-2``, drawn as lower bounds."""
-
-
-def _convergence_rows(path: Path = CONVERGENCE_CSV) -> dict[tuple[float, float], list[tuple[int, float]]]:
-    """Fock-basis solves of the CSV at T = 1/k2: {(nbar, k1): [(n_fock, p), ...] sorted by n_fock}."""
-    out: dict[tuple[float, float], list[tuple[int, float]]] = {}
+def _convergence_rows(path: Path = CONVERGENCE_CSV) -> dict[tuple[float, float, str], list[tuple[int, float]]]:
+    """Solves of the CSV at T = 1/k2: {(nbar, k1, basis): [(truncation, p), ...] sorted by truncation}."""
+    out: dict[tuple[float, float, str], list[tuple[int, float]]] = {}
     for (nbar, k1, t, basis, n), row in read_solves(path).items():
-        if basis == "fock" and t == 1.0:
-            out.setdefault((nbar, k1), []).append((n, float(row["p_bitflip"])))
+        if t == 1.0:
+            out.setdefault((nbar, k1, basis), []).append((n, float(row["p_bitflip"])))
     return {k: sorted(v) for k, v in sorted(out.items())}
 
 
 def figure(fock: CXBitFlipTable, shifted: CXBitFlipTable, solved: CXBitFlipTable | None, path: Path) -> None:
-    """Left: solved tables, extrapolation and published laws against nbar (T = 1/k2). Right: convergence."""
+    """Left: the laws against nbar (T = 1/k2). Middle: the same over Gouzien's 0.5 exp(-2 nbar), with the
+    converged points and nbar 8's bracket. Right: truncation convergence, over the solved law."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax, conv) = plt.subplots(1, 2, figsize=(12.5, 5.0), gridspec_kw={"width_ratios": [1.6, 1]})
+    fig, (ax, rel, conv) = plt.subplots(1, 3, figsize=(17, 5.2), gridspec_kw={"width_ratios": [1.3, 1, 1]})
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     top = 8.0
     every = np.linspace(2.0, top, 61)
     solved_f = np.linspace(fock.grid.nbar[0], fock.grid.nbar[-1], 31)
     beyond_f = np.linspace(fock.grid.nbar[-1], top, 31)
+    rows = _convergence_rows()
     for c, k1 in zip(colors, (1e-4, 1e-3, 1e-2)):
-        ax.plot(solved_f, [fock.p_bitflip(x, k1, 1.0) for x in solved_f], "-", color=c, lw=1,
-                label=f"v2/v3 law: Fock solve at nbar 2..4, k1/k2={k1:g}")
-        ax.plot(beyond_f, [fock.p_bitflip(x, k1, 1.0) for x in beyond_f], "-", color=c, alpha=0.3, lw=3,
-                label="its extrapolation above 4 (CatSwitch-v2, v3)" if k1 == 1e-4 else None)
-        if solved is not None:
-            xs = np.linspace(solved.grid.nbar[0], solved.grid.nbar[-1], 61)
-            ax.plot(xs, [solved.p_bitflip(x, k1, 1.0) for x in xs], "-.", color=c, lw=1.2,
-                    label=f"solved law nbar 2..8 (CatSwitch-v4), k1/k2={k1:g}")
-        ax.plot(every, [alice_bob_cx_bitflip(x, k1, 1.0) for x in every], ":", color=c, label=f"Alice & Bob law, k1/k2={k1:g}")
-    if solved is not None:
-        for j in range(len(solved.grid.kappa1_over_kappa2)):
-            ax.plot(solved.grid.nbar, solved.arrays["p_bitflip"][:, j, 0], "D", ms=5, mfc="none", color="k",
-                    label="converged Fock solves (table points)" if j == 0 else None)
+        for a, norm in ((ax, lambda x: 1.0), (rel, gouzien_cx_bitflip)):
+            a.plot(solved_f, [fock.p_bitflip(x, k1, 1.0) / norm(x) for x in solved_f], "-", color=c, lw=1, alpha=0.6,
+                   label=f"v2/v3 law: Fock solve at nbar 2..4, k1/k2={k1:g}" if a is ax else None)
+            a.plot(beyond_f, [fock.p_bitflip(x, k1, 1.0) / norm(x) for x in beyond_f], "-", color=c, alpha=0.25, lw=3,
+                   label="its extrapolation above 4 (CatSwitch-v2, v3)" if a is ax and k1 == 1e-4 else None)
+            if solved is not None:
+                a.plot(every, [solved.p_bitflip(x, k1, 1.0) / norm(x) for x in every], "-.", color=c, lw=1.6,
+                       label=f"solved law (CatSwitch-v4; solved 2..6, extended above), k1/k2={k1:g}" if a is ax else None)
+            if a is ax or k1 == 1e-4:
+                a.plot(every, [alice_bob_cx_bitflip(x, k1, 1.0) / norm(x) for x in every], ":", color=c,
+                       label=f"Alice & Bob law, k1/k2={k1:g}" if a is ax else "Alice & Bob law, k1/k2=1e-4")
+        if k1 in (1e-4, 1e-2) and solved is not None:
+            j = solved.grid.kappa1_over_kappa2.index(k1)
+            ok = solved.arrays["n_fock"][:, j, 0] > 0
+            nb = np.array(solved.grid.nbar)[ok]
+            p = solved.arrays["p_bitflip"][ok, j, 0]
+            for a, scale in ((ax, np.ones_like(nb)), (rel, [gouzien_cx_bitflip(x) for x in nb])):
+                a.plot(nb, p / scale, "D", ms=5, mfc="none", color=c,
+                       label=f"converged solves, k1/k2={k1:g}" if a is rel else None)
+        fock8 = [p for (nb, k, basis), seq in rows.items() if nb == 8.0 and k == k1 and basis == "fock" for _, p in seq[-1:]]
+        shift8 = [p for (nb, k, basis), seq in rows.items() if nb == 8.0 and k == k1 and basis == "shifted" for _, p in seq[-1:]]
+        if fock8 and shift8:
+            g8 = gouzien_cx_bitflip(8.0)
+            for a, s8 in ((ax, 1.0), (rel, g8)):
+                a.errorbar([8.0 + (0.04 if k1 == 1e-2 else 0.0)], [(fock8[0] + shift8[0]) / 2 / s8],
+                           yerr=[[(fock8[0] - shift8[0]) / 2 / s8]], fmt="none", color=c, capsize=4, lw=1.5,
+                           label=f"nbar 8 bracket (shifted below, Fock above), k1/k2={k1:g}" if a is rel else None)
     ax.plot(shifted.grid.nbar, shifted.arrays["p_bitflip"][:, 0, 0], "o", ms=3, color="gray", alpha=0.7,
             label="shifted basis n_shift=8, k1/k2=1e-4 (lower bounds above 4)")
     ax.plot(every, [gouzien_cx_bitflip(x) for x in every], "--", color="gray", label="Gouzien et al. Eq. D8: 0.5 exp(-2 nbar)")
+    rel.axhline(1.0, ls="--", color="gray")
     ax.set_yscale("log")
     ax.set_xlabel("mean photon number nbar")
     ax.set_ylabel("CX bit-flip probability per gate (T = 1/kappa_2)")
     ax.set_title("Bias-preserving CX of dissipative cats: two-mode Lindblad model vs published laws", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=6)
-    # right: p(truncation) / p(largest Fock truncation) per nbar; Fock falls, the shifted basis rises
-    rows = _convergence_rows()
-    for i, ((nbar, k1), seq) in enumerate(rows.items()):
+    ax.legend(fontsize=5.5)
+    rel.set_xlabel("mean photon number nbar")
+    rel.set_ylabel("p_bitflip / (0.5 exp(-2 nbar))")
+    rel.set_title("Over Gouzien et al.'s law (dashed: 1)", fontsize=9)
+    rel.set_ylim(0.0, 2.5)
+    rel.grid(True, alpha=0.3)
+    rel.legend(fontsize=6)
+    # right: p / (the solved law) against the basis size per mode (n_fock, or 2 n_shift)
+    styles = {1e-4: ("o", "-"), 1e-2: ("s", "--")}
+    for i, nbar in enumerate(sorted({k[0] for k in rows if k[0] > 4})):
         c = colors[i % len(colors)]
-        n0 = CXParams(nbar, k1).resolved_n_fock
-        final = seq[-1][1]
-        mark = "o" if k1 == 1e-4 else "s"
-        conv.plot([n - n0 for n, _ in seq], [p / final for _, p in seq], mark + "-", color=c, ms=4,
-                  label=f"Fock, nbar={nbar:g}, k1/k2={k1:g} (n_fock {seq[0][0]}..{seq[-1][0]})")
-        if k1 == 1e-2 and nbar in SHIFT_CONVERGENCE:
-            pts = SHIFT_CONVERGENCE[nbar]
-            conv.plot([ns - 10 for ns, _ in pts], [p / final for _, p in pts], "v--", color=c, ms=4, alpha=0.7,
-                      label=f"shifted basis, nbar={nbar:g}: n_shift 6, 8, 10 (x = n_shift - 10)")
-    conv.axhspan(0.98, 1.02, color="gray", alpha=0.15, lw=0)
-    conv.set_xlabel("n_fock - default ceil(nbar + 6 sqrt(nbar)) + 4   (shifted: n_shift - 10)")
-    conv.set_ylabel("p_bitflip / p at the largest n_fock")
-    conv.set_title("Truncation convergence (band: +-2%)", fontsize=9)
-    conv.set_ylim(0.0, 1.6)
-    conv.grid(True, alpha=0.3)
+        for k1, (mark, line) in styles.items():
+            ref = solved.p_bitflip(nbar, k1, 1.0) if solved is not None else float("nan")
+            for basis, xs, fill in (("fock", 1, None), ("shifted", 2, "none")):
+                seq = rows.get((nbar, k1, basis), [])
+                if seq:
+                    conv.plot([xs * n for n, _ in seq], [p / ref for _, p in seq], mark + (line if basis == "fock" else ":"),
+                              color=c, ms=4, mfc=fill, label=f"nbar={nbar:g}, k1/k2={k1:g}, {basis} "
+                              f"{'n_fock' if basis == 'fock' else 'n_shift'} {seq[0][0]}..{seq[-1][0]}")
+    conv.axhspan(0.98, 1.02, color="gray", alpha=0.2, lw=0)
+    conv.set_yscale("log")
+    conv.set_ylim(0.3, 10.0)
+    conv.set_xlabel("basis states per mode (Fock: n_fock; shifted: 2 n_shift)")
+    conv.set_ylabel("p_bitflip / solved law (nbar 8: its extension)")
+    conv.set_title("Truncation: Fock falls, shifted basis rises (band: +-2%)", fontsize=9)
+    conv.grid(True, which="both", alpha=0.3)
     conv.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     print(f"wrote {path}")
 
@@ -235,7 +306,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--packaged", action="store_true", help="build (or resume) the packaged table")
     parser.add_argument("--packaged-shifted", action="store_true", help="build (or resume) the shifted-basis table")
     parser.add_argument("--packaged-solved", action="store_true",
-                        help="build (or resume) the solved nbar 2..8 table at converged n_fock (reuses the CSV's solves)")
+                        help="build the solved nbar 2..8 table at converged n_fock (reuses v2's table and the CSV's solves)")
+    parser.add_argument("--derive-missing", action="store_true",
+                        help="--packaged-solved: derive missing k1/k2 = 1e-2 points from the 1e-4 solves instead of solving")
     parser.add_argument("--convergence", action="store_true", help="truncation convergence at a few points")
     parser.add_argument("--figure", action="store_true", help="draw docs/figures/cx_bitflip.png from both tables")
     parser.add_argument("--validate", action="store_true",
@@ -258,7 +331,7 @@ def main(argv: list[str] | None = None) -> None:
     table = build() if args.packaged else CXBitFlipTable.load(PACKAGED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)
     shifted = CXBitFlipTable.load(PACKAGED_SHIFTED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)
     if args.packaged_solved:
-        solved = build(PACKAGED_SOLVED_CX_GRID, solve=solve_logged)
+        solved = build_solved(table, solve_missing=not args.derive_missing)
     else:
         try:
             solved = CXBitFlipTable.load(PACKAGED_SOLVED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)

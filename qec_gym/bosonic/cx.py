@@ -702,12 +702,12 @@ the same model in the shifted Fock basis (`evolve_cx_shifted`, ``n_shift = 8``) 
 Within 1.2% of the Fock solve at nbar 2..4; above 4 NOT converged (lower bounds, module docstring),
 so no CX law uses it: it backs the validation and the figure."""
 
-PACKAGED_SOLVED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0, 5.0, 6.0, 8.0), (1e-4, 1e-2), (1.0,),
-                                      n_fock=(17, 20, 22, 27, 29, 34))
-"""Grid of the packaged solved CX table (``python benchmarks/cx_bitflip_table.py --packaged-solved``):
-the Fock-basis solve at ``T = 1 / kappa_2`` up to nbar 8 (the ``CatSwitch`` menu's nbar), each point at
-the larger of two truncations that agree within 2% (``--converge``; module docstring). The law
-``cx_bitflip="solved"`` of `qec_gym.bosonic.channel` (``CatSwitch-v4``)."""
+PACKAGED_SOLVED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0, 5.0, 6.0), (1e-4, 1e-2), (1.0,), n_fock=(15, 18, 20, 27, 29))
+"""Grid of the packaged solved CX table (``python benchmarks/cx_bitflip_table.py --packaged-solved``), the
+law ``cx_bitflip="solved"`` of `qec_gym.bosonic.channel` (``CatSwitch-v4``): Fock-basis solves at
+``T = 1 / kappa_2``, at nbar 2..4 those of `PACKAGED_CX_GRID`, at nbar 5 and 6 at a truncation whose
+value lies within 2% above a shifted-basis lower bound (module docstring, "Converged above nbar 4").
+Above nbar 6 `CXBitFlipTable.p_bitflip` extends the nbar 5..6 slope (nbar 8 is bracketed, not converged)."""
 
 MAX_EXTRAPOLATED_NBAR = 9.0
 """Largest ``nbar`` `CXBitFlipTable.p_bitflip` extrapolates to above a table's grid."""
@@ -771,6 +771,12 @@ class CXBitFlipTable:
         tmp = path.with_suffix(".tmp.npz")
         np.savez(tmp, meta=np.array(meta), **arrays)
         os.replace(tmp, path)
+
+    def save(self, *, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+        """Write the table to its cache file (`cx_table_path`) and return the path."""
+        path = cx_table_path(self.grid, cache_dir=cache_dir)
+        self._write(path, self.grid, self.arrays)
+        return path
 
     @classmethod
     def load(cls, grid: CXTableGrid, *, cache_dir: str | os.PathLike[str] | None = None) -> CXBitFlipTable:

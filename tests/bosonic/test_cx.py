@@ -1,6 +1,8 @@
 """The cat CX's bit flips (qec_gym.bosonic.cx): independent qutip construction, closed forms, packaged table."""
 
+import csv
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -222,3 +224,74 @@ def test_shifted_table_agrees_with_the_fock_solve_where_both_run():
     assert np.all(shifted.arrays["n_fock"] == 8)  # n_shift of every solved point
     for i, nbar in enumerate(PACKAGED_SHIFTED_CX_GRID.nbar):
         assert shifted.p_bitflip(nbar, 1e-4, 1.0) == pytest.approx(p[i, 0], rel=1e-12)
+
+
+# ------------------------------------------------------------------ solved table up to nbar 8 (CatSwitch-v4's law)
+_CONVERGENCE_CSV = Path(__file__).resolve().parents[2] / "docs" / "figures" / "cx_bitflip_convergence.csv"
+
+
+def _logged_solves() -> dict:
+    with open(_CONVERGENCE_CSV, newline="") as f:
+        return {(float(r["nbar"]), float(r["kappa1_over_kappa2"]), r["basis"], int(r["truncation"])): float(r["p_bitflip"])
+                for r in csv.DictReader(f) if float(r["gate_time"]) == 1.0}
+
+
+def test_solved_table_holds_bracketed_solves_and_replaces_the_extrapolation():
+    """`PACKAGED_SOLVED_CX_GRID`: v2's Fock solves at nbar 2..4; at nbar 5, 6 Fock solves bracketed by the
+    convergence log (``--converge`` / ``docs/figures/cx_bitflip_convergence.csv``): a too small Fock truncation
+    adds bit flips (the value falls as n_fock grows), a too small shifted basis removes them (it rises with
+    n_shift), and the table's value lies within 2% above the largest shifted-basis solve. Both lie below v2's
+    extrapolation, which the solved law replaces."""
+    from qec_gym.bosonic.cx import PACKAGED_SOLVED_CX_GRID
+
+    solved, fock, shifted = packaged_cx_table("solved"), packaged_cx_table("fock"), packaged_cx_table("shifted")
+    assert solved is not None and solved.grid == PACKAGED_SOLVED_CX_GRID
+    logged = _logged_solves()
+    lo = PACKAGED_SOLVED_CX_GRID.kappa1_over_kappa2.index(1e-4)
+    for i, nbar in enumerate(PACKAGED_SOLVED_CX_GRID.nbar):
+        n = PACKAGED_SOLVED_CX_GRID.n_fock[i]
+        brackets = 0
+        for j, k1 in enumerate(PACKAGED_SOLVED_CX_GRID.kappa1_over_kappa2):
+            p, levels = solved.arrays["p_bitflip"][i, j, 0], solved.arrays["n_fock"][i, j, 0]
+            if nbar <= 4.0:
+                assert levels == n == CXParams(nbar, k1).resolved_n_fock
+                assert p == pytest.approx(fock.p_bitflip(nbar, k1, 1.0), rel=1e-12)  # v2's solve, same truncation
+                continue
+            assert p < 0.95 * fock.p_bitflip(nbar, k1, 1.0)  # below the extrapolation
+            if levels == 0:  # derived (k1 = 1e-2 not solved): the 1e-4 solve times a 1.00-1.05 loss factor
+                assert k1 == 1e-2 and 1.0 < p / solved.arrays["p_bitflip"][i, lo, 0] < 1.05
+                continue
+            assert levels == n and logged[(nbar, k1, "fock", n)] == pytest.approx(p, rel=1e-8)
+            if (nbar, k1, "fock", n - 2) in logged:
+                assert logged[(nbar, k1, "fock", n - 2)] > p  # falls with n_fock
+            lower = [v for (nb, k, basis, _), v in sorted(logged.items()) if (nb, k, basis) == (nbar, k1, "shifted")]
+            if lower:
+                assert lower == sorted(lower) and lower[-1] < p < 1.02 * lower[-1], (nbar, k1, lower, p)
+                brackets += 1
+        assert nbar <= 4.0 or brackets >= 1, f"nbar {nbar}: no shifted-basis lower bound logged"
+    slopes = np.diff(np.log(solved.arrays["p_bitflip"][:, lo, 0])) / np.diff(PACKAGED_SOLVED_CX_GRID.nbar)
+    assert np.all((-2.4 < slopes) & (slopes < -1.9)), slopes  # exp(-c nbar), c ~ 2.0..2.3
+    # nbar 8 is not converged; the law's extension of the nbar 5..6 slope lies inside its bracket
+    p8 = solved.p_bitflip(8.0, 1e-2, 1.0)
+    upper = min(v for (nb, _, basis, _), v in logged.items() if nb == 8.0 and basis == "fock")
+    lower = max(v for (nb, k, basis, _), v in logged.items() if (nb, k, basis) == (8.0, 1e-2, "shifted"))
+    assert lower < p8 < upper, (lower, p8, upper)
+
+
+def test_fock_and_shifted_truncations_bracket_the_converged_value():
+    """The convergence behaviour at a cheap point (nbar 2, k1/k2 = 1e-2): Fock truncations fall towards the
+    converged value (v2's table, n_fock = 15), shifted bases rise towards it (the table, n_shift = 8)."""
+    fock, shifted = packaged_cx_table("fock"), packaged_cx_table("shifted")
+    target = fock.p_bitflip(2.0, 1e-2, 1.0)
+    f = [solve_cx_bitflip(CXParams(2.0, 1e-2, n_fock=n)).p_bitflip for n in (11, 13)]  # 1.283e-2, 1.234e-2
+    s = [solve_cx_bitflip(CXParams(2.0, 1e-2, basis="shifted", n_shift=k)).p_bitflip for k in (4, 5)]  # 1.151e-2, 1.224e-2
+    assert f[0] > f[1] > target and s[0] < s[1] < shifted.p_bitflip(2.0, 1e-2, 1.0)
+    assert f[1] / target - 1 < 0.005 and 1 - s[1] / target < 0.01, (f, s, target)
+    assert shifted.p_bitflip(2.0, 1e-2, 1.0) == pytest.approx(target, rel=2e-3)
+
+
+@pytest.mark.slow
+def test_a_logged_solve_above_nbar_4_reproduces():
+    """nbar 5, k1/k2 = 1e-4, n_fock = 25 (~2-5 CPU-min): the solver reproduces its logged value."""
+    r = solve_cx_bitflip(CXParams(5.0, 1e-4, n_fock=25))
+    assert r.p_bitflip == pytest.approx(_logged_solves()[(5.0, 1e-4, "fock", 25)], rel=1e-8)
