@@ -17,7 +17,6 @@ import argparse
 import csv
 import datetime
 import logging
-import math
 import os
 import time
 from pathlib import Path
@@ -39,6 +38,7 @@ from qec_gym.bosonic.cx import (  # noqa: E402
     CXTableGrid,
     CXBitFlipTable,
     CXParams,
+    cx_table_path,
     alice_bob_cx_bitflip,
     gouzien_cx_bitflip,
     solve_cx_bitflip,
@@ -100,39 +100,18 @@ def known_solve(params: CXParams, fock: CXBitFlipTable) -> CXBitFlip | None:
     return solve_logged(params) if key in read_solves() else None
 
 
-def build_solved(fock: CXBitFlipTable, *, solve_missing: bool) -> CXBitFlipTable:
-    """The packaged solved table (`PACKAGED_SOLVED_CX_GRID`) from solves already made (`known_solve`).
-
-    A point not solved yet is solved now (``solve_missing``) or, at ``kappa_1 / kappa_2 = 1e-2``,
-    derived from its ``1e-4`` solve times the ``1e-2 / 1e-4`` ratio of the solved nbar points
-    (interpolated in nbar, held beyond them); derived points carry ``n_fock = 0`` in the table.
-    """
+def build_solved(fock: CXBitFlipTable) -> CXBitFlipTable:
+    """The packaged solved table (`PACKAGED_SOLVED_CX_GRID`), reusing solves already made (`known_solve`):
+    v2's table at nbar 2..4, the CSV above; a point not solved yet is solved now (and logged)."""
     grid = PACKAGED_SOLVED_CX_GRID
-    arrays = CXBitFlipTable._empty(grid)
-    names = ("p_bitflip", "p_xi", "p_ix", "p_xx")
-    for index in np.ndindex(grid.shape):
-        params = grid.params_at(index)
+
+    def solve(params: CXParams) -> CXBitFlip:
         r = known_solve(params, fock)
-        if r is None and solve_missing:
-            r = solve_logged(params)
-        if r is not None:
-            for name in names:
-                arrays[name][index] = getattr(r, name)
-            arrays["n_fock"][index] = params.truncation
-            arrays["done"][index] = True
-    if not arrays["done"].all():
-        lo, hi = grid.kappa1_over_kappa2.index(1e-4), grid.kappa1_over_kappa2.index(1e-2)
-        both = arrays["done"][:, lo, 0] & arrays["done"][:, hi, 0]
-        ratio = np.log(arrays["p_bitflip"][both, hi, 0] / arrays["p_bitflip"][both, lo, 0])
-        for i in np.nonzero(~arrays["done"][:, hi, 0])[0]:
-            f = math.exp(np.interp(grid.nbar[i], np.array(grid.nbar)[both], ratio))
-            for name in names:
-                arrays[name][i, hi, 0] = arrays[name][i, lo, 0] * f
-            arrays["done"][i, hi, 0] = True
-            print(f"  nbar {grid.nbar[i]:g}, k1/k2 1e-2: derived, {f:.4f} x the 1e-4 solve (not solved)")
-    table = CXBitFlipTable(grid, arrays)
-    print(f"wrote {table.save(cache_dir=PACKAGED_CX_TABLES)}")
-    return table
+        return solve_logged(params) if r is None else r
+
+    path = cx_table_path(grid, cache_dir=PACKAGED_CX_TABLES)
+    path.unlink(missing_ok=True)  # rebuilt from the solves, so that a changed CSV row is picked up
+    return build(grid, solve=solve)
 
 
 def converge(points: list[tuple[float, float]], *, tol: float = 0.02, start_extra: int = 0, max_extra: int = 8,
@@ -307,8 +286,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--packaged-shifted", action="store_true", help="build (or resume) the shifted-basis table")
     parser.add_argument("--packaged-solved", action="store_true",
                         help="build the solved nbar 2..8 table at converged n_fock (reuses v2's table and the CSV's solves)")
-    parser.add_argument("--derive-missing", action="store_true",
-                        help="--packaged-solved: derive missing k1/k2 = 1e-2 points from the 1e-4 solves instead of solving")
     parser.add_argument("--convergence", action="store_true", help="truncation convergence at a few points")
     parser.add_argument("--figure", action="store_true", help="draw docs/figures/cx_bitflip.png from both tables")
     parser.add_argument("--validate", action="store_true",
@@ -331,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     table = build() if args.packaged else CXBitFlipTable.load(PACKAGED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)
     shifted = CXBitFlipTable.load(PACKAGED_SHIFTED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)
     if args.packaged_solved:
-        solved = build_solved(table, solve_missing=not args.derive_missing)
+        solved = build_solved(table)
     else:
         try:
             solved = CXBitFlipTable.load(PACKAGED_SOLVED_CX_GRID, cache_dir=PACKAGED_CX_TABLES)
