@@ -3,7 +3,7 @@
 At fixed kappa_1/kappa_2 = 1e-3 and distance d, the logical error per round of a phase-flip
 repetition code over cats is the simulated phase-flip part (stim + pymatching, rounds = d) plus the
 analytic bit-flip part (`qec_gym.bosonic.channel`; CX bit flips from the two-mode Lindblad
-simulation, `qec_gym.bosonic.cx`: ``--cx-law solved`` (default; converged solves at nbar 2..8, the law
+simulation, `qec_gym.bosonic.cx`: ``--cx-law solved`` (default; converged solves at nbar 2..6, the law
 of CatSwitch-v4) or ``simulated`` (solved at nbar 2..4 and extrapolated above, CatSwitch-v2/v3)).
 Bit flips fall like exp(-2 nbar), phase flips grow with nbar: the total has an interior minimum.
 Writes the sweep and a figure, and prints the optimal nbar per distance with the chosen CX law and,

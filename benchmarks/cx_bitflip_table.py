@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--packaged", action="store_true", help="build (or resume) the packaged table")
     parser.add_argument("--packaged-shifted", action="store_true", help="build (or resume) the shifted-basis table")
     parser.add_argument("--packaged-solved", action="store_true",
-                        help="build the solved nbar 2..8 table at converged n_fock (reuses v2's table and the CSV's solves)")
+                        help="build the solved nbar 2..6 table at converged n_fock (reuses v2's table and the CSV's solves)")
     parser.add_argument("--convergence", action="store_true", help="truncation convergence at a few points")
     parser.add_argument("--figure", action="store_true", help="draw docs/figures/cx_bitflip.png from both tables")
     parser.add_argument("--validate", action="store_true",

@@ -60,9 +60,9 @@ Literature check (``d = 5, 7, 9``, ``kappa_1 / kappa_2 = 1e-3``, rounds = d, pym
 with this channel, ``docs/figures/cat_optimum.csv``): the simulated phase-flip part is 0.57-1.31
 times Gouzien et al.'s fit ``0.056 (nbar^0.86 (kappa_1 / kappa_2) / 0.013)^((d + 1) / 2)``
 (`gouzien_phase_flip_per_round`) for ``nbar`` in 3..8, lowest at large ``nbar`` and ``d``; the
-optimum ``nbar`` (total error least) is 4.90, 5.49, 5.96 for d = 5, 7, 9 with the simulated CX bit
-flips (4.79, 5.39, 5.88 with ``0.5 exp(-2 nbar)``, on the same phase-flip samples;
-``benchmarks/cat_optimum.py``).
+optimum ``nbar`` (total error least) is 4.88, 5.44, 5.89 for d = 5, 7, 9 with the solved CX bit
+flips (``cx_bitflip="solved"``, the CSV's), 4.90, 5.49, 5.96 with ``"simulated"`` and 4.79, 5.39, 5.88
+with ``0.5 exp(-2 nbar)``, on the same phase-flip samples (``benchmarks/cat_optimum.py``).
 
 Example:
     >>> ch = cat_channel(CatOperatingPoint(4.0, 1e-3))
@@ -125,7 +125,7 @@ CX_BITFLIP_MODELS = ("simulated", "gouzien2023", "solved")
 `qec_gym.bosonic.cx` solved in the Fock basis at nbar 2..4 and extrapolated above (packaged table;
 ``CatSwitch-v2``, ``-v3``); ``"gouzien2023"``, Gouzien et al.'s Eq. D8 ``0.5 exp(-2 nbar)`` (the law of
 channel version 1, kept so that ``CatSwitch-v1`` stays reproducible); ``"solved"``, the same model
-solved in the Fock basis at nbar 2, 3, 4, 5, 6, 8 with converged truncation
+solved in the Fock basis at nbar 2..6 with converged truncation, extended on the nbar 5..6 slope above
 (`qec_gym.bosonic.cx.PACKAGED_SOLVED_CX_GRID`, ``T = 1 / kappa_2`` only; ``CatSwitch-v4``), which
 replaces the extrapolation above nbar 4. The shifted-basis solves (`qec_gym.bosonic.cx.PACKAGED_SHIFTED_CX_GRID`)
 are not a law here: at ``n_shift = 8`` they are lower bounds above nbar ~4 (`qec_gym.bosonic.cx`)."""
@@ -180,7 +180,7 @@ class CatOperatingPoint:
         cx_bitflip: Source of the CX bit-flip probability, one of `CX_BITFLIP_MODELS` (default
             ``"simulated"``; it covers ``nbar`` 2..9 (solved 2..4), ``kappa_1 / kappa_2`` 1e-4..1e-2 and
             ``gate_time`` 1..2, see `qec_gym.bosonic.cx.PACKAGED_CX_GRID`; ``"solved"``: nbar 2..9
-            (solved 2..8), the same loss range, ``gate_time`` 1 only).
+            (solved 2..6), the same loss range, ``gate_time`` 1 only).
 
     Times come from kappa_2, not from transmon gate times: the CX lasts ``1 / kappa_2`` and
     preparation and readout ``1 / kappa_2`` each, as in Gouzien et al. (App. D, p. 25) and Alice &

@@ -898,7 +898,7 @@ def packaged_cx_table(name: str = "fock") -> CXBitFlipTable | None:
     Args:
         name: ``"fock"`` (`PACKAGED_CX_GRID`, solved at nbar 2..4, the law of CatSwitch-v2/v3),
             ``"shifted"`` (`PACKAGED_SHIFTED_CX_GRID`: validated at nbar 2..4, lower bounds above) or
-            ``"solved"`` (`PACKAGED_SOLVED_CX_GRID`: Fock basis converged up to nbar 8).
+            ``"solved"`` (`PACKAGED_SOLVED_CX_GRID`: Fock basis converged up to nbar 6).
 
     Raises:
         ValueError: an unknown ``name``.

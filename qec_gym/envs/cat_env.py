@@ -63,7 +63,7 @@ per step.
 
 ## Version history
 * v4 (next to v1..v3, all unchanged): v3 with the CX bit flips of the two-mode Lindblad model solved
-  at converged Fock truncation at nbar 2, 3, 4, 5, 6, 8 (``cx_bitflip="solved"``,
+  at converged Fock truncation at nbar 2..6, extended on the nbar 5-6 slope above (``cx_bitflip="solved"``,
   `qec_gym.bosonic.cx.PACKAGED_SOLVED_CX_GRID`) instead of v2/v3's solve at 2..4 extrapolated above,
   which overstates them at nbar 5-8 (``docs/figures/cx_bitflip.png``). The reward's bit-flip part and
   ``bit_flip_round`` change; the phase-flip table (v3's), observation and scenarios do not.

@@ -1,4 +1,4 @@
-"""CatSwitch-v4: v3's fitted phase-flip table with the CX bit-flip law solved up to nbar 8 ("solved");
+"""CatSwitch-v4: v3's fitted phase-flip table with the CX bit-flip law solved to nbar 6 ("solved");
 v1..v3 unchanged."""
 
 import gymnasium as gym
