@@ -41,8 +41,8 @@ Version history of ``CatSwitch``: v2 (next to v1, which keeps the old law and it
 ``0.5 exp(-2 nbar)``. v3 (next to v1 and v2, both unchanged) has v2's CX law and a fitted
 phase-flip table (`CAT_V3_TABLE`, as SurfaceSwitch-v2's). v4 (next to v1..v3, all unchanged) is v3
 with the CX bit-flip law solved at converged truncation at nbar 2..6 (``cx_bitflip="solved"``)
-instead of v2/v3's extrapolation above nbar 4, which overstates them by 12% at nbar 5, 31% at 6 and at
-least 26% at 8 (`qec_gym.bosonic.cx`).
+instead of v2/v3's extrapolation above nbar 4, which overstates them by 12% at nbar 5, 31% at 6 and
+~85% at 8 (`qec_gym.bosonic.cx`).
 
 Version history of ``SurfaceSwitch`` and ``PhotonicSwitch``: v2 (next to v1, whose packaged tables
 are unchanged and reproducible) has v1's menu, axis, scenarios, observation and reward, and a
