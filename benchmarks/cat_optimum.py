@@ -3,10 +3,12 @@
 At fixed kappa_1/kappa_2 = 1e-3 and distance d, the logical error per round of a phase-flip
 repetition code over cats is the simulated phase-flip part (stim + pymatching, rounds = d) plus the
 analytic bit-flip part (`qec_gym.bosonic.channel`; CX bit flips from the two-mode Lindblad
-simulation, `qec_gym.bosonic.cx`, ``--cx-law simulated``, solved at nbar 2..4 and extrapolated above). Bit flips fall like exp(-2 nbar), phase flips grow with nbar:
-the total has an interior minimum. Writes the sweep and a figure, and prints the optimal nbar per
-distance with the chosen CX law and, on the same phase-flip samples, with the other law,
-Gouzien et al.'s ``0.5 exp(-2 nbar)`` (the law before channel v2), next to their phase-flip fit.
+simulation, `qec_gym.bosonic.cx`: ``--cx-law solved`` (default; converged solves at nbar 2..6, the law
+of CatSwitch-v4) or ``simulated`` (solved at nbar 2..4 and extrapolated above, CatSwitch-v2/v3)).
+Bit flips fall like exp(-2 nbar), phase flips grow with nbar: the total has an interior minimum.
+Writes the sweep and a figure, and prints the optimal nbar per distance with the chosen CX law and,
+on the same phase-flip samples, with the other laws (``gouzien2023``: ``0.5 exp(-2 nbar)``, the law
+before channel v2), next to Gouzien et al.'s phase-flip fit.
 
     python benchmarks/cat_optimum.py                      # d = 5, 7, 9; ~2-4 min on 2 cores
     python benchmarks/cat_optimum.py --distances 5 --max-shots 50000
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qec_gym.bosonic.channel import CatOperatingPoint, cat_channel
+from qec_gym.bosonic.channel import CX_BITFLIP_MODELS, CatOperatingPoint, cat_channel
 from qec_gym.sim.cat_memory import nbar_sweep, optimal_nbar, read_csv, write_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2023)
     parser.add_argument("--out", default=str(ROOT / "docs" / "figures" / "cat_optimum"),
                         help="output path without extension (.csv and .png are written)")
-    parser.add_argument("--cx-law", default="simulated", choices=("simulated", "gouzien2023"),
+    parser.add_argument("--cx-law", default="solved", choices=CX_BITFLIP_MODELS,
                         help="CX bit-flip law of the totals (CatOperatingPoint.cx_bitflip)")
     parser.add_argument("--replot", action="store_true",
                         help="no new sampling: read the CSV, recompute its bit flips with the CX law, redraw")
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{r.distance:>3} {r.nbar:>5.1f} {r.shots:>8} {r.errors:>7} {r.phase_flip:>10.2e} "
               f"{r.gouzien_phase_flip:>10.2e} {r.bit_flip:>10.2e} {r.total:>10.2e}")
     print()
-    others = [x for x in ("simulated", "gouzien2023") if x != args.cx_law]
+    others = [x for x in CX_BITFLIP_MODELS if x != args.cx_law]
     for o in optima:
         compare = "; ".join(
             f"with {x}: nbar {b.nbar:.2f}, total {b.total:.2e}"

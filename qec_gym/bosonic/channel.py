@@ -60,9 +60,9 @@ Literature check (``d = 5, 7, 9``, ``kappa_1 / kappa_2 = 1e-3``, rounds = d, pym
 with this channel, ``docs/figures/cat_optimum.csv``): the simulated phase-flip part is 0.57-1.31
 times Gouzien et al.'s fit ``0.056 (nbar^0.86 (kappa_1 / kappa_2) / 0.013)^((d + 1) / 2)``
 (`gouzien_phase_flip_per_round`) for ``nbar`` in 3..8, lowest at large ``nbar`` and ``d``; the
-optimum ``nbar`` (total error least) is 4.90, 5.49, 5.96 for d = 5, 7, 9 with the simulated CX bit
-flips (4.79, 5.39, 5.88 with ``0.5 exp(-2 nbar)``, on the same phase-flip samples;
-``benchmarks/cat_optimum.py``).
+optimum ``nbar`` (total error least) is 4.88, 5.44, 5.89 for d = 5, 7, 9 with the solved CX bit
+flips (``cx_bitflip="solved"``, the CSV's), 4.90, 5.49, 5.96 with ``"simulated"`` and 4.79, 5.39, 5.88
+with ``0.5 exp(-2 nbar)``, on the same phase-flip samples (``benchmarks/cat_optimum.py``).
 
 Example:
     >>> ch = cat_channel(CatOperatingPoint(4.0, 1e-3))
@@ -120,15 +120,17 @@ CHANNEL_VERSION = "cat-channel-1"
 built from it carry it in their key (bump on changes). The CX bit-flip law (`CatOperatingPoint.cx_bitflip`)
 is not part of it: bit flips are counted analytically, outside the stim circuit and its tables."""
 
-CX_BITFLIP_MODELS = ("simulated", "gouzien2023")
+CX_BITFLIP_MODELS = ("simulated", "gouzien2023", "solved")
 """Sources of the CX bit-flip probability: ``"simulated"``, the two-mode Lindblad model of
 `qec_gym.bosonic.cx` solved in the Fock basis at nbar 2..4 and extrapolated above (packaged table;
-``CatSwitch-v2``); ``"gouzien2023"``, Gouzien et al.'s Eq. D8 ``0.5 exp(-2 nbar)`` (the law of channel
-version 1, kept so that ``CatSwitch-v1`` stays reproducible). The shifted-basis solves to nbar 8
-(`qec_gym.bosonic.cx.PACKAGED_SHIFTED_CX_GRID`) are not a law here: at ``n_shift = 8`` they are
-not converged above nbar ~4 (`qec_gym.bosonic.cx` module docstring)."""
+``CatSwitch-v2``, ``-v3``); ``"gouzien2023"``, Gouzien et al.'s Eq. D8 ``0.5 exp(-2 nbar)`` (the law of
+channel version 1, kept so that ``CatSwitch-v1`` stays reproducible); ``"solved"``, the same model
+solved in the Fock basis at nbar 2..6 with converged truncation, extended on the nbar 5..6 slope above
+(`qec_gym.bosonic.cx.PACKAGED_SOLVED_CX_GRID`, ``T = 1 / kappa_2`` only; ``CatSwitch-v4``), which
+replaces the extrapolation above nbar 4. The shifted-basis solves (`qec_gym.bosonic.cx.PACKAGED_SHIFTED_CX_GRID`)
+are not a law here: at ``n_shift = 8`` they are lower bounds above nbar ~4 (`qec_gym.bosonic.cx`)."""
 
-_CX_TABLE_BASIS = {"simulated": "fock"}
+_CX_TABLE_BASIS = {"simulated": "fock", "solved": "solved"}
 
 SIMULATION_ETA = 1e6
 """Z-bias of the stim circuit's CX channel: bit flips are counted analytically, not simulated."""
@@ -177,7 +179,8 @@ class CatOperatingPoint:
         t_readout: Duration of an X-basis preparation and of an X-basis readout (each; default 1).
         cx_bitflip: Source of the CX bit-flip probability, one of `CX_BITFLIP_MODELS` (default
             ``"simulated"``; it covers ``nbar`` 2..9 (solved 2..4), ``kappa_1 / kappa_2`` 1e-4..1e-2 and
-            ``gate_time`` 1..2, see `qec_gym.bosonic.cx.PACKAGED_CX_GRID`).
+            ``gate_time`` 1..2, see `qec_gym.bosonic.cx.PACKAGED_CX_GRID`; ``"solved"``: nbar 2..9
+            (solved 2..6), the same loss range, ``gate_time`` 1 only).
 
     Times come from kappa_2, not from transmon gate times: the CX lasts ``1 / kappa_2`` and
     preparation and readout ``1 / kappa_2`` each, as in Gouzien et al. (App. D, p. 25) and Alice &
@@ -332,7 +335,7 @@ def cx_bitflip_probability(point: CatOperatingPoint, kappa1_over_kappa2: float |
 
 
 def cx_bitflip_table(law: str) -> CXBitFlipTable:
-    """The packaged `CXBitFlipTable` of a simulated CX law (``"simulated"``).
+    """The packaged `CXBitFlipTable` of a simulated CX law (``"simulated"``, ``"solved"``).
 
     Raises:
         ValueError: a law without a table, or the table missing from the installation.

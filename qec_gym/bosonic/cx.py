@@ -36,7 +36,11 @@ the tests with an independent construction).
 Validity and numerics. Two-mode Fock space ``n_fock^2`` (``n_fock = ceil(nbar + 6 sqrt(nbar)) + 4``
 by default: 18 at ``nbar = 3``, 20 at 4), Liouvillian dimension ``n_fock^4``; integrated with an
 explicit Runge-Kutta method (scipy's DOP853, ``rtol = 1e-10``, ``atol = 1e-13``) on the sparse
-superoperator. Truncation convergence is shown by ``benchmarks/cx_bitflip_table.py --convergence``.
+superoperator. The Liouvillian keeps ``rho`` Hermitian, so for a Hermitian ``rho0`` only the rows of
+``d rho / dt`` on and above the diagonal are computed (half the sparse products, ~1.7x faster; the
+result is bit-identical to the full product). The step is set by stability (spectral radius
+~``n_fock^2``), so a solve costs ~``n_fock^6``: ~8 CPU-min at ``n_fock = 31``, ~10 at 33; the
+integrator is stepped directly (`_integrate`), keeping one state instead of every step's.
 The model has no Kerr, thermal or dephasing terms and a constant-rate gate (no pulse shaping); it
 holds for ``kappa_1 / kappa_2 <= 1e-2`` and ``nbar >~ 1`` (``T kappa_2 >~ 1`` keeps the
 non-adiabatic error small).
@@ -50,40 +54,53 @@ loss, make the bit flips. Truncation: at nbar = 3 ``n_fock`` 14, 16, 18 give 2.0
 pattern). A too small truncation *adds* bit flips. A gate of ``2 / kappa_2`` flips 0.59, 0.46, 0.39
 times as often as one of ``1 / kappa_2`` at nbar = 2, 3, 4.
 
-Shifted Fock basis (`CXParams` ``basis="shifted"``, `evolve_cx_shifted`; validated at nbar 2..4, NOT
-converged above at the default ``n_shift = 8``). Fock
-truncation needs ``n_fock ~ nbar + 6 sqrt(nbar)`` levels per mode and the superoperator grows like
-``n_fock^4`` (``n_fock^6`` with the stiffness), so the Fock solve stops at nbar = 4. Each mode is
-instead restricted to ``span{D(+-alpha)|k>, k < n_shift}``, displaced Fock states around both
-coherent states (the shifted Fock basis of Chamberland et al., PRX Quantum 3, 010329 (2022), App.,
-orthonormalised here by an SVD, `shifted_fock_basis`): its size ``2 n_shift`` does not grow with
-nbar at fixed ``n_shift``. The span is invariant under ``a``, so ``a`` and ``a^2`` (both confinements, the loss) are exact
-on it and only ``a^dag a`` and ``a + a^dag`` (the feed-forward Hamiltonian) are compressed at the top
-level, as Fock truncation compresses them at ``n_fock``. The Liouvillian is the same, applied as
-Kronecker terms on the (m, m, m, m) density tensor (O(m^5) per term) with the same integrator, and
-``J_Z`` is the same left null vector computed in the basis. Only the *total* ``p_bitflip`` is
-trusted: once the control has flipped, the target's rotating cat leaves the basis, which changes
-the split between ``p_xx`` and ``p_xi`` but not the total (``e_c + e_t + e_ct = 4`` on any
-state with ``Z_c = -1``).
+Shifted Fock basis (`CXParams` ``basis="shifted"``, `evolve_cx_shifted`; validated at nbar 2..4, a
+lower bound above). Each mode is restricted to ``span{D(+-alpha)|k>, k < n_shift}``, displaced Fock
+states around both coherent states (the shifted Fock basis of Chamberland et al., PRX Quantum 3,
+010329 (2022), App., orthonormalised here by an SVD, `shifted_fock_basis`): its size ``2 n_shift``
+does not grow with nbar at fixed ``n_shift``. The span is invariant under ``a``, so ``a`` and ``a^2``
+(both confinements, the loss) are exact on it and only ``a^dag a`` and ``a + a^dag`` (the
+feed-forward Hamiltonian) are compressed at the top level, as Fock truncation compresses them at
+``n_fock``. The Liouvillian is the same, applied as Kronecker terms on the (m, m, m, m) density tensor
+(O(m^5) per term) with the same integrator, and ``J_Z`` is the same left null vector computed in the
+basis. Only the *total* ``p_bitflip`` is trusted: once the control has flipped, the target's rotating
+cat leaves the basis, which changes the split between ``p_xx`` and ``p_xi`` but not the total
+(``e_c + e_t + e_ct = 4`` on any state with ``Z_c = -1``). Validation (``--validate``, ``n_shift = 8``):
+against the Fock solve at nbar = 2, 3, 4 and ``kappa_1 / kappa_2`` = 1e-4, 1e-2 it gives 0.99995,
+0.99995, 0.9996, 0.9996, 0.988, 0.988 times the Fock value (itself ~1-2% high at nbar 4). Above nbar 4
+``n_shift = 8`` is too small (`PACKAGED_SHIFTED_CX_GRID`, lower bounds there: 2.391e-5, 2.243e-6,
+1.759e-7, 1.129e-8 at nbar 5..8, ``kappa_1 / kappa_2 = 1e-4``): a too small shifted basis *removes*
+bit flips (the path between the wells needs displaced levels up to ~nbar).
 
-Validation (``benchmarks/cx_bitflip_table.py --validate``, ``T = 1 / kappa_2``, ``n_shift = 8``):
-against the full Fock solve at nbar = 2, 3, 4 and ``kappa_1 / kappa_2`` = 1e-4, 1e-2 the shifted
-basis gives 0.99995, 0.99995, 0.9996, 0.9996, 0.988, 0.988 times the Fock value (the Fock value at
-nbar = 4, ``n_fock = 20``, is itself ~1-2% high: its truncation adds bit flips), i.e. agreement within
-1.5%. Convergence above nbar 4 fails: at nbar = 8 (``kappa_1 / kappa_2 = 1e-2``) ``n_shift`` = 6, 8, 10
-give 1.72e-9, 1.17e-8, 2.64e-8 (17, ~100, 557 s wall on the shared machine), at nbar = 6 8.90e-7,
-2.31e-6, 2.75e-6 (18, ~100, 311 s; converging geometrically towards ~2.9-3.0e-6, ~0.8 of the Fock
-table's extrapolation 3.6e-6): a too small shifted
-basis *removes* bit flips (the path between the wells needs displaced levels up to ~nbar), and
-``n_shift = 10`` is still a lower bound. So the shifted values above nbar 4 are lower bounds, not
-solutions, and no CX law uses them (`qec_gym.bosonic.channel.CX_BITFLIP_MODELS`); converging them
-needs ``n_shift`` growing with nbar (~12-16 at nbar 8, hours of CPU with this O(m^5) right-hand side).
-Values at ``n_shift = 8`` (`PACKAGED_SHIFTED_CX_GRID`, ``kappa_1 / kappa_2 = 1e-4``, lower bounds above 4): 1.220e-2, 1.744e-3, 2.178e-4, 2.391e-5, 2.243e-6, 1.759e-7,
-1.129e-8 at nbar = 2..8 (``kappa_1 / kappa_2 = 1e-2``: 1.0-3.2% more), local decay ``exp(-c nbar)``
-with c = 1.95, 2.08, 2.21, 2.37, 2.55, 2.74 per unit interval (the steepening above 4 is the
-truncation, see above; the ``n_shift = 10`` value at nbar 8 is 0.46 of the Fock table's
-extrapolation). Solved vs extrapolated: the law in use (`PACKAGED_CX_GRID`, ``cx_bitflip="simulated"``,
-CatSwitch-v2 and v3) is solved at nbar 2..4 (Fock basis) and extrapolated above.
+Converged above nbar 4 (``python benchmarks/cx_bitflip_table.py --converge ...``; every solve, with
+its truncation, wall time and load, in ``docs/figures/cx_bitflip_convergence.csv``). In every sequence
+measured the Fock value falls as ``n_fock`` grows and the shifted value rises with ``n_shift``, so the
+two bracket the converged value. Criterion: a point is converged when its Fock value lies within 2%
+above a shifted-basis value at the same ``kappa_1 / kappa_2`` (``T = 1 / kappa_2``):
+
+| nbar | k1/k2 | Fock ``n_fock``: p | shifted ``n_shift``: p | Fock / shifted |
+|---|---|---|---|---|
+| 5 | 1e-4 | 23: 2.586e-5, 25: 2.498e-5, 27: 2.494e-5 | 8: 2.391e-5, 10: 2.491e-5 | 1.0009 |
+| 5 | 1e-2 | 27: 2.560e-5 | 8: 2.454e-5 | (1e-4: same truncation) |
+| 6 | 1e-4 | 27: 2.789e-6, 29: 2.699e-6 | | (1e-2: same truncation) |
+| 6 | 1e-2 | 29: 2.780e-6 | 6: 8.9e-7, 8: 2.31e-6, 10: 2.750e-6 | 1.011 |
+| 8 | 1e-4 | 31: 2.32e-7, 33: 4.46e-8 | | not converged |
+| 8 | 1e-2 | 35: 3.22e-8 | 6: 1.7e-9, 8: 1.17e-8, 10: 2.64e-8, 12: 3.10e-8 | 1.040 |
+
+Wall times (load ~2-4 on 2 shared cores): 2-8 min per Fock solve at 27-33 levels, 2 min for
+``n_shift = 10`` at nbar 5, 12 min for ``n_shift = 12`` at nbar 8, 15 min at 35 levels (the CSV has each). nbar 8 is
+bracketed within 4% at ``kappa_1 / kappa_2 = 1e-2``, not within the 2% criterion (at 1e-4 the Fock
+value at 33 levels is still 44% above that bracket). The loss ratio
+``p(1e-2) / p(1e-4)`` is 1.027 at nbar 5 and 1.030 at nbar 6 (1.010-1.022 at 2..4).
+
+Solved vs extrapolated: the law of CatSwitch-v2 and v3 (`PACKAGED_CX_GRID`, ``cx_bitflip="simulated"``)
+is the Fock solve at nbar 2..4 extended on its nbar 3..4 slope (``exp(-2.07 nbar)``); the bit flips
+fall faster above 4 (``exp(-2.18 nbar)`` between 4 and 5, ``exp(-2.22 nbar)`` between 5 and 6), so it
+overstates them by 12% at nbar 5, 31% at 6 and 82-90% at 8 (``kappa_1 / kappa_2 = 1e-2``: 5.88e-8
+against the bracket 3.10e-8..3.22e-8). The law
+``cx_bitflip="solved"`` (`PACKAGED_SOLVED_CX_GRID`, CatSwitch-v4) holds the solves at nbar 2..6 and
+extends the nbar 5..6 slope above 6: 3.28e-8 at nbar 8, ``kappa_1 / kappa_2 = 1e-2``, 1.8% above
+that bracket's upper end.
 
 Literature laws compared in ``docs/figures/cx_bitflip.png``: Gouzien et al. Eq. D8 ``0.5 e^{-2 nbar}``
 (`gouzien_cx_bitflip`), and Alice & Bob's emulator (qiskit-alice-bob-provider,
@@ -124,6 +141,7 @@ __all__ = [
     "DEFAULT_N_SHIFT",
     "PACKAGED_CX_GRID",
     "PACKAGED_SHIFTED_CX_GRID",
+    "PACKAGED_SOLVED_CX_GRID",
     "CXBitFlip",
     "CXBitFlipTable",
     "CXParams",
@@ -350,6 +368,19 @@ def conserved_z(nbar: float, n_fock: int) -> np.ndarray:
     return _conserved_z_from(a @ a, nbar, *kets)
 
 
+def _integrate(rhs: Callable[[float, np.ndarray], np.ndarray], y0: np.ndarray, params: CXParams) -> np.ndarray:
+    """``y(T)`` with scipy's DOP853 stepped directly: the steps `solve_ivp` takes, without keeping every
+    step's state (~300 copies of a 10^6-entry state at nbar 8 ran out of memory)."""
+    from scipy.integrate import DOP853
+
+    solver = DOP853(rhs, 0.0, y0, params.gate_time, rtol=_RTOL, atol=_ATOL)
+    while solver.status == "running":
+        message = solver.step()
+        if solver.status == "failed":  # pragma: no cover - an integrator failure, not a user error
+            raise RuntimeError(f"CX integration failed for {params}: {message}")
+    return solver.y
+
+
 def evolve_cx(params: CXParams, rho0: Any, *, n_fock: int | None = None) -> np.ndarray:
     """``rho(T)`` of the two-mode CX model from ``rho0`` (qutip operator or dense array, control (x) target).
 
@@ -359,8 +390,6 @@ def evolve_cx(params: CXParams, rho0: Any, *, n_fock: int | None = None) -> np.n
     Raises:
         RuntimeError: the integrator failed.
     """
-    from scipy.integrate import solve_ivp
-
     n = params.resolved_n_fock if n_fock is None else int(n_fock)
     l0, l1, l2, omega = (x if isinstance(x, float) else _sparse(x) for x in cx_liouvillian_parts(params, n_fock=n))
     rho = rho0.full() if hasattr(rho0, "full") else np.asarray(rho0, dtype=complex)
@@ -368,14 +397,28 @@ def evolve_cx(params: CXParams, rho0: Any, *, n_fock: int | None = None) -> np.n
     if rho.shape != (dim, dim):
         raise ValueError(f"rho0 must be ({dim}, {dim}) for n_fock={n}, got {rho.shape}")
 
-    def rhs(t: float, v: np.ndarray) -> np.ndarray:
-        f = complex(math.cos(omega * t), math.sin(omega * t))
-        return l0 @ v + f * (l1 @ v) + f.conjugate() * (l2 @ v)
+    if np.array_equal(rho, rho.conj().T):
+        # The Lindbladian keeps rho Hermitian, so only the rows of drho/dt on and above the diagonal
+        # are computed (half the sparse products; ~1.7x faster) and the rest is their conjugate.
+        # In column-stacking order entry (i, j) of rho is element i + dim * j; rows sorted for locality.
+        row, col = np.triu_indices(dim)
+        upper = np.sort(row + dim * col)
+        lower = (upper % dim) * dim + upper // dim
+        l0, l1, l2 = (x[upper] for x in (l0, l1, l2))
 
-    sol = solve_ivp(rhs, (0.0, params.gate_time), rho.ravel(order="F"), method="DOP853", rtol=_RTOL, atol=_ATOL)
-    if not sol.success:  # pragma: no cover - an integrator failure, not a user error
-        raise RuntimeError(f"CX integration failed for {params}: {sol.message}")
-    return sol.y[:, -1].reshape(dim, dim, order="F")
+        def rhs(t: float, v: np.ndarray) -> np.ndarray:
+            f = complex(math.cos(omega * t), math.sin(omega * t))
+            half = l0 @ v + f * (l1 @ v) + f.conjugate() * (l2 @ v)
+            out = np.empty(dim * dim, dtype=complex)
+            out[lower] = half.conj()
+            out[upper] = half  # the diagonal keeps the computed value
+            return out
+    else:
+        def rhs(t: float, v: np.ndarray) -> np.ndarray:
+            f = complex(math.cos(omega * t), math.sin(omega * t))
+            return l0 @ v + f * (l1 @ v) + f.conjugate() * (l2 @ v)
+
+    return _integrate(rhs, rho.ravel(order="F"), params).reshape(dim, dim, order="F")
 
 
 def _displaced_fock(n_big: int, alpha: float, count: int) -> np.ndarray:
@@ -501,8 +544,6 @@ def evolve_cx_shifted(params: CXParams, rho0: np.ndarray) -> np.ndarray:
     Returns:
         The final density matrix, dense complex (m^2, m^2).
     """
-    from scipy.integrate import solve_ivp
-
     a, a2, num, _, _ = _shifted_mode(params)
     m = a.shape[0]
     eye = np.eye(m)
@@ -537,10 +578,7 @@ def evolve_cx_shifted(params: CXParams, rho0: np.ndarray) -> np.ndarray:
     rho = np.asarray(rho0, dtype=complex)
     if rho.shape != (m * m, m * m):
         raise ValueError(f"rho0 must be ({m * m}, {m * m}) for this shifted basis, got {rho.shape}")
-    sol = solve_ivp(rhs, (0.0, t_gate), rho.ravel(), method="DOP853", rtol=_RTOL, atol=_ATOL)
-    if not sol.success:  # pragma: no cover - an integrator failure, not a user error
-        raise RuntimeError(f"CX integration failed for {params}: {sol.message}")
-    return sol.y[:, -1].reshape(m * m, m * m)
+    return _integrate(rhs, rho.ravel(), params).reshape(m * m, m * m)
 
 
 def _conserved_z_from(a2: np.ndarray, nbar: float, plus: np.ndarray, minus: np.ndarray) -> np.ndarray:
@@ -560,9 +598,10 @@ def _conserved_z_from(a2: np.ndarray, nbar: float, plus: np.ndarray, minus: np.n
 def solve_cx_bitflip(params: CXParams) -> CXBitFlip:
     """Bit-flip probability of one CX from the two-mode Lindblad model (module docstring).
 
-    Cost: basis ``"fock"``, one integration on ``n_fock^4`` (~20 CPU-s at nbar = 2, ~70 at nbar = 4,
-    growing like ``n_fock^6``); basis ``"shifted"``, ~30-40 CPU-s at ``n_shift = 8`` and any nbar,
-    growing like ``n_shift^5`` (converged only where ``n_shift`` >~ 2 nbar, see the module docstring).
+    Cost: basis ``"fock"``, one integration on ``n_fock^4`` (~20 CPU-s at nbar = 2, ~2-4 CPU-min at
+    nbar = 5 with 27 levels, growing like ``n_fock^6``); basis ``"shifted"``, ~30-40 CPU-s at
+    ``n_shift = 8``, ~2 CPU-min at 10, growing like ``n_shift^7`` (a lower bound until ``n_shift`` is
+    large enough: 10 at nbar 5, 6; see the module docstring).
     ImportError without qutip (``pip install qec-gym[bosonic]``).
 
     Example:
@@ -614,7 +653,9 @@ class CXTableGrid:
     Interpolation is linear in ``nbar`` and in ``log`` of the two others, of ``log p_bitflip``
     (exact for ``p ~ exp(-c nbar) k1^a T^b``). Each axis holds strictly increasing values
     (``kappa_1 / kappa_2`` in (0, 0.1], gate time > 0, ``nbar >= 0.5``); ``nbar`` needs >= 2, the
-    others may hold one value, which queries must then match.
+    others may hold one value, which queries must then match. ``n_fock`` (basis ``"fock"`` only)
+    gives the Fock truncation per ``nbar`` point (None: `CXParams.resolved_n_fock`'s default), e.g.
+    the converged truncations of `PACKAGED_SOLVED_CX_GRID`.
 
     Example:
         >>> g = CXTableGrid((2.0, 3.0), (1e-4, 1e-2), (1.0, 2.0))
@@ -626,10 +667,18 @@ class CXTableGrid:
     kappa1_over_kappa2: tuple[float, ...]
     gate_time: tuple[float, ...]
     basis: str = "fock"
+    n_fock: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.basis not in CX_BASES:
             raise ValueError(f"CXTableGrid.basis={self.basis!r}; choose one of {CX_BASES}")
+        if self.n_fock is not None:
+            levels = tuple(self.n_fock)
+            if self.basis != "fock" or len(levels) != len(tuple(self.nbar)) or not all(
+                    isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 4 for n in levels):
+                raise ValueError(f"CXTableGrid.n_fock={self.n_fock!r} must give one int >= 4 per nbar point "
+                                 "(basis 'fock' only), or be None for the default truncation")
+            object.__setattr__(self, "n_fock", tuple(int(n) for n in levels))
         for name in _CX_AXES:
             axis = _as_axis(f"CXTableGrid.{name}", getattr(self, name))
             if len(axis) < 2 and name == "nbar":
@@ -650,13 +699,17 @@ class CXTableGrid:
         payload: dict[str, Any] = {"grid": [self.nbar, self.kappa1_over_kappa2, self.gate_time], "model": CX_MODEL_VERSION}
         if self.basis != "fock":
             payload["basis"] = [self.basis, DEFAULT_N_SHIFT]
+        if self.n_fock is not None:
+            payload["n_fock"] = list(self.n_fock)
         blob = json.dumps(payload)
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
     def params_at(self, index: tuple[int, int, int]) -> CXParams:
         """The `CXParams` of one grid point."""
         i, j, k = index
-        return CXParams(self.nbar[i], self.kappa1_over_kappa2[j], gate_time=self.gate_time[k], basis=self.basis)
+        levels = None if self.n_fock is None else self.n_fock[i]
+        return CXParams(self.nbar[i], self.kappa1_over_kappa2[j], gate_time=self.gate_time[k], basis=self.basis,
+                        n_fock=levels)
 
 
 PACKAGED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0), (1e-4, 1e-2), (1.0, 2.0))
@@ -669,6 +722,13 @@ PACKAGED_SHIFTED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0), (1e-
 the same model in the shifted Fock basis (`evolve_cx_shifted`, ``n_shift = 8``) at ``T = 1 / kappa_2``.
 Within 1.2% of the Fock solve at nbar 2..4; above 4 NOT converged (lower bounds, module docstring),
 so no CX law uses it: it backs the validation and the figure."""
+
+PACKAGED_SOLVED_CX_GRID = CXTableGrid((2.0, 3.0, 4.0, 5.0, 6.0), (1e-4, 1e-2), (1.0,), n_fock=(15, 18, 20, 27, 29))
+"""Grid of the packaged solved CX table (``python benchmarks/cx_bitflip_table.py --packaged-solved``), the
+law ``cx_bitflip="solved"`` of `qec_gym.bosonic.channel` (``CatSwitch-v4``): Fock-basis solves at
+``T = 1 / kappa_2``, at nbar 2..4 those of `PACKAGED_CX_GRID`, at nbar 5 and 6 at a truncation whose
+value lies within 2% above a shifted-basis lower bound (module docstring, "Converged above nbar 4").
+Above nbar 6 `CXBitFlipTable.p_bitflip` extends the nbar 5..6 slope (nbar 8 is bracketed, not converged)."""
 
 MAX_EXTRAPOLATED_NBAR = 9.0
 """Largest ``nbar`` `CXBitFlipTable.p_bitflip` extrapolates to above a table's grid."""
@@ -733,6 +793,12 @@ class CXBitFlipTable:
         np.savez(tmp, meta=np.array(meta), **arrays)
         os.replace(tmp, path)
 
+    def save(self, *, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+        """Write the table to its cache file (`cx_table_path`) and return the path."""
+        path = cx_table_path(self.grid, cache_dir=cache_dir)
+        self._write(path, self.grid, self.arrays)
+        return path
+
     @classmethod
     def load(cls, grid: CXTableGrid, *, cache_dir: str | os.PathLike[str] | None = None) -> CXBitFlipTable:
         """Load a complete table (FileNotFoundError if absent, `TableCacheError` if invalid)."""
@@ -748,6 +814,7 @@ class CXBitFlipTable:
         *,
         cache_dir: str | os.PathLike[str] | None = None,
         progress: ProgressCallback | None = None,
+        solve: Callable[[CXParams], CXBitFlip] | None = None,
     ) -> CXBitFlipTable:
         """Solve every missing point (saving after each, so an interrupted build resumes).
 
@@ -755,6 +822,8 @@ class CXBitFlipTable:
             grid: The grid.
             cache_dir: Folder of the cache file (default `default_cache_dir`).
             progress: Called as ``progress(done, total)`` after each point (CLIs draw a bar).
+            solve: Solver of one point (default `solve_cx_bitflip`); a benchmark passes one that
+                reuses solves it has logged.
         """
         path = cx_table_path(grid, cache_dir=cache_dir)
         try:
@@ -767,7 +836,7 @@ class CXBitFlipTable:
         todo = sorted((tuple(int(i) for i in idx) for idx in zip(*np.nonzero(~arrays["done"]))),
                       key=lambda idx: (grid.gate_time[idx[2]], grid.nbar[idx[0]], idx[1]))
         for index in todo:
-            r = solve_cx_bitflip(grid.params_at(index))
+            r = (solve_cx_bitflip if solve is None else solve)(grid.params_at(index))
             for name in ("p_bitflip", "p_xi", "p_ix", "p_xx", "n_fock"):
                 arrays[name][index] = getattr(r, name)
             arrays["done"][index] = True
@@ -825,19 +894,23 @@ class CXBitFlipTable:
                 f"{g.kappa1_over_kappa2[-1]:g}, T {g.gate_time[0]:g}..{g.gate_time[-1]:g})")
 
 
-@functools.lru_cache(maxsize=2)
-def packaged_cx_table(basis: str = "fock") -> CXBitFlipTable | None:
+@functools.lru_cache(maxsize=4)
+def packaged_cx_table(name: str = "fock") -> CXBitFlipTable | None:
     """The CX bit-flip table shipped with the package, or None where it is missing.
 
     Args:
-        basis: ``"fock"`` (`PACKAGED_CX_GRID`, solved at nbar 2..4) or ``"shifted"``
-            (`PACKAGED_SHIFTED_CX_GRID`: validated at nbar 2..4, lower bounds above).
+        name: ``"fock"`` (`PACKAGED_CX_GRID`, solved at nbar 2..4, the law of CatSwitch-v2/v3),
+            ``"shifted"`` (`PACKAGED_SHIFTED_CX_GRID`: validated at nbar 2..4, lower bounds above) or
+            ``"solved"`` (`PACKAGED_SOLVED_CX_GRID`: Fock basis converged up to nbar 6).
+
+    Raises:
+        ValueError: an unknown ``name``.
     """
-    grids = {"fock": PACKAGED_CX_GRID, "shifted": PACKAGED_SHIFTED_CX_GRID}
-    if basis not in grids:
-        raise ValueError(f"basis={basis!r}; choose one of {tuple(grids)}")
+    grids = {"fock": PACKAGED_CX_GRID, "shifted": PACKAGED_SHIFTED_CX_GRID, "solved": PACKAGED_SOLVED_CX_GRID}
+    if name not in grids:
+        raise ValueError(f"packaged CX table {name!r}; choose one of {tuple(grids)}")
     try:
-        return CXBitFlipTable.load(grids[basis], cache_dir=PACKAGED_CX_TABLES)
+        return CXBitFlipTable.load(grids[name], cache_dir=PACKAGED_CX_TABLES)
     except (FileNotFoundError, TableCacheError) as exc:
         _log.warning("packaged CX bit-flip table unavailable (%s)", exc)
         return None

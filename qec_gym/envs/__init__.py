@@ -13,6 +13,7 @@
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
 | ``qec_gym/CatSwitch-v2`` | as v1; CX bit flips from the two-mode Lindblad simulation (`qec_gym.bosonic.cx`) | as v1 | table |
 | ``qec_gym/CatSwitch-v3`` | as v2 | as v1 | fitted table |
+| ``qec_gym/CatSwitch-v4`` | as v3; CX bit flips solved to nbar 6, extended above (``cx_bitflip="solved"``) | as v1 | fitted table (v3's) |
 | ``qec_gym/MultiPatchSwitch-v1`` | 16-64 SurfaceSwitch patches, MultiDiscrete per-patch choice + remap, shared qubit budget | per-region drift + shared bursts + a telegraph defect | table |
 
 ``MultiPatchSwitch-v1`` (`MultiPatchSwitchEnv`) is listed in `MULTI_PATCH_ENV_IDS`, not `ENV_IDS`: its
@@ -38,7 +39,10 @@ unobservable; the reward is `CALIBRATION_V3_REWARD` at the window's expected log
 Version history of ``CatSwitch``: v2 (next to v1, which keeps the old law and its tables; see
 `CatSwitchEnv`) takes the CX bit flips from a two-mode Lindblad simulation instead of
 ``0.5 exp(-2 nbar)``. v3 (next to v1 and v2, both unchanged) has v2's CX law and a fitted
-phase-flip table (`CAT_V3_TABLE`, as SurfaceSwitch-v2's).
+phase-flip table (`CAT_V3_TABLE`, as SurfaceSwitch-v2's). v4 (next to v1..v3, all unchanged) is v3
+with the CX bit-flip law solved at converged truncation at nbar 2..6 (``cx_bitflip="solved"``)
+instead of v2/v3's extrapolation above nbar 4, which overstates them by 12% at nbar 5, 31% at 6 and
+~85% at 8 (`qec_gym.bosonic.cx`).
 
 Version history of ``SurfaceSwitch`` and ``PhotonicSwitch``: v2 (next to v1, whose packaged tables
 are unchanged and reproducible) has v1's menu, axis, scenarios, observation and reward, and a
@@ -295,6 +299,12 @@ def make_cat_switch_v3(**overrides) -> CatSwitchEnv:
     return CatSwitchEnv(**_merge(dict(table_options=CAT_V3_TABLE), overrides))
 
 
+def make_cat_switch_v4(**overrides) -> CatSwitchEnv:
+    """`CatSwitchEnv` v4: v3 (same fitted phase-flip table) with the CX bit-flip law solved to nbar 6
+    (``cx_bitflip="solved"``, `qec_gym.bosonic.cx.PACKAGED_SOLVED_CX_GRID`)."""
+    return make_cat_switch_v3(**_merge(dict(cx_bitflip="solved"), overrides))
+
+
 ENV_IDS = (
     "qec_gym/SurfaceSwitch-v1",
     "qec_gym/SurfaceSwitchRaw-v1",
@@ -314,6 +324,8 @@ ENV_IDS = ENV_IDS + V2_ENV_IDS
 _FACTORIES = _FACTORIES + (make_decoder_calibration_v2, make_surface_switch_v2, make_photonic_switch_v2)
 ENV_IDS = ENV_IDS + ("qec_gym/CatSwitch-v3",)  # CatSwitch-v2 with a fitted table
 _FACTORIES = _FACTORIES + (make_cat_switch_v3,)
+ENV_IDS = ENV_IDS + ("qec_gym/CatSwitch-v4",)  # CatSwitch-v3 with the CX law solved to nbar 6
+_FACTORIES = _FACTORIES + (make_cat_switch_v4,)
 ENV_IDS = ENV_IDS + ("qec_gym/DecoderCalibration-v3",)
 _FACTORIES = _FACTORIES + (make_decoder_calibration_v3,)
 
@@ -381,6 +393,7 @@ __all__ = [
     "build_table",
     "make_cat_switch",
     "make_cat_switch_v3",
+    "make_cat_switch_v4",
     "make_decoder_calibration",
     "make_decoder_calibration_v2",
     "make_decoder_calibration_v3",

@@ -39,9 +39,9 @@ Truncated after the scenario's ``episode_length`` steps (or ``max_steps``); neve
 1e-3), ``kappa1_range`` (multipliers the table covers, default 0.25..8 on 12 log points),
 ``kappaphi_over_kappa2``, ``t_round``, ``gate_time``, ``t_readout``, ``cx_bitflip`` (`CatOperatingPoint`;
 ``"simulated"``, the two-mode Lindblad CX of `qec_gym.bosonic.cx` solved at nbar 2..4 and
-extrapolated above, in v2 and v3;
-``"gouzien2023"``, ``0.5 exp(-2 nbar)``, in v1), ``table_options`` (the fitted format's fields of
-`CatTableConfig`, v3: ``qec_gym.envs.CAT_V3_TABLE``).
+extrapolated above, in v2 and v3; ``"solved"``, the same model solved at converged truncation up to
+nbar 8, in v4; ``"gouzien2023"``, ``0.5 exp(-2 nbar)``, in v1), ``table_options`` (the fitted format's fields of
+`CatTableConfig`, v3 and v4: ``qec_gym.envs.CAT_V3_TABLE``).
 
 ## Backends
 ``"table"``: a `WindowTable` over the ``kappa_1`` multiplier (`build_cat_table`, packaged for the
@@ -62,6 +62,11 @@ used in training, time compressed as described there. ``trajectory`` gives ``kap
 per step.
 
 ## Version history
+* v4 (next to v1..v3, all unchanged): v3 with the CX bit flips of the two-mode Lindblad model solved
+  at converged Fock truncation at nbar 2..6, extended on the nbar 5-6 slope above (``cx_bitflip="solved"``,
+  `qec_gym.bosonic.cx.PACKAGED_SOLVED_CX_GRID`) instead of v2/v3's solve at 2..4 extrapolated above,
+  which overstates them at nbar 5-8 (``docs/figures/cx_bitflip.png``). The reward's bit-flip part and
+  ``bit_flip_round`` change; the phase-flip table (v3's), observation and scenarios do not.
 * v3 (next to v1 and v2, both unchanged): the phase-flip table is fitted (`CatTableConfig` with
   ``target_errors=100`` and shot caps 1e6, 1e6, 4e5, 2e5 for d = 3, 5, 7, 9; every cell at exactly
   its labelled ``kappa_1``; monotone log-log fit with its 95% interval, no ``1 / (2 x 20,000)``
