@@ -91,10 +91,11 @@ def test_bit_flips_follow_v2s_cx_law(v3):
     assert info["bit_flip_round"] == pytest.approx(cat_channel(point).bit_flip_per_round(entry.distance), rel=1e-9)
 
 
-def test_vector_env_serves_v3():
+@pytest.mark.parametrize("env_id,cx_law", [(V3, "simulated"), ("qec_gym/CatSwitch-v4", "solved")])
+def test_vector_env_serves_v3_and_v4_with_their_cx_laws(env_id, cx_law):
     """(Its bit flips equal the channel's: `test_vector_env.test_cat_bit_flips_equal_channel`.)"""
-    venv = gym.make_vec(V3, num_envs=2, vectorization_mode="vector_entry_point").unwrapped
-    assert venv.env.kappa_axis.point.cx_bitflip == "simulated"
+    venv = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point").unwrapped
+    assert venv.env.kappa_axis.point.cx_bitflip == cx_law
     obs, _ = venv.reset(seed=1)
     obs, reward, _, _, info = venv.step(np.zeros(2, dtype=np.int64))
     assert obs.shape == (2, venv.single_observation_space.shape[0]) and np.all(np.isfinite(reward))
