@@ -236,6 +236,11 @@ def train(
         prepare_model = warm_start(config, config.warm_start, warm_record,
                                    teacher_cache=run.resolve().parent / "warm_start_teachers.json")
     venv = make_vec_env(config, seed=config.seed)
+    if not isinstance(venv.action_space, gym.spaces.Discrete):
+        venv.close()  # before the run folder holds anything: the loop's metrics and resume count Discrete actions
+        raise ValueError(f"{config.env_id} has a {type(venv.action_space).__name__} action space; `qec-gym train` "
+                         "trains envs with Discrete actions (qec_gym.envs.ENV_IDS): use one of those, or drive this "
+                         "env with SB3 directly.")
     try:
         model, state = _build_model(config, cls, venv, run, ckpt, prepare_model)
     except BaseException:

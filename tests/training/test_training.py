@@ -213,3 +213,24 @@ def test_recurrent_ppo_runs_on_the_raw_syndrome_variant(tmp_path):
     env = gym.make("qec_gym/SurfaceSwitchRaw-v1", max_steps=8)
     ret, infos = run_episode(env, load_run(tmp_path / "raw", env=env), seed=2)
     assert np.isfinite(ret) and len(infos) == 9
+
+
+class _PerPatchActions(gym.ActionWrapper):
+    """SurfaceSwitch with a MultiDiscrete action (as a user's many-patch env would have)."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.action_space = gym.spaces.MultiDiscrete([env.action_space.n, 2])
+
+    def action(self, action):
+        return int(action[0])
+
+
+def test_an_env_without_discrete_actions_is_refused_before_the_run_folder_is_written(tmp_path):
+    env_id = "qec_gym_test/PerPatchActions-v0"
+    if env_id not in gym.registry:
+        gym.register(id=env_id, entry_point=lambda **kw: _PerPatchActions(gym.make("qec_gym/SurfaceSwitch-v1", **kw)))
+    cfg = resolve_config(env_id, "ppo", overrides=TINY, eval_freq=0)
+    with pytest.raises(ValueError, match="MultiDiscrete action space; `qec-gym train` trains envs with Discrete"):
+        train(cfg, tmp_path / "run")
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
