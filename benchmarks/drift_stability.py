@@ -64,7 +64,7 @@ def build_policies(env_id: str, plan: Plan, trees: Path, say) -> dict:
     """Name -> policy for ``env_id``: fitted on training scenarios (fitting seeds 0..)."""
     import gymnasium as gym
 
-    from qec_gym.agents import DecisionTreeAgent, generate_dataset, make_baseline
+    from qec_gym.agents import fit_reference_tree, make_baseline
 
     kwargs = {"max_steps": plan.max_steps} if plan.max_steps else {}
     fit = {} if plan.fit_episodes is None else {"episodes": plan.fit_episodes}
@@ -83,8 +83,8 @@ def build_policies(env_id: str, plan: Plan, trees: Path, say) -> dict:
             trees.mkdir(parents=True, exist_ok=True)
             path = trees / f"{_short(env_id)}_tree.joblib"
             say("training the decision tree (20 oracle-labelled training episodes, depth 4)")
-            data = generate_dataset(env_id, episodes=20, seed=0, env_kwargs=kwargs)
-            DecisionTreeAgent.train(data, max_depth=4).save(path)
+            path.unlink(missing_ok=True)  # refit: the plan (episode length) may differ from the saved tree's
+            fit_reference_tree(env_id, path, episodes=20, env_kwargs=kwargs)
             policies["tree"] = f"tree:{path}"
     finally:
         env.close()

@@ -71,7 +71,7 @@ def main(argv=None) -> None:
 
     from scipy.stats import trim_mean
 
-    from qec_gym.agents import DecisionTreeAgent, generate_dataset
+    from qec_gym.agents import fit_reference_tree
     from qec_gym.eval import EvalConfig, evaluate
     from qec_gym.eval.aggregate import aggregate_table
     from qec_gym.eval.stats import paired_difference
@@ -97,11 +97,9 @@ def main(argv=None) -> None:
         print(f"      no curves.png: {e}", flush=True)
 
     tree_path = out / "tree.joblib"
-    if not tree_path.exists():
-        print(f"[2/4] decision tree on {args.tree_episodes} training-scenario episodes", flush=True)
-        data = generate_dataset(args.env, episodes=args.tree_episodes, seed=0, out_path=out / "tree_dataset.csv",
-                                env_kwargs=env_kwargs)
-        DecisionTreeAgent.train(data, max_depth=4).save(tree_path)
+    print(f"[2/4] decision tree on {args.tree_episodes} training-scenario episodes", flush=True)
+    fit_reference_tree(args.env, tree_path, episodes=args.tree_episodes, env_kwargs=env_kwargs,
+                       dataset_path=out / "tree_dataset.csv")
 
     members = [f"{args.algo}@{s}" for s in args.train_seeds]
     policies = [f"{m}=run:{runs[s]}" for m, s in zip(members, args.train_seeds)]

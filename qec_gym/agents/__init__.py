@@ -58,7 +58,7 @@ from qec_gym.agents.recalibration import (
 )
 from qec_gym.agents.rollout import episode_returns, make_env
 from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig, candidate_ladders, ladder_for, oracle_ladder
-from qec_gym.agents.tree import DecisionTreeAgent
+from qec_gym.agents.tree import DecisionTreeAgent, fit_reference_tree
 
 BASELINE_NAMES = ("random", "fixed:<i>", "best_fixed", "threshold", "periodic_recal", "cusum_recal", "drift_recal",
                   "tree:<path>",
@@ -200,4 +200,5 @@ __all__ = [
     "periodic_recalibration",
     "require_calibration",
     "running_entry",
+    "fit_reference_tree",
 ]

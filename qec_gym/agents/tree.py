@@ -317,3 +317,62 @@ class DecisionTreeAgent(Policy):
                                  "train a tree on a dataset from this env.")
         return cls(payload["tree"], meta["feature_names"], target=meta.get("target", "action"), env_id=meta.get("env_id"),
                    metrics=meta.get("metrics"), name=meta.get("name", "tree"))
+
+
+REFERENCE_TREE_EPISODES = 30
+"""Training episodes of the reference tree (`fit_reference_tree`), as in the release evaluation."""
+
+
+def fit_reference_tree(
+    env_id: str,
+    path: str | os.PathLike | None = None,
+    *,
+    episodes: int = REFERENCE_TREE_EPISODES,
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+    dataset_path: str | os.PathLike | None = None,
+) -> DecisionTreeAgent:
+    """The evaluation protocol's decision-tree baseline for ``env_id``, fitted once and saved at ``path``.
+
+    The recipe (docs/protocol.md): myopic-oracle labels with 20% random actions on ``episodes``
+    training-scenario episodes from reset seed ``seed`` (`generate_dataset`), then a depth-4 tree
+    (`DecisionTreeAgent.train` defaults). Deterministic given its arguments, so the release
+    evaluation, the warm-start teacher and the validation scripts share one tree. If ``path``
+    exists it is loaded (and checked to be a tree for ``env_id``) instead of refitted; the fit
+    runs under a file lock, so parallel training seeds fit it once. ``path=None``: fit and
+    return it without saving.
+
+    Args:
+        env_id: Registered env id (training scenarios are used; held-out ones are refused).
+        path: Where the tree is saved (joblib, with its ``.json`` sidecar); None: not saved.
+        episodes: Labelled training episodes.
+        seed: First reset seed of the dataset.
+        env_kwargs: Extra env keyword arguments (e.g. ``{"max_steps": 100}``).
+        dataset_path: CSV to write the dataset to (and resume from); None keeps it in memory.
+
+    Raises:
+        ValueError: ``path`` holds a tree for another env, or bad dataset arguments.
+
+    Example:
+        >>> import tempfile, os
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = os.path.join(d, "tree.joblib")
+        ...     a = fit_reference_tree("qec_gym/SurfaceSwitch-v1", p, episodes=2, env_kwargs={"max_steps": 20})
+        ...     b = fit_reference_tree("qec_gym/SurfaceSwitch-v1", p, episodes=2, env_kwargs={"max_steps": 20})
+        >>> a.rules() == b.rules()
+        True
+    """
+    from qec_gym.agents.dataset import generate_dataset
+    from qec_gym.sim import csvstore
+
+    def fit() -> DecisionTreeAgent:
+        data = generate_dataset(env_id, episodes=episodes, seed=seed, env_kwargs=env_kwargs, out_path=dataset_path)
+        return DecisionTreeAgent.train(data, max_depth=4)
+
+    if path is None:
+        return fit()
+    path = Path(path)
+    with csvstore.locked(path):
+        if not path.exists():
+            fit().save(path)
+    return DecisionTreeAgent.load(path, env_id=env_id)

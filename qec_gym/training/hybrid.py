@@ -222,28 +222,15 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
 def fit_tree_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path | None = None):
     """The decision tree of ``benchmarks/release_eval.py``'s recipe, as a warm-start teacher.
 
-    Myopic-oracle labels on ``settings.teacher_episodes`` training-scenario episodes from
-    ``settings.teacher_seed`` (`qec_gym.agents.generate_dataset`), depth 4
-    (`qec_gym.agents.DecisionTreeAgent.train`); deterministic, so with 30 episodes and seed 0 it
-    is the release evaluation's own tree. ``cache``: a ``.joblib`` path to save it to and load it
+    `qec_gym.agents.fit_reference_tree` on ``settings.teacher_episodes`` training-scenario
+    episodes from ``settings.teacher_seed``; deterministic, so with 30 episodes and seed 0 it is
+    the release evaluation's own tree. ``cache``: a ``.joblib`` path to save it to and load it
     from (fitted once, under a file lock, for every seed of a configuration); None: always fit.
     """
-    from qec_gym.agents import DecisionTreeAgent, generate_dataset
-    from qec_gym.sim import csvstore
+    from qec_gym.agents import fit_reference_tree
 
-    def fit():
-        data = generate_dataset(config.env_id, episodes=settings.teacher_episodes, seed=settings.teacher_seed,
-                                env_kwargs=config.env_kwargs)
-        return DecisionTreeAgent.train(data, max_depth=4)
-
-    if cache is None:
-        return fit()
-    path = Path(cache)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with csvstore.locked(path):
-        if not path.exists():
-            fit().save(path)
-    return DecisionTreeAgent.load(path, env_id=config.env_id)
+    return fit_reference_tree(config.env_id, cache, episodes=settings.teacher_episodes, seed=settings.teacher_seed,
+                              env_kwargs=config.env_kwargs)
 
 
 def teacher_rollouts(venv, teacher, *, steps: int, epsilon: float, seed: int,

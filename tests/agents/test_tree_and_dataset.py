@@ -159,3 +159,20 @@ def test_a_dataset_with_doubled_rows_is_read_once(tmp_path):
     meta_path(out).write_text(json.dumps({**meta, "bytes": out.stat().st_size}))
     with pytest.warns(ResultsFileWarning, match=r"4 row\(s\) repeat an \(episode, step\)"):
         assert len(load_dataset(out)) == 4
+
+
+def test_reference_tree_is_the_recipe_fitted_once_and_checked_on_load(tmp_path):
+    from qec_gym.agents import fit_reference_tree
+
+    # The recipe, written out: oracle labels with 20% random actions from seed 0, depth 4.
+    data = generate_dataset(ENV_ID, episodes=3, seed=0, epsilon=0.2, env_kwargs=KW)
+    expected = DecisionTreeAgent.train(data, max_depth=4).rules()
+    path = tmp_path / "tree.joblib"
+    assert fit_reference_tree(ENV_ID, path, episodes=3, env_kwargs=KW).rules() == expected
+    assert fit_reference_tree(ENV_ID, None, episodes=3, env_kwargs=KW).rules() == expected
+    # A saved tree is reused as it is (its recipe is not re-run), and a tree of another env is refused.
+    mtime = path.stat().st_mtime_ns
+    assert fit_reference_tree(ENV_ID, path, episodes=3, env_kwargs=KW).rules() == expected
+    assert path.stat().st_mtime_ns == mtime
+    with pytest.raises(ValueError, match="trained for 'qec_gym/SurfaceSwitch-v1'"):
+        fit_reference_tree("qec_gym/SurfaceSwitch-v2", path, episodes=3, env_kwargs=KW)
