@@ -18,7 +18,8 @@ Named configurations (``CONFIGS``, session 6, ``CatSwitch-v4``) are overrides of
 frozen after cloning, PPO at clip 0.1, no entropy bonus, KL stop) with this script's tree file as
 the teacher; ``--train NAME --seed K`` trains one into ``<out>/<NAME>/seed<K>`` (native vector env,
 one torch thread, no periodic validation; wall time in ``wall.json``) and ``--eval NAME...`` scores
-every seed folder of those names.
+every seed folder of those names. Run from the repository root with ``PYTHONPATH=.`` to score
+this checkout's package: a script's own folder, not the working directory, is on ``sys.path``.
 
     python scripts/cat_validate.py --out runs/cat_val --runs ppo100k=runs/cat_val/ppo100k/seed0
     python scripts/cat_validate.py --out runs/cat_val --fit-only
