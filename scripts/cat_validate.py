@@ -13,16 +13,68 @@ from a held-out scenario (docs/protocol.md). It
 3. prints, per run, the mean return and its paired difference (95% t interval) to the tree and
    to best fixed, and its regret to the clairvoyant plan.
 
+Named configurations (``CONFIGS``, session 6, ``CatSwitch-v4``) are overrides of the packaged
+``qec_gym/SurfaceSwitch-v2`` entry of ``ppo.yml`` (session 5's recipe: tree warm start, statistics
+frozen after cloning, PPO at clip 0.1, no entropy bonus, KL stop) with this script's tree file as
+the teacher; ``--train NAME --seed K`` trains one into ``<out>/<NAME>/seed<K>`` (native vector env,
+one torch thread, no periodic validation; wall time in ``wall.json``) and ``--eval NAME...`` scores
+every seed folder of those names. Run from the repository root with ``PYTHONPATH=.`` to score
+this checkout's package: a script's own folder, not the working directory, is on ``sys.path``.
+
     python scripts/cat_validate.py --out runs/cat_val --runs ppo100k=runs/cat_val/ppo100k/seed0
     python scripts/cat_validate.py --out runs/cat_val --fit-only
+    python scripts/cat_validate.py --env qec_gym/CatSwitch-v4 --out runs/cat4val --train clone_tree --seed 0
+    python scripts/cat_validate.py --env qec_gym/CatSwitch-v4 --out runs/cat4val --eval clone_tree tree_ppo600k
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import time
 from pathlib import Path
 
 ENV = "qec_gym/CatSwitch-v2"
+RECIPE = "qec_gym/SurfaceSwitch-v2"  # the packaged entry whose settings CONFIGS override
+TREE = "tree:{out}/tree.joblib"
+# the clone alone: PPO's one update at a negligible learning rate leaves the warm-started actor as it is
+CLONE_ONLY = {"n_timesteps": 1, "learning_rate": 1e-12, "n_epochs": 1}
+CONFIGS = {
+    "clone_tree": {**CLONE_ONLY, "warm_start": {"teacher": TREE, "value_rounds": 0}},
+    "tree_ppo200k": {"n_timesteps": 200_000, "warm_start": {"teacher": TREE}},
+    "tree_ppo600k": {"warm_start": {"teacher": TREE}},
+    "dagger_tree_ppo600k": {"warm_start": {"teacher": TREE, "dagger_iters": 3, "dagger_steps": 50_000}},
+    "tree_ppo600k_lr1e-4": {"learning_rate": "lin_1e-4", "warm_start": {"teacher": TREE}},
+}
+
+
+def config_overrides(name: str, out: Path) -> dict:
+    """The packaged `RECIPE` entry with ``CONFIGS[name]`` on top (``warm_start`` merged key by key)."""
+    from qec_gym.training.config import load_hyperparams
+
+    base = load_hyperparams("ppo", RECIPE)
+    spec = json.loads(json.dumps(CONFIGS[name]).replace("{out}", str(out)))
+    return {**base, **spec, "warm_start": {**base["warm_start"], **spec.get("warm_start", {})}}
+
+
+def train_one(env_id: str, name: str, seed: int, out: Path) -> Path:
+    """Train configuration ``name`` with training seed ``seed`` into ``<out>/<name>/seed<seed>``."""
+    import torch
+
+    from qec_gym.training import resolve_config, train
+
+    torch.set_num_threads(1)
+    run = out / name / f"seed{seed}"
+    cfg = resolve_config(env_id, "ppo", overrides=config_overrides(name, out), seed=seed, vec_env="native",
+                         eval_freq=0)
+    t0 = time.perf_counter()
+    train(cfg, run)
+    wall = time.perf_counter() - t0
+    (run / "wall.json").write_text(json.dumps({"wall_s": wall}))
+    meta = json.loads((run / "run.json").read_text()).get("warm_start", {})
+    print(json.dumps({"run": str(run), "wall_s": round(wall), "bc_accuracy": meta.get("bc_accuracy"),
+                      "dagger": meta.get("dagger")}))
+    return run
 
 
 def fit_tree(out: Path, env_id: str) -> Path:
@@ -44,6 +96,9 @@ def main(argv=None) -> None:
     ap.add_argument("--episodes", type=int, default=5, help="episode seeds per training scenario")
     ap.add_argument("--first-seed", type=int, default=20_000)
     ap.add_argument("--fit-only", action="store_true", help="only fit the tree (and its dataset)")
+    ap.add_argument("--train", choices=sorted(CONFIGS), help="train this named configuration first")
+    ap.add_argument("--seed", type=int, default=0, help="training seed of --train")
+    ap.add_argument("--eval", nargs="*", default=[], metavar="NAME", help="score every seed folder of these configurations")
     args = ap.parse_args(argv)
 
     from qec_gym.eval import EvalConfig, evaluate
@@ -54,7 +109,13 @@ def main(argv=None) -> None:
     if args.fit_only:
         print(f"tree: {tree}")
         return
+    if args.train:
+        train_one(args.env, args.train, args.seed, args.out)
     runs = dict(r.split("=", 1) for r in args.runs)
+    runs.update({f"{n}@{p.name[4:]}": str(p) for n in args.eval for p in sorted((args.out / n).glob("seed*"))
+                 if (p / "model.zip").exists()})
+    if not runs:
+        return
     policies = [f"{n}=run:{d}" for n, d in runs.items()] + [f"tree=tree:{tree}", "best_fixed", "clairvoyant"]
     seeds = tuple(range(args.first_seed, args.first_seed + args.episodes))
     df = evaluate(policies, EvalConfig(args.env, scenarios="train", seeds=seeds), out_path=args.out / "validation.csv")
@@ -62,13 +123,15 @@ def main(argv=None) -> None:
     print(f"validation: {args.env}, training scenarios x seeds {seeds[0]}..{seeds[-1]}")
     print(f"tree {means['tree']:.1f}  best_fixed {means['best_fixed']:.1f}  clairvoyant {means['clairvoyant']:.1f}  "
           f"tree-best_fixed {paired_difference(df, 'tree', 'best_fixed')}")
-    print("| run | mean return | vs tree | vs best fixed | regret to clairvoyant | switches/ep |")
-    print("|---|---|---|---|---|---|")
+    print("| run | mean return | vs tree | vs best fixed | regret to clairvoyant | switches/ep | train wall s |")
+    print("|---|---|---|---|---|---|---|")
     switches = df.groupby("policy")["switches"].mean()
-    for name in runs:
-        print(f"| {name} | {means[name]:.1f} | {paired_difference(df, name, 'tree')} | "
-              f"{paired_difference(df, name, 'best_fixed')} | {paired_difference(df, 'clairvoyant', name)} | "
-              f"{switches[name]:.1f} |")
+    for name in [*runs, "tree", "best_fixed"]:
+        wall = Path(runs[name]) / "wall.json" if name in runs else None
+        wall_s = f"{json.loads(wall.read_text())['wall_s']:.0f}" if wall is not None and wall.exists() else "-"
+        print(f"| {name} | {means[name]:.1f} | {paired_difference(df, name, 'tree') if name != 'tree' else '-'} | "
+              f"{paired_difference(df, name, 'best_fixed') if name != 'best_fixed' else '-'} | "
+              f"{paired_difference(df, 'clairvoyant', name)} | {switches[name]:.1f} | {wall_s} |")
 
 
 if __name__ == "__main__":
