@@ -78,13 +78,11 @@ def train_one(env_id: str, name: str, seed: int, out: Path) -> Path:
 
 
 def fit_tree(out: Path, env_id: str) -> Path:
-    """The release evaluation's tree recipe on training scenarios; returns its path (reused if present)."""
-    from qec_gym.agents import DecisionTreeAgent, generate_dataset
+    """The release evaluation's tree (`qec_gym.agents.fit_reference_tree`) in ``<out>/tree.joblib``; its path."""
+    from qec_gym.agents import fit_reference_tree
 
     path = out / "tree.joblib"
-    if not path.exists():
-        data = generate_dataset(env_id, episodes=30, seed=0, out_path=out / "tree_dataset.csv")
-        DecisionTreeAgent.train(data, max_depth=4).save(path)
+    fit_reference_tree(env_id, path, dataset_path=out / "tree_dataset.csv")
     return path
 
 
