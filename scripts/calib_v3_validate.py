@@ -37,12 +37,18 @@ _FT = {"n_envs": 8, "n_steps": 512, "batch_size": 256, "n_epochs": 5, "gae_lambd
        "policy_kwargs": {"net_arch": [64, 64]}}
 CONFIGS = {
     "clone_tree": {**CLONE_ONLY, **_FT, "warm_start": {**_WS, "value_rounds": 0}},
+    "dagger_tree": {**CLONE_ONLY, **_FT, "warm_start": {**_WS, "value_rounds": 0, "dagger_iters": 3,
+                                                         "dagger_steps": 50_000}},
     "tree_ppo": {**_FT, "n_timesteps": 200_000, "warm_start": _WS},
+    "tree_ppo_long": {**_FT, "n_timesteps": 400_000, "warm_start": _WS},
     "tree_ppo_lr3e-5": {**_FT, "n_timesteps": 200_000, "learning_rate": "lin_3e-5", "warm_start": _WS},
     "dagger_tree_ppo": {**_FT, "n_timesteps": 200_000,
                         "warm_start": {**_WS, "dagger_iters": 3, "dagger_steps": 50_000}},
     "drift_ppo": {**_FT, "n_timesteps": 200_000, "warm_start": {**_WS, "teacher": "drift_recal"}},
+    "drift_ppo_long": {**_FT, "n_timesteps": 400_000, "warm_start": {**_WS, "teacher": "drift_recal"}},
 }
+
+CHOSEN = "drift_ppo"  # the packaged ppo.yml entry (chosen on this script's validation table)
 
 
 def release_table(run: Path) -> list[str]:

@@ -24,6 +24,13 @@ def test_configs_resolve_against_the_packaged_entry(name, tmp_path):
     assert cfg.hyperparams["ent_coef"] == 0.0
 
 
+def test_the_packaged_entry_is_the_chosen_configuration(tmp_path):
+    from qec_gym.training import resolve_config
+
+    chosen = resolve_config(cv.ENV, "ppo", overrides=resolved(cv.CHOSEN, tmp_path, cv.CONFIGS), vec_env="native")
+    assert resolve_config(cv.ENV, "ppo", vec_env="native") == chosen
+
+
 def _episodes(policy: str, returns: list[float], recal: list[int]) -> list[dict]:
     return [{"policy": policy, "scenario": "s", "seed": k, "return": r, "recalibrations": c, "switches": 0}
             for k, (r, c) in enumerate(zip(returns, recal))]
