@@ -64,9 +64,9 @@ OVERRIDES = {
 }
 
 
-def resolved(name: str, out: Path) -> dict:
-    """``CONFIGS[name]`` (or ``OVERRIDES[name]``) with the tree path filled in."""
-    return json.loads(json.dumps({**CONFIGS, **OVERRIDES}[name]).replace("{out}", str(out)))
+def resolved(name: str, out: Path, configs: dict | None = None) -> dict:
+    """``configs[name]`` (default: this env's ``CONFIGS`` and ``OVERRIDES``) with the tree path filled in."""
+    return json.loads(json.dumps((configs or {**CONFIGS, **OVERRIDES})[name]).replace("{out}", str(out)))
 
 
 def override_teacher(name: str, out: Path, cfg):
@@ -111,7 +111,8 @@ def override_rows(name: str, out: Path, episodes) -> list[dict]:
     return rows
 
 
-def train_one(name: str, seed: int, out: Path) -> None:
+def train_one(name: str, seed: int, out: Path, *, env: str = ENV, configs: dict | None = None) -> None:
+    """Train ``configs[name]`` (overrides of ``env``'s packaged ppo.yml entry) into ``<out>/<name>/seed<seed>``."""
     import torch
 
     from qec_gym.training import resolve_config, train
@@ -122,7 +123,7 @@ def train_one(name: str, seed: int, out: Path) -> None:
     if cache.exists() and not (run.parent / cache.name).exists():
         run.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(cache, run.parent / cache.name)
-    cfg = resolve_config(ENV, "ppo", overrides=resolved(name, out), seed=seed, vec_env="native", eval_freq=0)
+    cfg = resolve_config(env, "ppo", overrides=resolved(name, out, configs), seed=seed, vec_env="native", eval_freq=0)
     t0 = time.perf_counter()
     train(cfg, run)
     wall = time.perf_counter() - t0
@@ -132,29 +133,49 @@ def train_one(name: str, seed: int, out: Path) -> None:
                       "dagger": meta.get("dagger")}))
 
 
-def evaluate_runs(names: list[str], out: Path, episodes: int, first_seed: int) -> None:
-    from qec_gym.eval import EvalConfig, evaluate
+def paired_table(df, rows: list[str], compare: list[str], *, counts: tuple[str, ...] = ("switches",),
+                 walls: dict | None = None) -> list[str]:
+    """Markdown table: per policy of ``rows`` its mean return, paired difference (95% t interval) to each
+    of ``compare`` and regret to ``clairvoyant`` (both in ``df``), the mean per episode of each
+    ``counts`` column of ``df`` and its training wall time in seconds (``walls``: policy -> s)."""
     from qec_gym.eval.stats import paired_difference
+
+    walls = walls or {}
+    means = df.groupby("policy")["return"].mean()
+    per_ep = df.groupby("policy")[list(counts)].mean()
+    lines = ["| run | mean return | " + " | ".join(f"vs {c}" for c in compare) + " | regret to clairvoyant | "
+             + " | ".join(f"{c}/ep" for c in counts) + " | train wall s |",
+             "|---|---|" + "---|" * len(compare) + "---|" + "---|" * len(counts) + "---|"]
+    for k in rows:
+        vs = " | ".join("-" if c == k else str(paired_difference(df, k, c)) for c in compare)
+        wall = f"{walls[k]:.0f}" if k in walls else "-"
+        lines.append(f"| {k} | {means[k]:.1f} | {vs} | {paired_difference(df, 'clairvoyant', k)} | "
+                     + " | ".join(f"{per_ep.at[k, c]:.1f}" for c in counts) + f" | {wall} |")
+    return lines
+
+
+def evaluate_runs(names: list[str], out: Path, episodes: int, first_seed: int, *, env: str = ENV,
+                  configs: dict | None = None, baselines: tuple[str, ...] = ("threshold", "best_fixed"),
+                  compare: tuple[str, ...] = ("tree", "threshold"), counts: tuple[str, ...] = ("switches",)) -> None:
+    """Score the runs of ``names`` (``configs``, default ``CONFIGS``; ``OVERRIDES`` names too), the tree at
+    ``<out>/tree.joblib``, ``baselines`` and the clairvoyant plan on ``env``'s training scenarios with
+    episode seeds ``first_seed`` + k, paired (``<out>/validation.csv``); print `paired_table`."""
+    from qec_gym.eval import EvalConfig, evaluate
 
     import pandas as pd
 
+    configs = CONFIGS if configs is None else configs
     runs = {f"{n}@{p.name[4:]}": p for n in names for p in sorted((out / n).glob("seed*")) if (p / "model.zip").exists()}
-    policies = [f"{k}=run:{p}" for k, p in runs.items() if k.split("@")[0] in CONFIGS]
-    policies += [f"tree={TREE.format(out=out)}", "threshold", "best_fixed", "clairvoyant"]
+    policies = [f"{k}=run:{p}" for k, p in runs.items() if k.split("@")[0] in configs]
+    policies += [f"tree={TREE.format(out=out)}", *baselines, "clairvoyant"]
     seeds = tuple(range(first_seed, first_seed + episodes))
-    df = evaluate(policies, EvalConfig(ENV, scenarios="train", seeds=seeds), out_path=out / "validation.csv")
+    df = evaluate(policies, EvalConfig(env, scenarios="train", seeds=seeds), out_path=out / "validation.csv")
     episodes_run = sorted(set(zip(df.scenario, df.seed)))
     extra = [r for n in names if n in OVERRIDES for r in override_rows(n, out, episodes_run)]
     df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True) if extra else df
-    print(f"validation: {ENV}, training scenarios x seeds {seeds[0]}..{seeds[-1]} ({df.groupby('policy').size().max()} episodes)")
-    switches = df.groupby("policy")["switches"].mean()
-    print("| run | vs tree | vs threshold | regret to clairvoyant | switches/ep | train wall s |")
-    print("|---|---|---|---|---|---|")
-    for k in [*runs, "tree", "threshold", "best_fixed"]:
-        wall = json.loads((runs[k] / "wall.json").read_text())["wall_s"] if k in runs and (runs[k] / "wall.json").exists() else None
-        print(f"| {k} | {paired_difference(df, k, 'tree') if k != 'tree' else '-'} | "
-              f"{paired_difference(df, k, 'threshold') if k != 'threshold' else '-'} | "
-              f"{paired_difference(df, 'clairvoyant', k)} | {switches[k]:.1f} | {'-' if wall is None else f'{wall:.0f}'} |")
+    print(f"validation: {env}, training scenarios x seeds {seeds[0]}..{seeds[-1]} ({df.groupby('policy').size().max()} episodes)")
+    walls = {k: json.loads((p / "wall.json").read_text())["wall_s"] for k, p in runs.items() if (p / "wall.json").exists()}
+    print("\n".join(paired_table(df, [*runs, "tree", *baselines], list(compare), counts=counts, walls=walls)))
 
 
 def main(argv=None) -> None:

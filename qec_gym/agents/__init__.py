@@ -79,6 +79,9 @@ _KWARGS = {
     "clairvoyant": set(),
 }
 
+FITTED_BASELINES = tuple(name for name, keys in _KWARGS.items() if {"episodes", "seed"} <= keys)
+"""Baselines that `make_baseline` fits on training episodes (they take ``episodes`` and ``seed``)."""
+
 
 def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
     """Build a baseline by name for ``env`` (see the module table).
@@ -166,6 +169,7 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
 
 __all__ = [
     "BASELINE_NAMES",
+    "FITTED_BASELINES",
     "ClairvoyantAgent",
     "CusumRecalAgent",
     "CusumRecalConfig",

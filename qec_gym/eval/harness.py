@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from qec_gym.agents import FITTED_BASELINES
 from qec_gym.sim import csvstore
 
 
@@ -79,7 +80,6 @@ TRACE_FIELDS: dict[str, Callable[[str], Any]] = {
 }
 TRACE_COLUMNS = tuple(TRACE_FIELDS)
 TRACE_KEY = ("policy", "scenario", "seed", "step")
-_FITTED = ("best_fixed", "threshold", "periodic_recal", "cusum_recal", "drift_recal")
 FLUSH_SECONDS = 1.0
 """Longest time finished episodes wait in memory before they are appended to the results file
 (a process killed outright loses at most this much work; an exception or Ctrl-C loses none)."""
@@ -186,7 +186,7 @@ def policy_identity(spec: str, fitted: Any = None) -> str:
             raise FileNotFoundError(f"no tree model at {path}: train one with `qec-gym tree --out {path}`.")
         side = Path(str(path) + ".json")
         return f"tree:{_digest(*[p for p in (path, side) if p.exists()])}"
-    if bare in _FITTED:
+    if bare in FITTED_BASELINES:
         text = json.dumps(fitted, sort_keys=True, separators=(",", ":"))
         return f"{bare}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
     return bare
@@ -345,7 +345,7 @@ def evaluate(
         jobs_by_policy = {}
         for p in policies:
             fitted_state, agent = None, None
-            if _bare(p) in _FITTED:
+            if _bare(p) in FITTED_BASELINES:
                 fitted_state, agent = cache.get(p, env, say)
             jobs_by_policy[p] = (policy_identity(p, fitted_state), agent)
         _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})

@@ -176,7 +176,7 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
     import hashlib
     import json
 
-    from qec_gym.agents import FixedAgent, ThresholdConfig, make_baseline
+    from qec_gym.agents import FITTED_BASELINES, FixedAgent, ThresholdConfig, make_baseline
     from qec_gym.agents.rollout import make_env
     from qec_gym.sim import csvstore
 
@@ -199,7 +199,7 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
                        else make_baseline(kind, env, config=ThresholdConfig(**params)))
         else:
             kw: dict[str, Any] = {}
-            if kind in ("best_fixed", "threshold", "periodic_recal", "cusum_recal"):
+            if kind in FITTED_BASELINES:  # every fitted baseline gets the configured fit, none its defaults
                 kw = {"episodes": settings.teacher_episodes, "seed": settings.teacher_seed}
             teacher = make_baseline(settings.teacher, env, **kw)
             if path is not None:

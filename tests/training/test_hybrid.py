@@ -221,3 +221,23 @@ def test_freeze_normalization_keeps_the_warm_start_statistics(tmp_path):
     assert model.num_timesteps == 256
     # frozen after cloning: the critic warm-up's 200 steps and PPO's 256 are counted only when not frozen
     assert means[False] - means[True] == pytest.approx(200 + 256, abs=12)
+
+
+def test_every_fitted_teacher_is_fitted_with_the_configured_episodes_and_seed(monkeypatch):
+    """``teacher_episodes``/``teacher_seed`` reach every baseline make_baseline fits (drift_recal was
+    fitted with its own defaults: the settings were silently ignored)."""
+    import qec_gym.agents as agents
+    from qec_gym.training.hybrid import make_teacher
+
+    assert set(agents.FITTED_BASELINES) == {"best_fixed", "threshold", "periodic_recal", "cusum_recal", "drift_recal"}
+    seen = {}
+
+    def fake(name, env, /, **kw):
+        seen[name] = kw
+        return agents.FixedAgent(0, len(env.unwrapped.menu))
+
+    monkeypatch.setattr(agents, "make_baseline", fake)
+    cfg = resolve_config(ENV, "ppo", overrides={**_TINY, "n_timesteps": 64}, eval_freq=0)
+    for kind in agents.FITTED_BASELINES:
+        make_teacher(cfg, WarmStart(teacher=kind, teacher_episodes=3, teacher_seed=7))
+        assert seen[kind] == {"episodes": 3, "seed": 7}, kind
