@@ -57,6 +57,11 @@ PLANS = {
     # Circuit backend (stim sampling + decoding every window, ~6 ms): short episodes, few seeds;
     # its baselines are fitted on the table twin (`qec_gym.agents.rollout.make_env(table_twin=True)`).
     "qec_gym/SurfaceSwitchRaw-v1": Plan(seeds=4, max_steps=200, tree=False),
+    # the versions with session 6's packaged learned policies (~15 more CPU-minutes)
+    "qec_gym/SurfaceSwitch-v2": Plan(seeds=10),
+    "qec_gym/CatSwitch-v4": Plan(seeds=8, max_steps=200),
+    "qec_gym/DecoderCalibration-v3": Plan(seeds=8, max_steps=200, recalibration=True, fit_episodes=3,
+                                          extra={"keep_pymatching": "fixed:0", "drift_recal": "drift_recal"}),
 }
 
 
