@@ -93,8 +93,8 @@ def main(argv=None) -> None:
     try:
         plot_curves({args.algo: learning_curve(list(runs.values()), reps=args.reps)}, out / "curves.png",
                     title=f"{args.env}: validation return, mean over {len(runs)} training seeds, 95% band")
-    except FileNotFoundError as e:  # runs shorter than one eval_freq have no validation evaluations
-        print(f"      no curves.png: {e}", flush=True)
+    except FileNotFoundError:  # runs shorter than one eval_freq have no validation evaluations
+        print("      no curves.png: the runs are shorter than one periodic validation (the packaged eval_freq)", flush=True)
 
     tree_path = out / "tree.joblib"
     print(f"[2/4] decision tree on {args.tree_episodes} training-scenario episodes", flush=True)
@@ -111,8 +111,13 @@ def main(argv=None) -> None:
 
     print("[4/4] aggregate metrics", flush=True)
     groups = {args.algo: members, "tree": ["tree"], **{b: [b] for b in args.baselines}}
-    table = aggregate_table(df, groups, low="best_fixed", high="clairvoyant", compare_to=["tree", "best_fixed"],
-                            reps=args.reps)
+    try:
+        table = aggregate_table(df, groups, low="best_fixed", high="clairvoyant", compare_to=["tree", "best_fixed"],
+                                reps=args.reps)
+    except ValueError as e:  # e.g. episodes so short that switching cannot beat best fixed: no normalised return
+        raise SystemExit(f"cannot aggregate: {e} The normalised return needs the clairvoyant plan to beat best fixed; "
+                         f"use longer episodes (--max-steps, or the scenarios' full length). The episodes are kept "
+                         f"in {out / 'results.csv'}.") from None
     fmt = lambda r, k: f"{r[k]:.3f} [{r[k + '_low']:.3f}, {r[k + '_high']:.3f}]"  # noqa: E731
     fmt1 = lambda r, k: f"{r[k]:.1f} [{r[k + '_low']:.1f}, {r[k + '_high']:.1f}]"  # noqa: E731
     lines = [f"# Release evaluation: {args.env}, {args.algo}", "",

@@ -375,7 +375,8 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="paired evaluation of policies on scenarios x seeds (resumable CSV)")
     p.add_argument("--env", type=_env_id, default="qec_gym/SurfaceSwitch-v1")
     p.add_argument("--policies", type=_text, nargs="+", default=["best_fixed", "threshold", "oracle", "clairvoyant"],
-                   help="policy specs: random, fixed:<i>, best_fixed, threshold, tree:<path>, oracle, clairvoyant, "
+                   help="policy specs: random, fixed:<i>, best_fixed, threshold, periodic_recal, cusum_recal, "
+                        "drift_recal, tree:<path> (a saved tree: `qec-gym tree`), oracle, clairvoyant, "
                         "run:<folder> (optionally name=spec)")
     p.add_argument("--scenarios", type=_text, nargs="+", default=None,
                    help="'heldout', 'train' or scenario names (default: 'heldout'; with --trace: none besides the trace's)")

@@ -26,8 +26,9 @@ ENV = "qec_gym/SurfaceSwitch-v2"
 TREE = "tree:{out}/tree.joblib"
 # the clone alone: PPO's one update at a negligible learning rate leaves the warm-started actor as it is
 CLONE_ONLY = {"n_timesteps": 1, "learning_rate": 1e-12, "n_epochs": 1}
-_WS = {"teacher": "threshold", "teacher_episodes": 5, "bc_steps": 100_000, "epsilon": 0.2, "bc_epochs": 20,
-       "value_steps": 50_000, "value_rounds": 3}
+# every key set: resolve_config merges warm_start into the packaged entry's, which now freezes the statistics
+_WS = {"teacher": "threshold", "teacher_episodes": 5, "teacher_seed": 0, "bc_steps": 100_000, "epsilon": 0.2,
+       "bc_epochs": 20, "value_steps": 50_000, "value_rounds": 3, "freeze_normalization": False}
 CONFIGS = {
     "clone_thr": {**CLONE_ONLY, "warm_start": {**_WS, "value_rounds": 0}},
     "dagger_thr": {**CLONE_ONLY, "warm_start": {**_WS, "value_rounds": 0, "dagger_iters": 4, "dagger_steps": 50_000}},

@@ -342,6 +342,10 @@ def resolve_config(
 ) -> TrainConfig:
     """Packaged hyperparameters for (algo, env), then ``overrides``, validated into a `TrainConfig`.
 
+    Overrides replace packaged keys, except ``warm_start``, which is merged key by key (a config
+    that sets only ``warm_start: {bc_steps: 1000}`` keeps the packaged teacher and
+    ``freeze_normalization``); ``warm_start: null`` drops the packaged warm start.
+
     Raises:
         ValueError: unknown algo, or keys that the algorithm does not accept (named).
     """
@@ -351,6 +355,9 @@ def resolve_config(
     overrides = dict(overrides or {})
     if env_id in overrides and isinstance(overrides[env_id], dict):  # rl-zoo layout
         overrides = {**{k: v for k, v in overrides.items() if k != env_id}, **overrides[env_id]}
+    packaged_ws, new_ws = params.get("warm_start"), overrides.get("warm_start")
+    if isinstance(packaged_ws, dict) and isinstance(new_ws, dict):
+        overrides["warm_start"] = {**packaged_ws, **new_ws}
     params.update(overrides)
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "env", "policy"}
     unknown = sorted(k for k in params if k not in accepted and k not in RUN_KEYS)

@@ -201,7 +201,12 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
             kw: dict[str, Any] = {}
             if kind in FITTED_BASELINES:  # every fitted baseline gets the configured fit, none its defaults
                 kw = {"episodes": settings.teacher_episodes, "seed": settings.teacher_seed}
-            teacher = make_baseline(settings.teacher, env, **kw)
+            try:
+                teacher = make_baseline(settings.teacher, env, **kw)
+            except ValueError as e:
+                raise ValueError(f"warm_start.teacher {settings.teacher!r}: {e} (as a teacher also 'tree', the "
+                                 "release recipe's tree fitted here; not oracle or clairvoyant, which read the "
+                                 "hidden noise)") from None
             if path is not None:
                 fitted = {"entry": teacher.entry_index} if kind == "best_fixed" else dataclasses.asdict(teacher.config)
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +220,8 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
         env.close()
     if getattr(teacher, "privileged", False):
         raise ValueError(f"warm_start.teacher {settings.teacher!r} reads the hidden noise; it cannot act in the "
-                         "training envs: choose a deployable baseline (threshold, best_fixed, tree:<path>).")
+                         "training envs: choose a deployable baseline (tree, tree:<path>, threshold, best_fixed, "
+                         "periodic_recal, cusum_recal, drift_recal).")
     return teacher
 
 

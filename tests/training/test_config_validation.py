@@ -101,3 +101,15 @@ def test_dqn_train_freq():
     assert validate_hyperparams("dqn", {"train_freq": [1, "episode"]})["train_freq"] == (1, "episode")
     with pytest.raises(ValueError, match="train_freq"):
         validate_hyperparams("dqn", {"train_freq": [1, "epoch"]})
+
+
+def test_a_partial_warm_start_override_keeps_the_packaged_settings():
+    """A config that shrinks the warm start keeps the packaged teacher and frozen statistics
+    (replacing the whole mapping silently dropped freeze_normalization); null drops it."""
+    from qec_gym.training import resolve_config
+
+    packaged = resolve_config("qec_gym/CatSwitch-v4", "ppo").warm_start
+    assert packaged["teacher"] == "tree" and packaged["freeze_normalization"] is True
+    small = resolve_config("qec_gym/CatSwitch-v4", "ppo", overrides={"warm_start": {"bc_steps": 1000}}).warm_start
+    assert small == {**packaged, "bc_steps": 1000}
+    assert resolve_config("qec_gym/CatSwitch-v4", "ppo", overrides={"warm_start": None}).warm_start is None

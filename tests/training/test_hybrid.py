@@ -241,3 +241,13 @@ def test_every_fitted_teacher_is_fitted_with_the_configured_episodes_and_seed(mo
     for kind in agents.FITTED_BASELINES:
         make_teacher(cfg, WarmStart(teacher=kind, teacher_episodes=3, teacher_seed=7))
         assert seen[kind] == {"episodes": 3, "seed": 7}, kind
+
+
+def test_a_misspelt_teacher_is_named_as_the_warm_start_teacher():
+    from qec_gym.training.hybrid import make_teacher
+
+    cfg = resolve_config(ENV, "ppo", overrides={**_TINY, "n_timesteps": 64}, eval_freq=0)
+    with pytest.raises(ValueError, match=r"warm_start.teacher 'treee': .*unknown baseline 'treee'.*also 'tree'"):
+        make_teacher(cfg, WarmStart(teacher="treee"))
+    with pytest.raises(ValueError, match=r"reads the hidden noise.*drift_recal"):
+        make_teacher(cfg, WarmStart(teacher="oracle"))
