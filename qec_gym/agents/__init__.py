@@ -83,6 +83,28 @@ FITTED_BASELINES = tuple(name for name, keys in _KWARGS.items() if {"episodes", 
 """Baselines that `make_baseline` fits on training episodes (they take ``episodes`` and ``seed``)."""
 
 
+def check_baseline_name(name: Any) -> str:
+    """``name`` if it is a baseline `make_baseline` knows (``tree`` and ``fixed`` with their argument).
+
+    Raises:
+        ValueError: anything else (the message lists the valid names).
+
+    Example:
+        >>> check_baseline_name("fixed:2")
+        'fixed:2'
+        >>> check_baseline_name("tree")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown baseline 'tree'; valid names: random, fixed:<i>, best_fixed, threshold, periodic_recal, cusum_recal, drift_recal, tree:<path>, oracle, clairvoyant.
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"baseline name must be a string, one of {list(BASELINE_NAMES)}; got {name!r}.")
+    kind, _, arg = name.partition(":")
+    if kind not in _KWARGS or (kind in ("fixed", "tree")) != bool(arg):
+        raise ValueError(f"unknown baseline {name!r}; valid names: {', '.join(BASELINE_NAMES)}.")
+    return name
+
+
 def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
     """Build a baseline by name for ``env`` (see the module table).
 
@@ -104,11 +126,7 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
             env where recalibrating never pays (`require_calibration`).
         TypeError: ``config`` is not a `ThresholdConfig` (`CusumRecalConfig` for ``cusum_recal``).
     """
-    if not isinstance(name, str):
-        raise ValueError(f"baseline name must be a string, one of {list(BASELINE_NAMES)}; got {name!r}.")
-    kind, _, arg = name.partition(":")
-    if kind not in _KWARGS or (kind in ("fixed", "tree")) != bool(arg):
-        raise ValueError(f"unknown baseline {name!r}; valid names: {', '.join(BASELINE_NAMES)}.")
+    kind, _, arg = check_baseline_name(name).partition(":")
     extra = set(kw) - _KWARGS[kind]
     if extra:
         raise ValueError(f"baseline {kind!r} takes no option(s) {sorted(extra)}; it takes {sorted(_KWARGS[kind]) or 'none'}.")
@@ -205,4 +223,5 @@ __all__ = [
     "require_calibration",
     "running_entry",
     "fit_reference_tree",
+    "check_baseline_name",
 ]

@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from qec_gym.agents import FITTED_BASELINES
+from qec_gym.agents import FITTED_BASELINES, check_baseline_name
 from qec_gym.sim import csvstore
 
 
@@ -324,6 +324,12 @@ def evaluate(
     names = [policy_name(p) for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}; name them as name=spec.")
+    for p in policies:  # every spec checked before any baseline is fitted or episode run
+        bare = _bare(p)
+        if bare.startswith(("run:", "tree:")):
+            policy_identity(p)  # names a missing run folder or tree file
+        else:
+            check_baseline_name(bare)
     if executor == "ray" and workers != 1:
         raise ValueError("workers counts local processes; with executor='ray' the Ray CPUs set the parallelism "
                          "(num_cpus, or the cluster's): drop workers (CLI: --workers).")

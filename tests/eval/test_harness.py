@@ -110,3 +110,18 @@ def test_one_episode_has_no_interval(tmp_path):
     assert "[n/a]" in md and "single paired episode gives no interval" in md
     rows = [line for line in md.splitlines() if line.startswith("| `fixed:0`")]
     assert rows and all("[n/a]" in line for line in rows)
+
+
+@pytest.mark.parametrize("bad, message", [("tree", "unknown baseline 'tree'"), ("t=run:/nonexistent/run", "has no run.json"),
+                                          ("tree:/nonexistent/t.joblib", "no tree model at")])
+def test_a_bad_policy_spec_is_refused_before_any_fit(tmp_path, monkeypatch, bad, message):
+    """A bad spec anywhere in the list stops the evaluation before best_fixed is fitted (it used to
+    surface only after minutes of fitting and episodes)."""
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a baseline was fitted before the specs were checked")
+
+    monkeypatch.setattr(harness._FitCache, "get", no_fit)
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        evaluate(["best_fixed", bad], EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios="train", seeds=(0,)),
+                 out_path=tmp_path / "r.csv")
+    assert not (tmp_path / "r.csv").exists()
