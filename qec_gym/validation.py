@@ -89,13 +89,22 @@ def check_env_id(env_id: Any) -> str:
         Traceback (most recent call last):
         ...
         ValueError: unknown env id 'qec_gym/NoSuchEnv-v0'; registered qec_gym ids: [...]. ...
+        >>> check_env_id("CatSwitch-v4")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown env id 'CatSwitch-v4'; ... Did you mean 'qec_gym/CatSwitch-v4'? ...
     """
     import gymnasium as gym
 
     import qec_gym  # noqa: F401  (registers the ids)
 
     if not isinstance(env_id, str) or env_id not in gym.registry:
+        import difflib
+
         ids = sorted(i for i in gym.registry if i.startswith("qec_gym/"))
-        raise ValueError(f"unknown env id {env_id!r}; registered qec_gym ids: {ids}. "
+        guess = difflib.get_close_matches(f"qec_gym/{env_id}" if isinstance(env_id, str) and "/" not in env_id
+                                          else str(env_id), ids, n=1)
+        hint = f"Did you mean {guess[0]!r}? " if guess else ""
+        raise ValueError(f"unknown env id {env_id!r}; registered qec_gym ids: {ids}. {hint}"
                          "Pass one of them (or register your env with gymnasium first).")
     return env_id

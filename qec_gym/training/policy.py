@@ -171,6 +171,15 @@ def _trained_with_normalization(run: Path, vn_path: Path) -> bool:
 def check_compatible(model, env, where) -> None:
     """Raise ValueError when ``model`` was trained on another observation or action space."""
     if model.observation_space != env.observation_space or model.action_space != env.action_space:
+        meta = Path(where) / "run.json"
+        try:
+            trained_on = json.loads(meta.read_text()).get("env_id") if meta.exists() else None
+        except (OSError, ValueError):
+            trained_on = None
+        here = getattr(getattr(env, "spec", None), "id", None)
+        if trained_on and here and trained_on != here:
+            raise ValueError(f"the model in {where} was trained on {trained_on}, not {here}: evaluate it on "
+                             f"{trained_on} (or train a run on {here}).")
         raise ValueError(
             f"the model in {where} was trained on another environment (observation {model.observation_space}, "
             f"action {model.action_space}); this env has {env.observation_space}, {env.action_space}."

@@ -234,3 +234,15 @@ def test_an_env_without_discrete_actions_is_refused_before_the_run_folder_is_wri
     with pytest.raises(ValueError, match="MultiDiscrete action space; `qec-gym train` trains envs with Discrete"):
         train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
+
+
+def test_a_run_evaluated_on_another_env_names_both_envs(uninterrupted):
+    from qec_gym.training.policy import load_run
+
+    _, run, _ = uninterrupted
+    env = gym.make("qec_gym/CatSwitch-v4")
+    try:
+        with pytest.raises(ValueError, match=r"trained on qec_gym/SurfaceSwitch-v1, not qec_gym/CatSwitch-v4"):
+            load_run(run, env=env)
+    finally:
+        env.close()
