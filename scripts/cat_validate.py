@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 ENV = "qec_gym/CatSwitch-v2"
@@ -57,24 +56,11 @@ def config_overrides(name: str, out: Path) -> dict:
     return {**base, **spec, "warm_start": {**base["warm_start"], **spec.get("warm_start", {})}}
 
 
-def train_one(env_id: str, name: str, seed: int, out: Path) -> Path:
+def train_one(env_id: str, name: str, seed: int, out: Path) -> None:
     """Train configuration ``name`` with training seed ``seed`` into ``<out>/<name>/seed<seed>``."""
-    import torch
+    from surface_v2_validate import train_one as train_config  # this script's folder is on sys.path
 
-    from qec_gym.training import resolve_config, train
-
-    torch.set_num_threads(1)
-    run = out / name / f"seed{seed}"
-    cfg = resolve_config(env_id, "ppo", overrides=config_overrides(name, out), seed=seed, vec_env="native",
-                         eval_freq=0)
-    t0 = time.perf_counter()
-    train(cfg, run)
-    wall = time.perf_counter() - t0
-    (run / "wall.json").write_text(json.dumps({"wall_s": wall}))
-    meta = json.loads((run / "run.json").read_text()).get("warm_start", {})
-    print(json.dumps({"run": str(run), "wall_s": round(wall), "bc_accuracy": meta.get("bc_accuracy"),
-                      "dagger": meta.get("dagger")}))
-    return run
+    train_config(name, seed, out, env=env_id, configs={name: config_overrides(name, out)})
 
 
 def fit_tree(out: Path, env_id: str) -> Path:
