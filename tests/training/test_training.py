@@ -189,7 +189,7 @@ def test_loading_errors(tmp_path):
         load_run(tmp_path / "missing")
     cfg = resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides=TINY, eval_freq=0)
     train(cfg, tmp_path / "run")
-    with pytest.raises(ValueError, match="another environment"):
+    with pytest.raises(ValueError, match="trained on qec_gym/SurfaceSwitch-v1, not qec_gym/PhotonicSwitch-v1"):
         load_run(tmp_path / "run", env=gym.make("qec_gym/PhotonicSwitch-v1"))
     (tmp_path / "run" / "model.zip").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="corrupt"):
@@ -235,14 +235,3 @@ def test_an_env_without_discrete_actions_is_refused_before_the_run_folder_is_wri
         train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
 
-
-def test_a_run_evaluated_on_another_env_names_both_envs(uninterrupted):
-    from qec_gym.training.policy import load_run
-
-    _, run, _ = uninterrupted
-    env = gym.make("qec_gym/CatSwitch-v4")
-    try:
-        with pytest.raises(ValueError, match=r"trained on qec_gym/SurfaceSwitch-v1, not qec_gym/CatSwitch-v4"):
-            load_run(run, env=env)
-    finally:
-        env.close()
