@@ -35,6 +35,7 @@ _WS = {"teacher": "tree", "teacher_episodes": 30, "teacher_seed": 0, "bc_steps":
 _FT = {"n_envs": 8, "n_steps": 512, "batch_size": 256, "n_epochs": 5, "gae_lambda": 0.95,
        "learning_rate": "lin_3e-4", "ent_coef": 0.0, "clip_range": 0.1, "target_kl": 0.02,
        "policy_kwargs": {"net_arch": [64, 64]}}
+_DRIFT_WS = {**_WS, "teacher": "drift_recal", "teacher_episodes": 8}
 CONFIGS = {
     "clone_tree": {**CLONE_ONLY, **_FT, "warm_start": {**_WS, "value_rounds": 0}},
     "dagger_tree": {**CLONE_ONLY, **_FT, "warm_start": {**_WS, "value_rounds": 0, "dagger_iters": 3,
@@ -46,9 +47,8 @@ CONFIGS = {
                         "warm_start": {**_WS, "dagger_iters": 3, "dagger_steps": 50_000}},
     # drift_recal fitted as the harness fits the baseline it is compared with (8 training episodes, seed 0);
     # these runs were trained before make_teacher passed teacher_episodes to drift_recal (it used those defaults)
-    "drift_ppo": {**_FT, "n_timesteps": 200_000, "warm_start": {**_WS, "teacher": "drift_recal", "teacher_episodes": 8}},
-    "drift_ppo_long": {**_FT, "n_timesteps": 400_000,
-                       "warm_start": {**_WS, "teacher": "drift_recal", "teacher_episodes": 8}},
+    "drift_ppo": {**_FT, "n_timesteps": 200_000, "warm_start": _DRIFT_WS},
+    "drift_ppo_long": {**_FT, "n_timesteps": 400_000, "warm_start": _DRIFT_WS},
 }
 
 CHOSEN = "drift_ppo"  # the packaged ppo.yml entry (chosen on this script's validation table)

@@ -85,8 +85,9 @@ def main(argv=None) -> None:
     ap.add_argument("--eval", nargs="*", default=[], metavar="NAME", help="score every seed folder of these configurations")
     args = ap.parse_args(argv)
 
+    from surface_v2_validate import paired_table  # this script's folder is on sys.path
+
     from qec_gym.eval import EvalConfig, evaluate
-    from qec_gym.eval.stats import paired_difference
 
     args.out.mkdir(parents=True, exist_ok=True)
     tree = fit_tree(args.out, args.env)
@@ -103,19 +104,11 @@ def main(argv=None) -> None:
     policies = [f"{n}=run:{d}" for n, d in runs.items()] + [f"tree=tree:{tree}", "best_fixed", "clairvoyant"]
     seeds = tuple(range(args.first_seed, args.first_seed + args.episodes))
     df = evaluate(policies, EvalConfig(args.env, scenarios="train", seeds=seeds), out_path=args.out / "validation.csv")
-    means = df.groupby("policy")["return"].mean()
-    print(f"validation: {args.env}, training scenarios x seeds {seeds[0]}..{seeds[-1]}")
-    print(f"tree {means['tree']:.1f}  best_fixed {means['best_fixed']:.1f}  clairvoyant {means['clairvoyant']:.1f}  "
-          f"tree-best_fixed {paired_difference(df, 'tree', 'best_fixed')}")
-    print("| run | mean return | vs tree | vs best fixed | regret to clairvoyant | switches/ep | train wall s |")
-    print("|---|---|---|---|---|---|---|")
-    switches = df.groupby("policy")["switches"].mean()
-    for name in [*runs, "tree", "best_fixed"]:
-        wall = Path(runs[name]) / "wall.json" if name in runs else None
-        wall_s = f"{json.loads(wall.read_text())['wall_s']:.0f}" if wall is not None and wall.exists() else "-"
-        print(f"| {name} | {means[name]:.1f} | {paired_difference(df, name, 'tree') if name != 'tree' else '-'} | "
-              f"{paired_difference(df, name, 'best_fixed') if name != 'best_fixed' else '-'} | "
-              f"{paired_difference(df, 'clairvoyant', name)} | {switches[name]:.1f} | {wall_s} |")
+    print(f"validation: {args.env}, training scenarios x seeds {seeds[0]}..{seeds[-1]} "
+          f"(clairvoyant {df[df.policy == 'clairvoyant']['return'].mean():.1f})")
+    walls = {n: json.loads((Path(d) / "wall.json").read_text())["wall_s"] for n, d in runs.items()
+             if (Path(d) / "wall.json").exists()}
+    print("\n".join(paired_table(df, [*runs, "tree", "best_fixed"], ["tree", "best_fixed"], walls=walls)))
 
 
 if __name__ == "__main__":

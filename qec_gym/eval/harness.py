@@ -324,12 +324,11 @@ def evaluate(
     names = [policy_name(p) for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}; name them as name=spec.")
-    for p in policies:  # every spec checked before any baseline is fitted or episode run
-        bare = _bare(p)
-        if bare.startswith(("run:", "tree:")):
-            policy_identity(p)  # names a missing run folder or tree file
-        else:
-            check_baseline_name(bare)
+    # every spec checked before any baseline is fitted or episode run; run and tree files hashed once, here
+    file_identity = {p: policy_identity(p) for p in policies if _bare(p).startswith(("run:", "tree:"))}
+    for p in policies:
+        if p not in file_identity:
+            check_baseline_name(_bare(p))
     if executor == "ray" and workers != 1:
         raise ValueError("workers counts local processes; with executor='ray' the Ray CPUs set the parallelism "
                          "(num_cpus, or the cluster's): drop workers (CLI: --workers).")
@@ -353,7 +352,7 @@ def evaluate(
             fitted_state, agent = None, None
             if _bare(p) in FITTED_BASELINES:
                 fitted_state, agent = cache.get(p, env, say)
-            jobs_by_policy[p] = (policy_identity(p, fitted_state), agent)
+            jobs_by_policy[p] = (file_identity.get(p) or policy_identity(p, fitted_state), agent)
         _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
         _record_heldout_runs(policies, config, env)
         return _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, runner,
