@@ -65,6 +65,7 @@ def release_table(run: Path) -> list[str]:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--env", default=ENV, help="a DecoderCalibration version from v3 on (calibration state observed)")
     ap.add_argument("--out", type=Path, help="validation folder (tree, runs, validation.csv)")
     ap.add_argument("--train", choices=sorted(CONFIGS))
     ap.add_argument("--seed", type=int, default=0)
@@ -79,11 +80,11 @@ def main(argv=None) -> None:
     if args.out is None:
         ap.error("--out is required with --train or --eval.")
     if args.train:
-        train_one(args.train, args.seed, args.out, env=ENV, configs=CONFIGS)
+        train_one(args.train, args.seed, args.out, env=args.env, configs=CONFIGS)
     if args.eval is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        fit_tree(args.out, ENV)
-        evaluate_runs(args.eval, args.out, args.episodes, args.first_seed, env=ENV, configs=CONFIGS,
+        fit_tree(args.out, args.env)
+        evaluate_runs(args.eval, args.out, args.episodes, args.first_seed, env=args.env, configs=CONFIGS,
                       baselines=BASELINES, compare=COMPARE, counts=COUNTS)
 
 

@@ -163,7 +163,7 @@ def refuse_heldout_rows(df, *, purpose: str) -> None:
     Raises:
         ValueError: a held-out scenario's rows (named), with the fix.
     """
-    from qec_gym.noise.scenarios import SCENARIOS, registry_for_env, resolve_scenarios
+    from qec_gym.noise.scenarios import SCENARIOS, pool_for_env, registry_for_env, resolve_scenarios
 
     if "scenario" not in df.columns:
         return
@@ -171,7 +171,8 @@ def refuse_heldout_rows(df, *, purpose: str) -> None:
     registry = registry_for_env(env_id) if env_id else SCENARIOS
     known = [n for n in dict.fromkeys(df["scenario"].astype(str)) if n in registry]
     if known:
-        resolve_scenarios(known, registry=registry, allow_heldout=False, purpose=purpose)
+        resolve_scenarios(known, registry=registry, pool=pool_for_env(env_id) if env_id else None,
+                          allow_heldout=False, purpose=purpose)
 
 
 def feature_columns(df) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from qec_gym.noise.scenarios import SCENARIOS, registry_for_env, resolve_scenarios
+from qec_gym.noise.scenarios import SCENARIOS, pool_for_env, registry_for_env, resolve_scenarios
 from qec_gym.validation import check_env_id
 
 EnvSource = str | Callable[..., gym.Env] | gym.Env
@@ -58,7 +58,8 @@ def make_env(source: EnvSource, *, scenarios: Any = "train", env_kwargs: Mapping
         resolve_scenarios(kwargs["scenarios"], registry=registry, pool=pool, allow_heldout=False, purpose=purpose)
 
     if isinstance(source, str):
-        check(registry_for_env(check_env_id(source)))  # before building the env (and its table)
+        env_id = check_env_id(source)  # checked before building the env (and its table)
+        check(registry_for_env(env_id), kwargs.get("scenario_pool", pool_for_env(env_id)))
     elif isinstance(source, gym.Env):
         u = source.unwrapped
         check(getattr(u, "scenario_registry", SCENARIOS), getattr(u, "scenario_pool", None))

@@ -5,11 +5,13 @@
 | ``qec_gym/SurfaceSwitch-v1`` | rotated surface d = 3..11 x {pymatching, pymatching-correlated} | stim-uniform p (OU, telegraph, bursts, sinusoid, ramp) | table |
 | ``qec_gym/SurfaceSwitchRaw-v1`` | rotated surface d = 3, 5, 7 | as above; observation adds raw detection events | circuit |
 | ``qec_gym/SurfaceSwitch-v2`` | as v1 | as v1 | fitted table |
+| ``qec_gym/SurfaceSwitch-v3`` | as v1 | trains on ``randomised_surface_drift`` (domain randomisation between v1's training scenarios); v1's held-out | fitted table (v2's) |
 | ``qec_gym/PhotonicSwitch-v1`` | rotated surface and XZZX, d = 3, 5, 7, both bases | photonic preset (loss on every photon), drifting loss; ``regime="phase"``: phase-noise-dominated chip | table |
 | ``qec_gym/PhotonicSwitch-v2`` | as v1 | as v1 | fitted table |
 | ``qec_gym/DecoderCalibration-v1`` | rotated surface d = 5 x {pymatching, pymatching-correlated, uf} | measurement error drifting x1..x30 | table (true x assumed) |
 | ``qec_gym/DecoderCalibration-v2`` | as v1 | as v1 | fitted table (true x assumed); recalibration estimates the noise from syndromes |
 | ``qec_gym/DecoderCalibration-v3`` | as v1 | as v1 | as v2; observes its calibration state; noise-free reward on both sides of the budget |
+| ``qec_gym/DecoderCalibration-v4`` | as v1 | trains on ``randomised_readout_drift`` (domain randomisation over the axis) | as v3 |
 | ``qec_gym/CatSwitch-v1`` | repetition cat code, nbar in {2..8} x d = 3..9 | kappa_1/kappa_2 drifting around 1e-3 (cat scenarios) | table |
 | ``qec_gym/CatSwitch-v2`` | as v1; CX bit flips from the two-mode Lindblad simulation (`qec_gym.bosonic.cx`) | as v1 | table |
 | ``qec_gym/CatSwitch-v3`` | as v2 | as v1 | fitted table |
@@ -43,6 +45,14 @@ phase-flip table (`CAT_V3_TABLE`, as SurfaceSwitch-v2's). v4 (next to v1..v3, al
 with the CX bit-flip law solved at converged truncation at nbar 2..6 (``cx_bitflip="solved"``)
 instead of v2/v3's extrapolation above nbar 4, which overstates them by 12% at nbar 5, 31% at 6 and
 ~85% at 8 (`qec_gym.bosonic.cx`).
+
+Version history of ``SurfaceSwitch``: v3 (next to v1 and v2, unchanged) is v2 (same table, menu,
+observation, reward and held-out scenarios) whose training split is one domain-randomised scenario,
+``randomised_surface_drift`` (each episode draws a level and a drift family with parameters between
+those of v2's training scenarios; `qec_gym.noise.scenarios`). DecoderCalibration-v4 (next to v1..v3)
+is v3 with the training split ``randomised_readout_drift`` (OU, telegraph and burst families over the
+whole x1..x30 measurement-error axis). Their dynamics differ from the earlier versions' in training, so
+agents and results are labelled by the new ids.
 
 Version history of ``SurfaceSwitch`` and ``PhotonicSwitch``: v2 (next to v1, whose packaged tables
 are unchanged and reproducible) has v1's menu, axis, scenarios, observation and reward, and a
@@ -90,7 +100,8 @@ SURFACE_MENU = tuple(
 )
 SURFACE_AXIS = NoiseAxis(NoiseParams.uniform(1e-3), "all", low=0.5, high=10.0, points=16)
 SURFACE_POOL = tuple(
-    n for n, s in SCENARIOS.items() if "surface" in s.tags and "fieldwise" not in s.tags and "readout" not in s.tags
+    n for n, s in SCENARIOS.items()
+    if "surface" in s.tags and not {"fieldwise", "readout", "randomised"} & set(s.tags)
 )
 
 PHOTONIC_MENU = tuple(MenuEntry(f, d, "pymatching", bases=("x", "z")) for f in ("rotated_surface", "xzzx") for d in (3, 5, 7))
@@ -115,7 +126,7 @@ PHOTONIC_PHASE_SCENARIOS = MappingProxyType({
 
 CALIBRATION_MENU = tuple(MenuEntry("rotated_surface", 5, dec) for dec in ("pymatching", "pymatching-correlated", "uf"))
 CALIBRATION_AXIS = NoiseAxis(NoiseParams.uniform(1e-3), "p_meas", low=1.0, high=30.0, points=10)
-CALIBRATION_POOL = tuple(n for n, s in SCENARIOS.items() if "readout" in s.tags)
+CALIBRATION_POOL = tuple(n for n, s in SCENARIOS.items() if "readout" in s.tags and "randomised" not in s.tags)
 
 
 def _merge(defaults: dict, overrides: dict) -> dict:
@@ -275,6 +286,24 @@ def make_decoder_calibration_v3(**overrides) -> QECSwitchEnv:
     return make_decoder_calibration_v2(**_merge(kwargs, overrides))
 
 
+SURFACE_V3_POOL = ("randomised_surface_drift",) + tuple(n for n in SURFACE_POOL if SCENARIOS[n].is_heldout)
+"""SurfaceSwitch-v3's scenarios: the domain-randomised training scenario and v1's held-out ones."""
+
+
+def make_surface_switch_v3(**overrides) -> QECSwitchEnv:
+    """SurfaceSwitch-v2 trained on the domain-randomised ``randomised_surface_drift`` (module docstring)."""
+    return make_surface_switch_v2(**_merge(dict(scenario_pool=SURFACE_V3_POOL), overrides))
+
+
+CALIBRATION_V4_POOL = ("randomised_readout_drift",) + tuple(n for n in CALIBRATION_POOL if SCENARIOS[n].is_heldout)
+"""DecoderCalibration-v4's scenarios: the domain-randomised training scenario and v1's held-out one."""
+
+
+def make_decoder_calibration_v4(**overrides) -> QECSwitchEnv:
+    """DecoderCalibration-v3 trained on the domain-randomised ``randomised_readout_drift`` (module docstring)."""
+    return make_decoder_calibration_v3(**_merge(dict(scenario_pool=CALIBRATION_V4_POOL), overrides))
+
+
 def make_cat_switch(**overrides) -> CatSwitchEnv:
     """`CatSwitchEnv` v1: CX bit flips ``0.5 exp(-2 nbar)`` (Gouzien et al. Eq. D8; see its docstring)."""
     return CatSwitchEnv(**{"cx_bitflip": "gouzien2023", **overrides})
@@ -328,6 +357,8 @@ ENV_IDS = ENV_IDS + ("qec_gym/CatSwitch-v4",)  # CatSwitch-v3 with the CX law so
 _FACTORIES = _FACTORIES + (make_cat_switch_v4,)
 ENV_IDS = ENV_IDS + ("qec_gym/DecoderCalibration-v3",)
 _FACTORIES = _FACTORIES + (make_decoder_calibration_v3,)
+ENV_IDS = ENV_IDS + ("qec_gym/SurfaceSwitch-v3", "qec_gym/DecoderCalibration-v4")  # domain-randomised training
+_FACTORIES = _FACTORIES + (make_surface_switch_v3, make_decoder_calibration_v4)
 
 
 RETIRED_ENV_IDS = {
@@ -358,6 +389,18 @@ def _retired(env_id: str):
 VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i)
 """Ids with a native batched vector env (table backend): ``gym.make_vec(id, num_envs=N,
 vectorization_mode="vector_entry_point")`` gives a `QECSwitchVectorEnv`."""
+
+# What `qec_gym.noise.scenarios.registry_for_env` / `pool_for_env` read from an entry point without
+# building the env: the scenario names an id draws from (None: its class's whole registry).
+_POOLS = {
+    make_surface_switch: SURFACE_POOL, make_surface_switch_raw: SURFACE_POOL, make_surface_switch_v2: SURFACE_POOL,
+    make_surface_switch_v3: SURFACE_V3_POOL, make_photonic_switch: PHOTONIC_POOL, make_photonic_switch_v2: PHOTONIC_POOL,
+    make_decoder_calibration: CALIBRATION_POOL, make_decoder_calibration_v2: CALIBRATION_POOL,
+    make_decoder_calibration_v3: CALIBRATION_POOL, make_decoder_calibration_v4: CALIBRATION_V4_POOL,
+}
+for _factory in _FACTORIES:
+    _factory.scenario_pool = _POOLS.get(_factory)
+    _factory.scenario_registry = SCENARIOS if _factory in _POOLS else CatSwitchEnv.scenario_registry  # the cat factories
 
 for _id, _factory in zip(ENV_IDS, _FACTORIES):
     if _id not in gym.registry:  # re-importing (e.g. importlib.reload) must not re-register
@@ -397,9 +440,11 @@ __all__ = [
     "make_decoder_calibration",
     "make_decoder_calibration_v2",
     "make_decoder_calibration_v3",
+    "make_decoder_calibration_v4",
     "make_photonic_switch",
     "make_photonic_switch_v2",
     "make_surface_switch",
     "make_surface_switch_v2",
+    "make_surface_switch_v3",
     "make_surface_switch_raw",
 ]

@@ -14,8 +14,10 @@ a trajectory is reproduced exactly by the same Generator state.
 | `RandomTelegraph` | two-level-system defects switching a qubit between two noise levels |
 | `Bursts` | Poisson arrivals of jumps that decay exponentially (cosmic-ray-like) |
 | `Step`, `Ramp` | sudden change, slow degradation |
+| `RandomLevel` | a constant drawn once per episode (domain randomisation of a baseline) |
 | `Replay` | a recorded trace |
 | `Sum`, `Product`, `Clip` | composition (``a + b``, ``a * b``, ``a.clip(low, high)``) |
+| `Mixture` | one of several processes, drawn per episode (domain randomisation over drift families) |
 
 Time is counted in steps: rates are per step, decay and dwell times in steps. How many QEC rounds
 a step stands for is the environment's choice.
@@ -52,10 +54,12 @@ __all__ = [
     "Constant",
     "DriftProcess",
     "FieldDrift",
+    "Mixture",
     "OrnsteinUhlenbeck",
     "Product",
     "RandomTelegraph",
     "Ramp",
+    "RandomLevel",
     "Replay",
     "Sinusoid",
     "Step",
@@ -557,6 +561,38 @@ class Ramp(DriftProcess):
 
 
 @dataclass(frozen=True)
+class RandomLevel(DriftProcess):
+    """A constant multiplier drawn once per trajectory, log-uniformly in ``[low, high]``.
+
+    Domain randomisation of a scenario's baseline (Tobin et al. 2017): multiplied into another
+    process, each episode runs at its own noise level.
+
+    Args:
+        low: Smallest level (> 0).
+        high: Largest level (>= low).
+
+    Example:
+        >>> import numpy as np
+        >>> x = RandomLevel(1.0, 2.0).sample(3, np.random.default_rng(0))
+        >>> bool(x[0] == x[2] and 1.0 <= x[0] <= 2.0)
+        True
+    """
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        _set(self, "low", _positive("RandomLevel", "low", self.low))
+        _set(self, "high", _positive("RandomLevel", "high", self.high))
+        if self.high < self.low:
+            raise ValueError(f"RandomLevel needs low <= high, got low={self.low!r}, high={self.high!r}.")
+
+    def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
+        level = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        return np.full(n_steps, level)
+
+
+@dataclass(frozen=True)
 class Replay(DriftProcess):
     """A recorded trace of multipliers, resampled to steps by linear interpolation.
 
@@ -685,6 +721,46 @@ class Product(DriftProcess):
         for term in self.terms:
             total *= term._sample(n_steps, rng)
         return total
+
+
+@dataclass(frozen=True, init=False)
+class Mixture(DriftProcess):
+    """One of several processes, chosen at random for each trajectory (each episode).
+
+    Domain randomisation over drift families: an episode draws its component first (one
+    ``rng.choice`` with ``weights``), then that component's trajectory from the same ``rng``.
+
+    Args:
+        *components: The processes (numbers become `Constant`).
+        weights: Relative probabilities (> 0, one per component); None for equal weights.
+
+    Example:
+        >>> import numpy as np
+        >>> m = Mixture(Constant(1.0), Constant(3.0), weights=(1.0, 3.0))
+        >>> sorted({float(m.sample(1, np.random.default_rng(s))[0]) for s in range(20)})
+        [1.0, 3.0]
+    """
+
+    components: tuple[DriftProcess, ...]
+    weights: tuple[float, ...]
+
+    def __init__(self, *components: DriftProcess | float, weights: Iterable[float] | None = None) -> None:
+        if not components:
+            raise ValueError("Mixture needs at least one process, e.g. Mixture(OrnsteinUhlenbeck(...), Step(...)).")
+        _set(self, "components", tuple(_as_process(c) for c in components))
+        if weights is None:
+            weights = (1.0,) * len(self.components)
+        weights = tuple(_positive("Mixture", "weights", w) for w in weights)
+        if len(weights) != len(self.components):
+            raise ValueError(
+                f"Mixture has {len(self.components)} components but {len(weights)} weights; pass one weight "
+                "per component or weights=None for equal weights."
+            )
+        _set(self, "weights", weights)
+
+    def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
+        p = np.asarray(self.weights) / sum(self.weights)
+        return self.components[int(rng.choice(len(self.components), p=p))]._sample(n_steps, rng)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,15 @@ Two disjoint registries: `TRAINING_SCENARIOS` for training and tuning, and `HELD
 for evaluation only. Held-out scenarios use drift parameters and combinations that no training
 scenario has (faster OU, telegraph plus bursts, a ramp, field-wise mixes, photonic loss switching).
 
+Two training scenarios are domain-randomised (Tobin et al. 2017): each episode draws a drift family
+and its parameters (`Mixture`, `RandomLevel`). ``randomised_surface_drift`` interpolates between the
+other surface training scenarios (every parameter within the span they use), so each held-out surface
+scenario stays outside it as before. ``randomised_readout_drift`` spans the measurement-error axis of
+DecoderCalibration (x1..x30) with OU walks, telegraph jumps and bursts; it was designed after
+DecoderCalibration-v3's release showed that its training lacked high-noise jumps, so its held-out
+test is weaker: ``heldout_readout_jumps``'s combination and levels (telegraph x2/x20 plus bursts) are
+still absent, its regime (fast jumps above x10) is not.
+
 Calibration (``docs/reference-numbers.md``):
 
 - Surface-code scenarios start from stim-uniform(p) (`NoiseParams.uniform`) with p in
@@ -47,7 +56,9 @@ from qec_gym.noise.drift import (
     Bursts,
     DriftProcess,
     FieldDrift,
+    Mixture,
     OrnsteinUhlenbeck,
+    RandomLevel,
     RandomTelegraph,
     Ramp,
     Replay,
@@ -63,6 +74,7 @@ __all__ = [
     "Scenario",
     "get_scenario",
     "list_scenarios",
+    "pool_for_env",
     "registry_for_env",
     "resolve_scenarios",
     "scenario_digest",
@@ -421,6 +433,48 @@ def scenario_registry(*scenarios, split: str) -> Mapping[str, Any]:
 
 _PHOTONIC = HardwareParams.photonic().to_noise()
 
+
+def _families(*families: tuple[DriftProcess, ...]) -> Mixture:
+    """Equal odds per family, then equal odds within it."""
+    components = [c for family in families for c in family]
+    weights = [1.0 / len(family) for family in families for _ in family]
+    return Mixture(*components, weights=weights)
+
+
+def _surface_families() -> Mixture:
+    # Each parameter within the span of the surface training scenarios below (calm .. ou_drift,
+    # telegraph_tls and readout_tls's dwells, bursts, sinusoid_day).
+    return _families(
+        tuple(clipped_ou(s, c, 0.3, 3.0) for s in (0.1, 0.2, 0.35) for c in (50, 100, 200)),
+        tuple(
+            RandomTelegraph.from_dwell(1.0, high, dwell_low=lo, dwell_high=hi) * clipped_ou(0.05, 50, 0.8, 1.25)
+            for high in (1.5, 2.0, 2.5) for lo, hi in ((80, 30), (120, 40))
+        ),
+        tuple(
+            clipped_ou(0.05, 100, 0.8, 1.25) + Bursts(rate, height, decay=8.0, baseline=0.0, random_height=True)
+            for rate in (0.005, 0.01) for height in (2.0, 4.0)
+        ),
+        tuple(Sinusoid(a, 250, random_phase=True) * clipped_ou(0.1, 50, 0.7, 1.4) for a in (0.2, 0.3, 0.4)),
+    )
+
+
+def _readout_families() -> Mixture:
+    return _families(
+        tuple(
+            OrnsteinUhlenbeck.from_stationary(s, c, median=m)
+            for m in (2.0, 4.0, 8.0) for s in (0.5, 0.9) for c in (30, 60, 120)
+        ),
+        tuple(
+            RandomTelegraph.from_dwell(low, high, dwell_low=lo, dwell_high=hi) * clipped_ou(0.1, 50, 0.8, 1.25)
+            for low, high in ((1.0, 3.0), (1.0, 6.0), (1.5, 12.0)) for lo, hi in ((80, 30), (120, 40))
+        ),
+        tuple(
+            level + Bursts(rate, height, decay=8.0, baseline=0.0, random_height=True)
+            for level in (2.0, 4.0) for rate in (0.005, 0.01) for height in (3.0, 6.0)
+        ),
+    )
+
+
 # ------------------------------------------------------------------------------------ training
 TRAINING_SCENARIOS: Mapping[str, Scenario] = scenario_registry(
     Scenario(
@@ -507,6 +561,31 @@ TRAINING_SCENARIOS: Mapping[str, Scenario] = scenario_registry(
         baseline=_PHOTONIC,
         drifts={"p_loss": clipped_ou(0.3, 100, 0.4, 2.4)},
         tags=("photonic",),
+    ),
+    Scenario(
+        "randomised_surface_drift",
+        "Domain randomisation over the surface training scenarios: stim-uniform(1e-3) times a level "
+        "drawn per episode log-uniformly in x1.5..x3 (the baselines 1.5e-3..3e-3), times one drift "
+        "family per episode (equal odds): OU (log-std 0.1/0.2/0.35, correlation 50/100/200 steps, "
+        "clipped x0.3..x3), telegraph x1 to x1.5/2/2.5 (dwell 80/30 or 120/40 steps) with OU jitter, "
+        "bursts (0.005 or 0.01 per step, mean +x2 or +x4, decay 8 steps) over OU jitter, or a "
+        "sinusoid (+-20/30/40%, period 250 steps) with OU jitter; clipped to x0.5..x9 "
+        "(p 5e-4..9e-3). No faster or wider OU, ramp or telegraph-plus-bursts: the held-out families.",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={"all": (RandomLevel(1.5, 3.0) * _surface_families()).clip(0.5, 9.0)},
+        tags=("surface", "randomised"),
+    ),
+    Scenario(
+        "randomised_readout_drift",
+        "Domain randomisation of the measurement error over DecoderCalibration's axis: "
+        "stim-uniform(1e-3) whose p_meas follows one family per episode (equal odds): OU (median "
+        "x2/4/8, log-std 0.5/0.9, correlation 30/60/120 steps), telegraph x1 to x3/x6 or x1.5 to "
+        "x12 (dwell 80/30 or 120/40 steps) with OU jitter, or bursts (0.005 or 0.01 per step, mean "
+        "+x3 or +x6, decay 8 steps) over a level of x2 or x4; clipped x1..x30. Includes "
+        "readout_drift's OU (median x4, log-std 0.9, correlation 60).",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={"p_meas": _readout_families().clip(1.0, 30.0)},
+        tags=("surface", "readout", "randomised"),
     ),
     split="train",
 )
@@ -692,10 +771,10 @@ def resolve_scenarios(
     Example:
         >>> resolve_scenarios(["calm", "bursts", "calm"])
         ('calm', 'bursts')
-        >>> resolve_scenarios(["calm", "heldout_ramp"], allow_heldout=False)
+        >>> resolve_scenarios(["calm", "heldout_ramp"], pool=["calm", "bursts", "heldout_ramp"], allow_heldout=False)
         Traceback (most recent call last):
         ...
-        ValueError: held-out scenarios ['heldout_ramp'] are for evaluation only, not for training: use training scenarios (e.g. scenarios='train': ['readout_drift', 'calm', 'ou_drift', 'telegraph_tls', 'bursts', 'sinusoid_day', 'readout_tls', 'photonic_loss_drift']).
+        ValueError: held-out scenarios ['heldout_ramp'] are for evaluation only, not for training: use training scenarios (e.g. scenarios='train': ['calm', 'bursts']).
     """
     pool = None if pool is None else tuple(pool)
     if isinstance(scenarios, (str, bytes)) or hasattr(scenarios, "split") and hasattr(scenarios, "name"):
@@ -742,20 +821,8 @@ def resolve_scenarios(
     return tuple(names)
 
 
-def registry_for_env(env_id: str) -> Mapping[str, Any]:
-    """The scenario registry of a registered env id (its class's ``scenario_registry``).
-
-    Reads the env class from gymnasium's registry without constructing the env (no table is
-    built); an env class without a ``scenario_registry`` uses `SCENARIOS`.
-
-    Raises:
-        ValueError: ``env_id`` is not registered.
-
-    Example:
-        >>> import qec_gym
-        >>> "calm" in registry_for_env("qec_gym/SurfaceSwitch-v1")
-        True
-    """
+def _env_creator(env_id: str):
+    """The callable gymnasium's registry holds for ``env_id`` (not called: no env or table is built)."""
     import gymnasium as gym
     from gymnasium.envs.registration import load_env_creator
 
@@ -765,5 +832,41 @@ def registry_for_env(env_id: str) -> Mapping[str, Any]:
         ids = sorted(i for i in gym.registry if i.startswith("qec_gym/"))
         raise ValueError(f"unknown env id {env_id!r}; registered qec_gym ids: {ids}.") from None
     entry = spec.entry_point
-    creator = load_env_creator(entry) if isinstance(entry, str) else entry
-    return getattr(creator, "scenario_registry", SCENARIOS)
+    return load_env_creator(entry) if isinstance(entry, str) else entry
+
+
+def registry_for_env(env_id: str) -> Mapping[str, Any]:
+    """The scenario registry of a registered env id (its entry point's ``scenario_registry``).
+
+    Reads the entry point from gymnasium's registry without constructing the env (no table is
+    built); an entry point without a ``scenario_registry`` uses `SCENARIOS`.
+
+    Raises:
+        ValueError: ``env_id`` is not registered.
+
+    Example:
+        >>> import qec_gym
+        >>> "calm" in registry_for_env("qec_gym/SurfaceSwitch-v1")
+        True
+        >>> "cat_calm" in registry_for_env("qec_gym/CatSwitch-v4")
+        True
+    """
+    return getattr(_env_creator(env_id), "scenario_registry", SCENARIOS)
+
+
+def pool_for_env(env_id: str) -> tuple[str, ...] | None:
+    """The scenario names a registered env id draws from by default (None: its whole registry).
+
+    Split keywords (``"train"``, ``"heldout"``) mean that split of this pool, and a refused
+    held-out scenario is answered with this pool's training scenarios.
+
+    Raises:
+        ValueError: ``env_id`` is not registered.
+
+    Example:
+        >>> import qec_gym
+        >>> pool_for_env("qec_gym/SurfaceSwitch-v3")[0]
+        'randomised_surface_drift'
+    """
+    pool = getattr(_env_creator(env_id), "scenario_pool", None)
+    return None if pool is None else tuple(pool)

@@ -254,7 +254,8 @@ class TrainConfig:
             raise ValueError(f"{self.env_id} (many patches, MultiDiscrete actions) is not trainable with `qec-gym "
                              "train` yet: train a single-patch env (qec_gym.envs.ENV_IDS) and run it per patch, or "
                              "drive the many-patch env with SB3 directly (PPO supports MultiDiscrete).")
-        check_training_scenarios(self.env_id, self.env_kwargs.get("scenarios", "train"))
+        check_training_scenarios(self.env_id, self.env_kwargs.get("scenarios", "train"),
+                                 pool=self.env_kwargs.get("scenario_pool"))
         if self.warm_start is not None:
             from qec_gym.training.hybrid import WarmStart
 
@@ -270,11 +271,14 @@ class TrainConfig:
                 if not (k == "warm_start" and self.warm_start is None)}
 
 
-def check_training_scenarios(env_id: str, scenarios: Any, *, purpose: str = "training") -> tuple[str, ...]:
+def check_training_scenarios(env_id: str, scenarios: Any, *, purpose: str = "training",
+                             pool: Any = None) -> tuple[str, ...]:
     """The names of ``scenarios`` for ``env_id``; held-out ones refused (every naming form).
 
     Training and tuning both call this (via `TrainConfig`), so a held-out scenario cannot reach
     them as a string, a list (e.g. from a YAML file), a `Scenario` object or an overrides dict.
+    ``pool`` (default: the env's, `pool_for_env`) is what ``"train"`` expands over and what the
+    refusal suggests.
 
     Raises:
         ValueError: a held-out or unknown scenario, or an unregistered env id.
@@ -283,9 +287,11 @@ def check_training_scenarios(env_id: str, scenarios: Any, *, purpose: str = "tra
         >>> check_training_scenarios("qec_gym/SurfaceSwitch-v1", ["calm", "bursts"])
         ('calm', 'bursts')
     """
-    from qec_gym.noise.scenarios import registry_for_env, resolve_scenarios
+    from qec_gym.noise.scenarios import pool_for_env, registry_for_env, resolve_scenarios
 
-    return resolve_scenarios(scenarios, registry=registry_for_env(env_id), allow_heldout=False, purpose=purpose)
+    pool = pool_for_env(env_id) if pool is None else pool
+    return resolve_scenarios(scenarios, registry=registry_for_env(env_id), pool=pool, allow_heldout=False,
+                             purpose=purpose)
 
 
 def algo_class(algo: str):

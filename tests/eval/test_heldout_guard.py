@@ -137,3 +137,23 @@ def test_tree_refuses_a_dataset_with_heldout_rows():
     bad.attrs.update(df.attrs)
     with pytest.raises(ValueError, match=r"\['heldout_ramp'\] are for evaluation only, not for fitting a decision tree"):
         DecisionTreeAgent.train(bad, max_depth=2, min_samples_leaf=2)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "heldout", "own_training"),
+    [
+        ("qec_gym/CatSwitch-v4", "cat_heldout_ou_fast", ["cat_calm", "cat_ou_drift", "cat_telegraph_tls", "cat_bursts"]),
+        ("qec_gym/SurfaceSwitch-v3", "heldout_ramp", ["randomised_surface_drift"]),
+        ("qec_gym/DecoderCalibration-v2", "heldout_readout_jumps", ["readout_drift"]),
+    ],
+)
+def test_the_training_check_uses_the_env_s_own_scenarios(env_id, heldout, own_training):
+    """The check read the surface registry for every id: a cat training scenario was 'unknown', "train"
+    expanded to surface names, and a refusal suggested scenarios the env does not have."""
+    assert check_training_scenarios(env_id, "train") == tuple(own_training)
+    assert check_training_scenarios(env_id, [own_training[-1]]) == (own_training[-1],)
+    with pytest.raises(ValueError, match="for evaluation only") as e:
+        check_training_scenarios(env_id, [own_training[0], heldout])
+    assert str(e.value).endswith(f"(e.g. scenarios='train': {own_training}).")
+    with pytest.raises(ValueError, match="held-out"):
+        resolve_config(env_id, "ppo", overrides={"env_kwargs": {"scenarios": [heldout]}})

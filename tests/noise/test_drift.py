@@ -22,8 +22,10 @@ from qec_gym.noise.drift import (
     Constant,
     DriftProcess,
     FieldDrift,
+    Mixture,
     OrnsteinUhlenbeck,
     Product,
+    RandomLevel,
     RandomTelegraph,
     Ramp,
     Replay,
@@ -48,6 +50,8 @@ RANDOM_PROCESSES = [
     Replay([1.0, 2.0, 3.0], random_start=True),
     OrnsteinUhlenbeck(0.1, 0.2) * RandomTelegraph(1.0, 3.0, p_up=0.1, p_down=0.1),
     (OrnsteinUhlenbeck(0.1, 0.1) + Bursts(0.1, 1.0, decay=2.0, baseline=0.0)).clip(high=3.0),
+    RandomLevel(0.5, 2.0),
+    Mixture(OrnsteinUhlenbeck(0.05, 0.1), RandomTelegraph(1.0, 2.0, p_up=0.1, p_down=0.2), weights=(1.0, 2.0)),
 ]
 DETERMINISTIC_PROCESSES = [
     Constant(1.5),
@@ -277,6 +281,30 @@ def test_clip():
         Clip(1.0, low=0.5)  # type: ignore[arg-type]
 
 
+def test_random_level_is_log_uniform_and_constant_per_trajectory():
+    levels = np.array([RandomLevel(1.0, 4.0).sample(5, rng(s)) for s in range(4000)])
+    assert np.all(levels == levels[:, :1])  # one level per trajectory
+    x = np.log(levels[:, 0]) / math.log(4.0)  # uniform on [0, 1] under the law
+    assert x.min() >= 0.0 and x.max() <= 1.0
+    assert abs(x.mean() - 0.5) < 5 * math.sqrt(1 / 12 / x.size)
+    assert abs((x < 0.25).mean() - 0.25) < 5 * math.sqrt(0.25 * 0.75 / x.size)
+    assert RandomLevel(2.0, 2.0).sample(3, rng()).tolist() == [2.0, 2.0, 2.0]
+
+
+def test_mixture_draws_one_component_per_trajectory_by_weight():
+    mix = Mixture(Constant(1.0), Constant(3.0), 5.0, weights=(1.0, 3.0, 4.0))
+    draws = np.array([mix.sample(4, rng(s)) for s in range(4000)])
+    assert np.all(draws == draws[:, :1])
+    for value, p in ((1.0, 1 / 8), (3.0, 3 / 8), (5.0, 4 / 8)):
+        assert abs((draws[:, 0] == value).mean() - p) < 5 * math.sqrt(p * (1 - p) / len(draws))
+    assert Mixture(Constant(2.0)).weights == (1.0,)  # equal weights by default
+    # the component's own draws follow the choice on the same Generator
+    ou = OrnsteinUhlenbeck(0.05, 0.1)
+    gen = rng(7)
+    gen.choice(1, p=[1.0])
+    np.testing.assert_array_equal(Mixture(ou).sample(50, rng(7)), ou.sample(50, gen))
+
+
 # --------------------------------------------------------------------------------- validation
 @pytest.mark.parametrize(
     ("factory", "match"),
@@ -312,6 +340,11 @@ def test_clip():
         (lambda: Replay([[1.0, 2.0]]), "1-D"),
         (lambda: Replay([1.0], mode="loop"), "mode"),
         (lambda: Replay([1.0], steps_per_value=0.0), "steps_per_value"),
+        (lambda: RandomLevel(0.0, 2.0), "low"),
+        (lambda: RandomLevel(2.0, 1.0), "low <= high"),
+        (lambda: Mixture(), "at least one"),
+        (lambda: Mixture(Constant(1.0), Constant(2.0), weights=(1.0,)), "2 components but 1 weights"),
+        (lambda: Mixture(Constant(1.0), weights=(0.0,)), "weights"),
     ],
 )
 def test_validation_errors(factory, match):
