@@ -225,6 +225,33 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
     return teacher
 
 
+def teacher_record(teacher) -> dict[str, Any]:
+    """What a warm start's teacher is, as plain data for ``run.json``: a fitted rule's parameters
+    (its config dataclass or fixed entry) or a tree's if/else rules, so a run says which teacher it
+    cloned without the teacher's file.
+
+    Example:
+        >>> from qec_gym.agents import FixedAgent
+        >>> teacher_record(FixedAgent(3, 10, name="best_fixed"))
+        {'name': 'best_fixed', 'entry': 3}
+    """
+    import dataclasses
+    import json
+
+    def json_safe(value):  # numpy scalars and arrays (a fitted rule's thresholds) as plain JSON
+        return json.loads(json.dumps(value, default=lambda o: o.tolist() if hasattr(o, "tolist") else repr(o)))
+
+    record: dict[str, Any] = {"name": getattr(teacher, "name", type(teacher).__name__)}
+    config = getattr(teacher, "config", None)
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return {**record, "config": json_safe(asdict(config))}
+    if hasattr(teacher, "entry_index"):
+        return {**record, "entry": int(teacher.entry_index)}
+    if hasattr(teacher, "rules"):
+        return {**record, "rules": teacher.rules(), "metrics": json_safe(getattr(teacher, "metrics", {}))}
+    return {**record, "repr": repr(teacher)}
+
+
 def fit_tree_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path | None = None):
     """The decision tree of ``benchmarks/release_eval.py``'s recipe, as a warm-start teacher.
 
@@ -377,7 +404,7 @@ def warm_start(config: TrainConfig, settings: WarmStart | Mapping[str, Any], rec
             return behaviour_clone(model, obs, actions, epochs=ws.bc_epochs, seed=config.seed + i)
 
         out.update(asdict(ws))
-        out["teacher_config"] = repr(getattr(teacher, "config", teacher))
+        out["teacher_config"] = teacher_record(teacher)
         out["bc_accuracy"] = clone(0)
         out["dagger"] = []
         for i in range(1, ws.dagger_iters + 1):

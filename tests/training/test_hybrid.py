@@ -1,3 +1,5 @@
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -66,6 +68,7 @@ def test_warm_start_clones_the_teacher_and_records_it(tmp_path):
 
     meta = json.loads((tmp_path / "run" / "run.json").read_text())["warm_start"]
     assert meta["teacher"] == "fixed:3" and meta["bc_accuracy"] > 0.95
+    assert meta["teacher_config"] == {"name": "fixed:3", "entry": 3}  # plain data, not a repr
     # 2000 clone steps (500 per copy) + 2 rounds x 800 critic steps
     assert meta["env_steps"] == 2000 + 2 * 800
     # the saved config keeps the warm start, so a resume or a release run sees the same recipe
@@ -172,6 +175,22 @@ def test_warm_start_dagger_records_its_rounds(tmp_path):
     assert meta["critic_explained_variance"] is None
     with pytest.raises(ValueError, match="dagger_iters"):
         WarmStart(dagger_iters=-1)
+
+
+def test_teacher_record_is_plain_data_that_identifies_the_teacher():
+    import json
+
+    from qec_gym.agents import DecisionTreeAgent, generate_dataset, make_baseline
+    from qec_gym.training.hybrid import teacher_record
+
+    threshold = make_baseline("periodic_recal", gym.make("qec_gym/DecoderCalibration-v3", max_steps=20), episodes=1)
+    record = teacher_record(threshold)
+    assert record == {"name": "periodic_recal", "config": json.loads(json.dumps(dataclasses.asdict(threshold.config)))}
+    tree = DecisionTreeAgent.train(generate_dataset(ENV, episodes=2, seed=0, env_kwargs={"max_steps": 20}),
+                                   max_depth=2, min_samples_leaf=2)
+    record = teacher_record(tree)
+    assert record["rules"] == tree.rules() and "|---" in record["rules"]
+    json.dumps(record)  # fits run.json as it is
 
 
 def test_tree_teacher_is_the_release_recipe_fitted_once(tmp_path):
