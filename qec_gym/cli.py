@@ -413,10 +413,20 @@ def _run_eval(args: argparse.Namespace) -> int:
         df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress,
                       status=progress.status, executor=args.executor, address=args.address, num_cpus=args.num_cpus)
     names = set(df.policy)
-    table = summarize(df, reference="best_fixed" if "best_fixed" in names else None,
-                      oracle="clairvoyant" if "clairvoyant" in names else None)
+    reference = "best_fixed" if "best_fixed" in names else None
+    table = summarize(df, reference=reference, oracle="clairvoyant" if "clairvoyant" in names else None)
+    # the columns name what they compare with, so a pasted table cannot be misread
+    if reference:
+        table = table.rename(columns={"diff_vs_reference": f"diff_vs_{reference}",
+                                      "diff_low": f"diff_vs_{reference}_low", "diff_high": f"diff_vs_{reference}_high"})
     # n/a: fewer than two episodes give no interval
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="n/a"))
+    notes = ["return: mean episode return with its 95% t interval (return_low, return_high)"]
+    if reference:
+        notes.append(f"diff_vs_{reference}: paired mean return difference to {reference} on the same episodes")
+    if "regret" in table:
+        notes.append("regret: the clairvoyant plan's return minus the policy's, paired")
+    print("; ".join(notes) + ".")
     print(f"results: {args.out}")
     return 0
 

@@ -71,3 +71,14 @@ def test_simulate_batches_all_shots_with_a_bar(capsys):
     assert main(["simulate", "-d", "3", "-p", "0.02", "--shots", "3000", "--json", "--seed", "1", "--no-progress"]) == 0
     out2, err2 = capsys.readouterr()
     assert json.loads(out2) == row and err2 == ""
+
+
+def test_eval_table_names_what_each_difference_is_measured_against(tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    assert main(["eval", "--env", "qec_gym/SurfaceSwitch-v2", "--policies", "fixed:0", "best_fixed", "clairvoyant",
+                 "--scenarios", "calm", "--seeds", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    header = next(line for line in text.splitlines() if line.split()[:1] == ["policy"]).split()
+    assert {"diff_vs_best_fixed", "diff_vs_best_fixed_low", "diff_vs_best_fixed_high", "regret"} <= set(header)
+    assert "diff_vs_reference" not in text
+    assert "diff_vs_best_fixed: paired mean return difference to best_fixed on the same episodes" in text
