@@ -13,6 +13,9 @@ table per training seed from a release evaluation's ``results.csv`` (held-out: r
     python scripts/calib_v3_validate.py --out runs/calib3val --train clone_tree --seed 0
     python scripts/calib_v3_validate.py --out runs/calib3val --eval clone_tree tree_ppo
     python scripts/calib_v3_validate.py --release runs/release/calib3-warm
+
+``--env qec_gym/DecoderCalibration-v4`` (session 7) runs the same configurations on v4, whose one
+training scenario is domain-randomised over the measurement-error axis (``--episodes 16``).
 """
 
 from __future__ import annotations

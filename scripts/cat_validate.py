@@ -25,6 +25,12 @@ this checkout's package: a script's own folder, not the working directory, is on
     python scripts/cat_validate.py --out runs/cat_val --fit-only
     python scripts/cat_validate.py --env qec_gym/CatSwitch-v4 --out runs/cat4val --train clone_tree --seed 0
     python scripts/cat_validate.py --env qec_gym/CatSwitch-v4 --out runs/cat4val --eval clone_tree tree_ppo600k
+
+Any table env takes the same steps: session 7 validated ``qec_gym/SurfaceSwitch-v3`` with it (its one
+training scenario is domain-randomised, so ``--episodes 40`` gives 40 paired episodes):
+
+    python scripts/cat_validate.py --env qec_gym/SurfaceSwitch-v3 --out runs/val/surf3val --train tree_ppo600k --seed 0
+    python scripts/cat_validate.py --env qec_gym/SurfaceSwitch-v3 --out runs/val/surf3val --episodes 40 --eval tree_ppo600k
 """
 
 from __future__ import annotations
