@@ -136,6 +136,10 @@ cannot see, e.g. cat bit flips in an X-basis memory; combined as independent wit
 ones in the reward, the oracle and ``info``).
 
 ## Version history
+* SurfaceSwitch-v3, DecoderCalibration-v4 (next to their predecessors, unchanged): the same
+  class and options with ``scenario_pool`` holding one domain-randomised training scenario
+  (``randomised_surface_drift``, ``randomised_readout_drift``) and the predecessor's held-out ones;
+  see the package docstring.
 * DecoderCalibration-v3 (next to v2, unchanged): ``calibration_state=True``,
   ``reward_estimator="expected"`` and a two-sided reward (``hinge=False``); see the package docstring.
   The clairvoyant plan of every calibration table now scores the decode time at each calibration
