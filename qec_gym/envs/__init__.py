@@ -16,6 +16,7 @@
 | ``qec_gym/CatSwitch-v2`` | as v1; CX bit flips from the two-mode Lindblad simulation (`qec_gym.bosonic.cx`) | as v1 | table |
 | ``qec_gym/CatSwitch-v3`` | as v2 | as v1 | fitted table |
 | ``qec_gym/CatSwitch-v4`` | as v3; CX bit flips solved to nbar 6, extended above (``cx_bitflip="solved"``) | as v1 | fitted table (v3's) |
+| ``qec_gym/CatSwitch-v5`` | as v4 | trains on ``cat_randomised_drift`` (domain randomisation between v1's training scenarios) | as v4 |
 | ``qec_gym/MultiPatchSwitch-v1`` | 16-64 SurfaceSwitch patches, MultiDiscrete per-patch choice + remap, shared qubit budget | per-region drift + shared bursts + a telegraph defect | table |
 
 ``MultiPatchSwitch-v1`` (`MultiPatchSwitchEnv`) is listed in `MULTI_PATCH_ENV_IDS`, not `ENV_IDS`: its
@@ -49,7 +50,9 @@ instead of v2/v3's extrapolation above nbar 4, which overstates them by 12% at n
 Version history of ``SurfaceSwitch``: v3 (next to v1 and v2, unchanged) is v2 (same table, menu,
 observation, reward and held-out scenarios) whose training split is one domain-randomised scenario,
 ``randomised_surface_drift`` (each episode draws a level and a drift family with parameters between
-those of v2's training scenarios; `qec_gym.noise.scenarios`). DecoderCalibration-v4 (next to v1..v3)
+those of v2's training scenarios; `qec_gym.noise.scenarios`). CatSwitch-v5 (next to v1..v4) is v4 with the
+training split ``cat_randomised_drift`` (built the same way from the cat training scenarios).
+DecoderCalibration-v4 (next to v1..v3)
 is v3 with the training split ``randomised_readout_drift`` (OU, telegraph and burst families over the
 whole x1..x30 measurement-error axis). Their dynamics differ from the earlier versions' in training, so
 agents and results are labelled by the new ids.
@@ -84,7 +87,7 @@ from types import MappingProxyType
 
 import gymnasium as gym
 
-from qec_gym.envs.cat_env import CatMenuEntry, CatSwitchEnv
+from qec_gym.envs.cat_env import CAT_POOL, CatMenuEntry, CatSwitchEnv
 from qec_gym.envs.menu import MenuEntry
 from qec_gym.envs.multipatch_env import MultiPatchSwitchEnv, RemapConfig, SharedEvents, make_multipatch_switch
 from qec_gym.envs.reward import RewardConfig
@@ -334,6 +337,15 @@ def make_cat_switch_v4(**overrides) -> CatSwitchEnv:
     return make_cat_switch_v3(**_merge(dict(cx_bitflip="solved"), overrides))
 
 
+CAT_V5_POOL = ("cat_randomised_drift",) + tuple(n for n in CAT_POOL if CatSwitchEnv.scenario_registry[n].is_heldout)
+"""CatSwitch-v5's scenarios: the domain-randomised training scenario and v1's held-out ones."""
+
+
+def make_cat_switch_v5(**overrides) -> CatSwitchEnv:
+    """`CatSwitchEnv` v5: v4 trained on the domain-randomised ``cat_randomised_drift`` (module docstring)."""
+    return make_cat_switch_v4(**_merge(dict(scenario_pool=CAT_V5_POOL), overrides))
+
+
 ENV_IDS = (
     "qec_gym/SurfaceSwitch-v1",
     "qec_gym/SurfaceSwitchRaw-v1",
@@ -357,8 +369,8 @@ ENV_IDS = ENV_IDS + ("qec_gym/CatSwitch-v4",)  # CatSwitch-v3 with the CX law so
 _FACTORIES = _FACTORIES + (make_cat_switch_v4,)
 ENV_IDS = ENV_IDS + ("qec_gym/DecoderCalibration-v3",)
 _FACTORIES = _FACTORIES + (make_decoder_calibration_v3,)
-ENV_IDS = ENV_IDS + ("qec_gym/SurfaceSwitch-v3", "qec_gym/DecoderCalibration-v4")  # domain-randomised training
-_FACTORIES = _FACTORIES + (make_surface_switch_v3, make_decoder_calibration_v4)
+ENV_IDS = ENV_IDS + ("qec_gym/SurfaceSwitch-v3", "qec_gym/DecoderCalibration-v4", "qec_gym/CatSwitch-v5")
+_FACTORIES = _FACTORIES + (make_surface_switch_v3, make_decoder_calibration_v4, make_cat_switch_v5)  # randomised training
 
 
 RETIRED_ENV_IDS = {
@@ -397,10 +409,12 @@ _POOLS = {
     make_surface_switch_v3: SURFACE_V3_POOL, make_photonic_switch: PHOTONIC_POOL, make_photonic_switch_v2: PHOTONIC_POOL,
     make_decoder_calibration: CALIBRATION_POOL, make_decoder_calibration_v2: CALIBRATION_POOL,
     make_decoder_calibration_v3: CALIBRATION_POOL, make_decoder_calibration_v4: CALIBRATION_V4_POOL,
+    make_cat_switch: CAT_POOL, make_cat_switch_v2: CAT_POOL, make_cat_switch_v3: CAT_POOL, make_cat_switch_v4: CAT_POOL,
+    make_cat_switch_v5: CAT_V5_POOL,
 }
 for _factory in _FACTORIES:
-    _factory.scenario_pool = _POOLS.get(_factory)
-    _factory.scenario_registry = SCENARIOS if _factory in _POOLS else CatSwitchEnv.scenario_registry  # the cat factories
+    _factory.scenario_pool = _POOLS[_factory]
+    _factory.scenario_registry = CatSwitchEnv.scenario_registry if "cat" in _factory.__name__ else SCENARIOS
 
 for _id, _factory in zip(ENV_IDS, _FACTORIES):
     if _id not in gym.registry:  # re-importing (e.g. importlib.reload) must not re-register
@@ -437,6 +451,7 @@ __all__ = [
     "make_cat_switch",
     "make_cat_switch_v3",
     "make_cat_switch_v4",
+    "make_cat_switch_v5",
     "make_decoder_calibration",
     "make_decoder_calibration_v2",
     "make_decoder_calibration_v3",

@@ -125,7 +125,7 @@ from qec_gym.envs.table import (
     cached_table,
     window_features,
 )
-from qec_gym.noise.drift import Bursts, DriftProcess, RandomTelegraph, Ramp
+from qec_gym.noise.drift import Bursts, DriftProcess, Mixture, RandomTelegraph, Ramp
 from qec_gym.noise.params import NoiseParams
 from qec_gym.noise.scenarios import clipped_ou, scenario_registry
 from qec_gym.sim import simulate_window
@@ -134,6 +134,7 @@ from qec_gym.sim.window import DEFAULT_BINS_PER_DECADE
 
 __all__ = [
     "CAT_HELDOUT_SCENARIOS",
+    "CAT_POOL",
     "CAT_MENU",
     "CAT_REWARD",
     "CAT_SCENARIOS",
@@ -469,6 +470,23 @@ CAT_TRAINING_SCENARIOS: Mapping[str, CatScenario] = scenario_registry(
         "heights of mean +x4, decay 8 steps) over a small OU jitter; clipped at x6.",
         drift=(clipped_ou(0.05, 100, 0.8, 1.25) + Bursts(0.01, 4.0, decay=8.0, baseline=0.0, random_height=True)).clip(high=6.0),
     ),
+    CatScenario(
+        "cat_randomised_drift",
+        "Domain randomisation between the cat training scenarios above (CatSwitch-v5's training split): "
+        "kappa_1/kappa_2 = 1e-3 under one family per episode (equal odds): OU (log-std 0.1/0.25/0.4, "
+        "correlation 50/100/200 steps, clipped x0.3..x4), telegraph x1 to x2/2.5/3 (dwell 120/40 "
+        "steps) with OU jitter, or bursts (0.005 or 0.01 per step, mean +x2 or +x4, decay 8 steps) "
+        "over OU jitter; clipped x0.3..x6. No faster or wider OU, ramp or telegraph-plus-bursts: "
+        "the held-out families.",
+        drift=Mixture.of_families(
+            [clipped_ou(s, c, 0.3, 4.0) for s in (0.1, 0.25, 0.4) for c in (50, 100, 200)],
+            [RandomTelegraph.from_dwell(1.0, high, dwell_low=120, dwell_high=40) * clipped_ou(0.05, 50, 0.8, 1.25)
+             for high in (2.0, 2.5, 3.0)],
+            [clipped_ou(0.05, 100, 0.8, 1.25) + Bursts(rate, height, decay=8.0, baseline=0.0, random_height=True)
+             for rate in (0.005, 0.01) for height in (2.0, 4.0)],
+        ).clip(0.3, 6.0),
+        tags=("cat", "randomised"),
+    ),
     split="train",
 )
 
@@ -504,6 +522,8 @@ if set(CAT_TRAINING_SCENARIOS) & set(CAT_HELDOUT_SCENARIOS):  # pragma: no cover
 
 CAT_SCENARIOS: Mapping[str, CatScenario] = MappingProxyType({**CAT_TRAINING_SCENARIOS, **CAT_HELDOUT_SCENARIOS})
 """Every cat scenario by name (training first, then held-out)."""
+CAT_POOL = tuple(n for n, s in CAT_SCENARIOS.items() if "randomised" not in s.tags)
+"""The scenarios of CatSwitch-v1..v4 (and of `CatSwitchEnv` by default): all but the domain-randomised one."""
 
 
 # -------------------------------------------------------------------------------------- env
@@ -537,6 +557,8 @@ class CatSwitchEnv(QECSwitchEnv):
                     "table is calibrated to the truth (use backend='circuit' for stale-decoder studies)."
                 )
             kwargs.pop(name, None)
+        if kwargs.get("scenario_pool") is None:
+            kwargs["scenario_pool"] = CAT_POOL
         low, high, points = kappa1_range
         middle = min(range(len(menu)), key=lambda i: (abs(menu[i].nbar - 5.0), abs(menu[i].distance - 7)))
         point = CatOperatingPoint(

@@ -172,6 +172,24 @@ class DriftProcess(abc.ABC):
     def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
         """Unchecked trajectory; terms of a `Sum` may be zero (e.g. bursts above nothing)."""
 
+    def walk(self):
+        """This process and every process inside it, depth first (terms, a clipped process, mixture
+        components): what a check of a composite scenario needs, e.g. that no held-out process hides
+        in a training mixture.
+
+        Example:
+            >>> [type(p).__name__ for p in (Step(1, 2.0) * 3.0).clip(high=5.0).walk()]
+            ['Clip', 'Product', 'Step', 'Constant']
+        """
+        import dataclasses
+
+        yield self
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            for child in value if isinstance(value, tuple) else (value,):
+                if isinstance(child, DriftProcess):
+                    yield from child.walk()
+
     # ------------------------------------------------------------------------ composition
     def __add__(self, other: DriftProcess | float) -> Sum:
         try:
@@ -757,6 +775,19 @@ class Mixture(DriftProcess):
                 "per component or weights=None for equal weights."
             )
         _set(self, "weights", weights)
+
+    @classmethod
+    def of_families(cls, *families: Iterable[DriftProcess | float]) -> Mixture:
+        """Equal odds for each family (a group of processes), then equal odds within it.
+
+        Example:
+            >>> Mixture.of_families([Constant(1.0)], [Constant(2.0), Constant(3.0)]).weights
+            (1.0, 0.5, 0.5)
+        """
+        groups = [tuple(f) for f in families]
+        if not groups or not all(groups):
+            raise ValueError("Mixture.of_families needs at least one family, each with at least one process.")
+        return cls(*(c for g in groups for c in g), weights=[1.0 / len(g) for g in groups for _ in g])
 
     def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
         p = np.asarray(self.weights) / sum(self.weights)

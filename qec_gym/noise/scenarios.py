@@ -434,17 +434,10 @@ def scenario_registry(*scenarios, split: str) -> Mapping[str, Any]:
 _PHOTONIC = HardwareParams.photonic().to_noise()
 
 
-def _families(*families: tuple[DriftProcess, ...]) -> Mixture:
-    """Equal odds per family, then equal odds within it."""
-    components = [c for family in families for c in family]
-    weights = [1.0 / len(family) for family in families for _ in family]
-    return Mixture(*components, weights=weights)
-
-
 def _surface_families() -> Mixture:
     # Each parameter within the span of the surface training scenarios below (calm .. ou_drift,
     # telegraph_tls and readout_tls's dwells, bursts, sinusoid_day).
-    return _families(
+    return Mixture.of_families(
         tuple(clipped_ou(s, c, 0.3, 3.0) for s in (0.1, 0.2, 0.35) for c in (50, 100, 200)),
         tuple(
             RandomTelegraph.from_dwell(1.0, high, dwell_low=lo, dwell_high=hi) * clipped_ou(0.05, 50, 0.8, 1.25)
@@ -459,7 +452,7 @@ def _surface_families() -> Mixture:
 
 
 def _readout_families() -> Mixture:
-    return _families(
+    return Mixture.of_families(
         tuple(
             OrnsteinUhlenbeck.from_stationary(s, c, median=m)
             for m in (2.0, 4.0, 8.0) for s in (0.5, 0.9) for c in (30, 60, 120)

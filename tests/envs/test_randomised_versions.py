@@ -1,4 +1,4 @@
-"""SurfaceSwitch-v3 and DecoderCalibration-v4: their predecessors with a domain-randomised training split."""
+"""SurfaceSwitch-v3, DecoderCalibration-v4 and CatSwitch-v5: their predecessors with a domain-randomised training split."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 import qec_gym  # noqa: F401  (registers the ids)
 from qec_gym.envs import CALIBRATION_POOL, SURFACE_POOL
+from qec_gym.envs.cat_env import CAT_POOL, CatSwitchEnv
 
 
 @pytest.mark.parametrize(
@@ -17,6 +18,8 @@ from qec_gym.envs import CALIBRATION_POOL, SURFACE_POOL
          ("calm", "ou_drift", "telegraph_tls", "bursts", "sinusoid_day")),
         ("qec_gym/DecoderCalibration-v4", "qec_gym/DecoderCalibration-v3", ("randomised_readout_drift",),
          ("readout_drift",)),
+        ("qec_gym/CatSwitch-v5", "qec_gym/CatSwitch-v4", ("cat_randomised_drift",),
+         ("cat_calm", "cat_ou_drift", "cat_telegraph_tls", "cat_bursts")),
     ],
 )
 def test_only_the_training_split_changes(new, old, training, old_training):
@@ -44,7 +47,8 @@ def test_only_the_training_split_changes(new, old, training, old_training):
 
 
 def test_earlier_pools_exclude_the_randomised_scenarios():
-    assert not any(name.startswith("randomised") for name in SURFACE_POOL + CALIBRATION_POOL)
+    assert not any("randomised" in name for name in SURFACE_POOL + CALIBRATION_POOL + CAT_POOL)
+    assert CatSwitchEnv(max_steps=2).scenario_pool == CAT_POOL  # the class's default too
 
 
 def test_a_randomised_episode_differs_by_seed_and_repeats_by_seed():

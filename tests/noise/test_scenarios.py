@@ -11,7 +11,6 @@ from qec_gym.noise import NoiseParams
 from qec_gym.noise.drift import (
     Bursts,
     Constant,
-    DriftProcess,
     FieldDrift,
     Mixture,
     OrnsteinUhlenbeck,
@@ -53,18 +52,8 @@ def test_splits_are_disjoint_and_labelled():
     assert all(name == s.name for name, s in SCENARIOS.items())
 
 
-def _nested(process: DriftProcess):
-    """``process`` and every process inside it (terms, clipped processes, mixture components)."""
-    yield process
-    for field in dataclasses.fields(process):
-        value = getattr(process, field.name)
-        for child in value if isinstance(value, tuple) else (value,):
-            if isinstance(child, DriftProcess):
-                yield from _nested(child)
-
-
 def _training_processes(scenarios=TRAINING_SCENARIOS):
-    return {q for s in scenarios.values() for _, p in s.drifts.drifts for q in _nested(p)}
+    return {q for s in scenarios.values() for _, p in s.drifts.drifts for q in p.walk()}
 
 
 def test_heldout_drifts_never_appear_in_training():
@@ -79,7 +68,7 @@ def test_heldout_drifts_never_appear_in_training():
 def test_randomised_surface_drift_stays_between_the_training_scenarios():
     """The held-out surface families stay outside the domain randomisation (scenarios.py docstring)."""
     dr = get_scenario("randomised_surface_drift")
-    inside = set(_nested(dr.drifts.drifts[0][1]))
+    inside = set(dr.drifts.drifts[0][1].walk())
     mixtures = [p for p in inside if isinstance(p, Mixture)]
     assert len(mixtures) == 1 and len(mixtures[0].components) == 9 + 6 + 4 + 3
     assert sum(mixtures[0].weights) == pytest.approx(4.0)  # four families at equal odds
@@ -89,7 +78,7 @@ def test_randomised_surface_drift_stays_between_the_training_scenarios():
     assert max(p.sigma / np.sqrt(2 * p.theta) for p in ou) <= 0.35 + 1e-9
     assert not any(isinstance(p, Ramp) for p in inside)  # heldout_ramp's family
     for component in mixtures[0].components:  # no telegraph together with bursts (heldout_telegraph_bursts)
-        kinds = {type(p) for p in _nested(component)}
+        kinds = {type(p) for p in component.walk()}
         assert not {RandomTelegraph, Bursts} <= kinds
     surface_train = {n: s for n, s in TRAINING_SCENARIOS.items() if "surface" in s.tags and "readout" not in s.tags}
     span = [p for p in _training_processes(surface_train) if isinstance(p, OrnsteinUhlenbeck)]
@@ -99,12 +88,12 @@ def test_randomised_surface_drift_stays_between_the_training_scenarios():
 def test_randomised_readout_drift_spans_the_axis_and_keeps_readout_drift():
     dr = get_scenario("randomised_readout_drift")
     assert dr.drifts.keys == ("p_meas",)
-    inside = set(_nested(dr.drifts.drifts[0][1]))
+    inside = set(dr.drifts.drifts[0][1].walk())
     assert get_scenario("readout_drift").drifts.drifts[0][1].process in inside
     gen = np.random.default_rng(5)
     peaks = np.array([dr.multipliers(gen)["p_meas"].max() for _ in range(200)])
     assert peaks.max() == pytest.approx(30.0) and np.mean(peaks > 10) > 0.2  # the top of the x1..x30 axis is visited
-    assert not any(isinstance(p, Sum) and {RandomTelegraph, Bursts} <= {type(q) for q in _nested(p)} for p in inside)
+    assert not any(isinstance(p, Sum) and {RandomTelegraph, Bursts} <= {type(q) for q in p.walk()} for p in inside)
 
 
 @pytest.mark.parametrize("split", ["train", "heldout"])
