@@ -47,15 +47,14 @@ with the CX bit-flip law solved at converged truncation at nbar 2..6 (``cx_bitfl
 instead of v2/v3's extrapolation above nbar 4, which overstates them by 12% at nbar 5, 31% at 6 and
 ~85% at 8 (`qec_gym.bosonic.cx`).
 
-Version history of ``SurfaceSwitch``: v3 (next to v1 and v2, unchanged) is v2 (same table, menu,
-observation, reward and held-out scenarios) whose training split is one domain-randomised scenario,
-``randomised_surface_drift`` (each episode draws a level and a drift family with parameters between
-those of v2's training scenarios; `qec_gym.noise.scenarios`). CatSwitch-v5 (next to v1..v4) is v4 with the
-training split ``cat_randomised_drift`` (built the same way from the cat training scenarios).
-DecoderCalibration-v4 (next to v1..v3)
-is v3 with the training split ``randomised_readout_drift`` (OU, telegraph and burst families over the
-whole x1..x30 measurement-error axis). Their dynamics differ from the earlier versions' in training, so
-agents and results are labelled by the new ids.
+Domain-randomised training (session 7): SurfaceSwitch-v3 (next to v1 and v2, unchanged), CatSwitch-v5
+(next to v1..v4) and DecoderCalibration-v4 (next to v1..v3) are v2, v4 and v3 (same table, menu,
+observation, reward and held-out scenarios) whose training split is one domain-randomised scenario
+(`qec_gym.noise.scenarios`, `qec_gym.envs.cat_env`): ``randomised_surface_drift`` and
+``cat_randomised_drift`` draw a drift family and its parameters per episode between those of the
+earlier training scenarios; ``randomised_readout_drift`` spans the whole x1..x30 measurement-error
+axis with OU, telegraph and burst families. Their training dynamics differ, so agents and results
+are labelled by the new ids.
 
 Version history of ``SurfaceSwitch`` and ``PhotonicSwitch``: v2 (next to v1, whose packaged tables
 are unchanged and reproducible) has v1's menu, axis, scenarios, observation and reward, and a
@@ -403,7 +402,7 @@ VECTOR_ENV_IDS = tuple(i for i in ENV_IDS if "Raw" not in i)
 vectorization_mode="vector_entry_point")`` gives a `QECSwitchVectorEnv`."""
 
 # What `qec_gym.noise.scenarios.registry_for_env` / `pool_for_env` read from an entry point without
-# building the env: the scenario names an id draws from (None: its class's whole registry).
+# building the env: the registry an id's names refer to and the names it draws from.
 _POOLS = {
     make_surface_switch: SURFACE_POOL, make_surface_switch_raw: SURFACE_POOL, make_surface_switch_v2: SURFACE_POOL,
     make_surface_switch_v3: SURFACE_V3_POOL, make_photonic_switch: PHOTONIC_POOL, make_photonic_switch_v2: PHOTONIC_POOL,
