@@ -157,3 +157,8 @@ def test_the_training_check_uses_the_env_s_own_scenarios(env_id, heldout, own_tr
     assert str(e.value).endswith(f"(e.g. scenarios='train': {own_training}).")
     with pytest.raises(ValueError, match="held-out"):
         resolve_config(env_id, "ppo", overrides={"env_kwargs": {"scenarios": [heldout]}})
+    env = make_env(env_id, scenarios=[own_training[-1]], env_kwargs={"max_steps": 2})  # baseline fitting
+    assert env.unwrapped.scenario_names == (own_training[-1],)
+    env.close()
+    with pytest.raises(ValueError, match=r"not for fitting a baseline: .*" + own_training[0]):
+        make_env(env_id, scenarios=[heldout])
