@@ -426,6 +426,10 @@ def _run_eval(args: argparse.Namespace) -> int:
         notes.append(f"diff_vs_{reference}: paired mean return difference to {reference} on the same episodes")
     if "regret" in table:
         notes.append("regret: the clairvoyant plan's return minus the policy's, paired")
+    notes.append("log10_p_round: mean log10 logical error per round; budget_violation_frac: share of windows "
+                 "above the error budget; qubit_rounds: physical qubits x rounds per episode; switches: "
+                 "configuration changes per episode (a fixed policy's 1 is its move off the env's initial "
+                 "configuration); per scenario: the CSV (--out)")
     print("; ".join(notes) + ".")
     print(f"results: {args.out}")
     return 0

@@ -768,10 +768,13 @@ class Mixture(DriftProcess):
         _set(self, "components", tuple(_as_process(c) for c in components))
         if weights is None:
             weights = (1.0,) * len(self.components)
-        weights = tuple(_positive("Mixture", "weights", w) for w in weights)
+        if isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
+            raise TypeError(f"Mixture weights must be a sequence with one number per component (e.g. weights=(1, 3)), "
+                            f"got {weights!r}.")
+        weights = tuple(_positive("Mixture", f"weights[{i}]", w) for i, w in enumerate(weights))
         if len(weights) != len(self.components):
             raise ValueError(
-                f"Mixture has {len(self.components)} components but {len(weights)} weights; pass one weight "
+                f"Mixture has {len(self.components)} component(s) but {len(weights)} weight(s); pass one weight "
                 "per component or weights=None for equal weights."
             )
         _set(self, "weights", weights)
@@ -784,6 +787,9 @@ class Mixture(DriftProcess):
             >>> Mixture.of_families([Constant(1.0)], [Constant(2.0), Constant(3.0)]).weights
             (1.0, 0.5, 0.5)
         """
+        if any(isinstance(f, DriftProcess) or not isinstance(f, Iterable) for f in families):
+            raise TypeError("Mixture.of_families takes families, each a list of processes: "
+                            "of_families([ou_a, ou_b], [telegraph]), not of_families(ou_a, telegraph).")
         groups = [tuple(f) for f in families]
         if not groups or not all(groups):
             raise ValueError("Mixture.of_families needs at least one family, each with at least one process.")

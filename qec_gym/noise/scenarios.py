@@ -819,12 +819,9 @@ def _env_creator(env_id: str):
     import gymnasium as gym
     from gymnasium.envs.registration import load_env_creator
 
-    try:
-        spec = gym.spec(env_id)
-    except gym.error.Error:
-        ids = sorted(i for i in gym.registry if i.startswith("qec_gym/"))
-        raise ValueError(f"unknown env id {env_id!r}; registered qec_gym ids: {ids}.") from None
-    entry = spec.entry_point
+    from qec_gym.validation import check_env_id  # its message suggests the close registered id
+
+    entry = gym.spec(check_env_id(env_id)).entry_point
     return load_env_creator(entry) if isinstance(entry, str) else entry
 
 

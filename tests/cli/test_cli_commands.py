@@ -82,3 +82,4 @@ def test_eval_table_names_what_each_difference_is_measured_against(tmp_path, cap
     assert {"diff_vs_best_fixed", "diff_vs_best_fixed_low", "diff_vs_best_fixed_high", "regret"} <= set(header)
     assert "diff_vs_reference" not in text
     assert "diff_vs_best_fixed: paired mean return difference to best_fixed on the same episodes" in text
+    assert "switches: configuration changes per episode (a fixed policy's 1 is its move off" in text

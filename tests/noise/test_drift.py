@@ -343,13 +343,21 @@ def test_mixture_draws_one_component_per_trajectory_by_weight():
         (lambda: RandomLevel(0.0, 2.0), "low"),
         (lambda: RandomLevel(2.0, 1.0), "low <= high"),
         (lambda: Mixture(), "at least one"),
-        (lambda: Mixture(Constant(1.0), Constant(2.0), weights=(1.0,)), "2 components but 1 weights"),
-        (lambda: Mixture(Constant(1.0), weights=(0.0,)), "weights"),
+        (lambda: Mixture(Constant(1.0), Constant(2.0), weights=(1.0,)), r"2 component\(s\) but 1 weight\(s\)"),
+        (lambda: Mixture(Constant(1.0), Constant(2.0), weights=(1.0, 0.0)), r"weights\[1\]=0.0 must be > 0"),
+        (lambda: Mixture.of_families([Constant(1.0)], []), "each with at least one"),
     ],
 )
 def test_validation_errors(factory, match):
     with pytest.raises(ValueError, match=match):
         factory()
+
+
+def test_mixture_misuse_is_a_type_error_that_shows_the_call():
+    with pytest.raises(TypeError, match=r"weights=\(1, 3\)"):
+        Mixture(Constant(1.0), Constant(2.0), weights=1.0)
+    with pytest.raises(TypeError, match=r"of_families\(\[ou_a, ou_b\], \[telegraph\]\)"):
+        Mixture.of_families(Constant(1.0), Constant(2.0))
 
 
 def test_non_numbers_are_type_errors():
