@@ -38,7 +38,7 @@ import abc
 import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, fields
 from typing import Literal
 
 import numpy as np
@@ -181,10 +181,8 @@ class DriftProcess(abc.ABC):
             >>> [type(p).__name__ for p in (Step(1, 2.0) * 3.0).clip(high=5.0).walk()]
             ['Clip', 'Product', 'Step', 'Constant']
         """
-        import dataclasses
-
         yield self
-        for field in dataclasses.fields(self):
+        for field in fields(self):
             value = getattr(self, field.name)
             for child in value if isinstance(value, tuple) else (value,):
                 if isinstance(child, DriftProcess):
