@@ -58,3 +58,10 @@ def test_a_randomised_episode_differs_by_seed_and_repeats_by_seed():
         env.reset(seed=seed)
         levels.append([env.step(0)[4]["true_multiplier"] for _ in range(5)])
     assert levels[0] == levels[1] and levels[0] != levels[2]
+
+
+def test_an_unknown_scenario_is_answered_with_the_env_s_own_scenarios():
+    with pytest.raises(ValueError) as e:
+        gym.make("qec_gym/SurfaceSwitch-v3", scenarios=["cat_calm"])
+    assert str(e.value).startswith("unknown scenario 'cat_calm'; this env's scenarios: ['randomised_surface_drift', "
+                                   "'heldout_ou_fast', 'heldout_telegraph_bursts', 'heldout_ramp']")
