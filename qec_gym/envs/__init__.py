@@ -413,7 +413,8 @@ _POOLS = {
 }
 for _factory in _FACTORIES:
     _factory.scenario_pool = _POOLS[_factory]
-    _factory.scenario_registry = CatSwitchEnv.scenario_registry if "cat" in _factory.__name__ else SCENARIOS
+    _cat = set(_POOLS[_factory]) <= set(CatSwitchEnv.scenario_registry)
+    _factory.scenario_registry = CatSwitchEnv.scenario_registry if _cat else SCENARIOS
 
 for _id, _factory in zip(ENV_IDS, _FACTORIES):
     if _id not in gym.registry:  # re-importing (e.g. importlib.reload) must not re-register

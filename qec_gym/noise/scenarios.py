@@ -792,9 +792,10 @@ def resolve_scenarios(
             pairs = [(n, item) for n in found]
         elif isinstance(item, str):
             if item not in registry:
-                known = f"this env's scenarios: {list(pool)} (or any of {len(registry)} registered names, or a Scenario " \
-                    "object)" if pool is not None else f"valid names: {list(registry)}"
-                raise ValueError(f"unknown scenario {item!r}; {known}.")
+                if pool is None:
+                    raise ValueError(f"unknown scenario {item!r}; valid names: {list(registry)}.")
+                raise ValueError(f"unknown scenario {item!r}; this env's scenarios: {list(pool)} (or any of "
+                                 f"{len(registry)} registered names, or a Scenario object).")
             pairs = [(item, registry[item].split)]
         elif hasattr(item, "name") and hasattr(item, "split"):
             pairs = [(str(item.name), item.split)]
