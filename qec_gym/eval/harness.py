@@ -29,8 +29,9 @@ training scenarios (same make-arguments) and cached next to the results
 
 Policy specs (strings, so that worker processes can build them): ``random``, ``fixed:<i>``,
 ``best_fixed``, ``threshold``, ``tree:<path>``, ``oracle``, ``clairvoyant`` (see
-`qec_gym.agents.make_baseline`) and ``run:<folder>`` (a trained model, `qec_gym.training.load_run`),
-optionally named ``name=spec``.
+`qec_gym.agents.make_baseline`), ``run:<folder>`` (a trained model, `qec_gym.training.load_run`)
+and ``fallback:<folder>|<baseline>`` (the trained model inside its training support, the baseline
+outside: `qec_gym.training.fallback`), optionally named ``name=spec``.
 
 Example:
     >>> import tempfile, pathlib
@@ -131,6 +132,10 @@ class EvalConfig:
         return json.dumps(self.env_kwargs, sort_keys=True, separators=(",", ":"), default=repr)
 
 
+_FILE_SPECS = ("run:", "tree:", "fallback:")
+"""Specs whose identity hashes files (computed once, before any episode)."""
+
+
 def make_policy(spec: str, env):
     """Build the policy named by ``spec`` for ``env`` (see the module docstring)."""
     spec = spec.split("=", 1)[1] if "=" in spec else spec
@@ -138,6 +143,10 @@ def make_policy(spec: str, env):
         from qec_gym.training import load_run
 
         return load_run(spec[4:], env=env)
+    if spec.startswith("fallback:"):
+        from qec_gym.training.fallback import load_fallback
+
+        return load_fallback(spec[len("fallback:"):], env)
     from qec_gym.agents import make_baseline
 
     return make_baseline(spec, env)
@@ -165,13 +174,26 @@ def policy_identity(spec: str, fitted: Any = None) -> str:
 
     ``run:<folder>``: a hash of its ``run.json``, ``model.zip`` and ``vecnormalize.pkl``;
     ``tree:<path>``: a hash of the model file and its sidecar; ``best_fixed`` / ``threshold``:
-    their fitted parameters (``fitted``); others: the spec (they have no state).
+    their fitted parameters (``fitted``); ``fallback:<folder>|<baseline>``: a hash of both parts'
+    identities and the support settings (the support is a deterministic function of them);
+    others: the spec (they have no state).
 
     Raises:
-        ValueError: a run folder without ``run.json`` / ``model.zip``.
+        ValueError: a run folder without ``run.json`` / ``model.zip``; a malformed fallback spec or
+            one whose baseline must be fitted (``best_fixed``, ``threshold``: use a saved tree).
         FileNotFoundError: a tree file that does not exist.
     """
     bare = _bare(spec)
+    if bare.startswith("fallback:"):
+        from qec_gym.training.fallback import SupportConfig, split_spec
+
+        run, baseline = split_spec(bare[len("fallback:"):])
+        if check_baseline_name(baseline).partition(":")[0] in FITTED_BASELINES:
+            raise ValueError(f"the fallback baseline {baseline!r} would be fitted anew in every worker; save a "
+                             f"fitted rule as a tree (`qec-gym tree --out PATH`) and use 'tree:PATH'.")
+        parts = [policy_identity("run:" + run), policy_identity(baseline),
+                 json.dumps(dataclasses.asdict(SupportConfig()), sort_keys=True)]
+        return f"fallback:{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:16]}"
     if bare.startswith("run:"):
         run = Path(bare[4:])
         for needed in ("run.json", "model.zip"):
@@ -325,7 +347,7 @@ def evaluate(
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}; name them as name=spec.")
     # every spec checked before any baseline is fitted or episode run; run and tree files hashed once, here
-    file_identity = {p: policy_identity(p) for p in policies if _bare(p).startswith(("run:", "tree:"))}
+    file_identity = {p: policy_identity(p) for p in policies if _bare(p).startswith(_FILE_SPECS)}
     for p in policies:
         if p not in file_identity:
             check_baseline_name(_bare(p))
@@ -374,7 +396,7 @@ def scenario_labels(env) -> dict[str, str]:
 def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
     """Mark every ``run:`` policy as having seen the held-out scenarios it is about to be evaluated
     on (`qec_gym.training.splits`; docs/protocol.md), so tuning can refuse it later."""
-    runs = [_bare(p)[4:] for p in policies if _bare(p).startswith("run:")]
+    runs = [_run_folder(_bare(p)) for p in policies if _bare(p).startswith(("run:", "fallback:"))]
     if not runs:
         return  # importing qec_gym.training loads torch and SB3 (~5 s): only pay it for trained runs
     from qec_gym.training.splits import heldout_names, record_heldout
@@ -382,6 +404,13 @@ def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
     names = heldout_names(config.scenarios, env.unwrapped.scenario_names, env.unwrapped.scenario_registry)
     for run in runs if names else ():
         record_heldout(run, env_id=config.env_id, scenarios=names)
+
+
+def _run_folder(bare: str) -> str:
+    """The run folder of a ``run:`` or ``fallback:`` spec."""
+    if bare.startswith("run:"):
+        return bare[4:]
+    return bare[len("fallback:"):].partition("|")[0]
 
 
 def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, runner, progress, say):

@@ -1,0 +1,293 @@
+"""Support fallback: the learned policy where its training data cover the state, a baseline elsewhere.
+
+A network trained on a few drift families extrapolates arbitrarily in states those families seldom
+produce (e.g. a code held under noise levels reached only in rare bursts), while a rule such as the
+decision tree keeps its last region. `FallbackPolicy` plays the learned action only where the
+observation lies inside the *support* of the policy's own training-scenario rollouts and the
+baseline's (the teacher's) action elsewhere.
+
+The support test is deep-nearest-neighbour out-of-distribution detection (Sun et al., ICML 2022,
+arXiv:2204.06507) on the env's raw observation: features are standardised by the reference set's
+mean and standard deviation; a state's score is the Euclidean distance to its ``k``-th nearest
+reference observation; the threshold is the ``1 - alpha`` quantile of the scores of a calibration
+split drawn from the same rollouts, so a fraction ``alpha`` of in-distribution states (in
+expectation) fall back to the baseline. Only measured observations enter (no true noise).
+
+* `SupportConfig`: ``k``, ``alpha``, rollout episodes and their reset seeds.
+* `ObservationSupport`: fitted on observations; ``scores``, ``contains``; saved as ``.npz``.
+* `fit_support`: roll out a run folder's policy on its training scenarios and fit the support
+  (held-out scenarios are refused by `qec_gym.agents.rollout.make_env`).
+* `FallbackPolicy`: SB3's ``predict`` over a learned policy, a baseline and a support.
+* `load_fallback`: the evaluation harness's ``fallback:<run>|<baseline>`` spec.
+
+Example:
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> support = ObservationSupport.fit(rng.normal(size=(2000, 3)), SupportConfig(k=10, alpha=0.05), rng)
+    >>> support.contains(np.array([[0.0, 0.0, 0.0], [8.0, 0.0, 0.0]])).tolist()
+    [True, False]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SUPPORT_FILE = "support.npz"
+"""The fitted support's file name inside a run folder."""
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    """How the support of a learned policy is estimated.
+
+    Attributes:
+        k: Neighbour rank of the score (distance to the ``k``-th nearest reference observation).
+        alpha: Target fraction of in-distribution states scored outside (0 < alpha < 1).
+        episodes: Training-scenario rollout episodes of the learned policy (balanced over scenarios).
+        seed: Reset seed of the first rollout episode (episode ``i`` uses ``seed + i``); kept apart
+            from training (0..), periodic validation (10,000+), validation scoring (20,000+) and the
+            harness's held-out seeds (0..).
+        calibration_frac: Fraction of the rollout observations held back to set the threshold.
+
+    Raises:
+        ValueError: a value out of range (the message names it and its valid range).
+    """
+
+    k: int = 10
+    alpha: float = 0.05
+    episodes: int = 20
+    seed: int = 30_000
+    calibration_frac: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.k, int) and self.k >= 1):
+            raise ValueError(f"SupportConfig.k must be an integer >= 1, got {self.k!r}.")
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError(f"SupportConfig.alpha must be in (0, 1) (e.g. 0.05), got {self.alpha!r}.")
+        if not (isinstance(self.episodes, int) and self.episodes >= 1):
+            raise ValueError(f"SupportConfig.episodes must be an integer >= 1, got {self.episodes!r}.")
+        if not 0.0 < self.calibration_frac < 1.0:
+            raise ValueError(f"SupportConfig.calibration_frac must be in (0, 1), got {self.calibration_frac!r}.")
+
+
+class ObservationSupport:
+    """The region of observation space covered by reference observations (k-NN distance test).
+
+    Args:
+        reference: (n, d) float array of standardised reference observations.
+        mean, scale: (d,) standardisation of raw observations (``(x - mean) / scale``).
+        threshold: Largest score counted as inside.
+        config: The `SupportConfig` it was fitted with.
+    """
+
+    def __init__(self, reference: np.ndarray, mean: np.ndarray, scale: np.ndarray, threshold: float,
+                 config: SupportConfig) -> None:
+        from sklearn.neighbors import NearestNeighbors
+
+        self.reference = np.asarray(reference, dtype=np.float64)
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.threshold = float(threshold)
+        self.config = config
+        self._nn = NearestNeighbors(n_neighbors=config.k).fit(self.reference)
+
+    @classmethod
+    def fit(cls, observations: np.ndarray, config: SupportConfig, rng: np.random.Generator) -> ObservationSupport:
+        """Fit on raw observations (n, d): standardise, split reference / calibration, set the threshold.
+
+        Raises:
+            ValueError: ``observations`` is not 2-D, holds non-finite values, or is too small for
+                ``k`` neighbours after the calibration split.
+        """
+        x = np.asarray(observations, dtype=np.float64)
+        if x.ndim != 2:
+            raise ValueError(f"observations must be a 2-D (n, d) array, got shape {x.shape}.")
+        if not np.isfinite(x).all():
+            raise ValueError("observations hold NaN or infinite values; the support needs finite features.")
+        n_cal = int(round(config.calibration_frac * len(x)))
+        if len(x) - n_cal < config.k + 1 or n_cal < 1:
+            raise ValueError(f"{len(x)} observations are too few for k={config.k} neighbours and a calibration "
+                             f"split of {config.calibration_frac}; roll out more episodes (SupportConfig.episodes).")
+        order = rng.permutation(len(x))
+        ref, cal = x[order[n_cal:]], x[order[:n_cal]]
+        mean = ref.mean(axis=0)
+        # A floor keeps constant features (e.g. a code never run) from dividing by zero; any
+        # departure from a constant then counts as far, which is what "unsupported" means.
+        scale = np.maximum(ref.std(axis=0), 1e-3)
+        z_ref = (ref - mean) / scale
+        support = cls(z_ref, mean, scale, np.inf, config)
+        support.threshold = float(np.quantile(support.scores(cal), 1.0 - config.alpha))
+        return support
+
+    def scores(self, observations: np.ndarray) -> np.ndarray:
+        """Distance of each raw observation to its ``k``-th nearest reference point: (n,) float64.
+
+        One observation (d,) gives a (1,) array.
+        """
+        x = np.atleast_2d(np.asarray(observations, dtype=np.float64))
+        if x.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"observations have {x.shape[1]} features; this support was fitted on "
+                             f"{self.mean.shape[0]} (another env or observation version?).")
+        dist, _ = self._nn.kneighbors((x - self.mean) / self.scale)
+        return dist[:, -1]
+
+    def contains(self, observations: np.ndarray) -> np.ndarray:
+        """Boolean (n,) array: the observation's score is within the threshold."""
+        return self.scores(observations) <= self.threshold
+
+    def save(self, path: str | Path) -> None:
+        """Write an ``.npz`` (arrays and the config as JSON; no pickle)."""
+        np.savez_compressed(path, reference=self.reference, mean=self.mean, scale=self.scale,
+                            threshold=np.float64(self.threshold),
+                            config=np.array(json.dumps(dataclasses.asdict(self.config))))
+
+    @classmethod
+    def load(cls, path: str | Path) -> ObservationSupport:
+        """Read a file written by `save`.
+
+        Raises:
+            FileNotFoundError: no file at ``path``.
+            ValueError: the file is not a support file.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no support file at {path}: fit one with qec_gym.training.fallback.fit_support.")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                config = SupportConfig(**json.loads(str(f["config"])))
+                return cls(f["reference"], f["mean"], f["scale"], float(f["threshold"]), config)
+        except (KeyError, ValueError, OSError) as e:
+            raise ValueError(f"{path} is not a support file written by ObservationSupport.save ({e}).") from None
+
+
+def rollout_observations(run_dir: str | Path, config: SupportConfig) -> np.ndarray:
+    """Raw observations (n, d) of a run's deterministic policy on its training scenarios.
+
+    Episode ``i`` plays scenario ``i mod (number of training scenarios)`` with reset seed
+    ``config.seed + i``, in the env and env keyword arguments the run was trained with.
+
+    Raises:
+        ValueError: the run folder is not a finished run, or its env has Dict observations.
+    """
+    import yaml
+
+    from qec_gym.agents.rollout import make_env
+    from qec_gym.training.policy import load_run
+
+    run = Path(run_dir)
+    cfg_path = run / "config.yaml"
+    if not cfg_path.exists():
+        raise ValueError(f"{run} has no config.yaml: not a run folder written by `qec-gym train`.")
+    cfg = yaml.safe_load(cfg_path.read_text())
+    kwargs = dict(cfg.get("env_kwargs") or {})
+    scenarios = kwargs.pop("scenarios", "train")
+    env = make_env(cfg["env_id"], scenarios=scenarios, env_kwargs=kwargs, purpose="fitting a policy's support")
+    if isinstance(env.observation_space, gym.spaces.Dict):
+        raise ValueError(f"{run}: the support fallback needs a Box observation; this env's is a Dict.")
+    names = list(env.unwrapped.scenario_names)
+    policy = load_run(run, env=env)
+    rows = []
+    for i in range(config.episodes):
+        obs, _ = env.reset(seed=config.seed + i, options={"scenario": names[i % len(names)]})
+        done = False
+        while not done:
+            rows.append(np.asarray(obs, dtype=np.float64))
+            action, _ = policy.predict(obs, deterministic=True)
+            obs, _, term, trunc, _ = env.step(int(np.asarray(action).reshape(-1)[0]))
+            done = term or trunc
+    env.close()
+    return np.stack(rows)
+
+
+def fit_support(run_dir: str | Path, config: SupportConfig = SupportConfig()) -> ObservationSupport:
+    """The support of a run's policy: loaded from ``<run>/support.npz`` if fitted with ``config``,
+    else fitted on `rollout_observations` and written there (under a file lock, so parallel
+    evaluation workers fit it once). The split uses ``numpy.random.default_rng(config.seed)``.
+
+    Raises:
+        ValueError: as `rollout_observations`.
+    """
+    from filelock import FileLock
+
+    path = Path(run_dir) / SUPPORT_FILE
+    with FileLock(str(path) + ".lock"):
+        if path.exists():
+            support = ObservationSupport.load(path)
+            if support.config == config:
+                return support
+            log.info("%s was fitted with %s; refitting with %s", path, support.config, config)
+        obs = rollout_observations(run_dir, config)
+        support = ObservationSupport.fit(obs, config, np.random.default_rng(config.seed))
+        support.save(path)
+        return support
+
+
+class FallbackPolicy:
+    """A learned policy inside its support, a baseline outside (SB3's ``predict``).
+
+    Args:
+        policy: The learned policy (e.g. `qec_gym.training.policy.TrainedPolicy`); stateless.
+        baseline: The fallback (e.g. a `DecisionTreeAgent`); stateless.
+        support: The learned policy's `ObservationSupport`.
+        name: Label in tables.
+
+    ``deferred`` and ``steps`` count the observations handed to the baseline and all observations
+    seen, for reporting the fallback rate.
+    """
+
+    def __init__(self, policy: Any, baseline: Any, support: ObservationSupport, *, name: str = "fallback") -> None:
+        self.policy, self.baseline, self.support, self.name = policy, baseline, support, name
+        self.deferred = 0
+        self.steps = 0
+
+    def predict(self, observation, state=None, episode_start=None, deterministic: bool = True):
+        """``(action, state)``: the baseline's action where ``observation`` is outside the support.
+
+        A single observation gives a 0-d int64 array, a batch (n, d) an (n,) array.
+        """
+        obs = np.asarray(observation)
+        learned, _ = self.policy.predict(obs, deterministic=deterministic)
+        fallback, _ = self.baseline.predict(obs, deterministic=True)
+        inside = self.support.contains(obs)
+        single = obs.ndim == 1
+        action = np.where(inside, np.asarray(learned).reshape(-1), np.asarray(fallback).reshape(-1)).astype(np.int64)
+        self.deferred += int((~inside).sum())
+        self.steps += len(inside)
+        return (action[0] if single else action), state
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``"<run>|<baseline>"`` -> (run folder, baseline spec).
+
+    Raises:
+        ValueError: no ``|`` separator or an empty part (the message shows the form).
+    """
+    run, sep, baseline = spec.partition("|")
+    if not sep or not run or not baseline:
+        raise ValueError(f"a fallback policy is written 'fallback:<run folder>|<baseline>', e.g. "
+                         f"'fallback:runs/ppo/seed0|tree:runs/tree.joblib'; got 'fallback:{spec}'.")
+    return run, baseline
+
+
+def load_fallback(spec: str, env, config: SupportConfig = SupportConfig()) -> FallbackPolicy:
+    """The policy of a ``fallback:<run>|<baseline>`` spec (without ``fallback:``) for ``env``.
+
+    Raises:
+        ValueError: a malformed spec, or as `qec_gym.training.load_run`, `make_baseline`, `fit_support`.
+    """
+    from qec_gym.agents import make_baseline
+    from qec_gym.training.policy import load_run
+
+    run, baseline = split_spec(spec)
+    return FallbackPolicy(load_run(run, env=env), make_baseline(baseline, env), fit_support(run, config),
+                          name=f"fallback:{Path(run).name}")

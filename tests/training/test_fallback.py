@@ -1,0 +1,154 @@
+"""Support fallback (qec_gym.training.fallback): the k-NN support test, the policy, the harness spec."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import qec_gym  # noqa: F401
+from qec_gym.agents import FixedAgent
+from qec_gym.eval import EvalConfig, evaluate
+from qec_gym.eval.harness import policy_identity
+from qec_gym.training import resolve_config, train
+from qec_gym.training.fallback import (SUPPORT_FILE, FallbackPolicy, ObservationSupport, SupportConfig, fit_support,
+                                       rollout_observations, split_spec)
+
+
+def _gaussian_support(seed=0, n=4000, d=3, **cfg):
+    rng = np.random.default_rng(seed)
+    return ObservationSupport.fit(rng.normal(size=(n, d)), SupportConfig(**cfg), rng), rng
+
+
+def test_fresh_in_distribution_states_fall_outside_at_about_alpha():
+    """The threshold is the calibration split's (1 - alpha) quantile, so fresh draws of the same law
+    score outside at rate ~alpha: 8,000 draws, within 5 binomial standard errors (one fit's threshold
+    adds its own spread, ~1.5 SE at 800 calibration points, inside that margin)."""
+    support, rng = _gaussian_support(alpha=0.1)
+    outside = 1.0 - support.contains(rng.normal(size=(8000, 3))).mean()
+    se = np.sqrt(0.1 * 0.9 / 8000)
+    assert abs(outside - 0.1) < 5 * se + 0.015
+
+
+def test_score_is_the_distance_to_the_kth_nearest_standardised_reference():
+    """Hand computation on a tiny reference set: scale by the reference's mean and std, then the
+    k-th smallest Euclidean distance."""
+    ref = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0], [2.0, 4.0]])  # already standardised
+    support = ObservationSupport(ref, mean=np.array([1.0, 2.0]), scale=np.array([1.0, 2.0]), threshold=1.5,
+                                 config=SupportConfig(k=2))
+    # raw (1, 2) -> standardised (0, 0); distances to the reference: 0, 2, 4, sqrt(20); 2nd smallest = 2
+    assert support.scores(np.array([1.0, 2.0])) == pytest.approx([2.0])
+    assert support.contains(np.array([[1.0, 2.0], [1.0, 3.0]])).tolist() == [False, False]
+    # raw (1, 1) -> (0, -0.5): distances 0.5, 2.06, 4.5, 4.92; 2nd smallest = sqrt(4.25)
+    assert support.scores(np.array([1.0, 1.0])) == pytest.approx([np.sqrt(4.25)])
+
+
+def test_far_states_fall_back_and_the_support_round_trips_through_its_file(tmp_path):
+    support, _ = _gaussian_support()
+    probe = np.array([[0.0, 0.0, 0.0], [0.5, -0.5, 0.2], [9.0, 0.0, 0.0], [0.0, -7.0, 3.0]])
+    assert support.contains(probe).tolist() == [True, True, False, False]
+    support.save(tmp_path / "s.npz")
+    again = ObservationSupport.load(tmp_path / "s.npz")
+    assert again.config == support.config and again.threshold == support.threshold
+    assert np.array_equal(again.scores(probe), support.scores(probe))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"k": 0}, "k must be an integer >= 1"), ({"alpha": 0.0}, r"alpha must be in \(0, 1\)"),
+    ({"alpha": 1.5}, r"alpha must be in \(0, 1\)"), ({"episodes": 0}, "episodes must be an integer >= 1"),
+    ({"calibration_frac": 1.0}, r"calibration_frac must be in \(0, 1\)")])
+def test_support_config_refuses_out_of_range_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SupportConfig(**kwargs)
+
+
+def test_bad_observations_and_files_are_refused_with_the_fix(tmp_path):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"2-D \(n, d\) array"):
+        ObservationSupport.fit(np.zeros(10), SupportConfig(), rng)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        ObservationSupport.fit(np.full((100, 2), np.nan), SupportConfig(), rng)
+    with pytest.raises(ValueError, match="too few for k=10 neighbours"):
+        ObservationSupport.fit(np.zeros((12, 2)), SupportConfig(), rng)
+    support, _ = _gaussian_support()
+    with pytest.raises(ValueError, match="observations have 5 features; this support was fitted on 3"):
+        support.scores(np.zeros(5))
+    with pytest.raises(FileNotFoundError, match="fit_support"):
+        ObservationSupport.load(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match="not a support file"):
+        ObservationSupport.load(tmp_path / "other.npz")
+
+
+class _Always:
+    def __init__(self, action):
+        self.action = action
+
+    def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        obs = np.asarray(observation)
+        return (np.int64(self.action) if obs.ndim == 1 else np.full(len(obs), self.action, dtype=np.int64)), state
+
+
+def test_fallback_policy_plays_the_learned_action_inside_and_the_baseline_outside():
+    support, _ = _gaussian_support()
+    policy = FallbackPolicy(_Always(1), _Always(2), support)
+    action, _ = policy.predict(np.zeros(3))
+    assert action.shape == () and int(action) == 1
+    assert int(policy.predict(np.array([9.0, 0.0, 0.0]))[0]) == 2
+    batch, _ = policy.predict(np.array([[0.0, 0.0, 0.0], [9.0, 0.0, 0.0], [0.1, 0.1, 0.1]]))
+    assert batch.tolist() == [1, 2, 1]
+    assert (policy.deferred, policy.steps) == (2, 5)
+
+
+@pytest.mark.parametrize("spec", ["runs/seed0", "runs/seed0|", "|tree:t.joblib"])
+def test_a_malformed_fallback_spec_shows_the_form(spec):
+    with pytest.raises(ValueError, match=r"'fallback:<run folder>\|<baseline>'"):
+        split_spec(spec)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("fb") / "run"
+    over = {"n_timesteps": 128, "n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1,
+            "env_kwargs": {"max_steps": 30}}
+    train(resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides=over, eval_freq=0), run)
+    return run
+
+
+def test_the_support_is_fitted_on_training_rollouts_once_and_reused(tiny_run):
+    cfg = SupportConfig(episodes=3, k=5)
+    obs = rollout_observations(tiny_run, cfg)
+    assert obs.shape == (3 * 30, 24)  # 3 episodes of the run's max_steps, the env's 24 features
+    support = fit_support(tiny_run, cfg)
+    assert (tiny_run / SUPPORT_FILE).exists() and support.reference.shape == (72, 24)
+    mtime = (tiny_run / SUPPORT_FILE).stat().st_mtime_ns
+    assert fit_support(tiny_run, cfg).threshold == support.threshold
+    assert (tiny_run / SUPPORT_FILE).stat().st_mtime_ns == mtime  # loaded, not refitted
+    refit = fit_support(tiny_run, SupportConfig(episodes=3, k=6))  # other settings: refitted
+    assert refit.config.k == 6
+
+
+def test_harness_evaluates_a_fallback_spec_and_keys_it_by_both_parts(tiny_run, tmp_path):
+    cfg = EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios=("calm",), seeds=(0,), env_kwargs={"max_steps": 30})
+    df = evaluate([f"fb=fallback:{tiny_run}|fixed:3", "fixed:3"], cfg, out_path=tmp_path / "r.csv")
+    assert sorted(df.policy) == ["fb", "fixed:3"] and (df.steps == 30).all()
+    ids = {policy_identity(f"fallback:{tiny_run}|fixed:{i}") for i in (2, 3)}
+    assert len(ids) == 2 and all(i.startswith("fallback:") for i in ids)
+    with pytest.raises(ValueError, match="use 'tree:PATH'"):
+        policy_identity(f"fallback:{tiny_run}|best_fixed")
+    with pytest.raises(ValueError, match="unknown baseline 'nonsense'"):
+        policy_identity(f"fallback:{tiny_run}|nonsense")
+
+
+def test_a_fallback_to_a_fixed_entry_equals_that_entry_where_nothing_is_supported(tiny_run):
+    """With every state outside (threshold below any distance), the fallback policy is its baseline."""
+    env = gym.make("qec_gym/SurfaceSwitch-v1", max_steps=30)
+    support = fit_support(tiny_run, SupportConfig(episodes=3, k=5))
+    support.threshold = -1.0
+    from qec_gym.training import load_run
+
+    policy = FallbackPolicy(load_run(tiny_run, env=env), FixedAgent(3, 10), support)
+    obs, _ = env.reset(seed=0)
+    for _ in range(10):
+        action, _ = policy.predict(obs)
+        assert int(action) == int(FixedAgent(3, 10).predict(obs)[0])
+        obs, *_ = env.step(int(action))
+    assert policy.deferred == policy.steps == 10
