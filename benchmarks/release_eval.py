@@ -14,6 +14,10 @@ This is the one documented command that touches the held-out scenarios for an RL
    over training seeds x episodes, the probability of improvement over the tree and the best fixed
    configuration, and each seed's paired difference to them (`qec_gym.eval.aggregate`).
 
+With ``--fallback`` each seed is also evaluated as ``<algo>+fallback@<seed>``: its action inside the
+k-NN support of its own training-scenario rollouts, the tree's outside (`qec_gym.training.fallback`;
+the support is fitted once per run folder into ``support.npz``).
+
     python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --out runs/release/surface
     python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --train-seeds 0 1 --timesteps 20000 --out /tmp/r
 """
@@ -59,6 +63,10 @@ def main(argv=None) -> None:
     ap.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
     ap.add_argument("--max-steps", type=int, default=None, help="episode length override (smoke runs only)")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--fallback", action="store_true",
+                    help="also evaluate each seed with the support fallback to the tree (group '<algo>+fallback': "
+                         "the learned action inside the k-NN support of its training rollouts, the tree's outside; "
+                         "qec_gym.training.fallback)")
     ap.add_argument("--baselines", nargs="+", default=list(BASELINES),
                     help="baseline names evaluated beside the agent and the tree (e.g. add periodic_recal cusum_recal)")
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -103,6 +111,9 @@ def main(argv=None) -> None:
 
     members = [f"{args.algo}@{s}" for s in args.train_seeds]
     policies = [f"{m}=run:{runs[s]}" for m, s in zip(members, args.train_seeds)]
+    fallback = [f"{args.algo}+fallback@{s}" for s in args.train_seeds] if args.fallback else []
+    fallback_specs = [f"{m}=fallback:{runs[s]}|tree:{tree_path}" for m, s in zip(fallback, args.train_seeds)]
+    policies += fallback_specs
     policies += [f"tree=tree:{tree_path}", *args.baselines]
     print(f"[3/4] held-out evaluation: {len(policies)} policies x {args.episodes} seeds per scenario", flush=True)
     df = evaluate(policies, EvalConfig(args.env, scenarios="heldout", seeds=tuple(range(args.episodes)),
@@ -110,7 +121,8 @@ def main(argv=None) -> None:
                   out_path=out / "results.csv")
 
     print("[4/4] aggregate metrics", flush=True)
-    groups = {args.algo: members, "tree": ["tree"], **{b: [b] for b in args.baselines}}
+    groups = {args.algo: members, **({f"{args.algo}+fallback": fallback} if fallback else {}), "tree": ["tree"],
+              **{b: [b] for b in args.baselines}}
     try:
         table = aggregate_table(df, groups, low="best_fixed", high="clairvoyant", compare_to=["tree", "best_fixed"],
                                 reps=args.reps)
@@ -135,16 +147,26 @@ def main(argv=None) -> None:
     lines += ["", "Per training seed (paired over the same held-out episodes, 95% t intervals):", "",
               "| run | vs tree | vs best fixed | regret to clairvoyant | switches / episode |", "|---|---|---|---|---|"]
     switches = df.groupby("policy").switches.mean()
-    for m in members:
+    for m in members + fallback:
         lines.append(f"| `{m}` | {paired_difference(df, m, 'tree')} | {paired_difference(df, m, 'best_fixed')} | "
                      f"{paired_difference(df, 'clairvoyant', m)} | {switches[m]:.1f} |")
-    regret = {m: paired_difference(df, "clairvoyant", m).mean for m in members}
-    iqm_regret = float(trim_mean(list(regret.values()), 0.25))  # IQM, as rliable's aggregate_iqm
+    best_fixed_regret = paired_difference(df, "clairvoyant", "best_fixed").mean
+    iqm_regret = {g: float(trim_mean([paired_difference(df, "clairvoyant", m).mean for m in ms], 0.25))
+                  for g, ms in ((args.algo, members), (f"{args.algo}+fallback", fallback)) if ms}  # rliable's IQM
     lines += ["", "Baselines, same episodes (regret to clairvoyant; switches / episode): " + "; ".join(
         f"`{b}` {paired_difference(df, 'clairvoyant', b)}, {switches[b]:.1f}" for b in ["tree", *args.baselines]
         if b != "clairvoyant"), "",
-        f"Regret to clairvoyant, IQM over the {len(members)} seeds' mean regrets: {iqm_regret:.2f} = "
-        f"{iqm_regret / paired_difference(df, 'clairvoyant', 'best_fixed').mean:.1%} of best fixed's."]
+        f"Regret to clairvoyant, IQM over the {len(members)} seeds' mean regrets: " + "; ".join(
+            f"`{g}` {r:.2f} = {r / best_fixed_regret:.1%} of best fixed's" for g, r in iqm_regret.items()) + "."]
+    if fallback:
+        from qec_gym.eval.harness import make_policy
+        from qec_gym.training.fallback import deferral_rate
+
+        env = EvalConfig(args.env, scenarios="heldout", env_kwargs=env_kwargs).make_env()
+        first = [(scenario, 0) for scenario in env.unwrapped.scenario_names]
+        rates = [deferral_rate(make_policy(p, env), env, first) for p in fallback_specs]
+        lines += ["", f"`{args.algo}+fallback`: steps handed to the tree on episode seed 0 of each held-out scenario: "
+                  + ", ".join(f"seed {s} {r:.1%}" for s, r in zip(args.train_seeds, rates)) + "."]
     if (out / "curves.png").exists():
         lines += ["", "Validation learning curves (training scenarios, fresh seeds): `curves.png`."]
     lines += ["", f"Reproduce: `python benchmarks/release_eval.py {' '.join(argv)}`", ""]

@@ -36,6 +36,7 @@ def main(argv=None) -> None:
     from qec_gym.eval import EvalConfig, evaluate
     from qec_gym.eval.harness import make_policy
     from qec_gym.eval.stats import paired_difference
+    from qec_gym.training.fallback import deferral_rate
 
     runs = sorted((args.release / args.algo).glob("seed*"), key=lambda p: int(p.name[4:]))
     tree = args.release / "tree.joblib"
@@ -52,18 +53,8 @@ def main(argv=None) -> None:
     df = evaluate(list(specs.values()), config, out_path=args.out / "results.csv")
 
     env = config.make_env()
-    rates = {}
-    for r in runs:
-        k = r.name[4:]
-        policy = make_policy(specs[f"fb@{k}"], env)
-        for scenario in env.unwrapped.scenario_names:
-            obs, _ = env.reset(seed=seeds[0], options={"scenario": scenario})
-            done = False
-            while not done:
-                action, _ = policy.predict(obs)
-                obs, _, term, trunc, _ = env.step(int(action))
-                done = term or trunc
-        rates[k] = policy.deferred / policy.steps
+    first = [(scenario, seeds[0]) for scenario in env.unwrapped.scenario_names]
+    rates = {r.name[4:]: deferral_rate(make_policy(specs[f"fb@{r.name[4:]}"], env), env, first) for r in runs}
     print(f"{env_id}: training scenarios {list(env.unwrapped.scenario_names)} x seeds {seeds[0]}..{seeds[-1]}")
     print("| seed | fallback - learned | fallback - tree | learned - tree | deferred |")
     print("|---|---|---|---|---|")

@@ -19,6 +19,7 @@ expectation) fall back to the baseline. Only measured observations enter (no tru
   (held-out scenarios are refused by `qec_gym.agents.rollout.make_env`).
 * `FallbackPolicy`: SB3's ``predict`` over a learned policy, a baseline and a support.
 * `load_fallback`: the evaluation harness's ``fallback:<run>|<baseline>`` spec.
+* `deferral_rate`: the fraction of steps handed to the baseline on given episodes.
 
 Example:
     >>> import numpy as np
@@ -264,6 +265,29 @@ class FallbackPolicy:
         self.deferred += int((~inside).sum())
         self.steps += len(inside)
         return (action[0] if single else action), state
+
+
+def deferral_rate(policy: FallbackPolicy, env, episodes) -> float:
+    """Fraction of steps ``policy`` hands to its baseline over ``episodes`` ((scenario, seed) pairs) of ``env``.
+
+    Example:
+        >>> import gymnasium as gym, qec_gym
+        >>> from qec_gym.agents import FixedAgent
+        >>> support = ObservationSupport.fit(np.zeros((50, 24)), SupportConfig(k=3), np.random.default_rng(0))
+        >>> policy = FallbackPolicy(FixedAgent(0, 10), FixedAgent(3, 10), support)
+        >>> deferral_rate(policy, gym.make("qec_gym/SurfaceSwitch-v2", max_steps=4), [("calm", 0)])
+        1.0
+    """
+    before_deferred, before_steps = policy.deferred, policy.steps
+    for scenario, seed in episodes:
+        obs, _ = env.reset(seed=seed, options={"scenario": scenario})
+        done = False
+        while not done:
+            action, _ = policy.predict(obs)
+            obs, _, term, trunc, _ = env.step(int(action))
+            done = term or trunc
+    steps = policy.steps - before_steps
+    return (policy.deferred - before_deferred) / steps if steps else float("nan")
 
 
 def split_spec(spec: str) -> tuple[str, str]:
