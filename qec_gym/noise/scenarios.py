@@ -150,31 +150,43 @@ class Scenario:
         return self.split == "heldout"
 
     def multipliers(
-        self, rng: np.random.Generator, *, n_steps: int | None = None
+        self, rng: np.random.Generator, *, n_steps: int | None = None, draws: dict | None = None
     ) -> dict[str, np.ndarray]:
         """Drift key -> multiplier trajectory (float64, shape ``(n_steps,)``).
 
         Args:
             rng: The only source of randomness.
             n_steps: Steps to draw; defaults to ``episode_length``.
+            draws: As in `trajectory`.
         """
         n = self.episode_length if n_steps is None else n_steps
-        return self.drifts.sample(n, rng)
+        return self.drifts.sample(n, rng, draws=draws)
 
     def trajectory(
-        self, rng: np.random.Generator, *, n_steps: int | None = None
+        self, rng: np.random.Generator, *, n_steps: int | None = None, draws: dict | None = None
     ) -> list[NoiseParams]:
         """The true noise at each step of one episode.
 
         Args:
             rng: The only source of randomness; the same Generator state gives the same list.
             n_steps: Steps to draw; defaults to ``episode_length``.
+            draws: A dict to fill with what the episode drew once (domain randomisation): drift key
+                -> list of ``{"process": "Mixture", "component": i, "family": label}`` and
+                ``{"process": "RandomLevel", "level": x}`` in draw order (`qec_gym.noise.drift`),
+                for the keys that drew any (empty for a scenario without `Mixture` or
+                `RandomLevel`). None: nothing recorded. The trajectory does not depend on it.
 
         Returns:
             ``n_steps`` validated `NoiseParams`.
+
+        Example:
+            >>> drawn = {}
+            >>> _ = get_scenario("randomised_surface_drift").trajectory(np.random.default_rng(0), n_steps=3, draws=drawn)
+            >>> [d["process"] for d in drawn["all"]], drawn["all"][1]["family"]
+            (['RandomLevel', 'Mixture'], 'RandomTelegraph * OrnsteinUhlenbeck')
         """
         n = self.episode_length if n_steps is None else n_steps
-        return self.drifts.trajectory(self.baseline, n_steps=n, rng=rng)
+        return self.drifts.trajectory(self.baseline, n_steps=n, rng=rng, draws=draws)
 
     @classmethod
     def from_trace(
