@@ -218,3 +218,24 @@ def test_a_wrapper_that_declares_its_scenarios_is_a_qec_gym_env():
     if env_id not in gym.registry:
         gym.register(id=env_id, entry_point=wrapped)
     assert registry_for_env(env_id) is SCENARIOS and pool_for_env(env_id) == ("calm", "bursts")
+
+
+def test_every_caller_refuses_scenarios_of_an_env_that_is_not_ours():
+    import pandas as pd
+
+    from qec_gym.agents.dataset import refuse_heldout_rows
+    from qec_gym.agents.rollout import make_env
+    from qec_gym.training.config import check_training_scenarios
+
+    refused = r"'CartPole-v1' is registered .* not a qec_gym env"
+    with pytest.raises(ValueError, match=refused):
+        make_env("CartPole-v1")
+    with pytest.raises(ValueError, match=refused):
+        check_training_scenarios("CartPole-v1", "train")
+    rows = pd.DataFrame({"scenario": ["calm"]})
+    rows.attrs["env_id"] = "CartPole-v1"
+    with pytest.raises(ValueError, match=refused):
+        refuse_heldout_rows(rows, purpose="fitting")
+    # and they still answer for our ids, including one whose factory declares no registry
+    assert check_training_scenarios("qec_gym/MultiPatchSwitch-v1", ["calm"]) == ("calm",)
+    assert check_training_scenarios("qec_gym/CatSwitch-v5", "train") == ("cat_randomised_drift",)
