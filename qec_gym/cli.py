@@ -384,6 +384,9 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=["table", "circuit"], help="override the env's backend")
     p.add_argument("--workers", type=_WORKERS, default=1)
     p.add_argument("--out", type=_text, default="runs/eval/results.csv")
+    p.add_argument("--by-scenario", action="store_true",
+                   help="print the table per (scenario, policy), each row from that scenario's episodes only "
+                        "(default: every scenario's episodes pooled per policy)")
     _add_ray_options(p, "--executor", ("local", "ray"), "where episodes run: local processes (--workers) or Ray "
                      "(one unit per policy x scenario; same results)")
     g = p.add_argument_group("recorded trace (Scenario.from_trace: one scenario per episode-long slice)")
@@ -414,7 +417,18 @@ def _run_eval(args: argparse.Namespace) -> int:
                       status=progress.status, executor=args.executor, address=args.address, num_cpus=args.num_cpus)
     names = set(df.policy)
     reference = "best_fixed" if "best_fixed" in names else None
-    table = summarize(df, reference=reference, oracle="clairvoyant" if "clairvoyant" in names else None)
+
+    def summary(episodes):
+        return summarize(episodes, reference=reference, oracle="clairvoyant" if "clairvoyant" in names else None)
+
+    if args.by_scenario:  # the same columns, each (scenario, policy) row from its scenario's episodes
+        import pandas as pd
+
+        parts = [summary(sub).assign(scenario=s) for s, sub in df.groupby("scenario", sort=True)]
+        table = pd.concat(parts, ignore_index=True)
+        table = table[["scenario", *(c for c in table.columns if c != "scenario")]]
+    else:
+        table = summary(df)
     # the columns name what they compare with, so a pasted table cannot be misread
     if reference:
         table = table.rename(columns={"diff_vs_reference": f"diff_vs_{reference}",
@@ -429,7 +443,9 @@ def _run_eval(args: argparse.Namespace) -> int:
     notes.append("log10_p_round: mean log10 logical error per round; budget_violation_frac: share of windows "
                  "above the error budget; qubit_rounds: physical qubits x rounds per episode; switches: "
                  "configuration changes per episode (a fixed policy's 1 is its move off the env's initial "
-                 "configuration); per scenario: the CSV (--out)")
+                 "configuration); "
+                 + ("each row from its scenario's episodes only" if args.by_scenario
+                    else "scenarios pooled: per scenario with --by-scenario, or the CSV (--out)"))
     print("; ".join(notes) + ".")
     print(f"results: {args.out}")
     return 0

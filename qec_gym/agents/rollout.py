@@ -48,7 +48,8 @@ def make_env(source: EnvSource, *, scenarios: Any = "train", env_kwargs: Mapping
         purpose: What the env is for, named when a held-out scenario is refused.
 
     Raises:
-        ValueError: a held-out scenario was asked for, or ``source`` is an env without a spec.
+        ValueError: a held-out scenario was asked for, ``source`` is an env without a spec, or an id
+            that is not a qec_gym env (`qec_gym.noise.scenarios.registry_for_env`).
     """
     # A "scenarios" inside env_kwargs wins (it is still checked against the held-out split).
     kwargs = {"scenarios": scenarios, **(env_kwargs or {})}

@@ -431,13 +431,24 @@ class CatScenario:
         """True for evaluation-only scenarios."""
         return self.split == "heldout"
 
-    def multipliers(self, rng: np.random.Generator, *, n_steps: int | None = None) -> np.ndarray:
-        """The loss multiplier per step (float64)."""
-        return self.drift.sample(self.episode_length if n_steps is None else n_steps, rng)
+    def multipliers(self, rng: np.random.Generator, *, n_steps: int | None = None,
+                    draws: dict | None = None) -> np.ndarray:
+        """The loss multiplier per step (float64); ``draws`` as in `trajectory`."""
+        drawn: list = []
+        m = self.drift.sample(self.episode_length if n_steps is None else n_steps, rng, draws=drawn)
+        if drawn and draws is not None:
+            draws["kappa1_over_kappa2"] = drawn
+        return m
 
-    def trajectory(self, rng: np.random.Generator, *, n_steps: int | None = None) -> np.ndarray:
-        """``kappa_1 / kappa_2`` per step (float64, shape ``(n_steps,)``)."""
-        return self.kappa1_over_kappa2 * self.multipliers(rng, n_steps=n_steps)
+    def trajectory(self, rng: np.random.Generator, *, n_steps: int | None = None,
+                   draws: dict | None = None) -> np.ndarray:
+        """``kappa_1 / kappa_2`` per step (float64, shape ``(n_steps,)``).
+
+        ``draws``: a dict to fill, as `qec_gym.noise.scenarios.Scenario.trajectory` does, with
+        ``"kappa1_over_kappa2"`` -> what the drift drew once per episode (e.g. ``cat_randomised_drift``'s
+        family); None: nothing recorded. The trajectory does not depend on it.
+        """
+        return self.kappa1_over_kappa2 * self.multipliers(rng, n_steps=n_steps, draws=draws)
 
 
 # Calibration: kappa_1/kappa_2 = 1e-3 is the regime of Gouzien et al. 2023's estimates (threshold

@@ -80,7 +80,9 @@ Scalars (so that `qec_gym.eval` treats it as a single env): ``scenario``, ``step
 ``entry`` (the most common running entry) and ``entry_label``, ``budget``. Per patch (arrays of
 ``n_patches``): ``patch_reward``, ``patch_p_round``, ``patch_expected_p_round``,
 ``patch_logical_errors``, ``patch_entry``, ``patch_true_multiplier``, ``patch_region``,
-``patch_switched``, ``patch_remapped``, ``patch_refused``. Privileged: ``defect_region``.
+``patch_switched``, ``patch_remapped``, ``patch_refused``. Privileged: ``defect_region``; at reset,
+``drift_draw``: a list with each region's draws of a domain-randomised scenario (SurfaceSwitch's
+``drift_draw``, one dict per region: the regions drift independently), never observed.
 
 ## Arguments
 Keyword-only: ``n_patches``, ``budget`` (default ``97 * n_patches``: every patch at d = 7 on
@@ -357,7 +359,7 @@ class MultiPatchSwitchEnv(gym.Env):
         self.scenario = self.scenario_registry[name]
         n_t = self.scenario.episode_length if self.max_steps is None else self.max_steps
         self.n_steps = n_t
-        self.m_region = self._draw_chip(name, n_t)
+        self.m_region, drift_draw = self._draw_chip(name, n_t)
         p = self.n_patches
         self._t = 0
         self.region = np.arange(p)  # patch -> region
@@ -370,6 +372,7 @@ class MultiPatchSwitchEnv(gym.Env):
         self._ema = np.full(p, np.nan)
         none = np.zeros(p, dtype=bool)
         obs, _, info = self._window(none, none, none, none)
+        info["drift_draw"] = drift_draw
         return obs, info
 
     def step(self, action):
@@ -502,13 +505,16 @@ class MultiPatchSwitchEnv(gym.Env):
                 f"recalibrate, 2+i switch to menu[i], {self.remap_action} remap), got {action!r}.")
         return a.astype(np.int64)
 
-    def _draw_chip(self, name: str, n_t: int) -> np.ndarray:
-        """(R, T) true multipliers of every region: independent drifts x shared bursts x the defect."""
+    def _draw_chip(self, name: str, n_t: int) -> tuple[np.ndarray, list[dict]]:
+        """(R, T) true multipliers of every region: independent drifts x shared bursts x the defect;
+        and each region's ``drift_draw`` (what its drift drew for the episode, `Scenario.trajectory`)."""
         rng = self.np_random
         ev = self.events
         seeds = np.random.SeedSequence(int(rng.integers(2**63))).spawn(self.n_regions)
         scenario, scale = self.scenario, self._scale[name]
-        drift = np.stack([scale(scenario.multipliers(np.random.default_rng(s), n_steps=n_t)["all"]) for s in seeds])
+        draws: list[dict] = [{} for _ in seeds]
+        drift = np.stack([scale(scenario.multipliers(np.random.default_rng(s), n_steps=n_t, draws=d)["all"])
+                          for s, d in zip(seeds, draws)])
         # Bursts, with a warm-up so the chip starts in the stationary state.
         warm = math.ceil(5 * ev.burst_decay)
         n_b = int(rng.poisson(ev.burst_rate * (n_t + warm)))
@@ -521,7 +527,7 @@ class MultiPatchSwitchEnv(gym.Env):
         self.defect_region = int(rng.integers(self.n_patches))
         defect = np.ones((self.n_regions, n_t))
         defect[self.defect_region] = ev.defect().sample(n_t, rng)
-        return np.clip(drift * (1.0 + burst) * defect, self.table.grid[0], self.table.grid[-1])
+        return np.clip(drift * (1.0 + burst) * defect, self.table.grid[0], self.table.grid[-1]), draws
 
     def _free_regions(self, t: int) -> np.ndarray:
         """Regions hosting no patch and not being recalibrated, idle longest first."""

@@ -122,7 +122,12 @@ m = 3 (d = 5, 7: the stale decoder is slightly *better*); both tables stay 1-D.
 ``qubits``, ``latency_s`` (tabulated decode time per round at the true noise: what the reward's
 latency term uses; the observation holds the nominal figure instead), ``switched``, ``recalibrated``,
 ``entry``, ``oracle_action`` (myopic: least
-expected cost now, knowing the true noise). The circuit backend's wall-clock decoding time is
+expected cost now, knowing the true noise). At reset only, ``drift_draw``: what the episode's scenario drew
+once for the whole episode (domain randomisation: which `Mixture` component and drift family, which
+`RandomLevel` level), as JSON-ready plain data, drift key -> list of draws in draw order
+(`qec_gym.noise.scenarios.Scenario.trajectory`), ``{}`` for a scenario that draws none; it lets
+results be split by drift family. Like ``true_noise`` it is never observed; it changes neither observation,
+reward nor dynamics, so no env id got a new version for it. The circuit backend's wall-clock decoding time is
 ``env.last_decode_seconds`` (not in info, which is deterministic for a seed).
 
 ## Extending (hooks for subclasses)
@@ -328,7 +333,8 @@ class QECSwitchEnv(gym.Env):
         name = scenario_option(options, self.scenario_names, self.np_random)
         self.scenario: Scenario = self._get_scenario(name)
         length = self.scenario.episode_length if self.max_steps is None else self.max_steps
-        self.trajectory = self.scenario.trajectory(self.np_random, n_steps=length)
+        drift_draw: dict = {}  # what a domain-randomised scenario drew for this episode (reset's info only)
+        self.trajectory = self.scenario.trajectory(self.np_random, n_steps=length, draws=drift_draw)
         if self.common_random_numbers:  # drawn after the trajectory: policy-independent
             self._crn = np.random.PCG64(int(self.np_random.integers(2**63)))
             self._crn_start = self._crn.state
@@ -358,6 +364,7 @@ class QECSwitchEnv(gym.Env):
         self.switches = 0
         self.reset_estimators()
         obs, _, info = self._run_window(switched=False, recalibrated=False, advance=False)
+        info["drift_draw"] = drift_draw
         return obs, info
 
     def step(self, action):

@@ -34,7 +34,10 @@ terminated; reset runs the first window without advancing time, as the single en
 Info (arrays of shape (N,), each with its ``_key`` mask): ``scenario`` (object), ``step``,
 ``true_multiplier``, ``assumed_multiplier``, ``entry``, ``logical_errors``, ``shots``,
 ``p_round``, ``expected_p_round``, ``qubits``, ``latency_s``, ``switched``, ``recalibrated``
-(cat: also ``kappa1_over_kappa2``, ``nbar``, ``distance``, ``bit_flip_round``). Not provided
+(cat: also ``kappa1_over_kappa2``, ``nbar``, ``distance``, ``bit_flip_round``). ``drift_draw``
+(object: the single env's reset ``drift_draw`` dict) is present, masked, for the copies whose episode
+began in this call: at ``reset``, at the ``NEXT_STEP`` step that resets a copy, and at a ``SAME_STEP``
+truncation (for the new episode; ``final_info`` has none). Not provided
 (they cost Python objects or a per-copy search every step): ``true_noise``, ``entry_label``,
 ``oracle_action``; use the single env for those.
 
@@ -260,15 +263,16 @@ class QECSwitchVectorEnv(VectorEnv):
         if not self._started and not mask.all():
             raise ValueError("the first reset must reset every copy: leave out options['reset_mask'].")
         idx = np.flatnonzero(mask)
-        self._reset_copies(idx, options.get("scenario"))
+        draws = self._reset_copies(idx, options.get("scenario"))
         self._started = True
         self._autoreset[idx] = False
         obs, _, info = self._window(idx, np.zeros(len(idx), bool), np.zeros(len(idx), bool))
-        if len(idx) == self.num_envs:
-            return obs, info
-        full_obs = np.zeros(self.observation_space.shape, dtype=np.float32)
-        full_obs[idx] = obs
-        return full_obs, _scatter_info(info, idx, self.num_envs)
+        if len(idx) < self.num_envs:
+            full_obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+            full_obs[idx] = obs
+            obs, info = full_obs, _scatter_info(info, idx, self.num_envs)
+        info.update(_draw_info(draws, idx, self.num_envs))
+        return obs, info
 
     def step(self, actions):
         """Step every copy with ``actions`` (N,) ints; returns (obs, reward, terminated, truncated, info)."""
@@ -299,9 +303,10 @@ class QECSwitchVectorEnv(VectorEnv):
         s = np.flatnonzero(switched)
         self._entry[s] = a[s] - 2
         self._since_switch[s] = 0
-        if resetting.any():
-            self._reset_copies(np.flatnonzero(resetting), None)
+        draws = self._reset_copies(np.flatnonzero(resetting), None) if resetting.any() else None
         obs, reward, info = self._window(all_idx, switched, recal)
+        if draws is not None:  # the reset's info of the copies reset now (NEXT_STEP)
+            info.update(_draw_info(draws, np.flatnonzero(resetting), self.num_envs))
         self._t += acting
         self._since_switch += acting
         self._since_recal += acting
@@ -316,7 +321,7 @@ class QECSwitchVectorEnv(VectorEnv):
             final_obs = np.full(self.num_envs, None, dtype=object)
             final_obs[done] = list(obs[done])
             final_info = _select_info(info, done, self.num_envs)
-            self._reset_copies(done, None)
+            draws = self._reset_copies(done, None)
             n0 = np.zeros(len(done), bool)
             new_obs, _, new_info = self._window(done, n0, n0)
             obs[done] = new_obs
@@ -325,7 +330,8 @@ class QECSwitchVectorEnv(VectorEnv):
                     info[k][done] = v
             mask = np.zeros(self.num_envs, dtype=bool)
             mask[done] = True
-            info.update(final_obs=final_obs, _final_obs=mask, final_info=final_info, _final_info=mask.copy())
+            info.update(final_obs=final_obs, _final_obs=mask, final_info=final_info, _final_info=mask.copy(),
+                        **_draw_info(draws, done, self.num_envs))
         return obs, reward, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
@@ -357,8 +363,11 @@ class QECSwitchVectorEnv(VectorEnv):
                 setattr(self, k, np.copy(v))
 
     # ------------------------------------------------------------------ internals
-    def _reset_copies(self, idx: np.ndarray, scenario: str | None) -> None:
-        """Draw a scenario and its trajectory for copies ``idx`` (NumPy ints) and reset their state."""
+    def _reset_copies(self, idx: np.ndarray, scenario: str | None) -> list[dict]:
+        """Draw a scenario and its trajectory for copies ``idx`` (NumPy ints) and reset their state.
+
+        Returns each copy's ``drift_draw`` (what its scenario drew for the episode), in ``idx`` order.
+        """
         if scenario is None:
             choice = self.np_random.integers(len(self._scenarios), size=len(idx))
         else:
@@ -370,9 +379,11 @@ class QECSwitchVectorEnv(VectorEnv):
                 names = list(self._names)
             choice = np.full(len(idx), names.index(scenario))
         fix = "widen kappa1_range" if self._is_cat else self.env._grid_fix()
+        draws = []
         for i, c in zip(idx.tolist(), choice.tolist()):
             n = int(self._lengths[c])
-            m = self._scale[c](self._scenarios[c].multipliers(self.np_random, n_steps=n))
+            draws.append({})
+            m = self._scale[c](self._scenarios[c].multipliers(self.np_random, n_steps=n, draws=draws[-1]))
             self.env._check_in_grid(m, fix=fix, scenario=str(self._names[c]))
             self._m[i, :n] = m
             self._m[i, n:] = m[-1]
@@ -387,6 +398,7 @@ class QECSwitchVectorEnv(VectorEnv):
         self._ema[idx] = np.nan  # the first window's estimate starts the EMA
         self._recent[idx] = np.nan
         self._recent_pos[idx] = 0
+        return draws
 
     def _add_scenario(self, name: str) -> None:
         scenario = self.env._get_scenario(name)
@@ -585,6 +597,16 @@ def _integral(a: np.ndarray) -> bool:
 def _select_info(info: dict, rows: np.ndarray, n: int) -> dict:
     """Copies of ``info``'s arrays with only ``rows`` marked present (others zero / None)."""
     return _scatter_info({k: v[rows] for k, v in info.items() if not k.startswith("_")}, rows, n)
+
+
+def _draw_info(draws: list[dict], rows: np.ndarray, n: int) -> dict:
+    """``drift_draw`` (object (n,): the draws of the copies ``rows`` just reset, None elsewhere) and its mask."""
+    full = np.full(n, None, dtype=object)
+    for i, drawn in zip(rows.tolist(), draws):
+        full[i] = drawn
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return {"drift_draw": full, "_drift_draw": mask}
 
 
 def _scatter_info(info: dict, rows: np.ndarray, n: int) -> dict:

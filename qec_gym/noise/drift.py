@@ -22,6 +22,10 @@ a trajectory is reproduced exactly by the same Generator state.
 Time is counted in steps: rates are per step, decay and dwell times in steps. How many QEC rounds
 a step stands for is the environment's choice.
 
+What a trajectory drew once for the whole episode (a `Mixture`'s component, a `RandomLevel`'s
+level) is recorded when ``sample`` is given a ``draws`` list, so domain-randomised results can be
+split by drift family; recording draws no random numbers (the trajectory is the same either way).
+
 Example:
     >>> import numpy as np
     >>> from qec_gym.noise.drift import Bursts, OrnsteinUhlenbeck
@@ -137,12 +141,17 @@ class DriftProcess(abc.ABC):
 
     __slots__ = ()
 
-    def sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, n_steps: int, rng: np.random.Generator, *, draws: list | None = None) -> np.ndarray:
         """A trajectory of ``n_steps`` multipliers.
 
         Args:
             n_steps: Number of steps (>= 0).
             rng: The only source of randomness; the same Generator state gives the same array.
+            draws: A list to which what the trajectory drew once per episode is appended, in draw
+                order, as JSON-ready dicts: ``{"process": "Mixture", "component": i, "family":
+                label}`` (`Mixture`) and ``{"process": "RandomLevel", "level": x}`` (`RandomLevel`),
+                from every such process inside this one. None: nothing recorded. Recording draws
+                no random numbers: the array is the same either way.
 
         Returns:
             float64 array of shape ``(n_steps,)``, every entry finite and > 0.
@@ -150,14 +159,25 @@ class DriftProcess(abc.ABC):
         Raises:
             ValueError: negative ``n_steps``, or a process (e.g. a `Sum` with zero-baseline terms
                 only) that produced a multiplier <= 0.
-            TypeError: ``rng`` is not a ``numpy.random.Generator``.
+            TypeError: ``rng`` is not a ``numpy.random.Generator``, or ``draws`` is not a list.
+
+        Example:
+            >>> import numpy as np
+            >>> drawn = []
+            >>> x = Mixture(Constant(1.0), RandomLevel(2.0, 4.0)).sample(2, np.random.default_rng(0), draws=drawn)
+            >>> drawn  # doctest: +ELLIPSIS
+            [{'process': 'Mixture', 'component': 1, 'family': 'RandomLevel'}, {'process': 'RandomLevel', 'level': 2.41...}]
+            >>> bool(x[1] == drawn[1]["level"])
+            True
         """
         n = _integer(type(self).__name__, "sample(n_steps)", n_steps, minimum=0)
         if not isinstance(rng, np.random.Generator):
             raise TypeError(
                 f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {rng!r}."
             )
-        values = np.asarray(self._sample(n, rng), dtype=np.float64)
+        if draws is not None and not isinstance(draws, list):
+            raise TypeError(f"draws must be a list to append the episode's draws to (or None), got {draws!r}.")
+        values = np.asarray(self._draw(n, rng, draws), dtype=np.float64)
         if values.shape != (n,):  # a subclass bug, not a user error
             raise RuntimeError(f"{type(self).__name__} returned shape {values.shape}, not ({n},).")
         if n and not (np.all(np.isfinite(values)) and values.min() > 0):
@@ -171,6 +191,13 @@ class DriftProcess(abc.ABC):
     @abc.abstractmethod
     def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
         """Unchecked trajectory; terms of a `Sum` may be zero (e.g. bursts above nothing)."""
+
+    def _draw(self, n_steps: int, rng: np.random.Generator, draws: list | None) -> np.ndarray:
+        """`_sample`, appending to ``draws`` (unless None) what it drew once per episode (`sample`).
+
+        Processes that draw nothing per episode, and contain no process that does, keep this default.
+        """
+        return self._sample(n_steps, rng)
 
     def walk(self):
         """This process and every process inside it, depth first (terms, a clipped process, mixture
@@ -216,6 +243,19 @@ class DriftProcess(abc.ABC):
     def clip(self, low: float = 0.0, high: float = math.inf) -> Clip:
         """This process with its values clipped to ``[low, high]`` (see `Clip`)."""
         return Clip(self, low=low, high=high)
+
+
+class _Drawing(DriftProcess):
+    """A process that records per-episode draws, its own or its children's: `_draw` is its sampler."""
+
+    __slots__ = ()
+
+    def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
+        return self._draw(n_steps, rng, None)
+
+    @abc.abstractmethod
+    def _draw(self, n_steps: int, rng: np.random.Generator, draws: list | None) -> np.ndarray:
+        """The trajectory; children are sampled through their own ``_draw`` so their draws are recorded."""
 
 
 # ---------------------------------------------------------------------------------- processes
@@ -577,11 +617,12 @@ class Ramp(DriftProcess):
 
 
 @dataclass(frozen=True)
-class RandomLevel(DriftProcess):
+class RandomLevel(_Drawing):
     """A constant multiplier drawn once per trajectory, log-uniformly in ``[low, high]``.
 
     Domain randomisation of a scenario's baseline (Tobin et al. 2017): multiplied into another
-    process, each episode runs at its own noise level.
+    process, each episode runs at its own noise level. `DriftProcess.sample` with ``draws``
+    records ``{"process": "RandomLevel", "level": x}``.
 
     Args:
         low: Smallest level (> 0).
@@ -603,8 +644,10 @@ class RandomLevel(DriftProcess):
         if self.high < self.low:
             raise ValueError(f"RandomLevel needs low <= high, got low={self.low!r}, high={self.high!r}.")
 
-    def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
+    def _draw(self, n_steps: int, rng: np.random.Generator, draws: list | None) -> np.ndarray:
         level = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        if draws is not None:
+            draws.append({"process": "RandomLevel", "level": level})
         return np.full(n_steps, level)
 
 
@@ -693,7 +736,7 @@ def _flatten(kind: type, items: Iterable[DriftProcess | float]) -> tuple[DriftPr
 
 
 @dataclass(frozen=True, init=False)
-class Sum(DriftProcess):
+class Sum(_Drawing):
     """Element-wise sum of processes (``a + b``); numbers become `Constant`.
 
     Terms may be zero-based (e.g. ``Bursts(..., baseline=0.0)`` on top of an OU walk); only the
@@ -710,15 +753,15 @@ class Sum(DriftProcess):
     def __init__(self, *terms: DriftProcess | float) -> None:
         _set(self, "terms", _flatten(Sum, terms))
 
-    def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
+    def _draw(self, n_steps: int, rng: np.random.Generator, draws: list | None) -> np.ndarray:
         total = np.zeros(n_steps)
         for term in self.terms:
-            total += term._sample(n_steps, rng)
+            total += term._draw(n_steps, rng, draws)
         return total
 
 
 @dataclass(frozen=True, init=False)
-class Product(DriftProcess):
+class Product(_Drawing):
     """Element-wise product of processes (``a * b``); numbers become `Constant`.
 
     Example:
@@ -732,19 +775,23 @@ class Product(DriftProcess):
     def __init__(self, *terms: DriftProcess | float) -> None:
         _set(self, "terms", _flatten(Product, terms))
 
-    def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
+    def _draw(self, n_steps: int, rng: np.random.Generator, draws: list | None) -> np.ndarray:
         total = np.ones(n_steps)
         for term in self.terms:
-            total *= term._sample(n_steps, rng)
+            total *= term._draw(n_steps, rng, draws)
         return total
 
 
 @dataclass(frozen=True, init=False)
-class Mixture(DriftProcess):
+class Mixture(_Drawing):
     """One of several processes, chosen at random for each trajectory (each episode).
 
     Domain randomisation over drift families: an episode draws its component first (one
     ``rng.choice`` with ``weights``), then that component's trajectory from the same ``rng``.
+    `DriftProcess.sample` with ``draws`` records ``{"process": "Mixture", "component": i,
+    "family": label}``: ``i`` indexes ``components``; ``label`` names the component's drifting
+    processes as composed, constants and clipping left out (e.g. ``"RandomTelegraph *
+    OrnsteinUhlenbeck"``, ``"OrnsteinUhlenbeck + Bursts"``), the same for every member of a family.
 
     Args:
         *components: The processes (numbers become `Constant`).
@@ -793,13 +840,16 @@ class Mixture(DriftProcess):
             raise ValueError("Mixture.of_families needs at least one family, each with at least one process.")
         return cls(*(c for g in groups for c in g), weights=[1.0 / len(g) for g in groups for _ in g])
 
-    def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
+    def _draw(self, n_steps: int, rng: np.random.Generator, draws: list | None) -> np.ndarray:
         p = np.asarray(self.weights) / sum(self.weights)
-        return self.components[int(rng.choice(len(self.components), p=p))]._sample(n_steps, rng)
+        i = int(rng.choice(len(self.components), p=p))
+        if draws is not None:
+            draws.append({"process": "Mixture", "component": i, "family": _family(self.components[i])})
+        return self.components[i]._draw(n_steps, rng, draws)
 
 
 @dataclass(frozen=True)
-class Clip(DriftProcess):
+class Clip(_Drawing):
     """A process with its values clipped to ``[low, high]``.
 
     Bounds a heavy-tailed process (an OU walk in log space) so that a scenario's noise provably
@@ -833,8 +883,20 @@ class Clip(DriftProcess):
         if self.high <= self.low:
             raise ValueError(f"Clip needs low < high, got low={self.low!r}, high={self.high!r}.")
 
-    def _sample(self, n_steps: int, rng: np.random.Generator) -> np.ndarray:
-        return np.clip(self.process._sample(n_steps, rng), self.low, self.high)
+    def _draw(self, n_steps: int, rng: np.random.Generator, draws: list | None) -> np.ndarray:
+        return np.clip(self.process._draw(n_steps, rng, draws), self.low, self.high)
+
+
+def _family(process: DriftProcess) -> str:
+    """`Mixture`'s label of a component: its drifting processes' class names as composed."""
+    if isinstance(process, Clip):
+        return _family(process.process)
+    if isinstance(process, (Sum, Product)):
+        parts = [_family(t) for t in process.terms if not isinstance(t, Constant)]
+        if len(parts) > 1:
+            parts = [f"({p})" if " " in p else p for p in parts]
+        return (" + " if isinstance(process, Sum) else " * ").join(parts) or "Constant"
+    return type(process).__name__
 
 
 # ------------------------------------------------------------------------- field-wise drift
@@ -932,15 +994,29 @@ class FieldDrift:
         """Key -> process."""
         return dict(self.drifts)
 
-    def sample(self, n_steps: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Key -> multiplier trajectory (float64, shape ``(n_steps,)``), drawn in key order."""
-        return {key: process.sample(n_steps, rng) for key, process in self.drifts}
+    def sample(
+        self, n_steps: int, rng: np.random.Generator, *, draws: dict | None = None
+    ) -> dict[str, np.ndarray]:
+        """Key -> multiplier trajectory (float64, shape ``(n_steps,)``), drawn in key order.
+
+        ``draws`` (a dict, or None): filled with key -> the list of that key's per-episode draws
+        (`DriftProcess.sample`), for the keys that drew any; the arrays do not depend on it.
+        """
+        if draws is not None and not isinstance(draws, dict):
+            raise TypeError(f"draws must be a dict to fill with each key's draws (or None), got {draws!r}.")
+        out = {}
+        for key, process in self.drifts:
+            drawn: list = []
+            out[key] = process.sample(n_steps, rng, draws=drawn)
+            if drawn and draws is not None:
+                draws[key] = drawn
+        return out
 
     def trajectory(
-        self, baseline: NoiseParams, *, n_steps: int, rng: np.random.Generator
+        self, baseline: NoiseParams, *, n_steps: int, rng: np.random.Generator, draws: dict | None = None
     ) -> list[NoiseParams]:
         """The noise at each of ``n_steps`` steps (see `noise_trajectory`)."""
-        return _apply_arrays(baseline, self.sample(n_steps, rng), n_steps)
+        return _apply_arrays(baseline, self.sample(n_steps, rng, draws=draws), n_steps)
 
 
 def _apply_arrays(
@@ -1007,6 +1083,7 @@ def noise_trajectory(
     *,
     n_steps: int,
     rng: np.random.Generator,
+    draws: dict | None = None,
 ) -> list[NoiseParams]:
     """The noise at each step of an episode: ``baseline`` driven by ``drifts``.
 
@@ -1019,6 +1096,8 @@ def noise_trajectory(
         drifts: A `FieldDrift`, a mapping key -> process, or one process (drives ``"all"``).
         n_steps: Number of steps (>= 0).
         rng: The only source of randomness.
+        draws: A dict to fill with drift key -> what it drew once per episode (`FieldDrift.sample`);
+            None: nothing recorded. The trajectory does not depend on it.
 
     Returns:
         ``n_steps`` validated `NoiseParams`.
@@ -1032,4 +1111,4 @@ def noise_trajectory(
     """
     if not isinstance(baseline, NoiseParams):
         raise TypeError(f"baseline must be a NoiseParams, got {baseline!r}.")
-    return FieldDrift.coerce(drifts).trajectory(baseline, n_steps=n_steps, rng=rng)
+    return FieldDrift.coerce(drifts).trajectory(baseline, n_steps=n_steps, rng=rng, draws=draws)

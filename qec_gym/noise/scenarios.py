@@ -150,31 +150,43 @@ class Scenario:
         return self.split == "heldout"
 
     def multipliers(
-        self, rng: np.random.Generator, *, n_steps: int | None = None
+        self, rng: np.random.Generator, *, n_steps: int | None = None, draws: dict | None = None
     ) -> dict[str, np.ndarray]:
         """Drift key -> multiplier trajectory (float64, shape ``(n_steps,)``).
 
         Args:
             rng: The only source of randomness.
             n_steps: Steps to draw; defaults to ``episode_length``.
+            draws: As in `trajectory`.
         """
         n = self.episode_length if n_steps is None else n_steps
-        return self.drifts.sample(n, rng)
+        return self.drifts.sample(n, rng, draws=draws)
 
     def trajectory(
-        self, rng: np.random.Generator, *, n_steps: int | None = None
+        self, rng: np.random.Generator, *, n_steps: int | None = None, draws: dict | None = None
     ) -> list[NoiseParams]:
         """The true noise at each step of one episode.
 
         Args:
             rng: The only source of randomness; the same Generator state gives the same list.
             n_steps: Steps to draw; defaults to ``episode_length``.
+            draws: A dict to fill with what the episode drew once (domain randomisation): drift key
+                -> list of ``{"process": "Mixture", "component": i, "family": label}`` and
+                ``{"process": "RandomLevel", "level": x}`` in draw order (`qec_gym.noise.drift`),
+                for the keys that drew any (empty for a scenario without `Mixture` or
+                `RandomLevel`). None: nothing recorded. The trajectory does not depend on it.
 
         Returns:
             ``n_steps`` validated `NoiseParams`.
+
+        Example:
+            >>> drawn = {}
+            >>> _ = get_scenario("randomised_surface_drift").trajectory(np.random.default_rng(0), n_steps=3, draws=drawn)
+            >>> [d["process"] for d in drawn["all"]], drawn["all"][1]["family"]
+            (['RandomLevel', 'Mixture'], 'RandomTelegraph * OrnsteinUhlenbeck')
         """
         n = self.episode_length if n_steps is None else n_steps
-        return self.drifts.trajectory(self.baseline, n_steps=n, rng=rng)
+        return self.drifts.trajectory(self.baseline, n_steps=n, rng=rng, draws=draws)
 
     @classmethod
     def from_trace(
@@ -818,24 +830,45 @@ def resolve_scenarios(
 
 
 def _env_creator(env_id: str):
-    """The callable gymnasium's registry holds for ``env_id`` (not called: no env or table is built)."""
+    """The callable gymnasium's registry holds for a qec_gym env id (not called: no env or table is built).
+
+    A qec_gym env is an id of `qec_gym.envs.ENV_IDS` or `MULTI_PATCH_ENV_IDS`, or any id whose entry
+    point declares a ``scenario_registry`` (how a user's wrapper of a qec_gym env says which
+    scenarios its names refer to); only those have scenarios.
+
+    Raises:
+        ValueError: ``env_id`` is not registered, is retired (`qec_gym.envs.RetiredEnvError`), or is
+            registered but not a qec_gym env (e.g. ``"CartPole-v1"``).
+    """
     import gymnasium as gym
     from gymnasium.envs.registration import load_env_creator
 
+    from qec_gym.envs import ENV_IDS, MULTI_PATCH_ENV_IDS, RETIRED_ENV_IDS, RetiredEnvError
     from qec_gym.validation import check_env_id  # its message suggests the close registered id
 
-    entry = gym.spec(check_env_id(env_id)).entry_point
-    return load_env_creator(entry) if isinstance(entry, str) else entry
+    env_id = check_env_id(env_id)
+    if env_id in RETIRED_ENV_IDS:
+        raise RetiredEnvError(RETIRED_ENV_IDS[env_id])
+    entry = gym.spec(env_id).entry_point
+    creator = load_env_creator(entry) if isinstance(entry, str) else entry
+    if env_id not in ENV_IDS + MULTI_PATCH_ENV_IDS and not hasattr(creator, "scenario_registry"):
+        raise ValueError(
+            f"{env_id!r} is registered with gymnasium but is not a qec_gym env: scenarios exist only for qec_gym "
+            f"envs (qec_gym.envs.ENV_IDS, MULTI_PATCH_ENV_IDS: {list(ENV_IDS + MULTI_PATCH_ENV_IDS)}). Pass one of "
+            "them, or, for your own wrapper of a qec_gym env, give its entry point the `scenario_registry` (and "
+            "`scenario_pool`) attributes of the env it wraps.")
+    return creator
 
 
 def registry_for_env(env_id: str) -> Mapping[str, Any]:
     """The scenario registry of a registered env id (its entry point's ``scenario_registry``).
 
     Reads the entry point from gymnasium's registry without constructing the env (no table is
-    built); an entry point without a ``scenario_registry`` uses `SCENARIOS`.
+    built); a qec_gym env whose entry point has no ``scenario_registry`` (MultiPatchSwitch-v1)
+    uses `SCENARIOS`.
 
     Raises:
-        ValueError: ``env_id`` is not registered.
+        ValueError: ``env_id`` is not registered, is retired, or is not a qec_gym env (see `_env_creator`).
 
     Example:
         >>> import qec_gym
@@ -843,6 +876,10 @@ def registry_for_env(env_id: str) -> Mapping[str, Any]:
         True
         >>> "cat_calm" in registry_for_env("qec_gym/CatSwitch-v4")
         True
+        >>> registry_for_env("CartPole-v1")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: 'CartPole-v1' is registered with gymnasium but is not a qec_gym env: scenarios exist only ...
     """
     return getattr(_env_creator(env_id), "scenario_registry", SCENARIOS)
 
@@ -854,7 +891,7 @@ def pool_for_env(env_id: str) -> tuple[str, ...] | None:
     held-out scenario is answered with this pool's training scenarios.
 
     Raises:
-        ValueError: ``env_id`` is not registered.
+        ValueError: ``env_id`` is not registered, is retired, or is not a qec_gym env (see `_env_creator`).
 
     Example:
         >>> import qec_gym

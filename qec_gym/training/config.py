@@ -281,7 +281,8 @@ def check_training_scenarios(env_id: str, scenarios: Any, *, purpose: str = "tra
     refusal suggests.
 
     Raises:
-        ValueError: a held-out or unknown scenario, or an unregistered env id.
+        ValueError: a held-out or unknown scenario, or an env id that is unregistered, retired or not a
+            qec_gym env (`qec_gym.noise.scenarios.registry_for_env`).
 
     Example:
         >>> check_training_scenarios("qec_gym/SurfaceSwitch-v1", ["calm", "bursts"])

@@ -225,6 +225,56 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
     return teacher
 
 
+def _fits_teacher(settings: WarmStart) -> bool:
+    """Whether the teacher is fitted here (on training episodes), as `make_teacher` decides."""
+    from qec_gym.agents import FITTED_BASELINES
+
+    return settings.teacher == "tree" or settings.teacher.partition(":")[0] in FITTED_BASELINES
+
+
+def settings_in_effect(settings: WarmStart, *, normalized: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``settings`` split into (those that took effect, those that did not), as plain data.
+
+    Without effect: ``teacher_episodes`` and ``teacher_seed`` for a teacher not fitted here (a
+    fixed rule, ``tree:<path>``), ``value_steps`` with ``value_rounds=0``, ``dagger_steps`` with
+    ``dagger_iters=0``, ``freeze_normalization`` without observation normalisation (``normalized``).
+
+    Example:
+        >>> used, unused = settings_in_effect(WarmStart(teacher="fixed:3", dagger_iters=2), normalized=True)
+        >>> unused
+        {'teacher_episodes': 5, 'teacher_seed': 0}
+        >>> sorted(settings_in_effect(WarmStart(value_rounds=0), normalized=False)[1])
+        ['dagger_steps', 'freeze_normalization', 'value_steps']
+    """
+    idle = {"value_steps": not settings.value_rounds, "dagger_steps": not settings.dagger_iters,
+            "freeze_normalization": not normalized, "teacher_episodes": not _fits_teacher(settings),
+            "teacher_seed": not _fits_teacher(settings)}
+    values = asdict(settings)
+    return ({k: v for k, v in values.items() if not idle.get(k)}, {k: v for k, v in values.items() if idle.get(k)})
+
+
+def teacher_scenarios(config: TrainConfig, settings: WarmStart) -> list[str] | None:
+    """Names of the scenarios the warm-start teacher of ``settings`` is fitted on for ``config``.
+
+    Those of the training envs (``config.env_kwargs``' ``scenarios``, default ``"train"``, resolved
+    as `make_teacher` and `fit_tree_teacher` resolve them); None for a teacher not fitted here
+    (a fixed rule, or ``tree:<path>``, whose file does not name its dataset's scenarios).
+
+    Example:
+        >>> from qec_gym.training import resolve_config
+        >>> cfg = resolve_config("qec_gym/SurfaceSwitch-v3", "ppo")
+        >>> teacher_scenarios(cfg, WarmStart(teacher="threshold")), teacher_scenarios(cfg, WarmStart(teacher="fixed:3"))
+        (['randomised_surface_drift'], None)
+    """
+    from qec_gym.training.config import check_training_scenarios
+
+    if not _fits_teacher(settings):
+        return None
+    return list(check_training_scenarios(config.env_id, config.env_kwargs.get("scenarios", "train"),
+                                         pool=config.env_kwargs.get("scenario_pool"),
+                                         purpose="fitting the warm-start teacher"))
+
+
 def teacher_record(teacher) -> dict[str, Any]:
     """What a warm start's teacher is, as plain data for ``run.json``: a fitted rule's parameters
     (its config dataclass or fixed entry) or a tree's if/else rules, so a run says which teacher it
@@ -382,9 +432,13 @@ def warm_start(config: TrainConfig, settings: WarmStart | Mapping[str, Any], rec
        then ``dagger_iters`` DAgger rounds (the clone acts, the teacher labels, refit on all);
     3. warm up the critic on the clone's returns (`warm_up_value`).
 
-    ``record`` (if given) receives the teacher, the clone's accuracy (and per DAgger round the
-    clone's agreement with the teacher on its own rollout and the refit's accuracy), the critic's explained
-    variance and the environment steps used; `train` writes it to ``run.json["warm_start"]``.
+    ``record`` (if given) receives the settings that took effect (`settings_in_effect`; the others
+    under ``"unused_settings"``), the teacher (``teacher_config``) and the names of the scenarios
+    it was fitted on (``teacher_scenarios``; None for a teacher not fitted here), the clone's
+    accuracy (and per DAgger round the clone's agreement with the teacher on its own rollout and
+    the refit's accuracy), the critic's explained variance and the environment steps used; `train`
+    writes it to ``run.json["warm_start"]``. Runs written before this record list every setting at the
+    top level, used or not, and have no ``teacher_scenarios``: read them with ``.get``.
 
     Raises:
         ValueError: a recurrent or DQN config, bad settings, or a privileged teacher.
@@ -403,8 +457,12 @@ def warm_start(config: TrainConfig, settings: WarmStart | Mapping[str, Any], rec
             obs = vn.normalize_obs(obs_raw) if vn is not None else obs_raw
             return behaviour_clone(model, obs, actions, epochs=ws.bc_epochs, seed=config.seed + i)
 
-        out.update(asdict(ws))
+        used, unused = settings_in_effect(ws, normalized=vn is not None)
+        out.update(used)
+        if unused:
+            out["unused_settings"] = unused
         out["teacher_config"] = teacher_record(teacher)
+        out["teacher_scenarios"] = teacher_scenarios(config, ws)
         out["bc_accuracy"] = clone(0)
         out["dagger"] = []
         for i in range(1, ws.dagger_iters + 1):

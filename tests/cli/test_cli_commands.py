@@ -83,3 +83,35 @@ def test_eval_table_names_what_each_difference_is_measured_against(tmp_path, cap
     assert "diff_vs_reference" not in text
     assert "diff_vs_best_fixed: paired mean return difference to best_fixed on the same episodes" in text
     assert "switches: configuration changes per episode (a fixed policy's 1 is its move off" in text
+
+
+def test_eval_by_scenario_prints_each_scenarios_own_numbers(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "r.csv"
+    argv = ["eval", "--env", "qec_gym/SurfaceSwitch-v2", "--policies", "fixed:0", "best_fixed", "clairvoyant",
+            "--scenarios", "calm", "bursts", "--seeds", "2", "--out", str(out)]
+    assert main(argv) == 0
+    pooled = capsys.readouterr().out
+    assert "per scenario with --by-scenario" in pooled
+    assert main([*argv, "--by-scenario"]) == 0  # the same rows, read back from the resumable CSV
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    header = next(line for line in lines if line.split()[:2] == ["scenario", "policy"]).split()
+    pooled_header = next(line for line in pooled.splitlines() if line.split()[:1] == ["policy"]).split()
+    assert header == ["scenario", *pooled_header]  # the same columns, per (scenario, policy)
+    rows = [line.split() for line in lines[lines.index(next(x for x in lines if x.split()[:1] == ["scenario"])) + 1:]
+            if line.split()[:1] in (["bursts"], ["calm"])]
+    assert sorted((r[0], r[1]) for r in rows) == sorted((s, p) for s in ("bursts", "calm")
+                                                          for p in ("fixed:0", "best_fixed", "clairvoyant"))
+    df = pd.read_csv(out)
+    for scenario, policy, episodes, ret, *_ in rows:
+        sub = df[(df.scenario == scenario) & (df.policy == policy)]
+        assert int(episodes) == 2 and float(ret) == pytest.approx(sub["return"].mean(), rel=5e-3)  # printed to 3 significant digits
+    assert "each row from its scenario's episodes only" in text
+
+
+def test_eval_help_documents_by_scenario(capsys):
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    assert "--by-scenario" in capsys.readouterr().out

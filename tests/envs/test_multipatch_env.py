@@ -202,3 +202,21 @@ def test_bad_actions():
             env.unwrapped.step(bad)
     with pytest.raises(ValueError, match="transient_factor"):
         RemapConfig(transient_factor=0.5)
+
+
+def test_each_region_reports_its_drift_draw_and_the_chip_is_unchanged():
+    import hashlib
+
+    env = gym.make(ENV_ID, n_patches=16, max_steps=3, scenarios=["randomised_surface_drift"]).unwrapped
+    h = hashlib.sha256()
+    for seed in range(2):
+        obs, info = env.reset(seed=seed)
+        for x in (env.m_region, obs):
+            h.update(np.ascontiguousarray(x, dtype=np.float64).tobytes())
+        assert len(info["drift_draw"]) == env.n_regions  # one per region: they drift independently
+        assert all([d["process"] for d in r["all"]] == ["RandomLevel", "Mixture"] for r in info["drift_draw"])
+        assert len({r["all"][0]["level"] for r in info["drift_draw"]}) == env.n_regions
+    assert h.hexdigest()[:16] == "9ceb14e3a6869493"  # the chip computed before draws were recorded
+    assert "drift_draw" not in env.step(np.zeros(16, dtype=np.int64))[4]
+    plain = _env(16, 3)
+    assert plain.reset(seed=0)[1]["drift_draw"] == [{}] * plain.n_regions

@@ -65,3 +65,107 @@ def test_an_unknown_scenario_is_answered_with_the_env_s_own_scenarios():
         gym.make("qec_gym/SurfaceSwitch-v3", scenarios=["cat_calm"])
     assert str(e.value).startswith("unknown scenario 'cat_calm'; this env's scenarios: ['randomised_surface_drift', "
                                    "'heldout_ou_fast', 'heldout_telegraph_bursts', 'heldout_ramp']")
+
+
+# ----------------------------------------------------------------- drift draws reported in info
+def _digest(arrays) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+# sha256 of seeded trajectories computed with the code before draws were recorded: recording them
+# must not change a single bit of any episode (nor the observations drawn after the trajectory).
+_SCENARIO_DIGESTS = {"randomised_surface_drift": "976a6d95a3eb2a5c", "randomised_readout_drift": "fce626692c71e525",
+                     "cat_randomised_drift": "3924b3534944551f"}
+_ENV_DIGESTS = {"qec_gym/SurfaceSwitch-v3": "f5814bc1df27c891", "qec_gym/DecoderCalibration-v4": "0137f9c2b8d6ae7f",
+                "qec_gym/CatSwitch-v5": "eb90e720f52408ee"}
+_VECTOR_DIGESTS = {"qec_gym/SurfaceSwitch-v3": "43f4853b6133109c", "qec_gym/CatSwitch-v5": "953ff1d1cea2de3e"}
+_FAMILIES = {
+    "randomised_surface_drift": {"OrnsteinUhlenbeck", "RandomTelegraph * OrnsteinUhlenbeck",
+                                 "OrnsteinUhlenbeck + Bursts", "Sinusoid * OrnsteinUhlenbeck"},
+    "randomised_readout_drift": {"OrnsteinUhlenbeck", "RandomTelegraph * OrnsteinUhlenbeck", "Bursts"},
+    "cat_randomised_drift": {"OrnsteinUhlenbeck", "RandomTelegraph * OrnsteinUhlenbeck", "OrnsteinUhlenbeck + Bursts"},
+}
+
+
+def _scenario(name):
+    from qec_gym.noise.scenarios import SCENARIOS
+
+    return SCENARIOS[name] if name in SCENARIOS else CatSwitchEnv.scenario_registry[name]
+
+
+@pytest.mark.parametrize("name", list(_SCENARIO_DIGESTS))
+def test_randomised_scenarios_report_their_draw_and_keep_their_trajectories(name):
+    import json
+
+    scenario = _scenario(name)
+    key = {"randomised_surface_drift": "all", "randomised_readout_drift": "p_meas"}.get(name, "kappa1_over_kappa2")
+
+    def flat(m):
+        return [m[k] for k in sorted(m)] if isinstance(m, dict) else [m]
+
+    plain = [a for seed in range(8) for a in flat(scenario.multipliers(np.random.default_rng(seed), n_steps=300))]
+    assert _digest(plain) == _SCENARIO_DIGESTS[name]
+    recorded, families = [], set()
+    for seed in range(8):
+        drawn = {}
+        recorded += flat(scenario.multipliers(np.random.default_rng(seed), n_steps=300, draws=drawn))
+        assert list(drawn) == [key] and json.loads(json.dumps(drawn)) == drawn  # plain JSON data
+    assert _digest(recorded) == _SCENARIO_DIGESTS[name]
+    for seed in range(60):
+        drawn = {}
+        scenario.multipliers(np.random.default_rng(seed), n_steps=2, draws=drawn)
+        *levels, mixture = drawn[key]
+        assert mixture["process"] == "Mixture"
+        if name == "randomised_surface_drift":  # the level is drawn before the family
+            assert [d["process"] for d in levels] == ["RandomLevel"] and 1.5 <= levels[0]["level"] <= 3.0
+        else:
+            assert levels == []
+        families.add(mixture["family"])
+    assert families == _FAMILIES[name]
+
+
+@pytest.mark.parametrize("env_id", list(_ENV_DIGESTS))
+def test_envs_report_the_episode_draw_at_reset_only(env_id):
+    env = gym.make(env_id)
+    arrays = []
+    for seed in range(4):
+        obs, info = env.reset(seed=seed)
+        arrays += [env.unwrapped.m_true, obs]
+        drawn = {}
+        env.unwrapped.scenario.trajectory(np.random.default_rng(0), n_steps=1, draws=drawn)  # the key it uses
+        (key,) = drawn
+        assert list(info["drift_draw"]) == [key] and info["drift_draw"][key][-1]["family"] in _FAMILIES[env.unwrapped.scenario.name]
+    assert _digest(arrays) == _ENV_DIGESTS[env_id]  # observations and trajectories unchanged
+    assert "drift_draw" not in env.step(0)[4]
+    _, info = env.reset(seed=0, options={"scenario": env.unwrapped.scenario_pool[1]})  # a held-out, unrandomised one
+    assert info["drift_draw"] == {}
+
+
+@pytest.mark.parametrize("env_id", list(_VECTOR_DIGESTS))
+def test_the_native_vector_env_reports_the_draw_of_each_new_episode(env_id):
+    envs = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", max_steps=5)
+    obs, info = envs.reset(seed=0)
+    arrays = [obs, envs.unwrapped._m]
+    assert info["_drift_draw"].all() and all(d and isinstance(d, dict) for d in info["drift_draw"])
+    first = info["drift_draw"].copy()
+    for k in range(12):
+        obs, r, _, trunc, info = envs.step(np.zeros(3, dtype=np.int64))
+        arrays += [obs, r]
+        if k % 6 == 5:  # NEXT_STEP: the step after the 5th resets every copy and reports the new draws
+            assert info["_drift_draw"].all() and list(info["drift_draw"]) != list(first)
+        else:
+            assert "drift_draw" not in info
+    assert _digest(arrays) == _VECTOR_DIGESTS[env_id]
+    single = gym.make(env_id, max_steps=5).unwrapped
+    _, s_info = single.reset(seed=0)
+    assert set(first[0]) == set(s_info["drift_draw"])  # the same layout as the single env's
+    same = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", max_steps=1,
+                        autoreset_mode="SameStep")
+    same.reset(seed=1)
+    _, _, _, trunc, info = same.step(np.zeros(2, dtype=np.int64))
+    assert trunc.all() and info["_drift_draw"].all() and "drift_draw" not in info["final_info"]

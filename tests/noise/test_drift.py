@@ -458,3 +458,63 @@ def test_noise_trajectory_reproducible_and_type_checked():
     assert noise_trajectory(base, drifts, n_steps=0, rng=rng()) == []
     with pytest.raises(TypeError, match="NoiseParams"):
         noise_trajectory({"p2": 0.1}, drifts, n_steps=3, rng=rng())  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ per-episode draws (recorded)
+def test_draws_record_the_component_and_level_that_made_the_trajectory():
+    m = Mixture(Constant(1.0), Constant(3.0), weights=(1.0, 3.0))
+    seen = set()
+    for seed in range(20):
+        drawn = []
+        x = m.sample(4, rng(seed), draws=drawn)
+        (d,) = drawn
+        assert d == {"process": "Mixture", "component": d["component"], "family": "Constant"}
+        assert x.tolist() == [(1.0, 3.0)[d["component"]]] * 4  # the recorded component made it
+        seen.add(d["component"])
+    assert seen == {0, 1}
+    drawn = []
+    x = RandomLevel(1.0, 2.0).sample(3, rng(5), draws=drawn)
+    assert drawn == [{"process": "RandomLevel", "level": float(x[0])}] and isinstance(drawn[0]["level"], float)
+
+
+def test_draws_of_nested_processes_come_in_draw_order_with_family_labels():
+    ou = OrnsteinUhlenbeck.from_stationary(0.2, 20).clip(0.5, 2.0)
+    burst = Bursts(0.1, 2.0, decay=3.0, baseline=0.0)
+    inner = Mixture((ou + burst) * Sinusoid(0.2, 10), 2.0 + burst, 3.0 * RandomLevel(1.0, 2.0))
+    process = (RandomLevel(1.5, 3.0) * inner).clip(0.1, 20.0)
+    families = set()
+    for seed in range(30):
+        drawn = []
+        process.sample(5, rng(seed), draws=drawn)
+        assert drawn[0]["process"] == "RandomLevel" and 1.5 <= drawn[0]["level"] <= 3.0
+        assert drawn[1]["process"] == "Mixture"
+        family = ("(OrnsteinUhlenbeck + Bursts) * Sinusoid", "Bursts", "RandomLevel")[drawn[1]["component"]]
+        assert drawn[1]["family"] == family
+        assert len(drawn) == (3 if family == "RandomLevel" else 2)  # the chosen component's own draw last
+        families.add(family)
+    assert len(families) == 3
+
+
+@pytest.mark.parametrize("process", [
+    Mixture(OrnsteinUhlenbeck.from_stationary(0.3, 10), RandomLevel(1.0, 4.0) * Sinusoid(0.2, 7, random_phase=True)),
+    (RandomLevel(1.5, 3.0) * Mixture(Step(2, 2.0), Bursts(0.2, 2.0, decay=2.0))).clip(0.5, 9.0),
+])
+def test_recording_draws_changes_neither_the_trajectory_nor_the_stream(process):
+    a, b = rng(11), rng(11)
+    plain = process.sample(30, a)
+    recorded = process.sample(30, b, draws=[])
+    np.testing.assert_array_equal(plain, recorded)
+    assert a.random() == b.random()  # the same numbers were consumed
+
+
+def test_draws_must_be_a_list_and_fielddrift_fills_a_dict_per_key():
+    with pytest.raises(TypeError, match="draws must be a list"):
+        RandomLevel(1.0, 2.0).sample(2, rng(), draws={})
+    with pytest.raises(TypeError, match="draws must be a dict"):
+        FieldDrift({"p2": RandomLevel(1.0, 2.0)}).sample(2, rng(), draws=[])
+    drawn = {}
+    out = FieldDrift({"p2": RandomLevel(1.0, 2.0), "p_meas": Step(1, 2.0)}).sample(2, rng(), draws=drawn)
+    assert list(drawn) == ["p2"] and drawn["p2"][0]["level"] == out["p2"][0]  # keys that drew nothing are left out
+    drawn = {}
+    traj = noise_trajectory(NoiseParams.uniform(1e-3), RandomLevel(2.0, 2.0), n_steps=2, rng=rng(), draws=drawn)
+    assert drawn == {"all": [{"process": "RandomLevel", "level": 2.0}]} and traj[0].p2 == pytest.approx(2e-3)

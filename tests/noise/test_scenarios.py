@@ -179,3 +179,63 @@ def test_scenario_coerces_drifts_and_validates():
         Scenario("demo", "d", baseline=0.001, drifts=Constant(1.0))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown drift key"):
         Scenario("demo", "d", baseline=base, drifts={"p3": Constant(1.0)})
+
+
+def test_scenarios_of_an_id_that_is_not_a_qec_gym_env_are_refused():
+    import gymnasium as gym
+
+    from qec_gym.envs import ENV_IDS, MULTI_PATCH_ENV_IDS, RETIRED_ENV_IDS, RetiredEnvError
+    from qec_gym.noise.scenarios import pool_for_env, registry_for_env
+
+    assert "CartPole-v1" in gym.registry  # registered, but gymnasium's, not ours
+    for ask in (registry_for_env, pool_for_env):
+        with pytest.raises(ValueError, match=r"'CartPole-v1' is registered .* not a qec_gym env: scenarios exist "
+                                             r"only for qec_gym envs \(qec_gym.envs.ENV_IDS"):
+            ask("CartPole-v1")
+        with pytest.raises(RetiredEnvError, match="qec_gym/SurfaceSwitch-v1"):
+            ask("qec_gym/SurfaceSwitch-v0")
+    assert set(RETIRED_ENV_IDS) == {i.replace("-v1", "-v0") for i in ENV_IDS if i.endswith("-v1")}
+    # every qec_gym id still answers: its own registry, or SCENARIOS where its factory declares none
+    cat = registry_for_env("qec_gym/CatSwitch-v1")
+    for env_id in ENV_IDS + MULTI_PATCH_ENV_IDS:
+        expect = cat if "CatSwitch" in env_id else SCENARIOS
+        assert registry_for_env(env_id) is expect, env_id
+    assert "cat_calm" in cat and "calm" not in cat
+    assert pool_for_env("qec_gym/MultiPatchSwitch-v1") is None
+    assert pool_for_env("qec_gym/CatSwitch-v5")[0] == "cat_randomised_drift"
+
+
+def test_a_wrapper_that_declares_its_scenarios_is_a_qec_gym_env():
+    import gymnasium as gym
+
+    from qec_gym.noise.scenarios import pool_for_env, registry_for_env
+
+    def wrapped(**kw):
+        return gym.make("qec_gym/SurfaceSwitch-v3", **kw)
+
+    wrapped.scenario_registry, wrapped.scenario_pool = SCENARIOS, ("calm", "bursts")
+    env_id = "qec_gym_test/DeclaredScenarios-v0"
+    if env_id not in gym.registry:
+        gym.register(id=env_id, entry_point=wrapped)
+    assert registry_for_env(env_id) is SCENARIOS and pool_for_env(env_id) == ("calm", "bursts")
+
+
+def test_every_caller_refuses_scenarios_of_an_env_that_is_not_ours():
+    import pandas as pd
+
+    from qec_gym.agents.dataset import refuse_heldout_rows
+    from qec_gym.agents.rollout import make_env
+    from qec_gym.training.config import check_training_scenarios
+
+    refused = r"'CartPole-v1' is registered .* not a qec_gym env"
+    with pytest.raises(ValueError, match=refused):
+        make_env("CartPole-v1")
+    with pytest.raises(ValueError, match=refused):
+        check_training_scenarios("CartPole-v1", "train")
+    rows = pd.DataFrame({"scenario": ["calm"]})
+    rows.attrs["env_id"] = "CartPole-v1"
+    with pytest.raises(ValueError, match=refused):
+        refuse_heldout_rows(rows, purpose="fitting")
+    # and they still answer for our ids, including one whose factory declares no registry
+    assert check_training_scenarios("qec_gym/MultiPatchSwitch-v1", ["calm"]) == ("calm",)
+    assert check_training_scenarios("qec_gym/CatSwitch-v5", "train") == ("cat_randomised_drift",)

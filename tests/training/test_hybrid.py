@@ -71,6 +71,11 @@ def test_warm_start_clones_the_teacher_and_records_it(tmp_path):
     assert meta["teacher_config"] == {"name": "fixed:3", "entry": 3}  # plain data, not a repr
     # 2000 clone steps (500 per copy) + 2 rounds x 800 critic steps
     assert meta["env_steps"] == 2000 + 2 * 800
+    # only settings that took effect at the top level: no DAgger rounds, a teacher not fitted here
+    assert meta["value_steps"] == 800 and meta["dagger_iters"] == 0 and meta["freeze_normalization"] is False
+    assert "dagger_steps" not in meta and "teacher_episodes" not in meta and "teacher_seed" not in meta
+    assert meta["unused_settings"] == {"dagger_steps": 50_000, "teacher_episodes": 5, "teacher_seed": 0}
+    assert meta["teacher_scenarios"] is None  # a fixed rule is fitted on nothing
     # the saved config keeps the warm start, so a resume or a release run sees the same recipe
     import yaml
 
@@ -173,6 +178,7 @@ def test_warm_start_dagger_records_its_rounds(tmp_path):
     # the clone acts as the teacher on its own rollouts (random steps excluded) and refits it
     assert all(r["on_policy_agreement"] > 0.9 and r["bc_accuracy"] > 0.95 for r in meta["dagger"])
     assert meta["critic_explained_variance"] is None
+    assert meta["dagger_steps"] == 400 and "value_steps" not in meta and meta["unused_settings"]["value_steps"] == 50_000
     with pytest.raises(ValueError, match="dagger_iters"):
         WarmStart(dagger_iters=-1)
 
@@ -270,3 +276,51 @@ def test_a_misspelt_teacher_is_named_as_the_warm_start_teacher():
         make_teacher(cfg, WarmStart(teacher="treee"))
     with pytest.raises(ValueError, match=r"reads the hidden noise.*drift_recal"):
         make_teacher(cfg, WarmStart(teacher="oracle"))
+
+
+@pytest.mark.parametrize(("env_id", "scenarios"), [
+    (ENV, None), (ENV, ["calm", "bursts"]), ("qec_gym/SurfaceSwitch-v3", None), ("qec_gym/CatSwitch-v5", None),
+])
+def test_teacher_scenarios_are_those_the_teacher_is_fitted_on(monkeypatch, env_id, scenarios):
+    """``run.json["warm_start"]["teacher_scenarios"]`` names the scenarios of the env the teacher's
+    fit really rolls out (captured from make_teacher), for every fitted kind; None when not fitted."""
+    import qec_gym.agents as agents
+    from qec_gym.training.hybrid import make_teacher, teacher_scenarios
+
+    fitted_on = {}
+
+    def fake(name, env, /, **kw):
+        fitted_on[name] = list(env.unwrapped.scenario_names)
+        return agents.FixedAgent(0, len(env.unwrapped.menu))
+
+    monkeypatch.setattr(agents, "make_baseline", fake)
+    kwargs = {"max_steps": 40, **({"scenarios": scenarios} if scenarios else {})}
+    cfg = resolve_config(env_id, "ppo", overrides={**_TINY, "env_kwargs": kwargs, "n_timesteps": 64}, eval_freq=0)
+    for kind in agents.FITTED_BASELINES:
+        make_teacher(cfg, WarmStart(teacher=kind))
+        assert teacher_scenarios(cfg, WarmStart(teacher=kind)) == fitted_on[kind], kind
+    if scenarios:
+        expected = scenarios
+    elif env_id == ENV:
+        expected = ["calm", "ou_drift", "telegraph_tls", "bursts", "sinusoid_day"]
+    else:  # the randomised versions train on one domain-randomised scenario
+        expected = ["cat_randomised_drift" if "Cat" in env_id else "randomised_surface_drift"]
+    assert fitted_on["threshold"] == expected
+    assert teacher_scenarios(cfg, WarmStart(teacher="tree")) == expected  # fit_tree_teacher's dataset: the same env
+    assert teacher_scenarios(cfg, WarmStart(teacher="fixed:2")) is None
+    assert teacher_scenarios(cfg, WarmStart(teacher="tree:/some/tree.joblib")) is None
+
+
+def test_a_fitted_teacher_run_records_its_scenarios_and_settings(tmp_path):
+    import json
+
+    from qec_gym.training import train
+
+    ws = {"teacher": "best_fixed", "teacher_episodes": 1, "bc_steps": 200, "bc_epochs": 1, "value_rounds": 0}
+    cfg = resolve_config(ENV, "ppo", overrides={**_TINY, "normalize": False, "n_timesteps": 64, "warm_start": ws},
+                         eval_freq=0, vec_env="native")
+    train(cfg, tmp_path / "run")
+    meta = json.loads((tmp_path / "run" / "run.json").read_text())["warm_start"]
+    assert meta["teacher_scenarios"] == ["calm", "ou_drift", "telegraph_tls", "bursts", "sinusoid_day"]
+    assert (meta["teacher_episodes"], meta["teacher_seed"]) == (1, 0)  # a fitted teacher: they took effect
+    assert meta["unused_settings"] == {"value_steps": 50_000, "dagger_steps": 50_000, "freeze_normalization": False}

@@ -11,6 +11,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from qec_gym.cli import main
+from qec_gym.noise.scenarios import SCENARIOS
 from qec_gym.training import latest_checkpoint, load_run, resolve_config, run_episode, train
 from qec_gym.training.train import TrainingInterrupted
 
@@ -229,7 +230,11 @@ class _PerPatchActions(gym.ActionWrapper):
 def test_an_env_without_discrete_actions_is_refused_before_the_run_folder_is_written(tmp_path):
     env_id = "qec_gym_test/PerPatchActions-v0"
     if env_id not in gym.registry:
-        gym.register(id=env_id, entry_point=lambda **kw: _PerPatchActions(gym.make("qec_gym/SurfaceSwitch-v1", **kw)))
+        def per_patch(**kw):
+            return _PerPatchActions(gym.make("qec_gym/SurfaceSwitch-v1", **kw))
+
+        per_patch.scenario_registry = SCENARIOS  # a wrapper declares the scenarios of the env it wraps
+        gym.register(id=env_id, entry_point=per_patch)
     cfg = resolve_config(env_id, "ppo", overrides=TINY, eval_freq=0)
     with pytest.raises(ValueError, match="MultiDiscrete action space; `qec-gym train` trains envs with Discrete"):
         train(cfg, tmp_path / "run")
