@@ -377,7 +377,8 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policies", type=_text, nargs="+", default=["best_fixed", "threshold", "oracle", "clairvoyant"],
                    help="policy specs: random, fixed:<i>, best_fixed, threshold, periodic_recal, cusum_recal, "
                         "drift_recal, tree:<path> (a saved tree: `qec-gym tree`), oracle, clairvoyant, "
-                        "run:<folder> (optionally name=spec)")
+                        "run:<folder>, fallback:<folder>|<baseline> (the run inside the support of its training "
+                        "rollouts, the baseline outside: qec_gym.training.fallback) (optionally name=spec)")
     p.add_argument("--scenarios", type=_text, nargs="+", default=None,
                    help="'heldout', 'train' or scenario names (default: 'heldout'; with --trace: none besides the trace's)")
     p.add_argument("--seeds", type=_COUNT, default=5, help="episodes per scenario (seeds 0..N-1)")

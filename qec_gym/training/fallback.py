@@ -178,7 +178,8 @@ def rollout_observations(run_dir: str | Path, config: SupportConfig) -> np.ndarr
     ``config.seed + i``, in the env and env keyword arguments the run was trained with.
 
     Raises:
-        ValueError: the run folder is not a finished run, or its env has Dict observations.
+        ValueError: the run folder is not a finished run, its env has Dict observations, or its
+            policy is recurrent.
     """
     import yaml
 
@@ -196,7 +197,7 @@ def rollout_observations(run_dir: str | Path, config: SupportConfig) -> np.ndarr
     if isinstance(env.observation_space, gym.spaces.Dict):
         raise ValueError(f"{run}: the support fallback needs a Box observation; this env's is a Dict.")
     names = list(env.unwrapped.scenario_names)
-    policy = load_run(run, env=env)
+    policy = _memoryless(load_run(run, env=env), run)
     rows = []
     for i in range(config.episodes):
         obs, _ = env.reset(seed=config.seed + i, options={"scenario": names[i % len(names)]})
@@ -208,6 +209,15 @@ def rollout_observations(run_dir: str | Path, config: SupportConfig) -> np.ndarr
             done = term or trunc
     env.close()
     return np.stack(rows)
+
+
+def _memoryless(policy, run):
+    """``policy``, refused if recurrent: the fallback swaps actions step by step, which would leave a
+    recurrent policy's hidden state following actions it did not take."""
+    if type(policy.model).__name__ == "RecurrentPPO":
+        raise ValueError(f"{run} holds a recurrent policy; the support fallback needs a memoryless one "
+                         "(PPO, MaskablePPO, A2C, DQN, ...).")
+    return policy
 
 
 def fit_support(run_dir: str | Path, config: SupportConfig = SupportConfig()) -> ObservationSupport:
@@ -313,5 +323,5 @@ def load_fallback(spec: str, env, config: SupportConfig = SupportConfig()) -> Fa
     from qec_gym.training.policy import load_run
 
     run, baseline = split_spec(spec)
-    return FallbackPolicy(load_run(run, env=env), make_baseline(baseline, env), fit_support(run, config),
+    return FallbackPolicy(_memoryless(load_run(run, env=env), run), make_baseline(baseline, env), fit_support(run, config),
                           name=f"fallback:{Path(run).name}")

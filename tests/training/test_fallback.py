@@ -152,3 +152,11 @@ def test_a_fallback_to_a_fixed_entry_equals_that_entry_where_nothing_is_supporte
         assert int(action) == int(FixedAgent(3, 10).predict(obs)[0])
         obs, *_ = env.step(int(action))
     assert policy.deferred == policy.steps == 10
+
+
+def test_a_recurrent_run_is_refused_with_the_reason(tmp_path):
+    over = {"n_timesteps": 64, "n_steps": 32, "batch_size": 32, "n_epochs": 1, "env_kwargs": {"max_steps": 10}}
+    run = tmp_path / "rnn"
+    train(resolve_config("qec_gym/SurfaceSwitch-v1", "recurrentppo", overrides=over, eval_freq=0), run)
+    with pytest.raises(ValueError, match="recurrent policy; the support fallback needs a memoryless one"):
+        rollout_observations(run, SupportConfig(episodes=2, k=2))
