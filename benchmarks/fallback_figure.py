@@ -1,0 +1,59 @@
+"""Figure: each training seed's paired return difference to the tree per held-out scenario, the learned
+policy beside the same policy with the support fallback (`qec_gym.training.fallback`).
+
+Reads the ``results.csv`` of ``benchmarks/release_eval.py --fallback`` runs (no simulation); one panel
+per release, one group of points per scenario, 95% t intervals over the paired episodes.
+
+    python benchmarks/fallback_figure.py runs/release/SurfaceSwitch-v1-fallback runs/release/SurfaceSwitch-v2-fallback \\
+        runs/release/CatSwitch-v4-fallback --out docs/figures/release_fallback.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("releases", type=Path, nargs="+", help="release_eval.py --fallback output folders")
+    ap.add_argument("--algo", default="ppo")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+
+    import pandas as pd
+
+    from qec_gym.sim.plots import new_figure, save_figure
+    from qec_gym.eval.stats import paired_difference
+
+    fig, axes = new_figure(1, len(args.releases), figsize=(4.6 * len(args.releases), 3.6))
+    for ax, release in zip(axes, args.releases):
+        df = pd.read_csv(release / "results.csv")
+        seeds = sorted(int(p.split("@")[1]) for p in df.policy.unique() if p.startswith(f"{args.algo}@"))
+        if not seeds or f"{args.algo}+fallback@{seeds[0]}" not in set(df.policy):
+            raise SystemExit(f"{release}: no {args.algo}@<seed> and {args.algo}+fallback@<seed> rows; run "
+                             "benchmarks/release_eval.py with --fallback.")
+        scenarios = sorted(df.scenario.unique())
+        for i, scenario in enumerate(scenarios):
+            sub = df[df.scenario == scenario]
+            for j, (group, colour) in enumerate(((args.algo, "tab:blue"), (f"{args.algo}+fallback", "tab:orange"))):
+                for k, seed in enumerate(seeds):
+                    d = paired_difference(sub, f"{group}@{seed}", "tree")
+                    x = i + (j - 0.5) * 0.4 + (k - (len(seeds) - 1) / 2) * 0.05
+                    ax.errorbar(x, d.mean, yerr=[[d.mean - d.low], [d.high - d.mean]], fmt="o", ms=3, color=colour,
+                                elinewidth=0.8, label=group if (i, k) == (0, 0) else None)
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_xticks(range(len(scenarios)), [s.replace("heldout_", "").replace("cat_", "") for s in scenarios],
+                      fontsize=8)
+        ax.set_title(df.env_id.iloc[0].split("/")[-1], fontsize=10)
+        ax.set_ylabel("return - tree's (paired, 95% t)", fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower left")
+    fig.suptitle("Held-out scenarios: each training seed vs the decision tree, without and with the support fallback",
+                 fontsize=10)
+    save_figure(fig, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
