@@ -18,7 +18,8 @@ The fitted decision trees go to ``--trees`` (default ``runs/drift_stability``, n
 Learned policies: ``--runs ENV_ID=DIR`` adds the training runs ``DIR/seed<k>`` (a `qec-gym train
 --seeds` folder, e.g. a release run's ``ppo``) as policies ``ppo@<k>``, one group in the tables
 with intervals over runs and episode pairs. Their episodes are appended to an existing CSV (same
-seeds and episode length as its baselines), so the baselines are not re-run.
+seeds and episode length as its baselines), so the baselines are not re-run. ``--fallback`` adds them
+also as ``ppo+fallback@<k>`` (`qec_gym.training.fallback`, deferring to the env's fitted tree).
 
     python benchmarks/drift_stability.py                       # every env, the documented budget
     python benchmarks/drift_stability.py --env qec_gym/CatSwitch-v1 --seeds 2 --max-steps 100 --out /tmp/ds
@@ -118,6 +119,22 @@ def learned_policies(env_id: str, folder: Path, algo: str = "ppo") -> dict[str, 
     return {f"{algo}@{p.name[4:]}": f"run:{p}" for p in runs}
 
 
+def fallback_policies(learned: dict[str, str], tree: Path) -> dict[str, str]:
+    """``{"<algo>+fallback@<k>": "fallback:<run>|tree:<tree>"}`` for the ``run:`` policies of `learned_policies`.
+
+    Raises:
+        ValueError: ``tree`` does not exist (it is this env's fitted tree, written when its CSV is computed).
+    """
+    if not tree.exists():
+        raise ValueError(f"no fitted tree at {tree}: the fallback defers to the env's tree, fitted when its CSV is "
+                         "computed; recompute the env with --force (or pass the --trees folder that holds it).")
+    out = {}
+    for name, spec in learned.items():
+        algo, _, k = name.rpartition("@")
+        out[f"{algo}+fallback@{k}"] = f"fallback:{spec[len('run:'):]}|tree:{tree}"
+    return out
+
+
 def add_learned(path: Path, env_id: str, learned: dict[str, str], say) -> None:
     """Append the episodes of ``learned`` policies missing from the CSV at ``path`` (same seeds, length)."""
     import pandas as pd
@@ -168,6 +185,9 @@ def main(argv=None) -> None:
     ap.add_argument("--trees", type=Path, default=Path("runs/drift_stability"), help="where the fitted trees go")
     ap.add_argument("--runs", nargs="+", default=[], metavar="ENV_ID=DIR",
                     help="training runs DIR/seed<k> of ENV_ID to add as policies ppo@<k>")
+    ap.add_argument("--fallback", action="store_true",
+                    help="also add each run as ppo+fallback@<k>: its action inside the support of its training "
+                         "rollouts, this env's fitted tree's outside (qec_gym.training.fallback)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
     runs = {}
@@ -193,7 +213,10 @@ def main(argv=None) -> None:
         say = lambda msg, e=env_id: print(f"[{time.perf_counter() - t0:6.0f} s] {_short(e)}: {msg}", flush=True)  # noqa: E731
         csvs.append(run_env(env_id, plan, args.out, trees=args.trees, force=args.force, say=say))
         if env_id in runs:
-            add_learned(csvs[-1], env_id, runs[env_id], say)
+            learned = dict(runs[env_id])
+            if args.fallback:
+                learned.update(fallback_policies(learned, args.trees / f"{_short(env_id)}_tree.joblib"))
+            add_learned(csvs[-1], env_id, learned, say)
     command = " ".join(["python benchmarks/drift_stability.py", *argv])
     md, png = write_stability_report(csvs, args.out, reps=args.reps, intro=[f"Reproduce: `{command}`", ""])
     print(md.read_text())
