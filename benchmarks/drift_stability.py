@@ -120,7 +120,7 @@ def learned_policies(env_id: str, folder: Path, algo: str = "ppo") -> dict[str, 
 
 
 def fallback_policies(learned: dict[str, str], tree: Path) -> dict[str, str]:
-    """``{"<algo>+fallback@<k>": "fallback:<run>|tree:<tree>"}`` for the ``run:`` policies of `learned_policies`.
+    """``{"<algo>+fallback@<k>": "fallback:<run>,tree:<tree>"}`` for the ``run:`` policies of `learned_policies`.
 
     Raises:
         ValueError: ``tree`` does not exist (it is this env's fitted tree, written when its CSV is computed).
@@ -131,7 +131,7 @@ def fallback_policies(learned: dict[str, str], tree: Path) -> dict[str, str]:
     out = {}
     for name, spec in learned.items():
         algo, _, k = name.rpartition("@")
-        out[f"{algo}+fallback@{k}"] = f"fallback:{spec[len('run:'):]}|tree:{tree}"
+        out[f"{algo}+fallback@{k}"] = f"fallback:{spec[len('run:'):]},tree:{tree}"
     return out
 
 

@@ -1,5 +1,6 @@
-"""Figure: each training seed's paired return difference to the tree per held-out scenario, the learned
-policy beside the same policy with the support fallback (`qec_gym.training.fallback`).
+"""Figure: each training seed's paired return difference to the tree per held-out scenario, with and without the fallback.
+
+The learned policy is drawn beside the same policy with the support fallback (`qec_gym.training.fallback`).
 
 Reads the ``results.csv`` of ``benchmarks/release_eval.py --fallback`` runs (no simulation); one panel
 per release, one group of points per scenario, 95% t intervals over the paired episodes.
@@ -27,6 +28,9 @@ def main(argv=None) -> None:
     from qec_gym.eval.stats import paired_difference
 
     fig, axes = new_figure(1, len(args.releases), figsize=(4.6 * len(args.releases), 3.6))
+    missing = [str(r) for r in args.releases if not (r / "results.csv").exists()]
+    if missing:
+        raise SystemExit(f"no results.csv in {missing}: pass folders written by benchmarks/release_eval.py --fallback.")
     for ax, release in zip(axes, args.releases):
         df = pd.read_csv(release / "results.csv")
         seeds = sorted(int(p.split("@")[1]) for p in df.policy.unique() if p.startswith(f"{args.algo}@"))

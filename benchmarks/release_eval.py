@@ -16,7 +16,7 @@ This is the one documented command that touches the held-out scenarios for an RL
 
 With ``--fallback`` each seed is also evaluated as ``<algo>+fallback@<seed>``: its action inside the
 k-NN support of its own training-scenario rollouts, the tree's outside (`qec_gym.training.fallback`;
-the support is fitted once per run folder into ``support.npz``).
+the support is fitted once per run folder and setting into ``support-<digest>.npz``).
 
     python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --out runs/release/surface
     python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --train-seeds 0 1 --timesteps 20000 --out /tmp/r
@@ -112,7 +112,7 @@ def main(argv=None) -> None:
     members = [f"{args.algo}@{s}" for s in args.train_seeds]
     policies = [f"{m}=run:{runs[s]}" for m, s in zip(members, args.train_seeds)]
     fallback = [f"{args.algo}+fallback@{s}" for s in args.train_seeds] if args.fallback else []
-    fallback_specs = [f"{m}=fallback:{runs[s]}|tree:{tree_path}" for m, s in zip(fallback, args.train_seeds)]
+    fallback_specs = [f"{m}=fallback:{runs[s]},tree:{tree_path}" for m, s in zip(fallback, args.train_seeds)]
     policies += fallback_specs
     policies += [f"tree=tree:{tree_path}", *args.baselines]
     print(f"[3/4] held-out evaluation: {len(policies)} policies x {args.episodes} seeds per scenario", flush=True)

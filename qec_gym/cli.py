@@ -377,7 +377,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policies", type=_text, nargs="+", default=["best_fixed", "threshold", "oracle", "clairvoyant"],
                    help="policy specs: random, fixed:<i>, best_fixed, threshold, periodic_recal, cusum_recal, "
                         "drift_recal, tree:<path> (a saved tree: `qec-gym tree`), oracle, clairvoyant, "
-                        "run:<folder>, fallback:<folder>|<baseline> (the run inside the support of its training "
+                        "run:<folder>, fallback:<folder>,<baseline> (the run inside the support of its training "
                         "rollouts, the baseline outside: qec_gym.training.fallback) (optionally name=spec)")
     p.add_argument("--scenarios", type=_text, nargs="+", default=None,
                    help="'heldout', 'train' or scenario names (default: 'heldout'; with --trace: none besides the trace's)")
@@ -413,6 +413,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     else:
         scenarios = (*(args.scenarios or ()), *_trace_scenarios(args, env_kwargs))
     cfg = EvalConfig(args.env, scenarios=scenarios, seeds=tuple(range(args.seeds)), env_kwargs=env_kwargs)
+    fallbacks = _fit_fallback_supports(args.policies)
     with tqdm_progress("episodes") as progress:  # its status names a baseline being fitted
         df = evaluate(args.policies, cfg, out_path=args.out, workers=args.workers, progress=progress,
                       status=progress.status, executor=args.executor, address=args.address, num_cpus=args.num_cpus)
@@ -448,8 +449,47 @@ def _run_eval(args: argparse.Namespace) -> int:
                  + ("each row from its scenario's episodes only" if args.by_scenario
                     else "scenarios pooled: per scenario with --by-scenario, or the CSV (--out)"))
     print("; ".join(notes) + ".")
+    if fallbacks:
+        print(_deferral_note(cfg, fallbacks))
     print(f"results: {args.out}")
     return 0
+
+
+def _fit_fallback_supports(policies) -> dict[str, str]:
+    """Name -> spec of the ``fallback:`` policies, each run's support fitted (or found) here, with a
+    message, before the episodes: fitting rolls the policy out on training scenarios."""
+    from qec_gym.eval.harness import policy_name
+
+    fallbacks = {policy_name(p): p.split("=", 1)[-1] for p in policies if p.split("=", 1)[-1].startswith("fallback:")}
+    if not fallbacks:
+        return {}
+    from qec_gym.training.fallback import SupportConfig, fit_support, split_spec, support_is_current
+
+    config = SupportConfig()
+    for name, spec in fallbacks.items():
+        run, _ = split_spec(spec[len("fallback:"):])
+        if not support_is_current(run, config):
+            print(f"{name}: fitting the support of {run} on {config.episodes} training-scenario episodes of its "
+                  f"policy (k={config.k}, alpha={config.alpha}; once per model)", flush=True)
+        fit_support(run, config)
+    return fallbacks
+
+
+def _deferral_note(cfg, fallbacks: dict[str, str]) -> str:
+    """The share of steps each fallback policy hands to its baseline, on the first seed of each scenario."""
+    from qec_gym.eval.harness import make_policy
+    from qec_gym.training.fallback import deferral_rate
+
+    env = cfg.make_env()
+    try:
+        first = [(s, cfg.seeds[0]) for s in env.unwrapped.scenario_names]
+        rates = {name: deferral_rate(make_policy(spec, env), env, first) for name, spec in fallbacks.items()}
+    finally:
+        env.close()
+    return ("steps deferred to the baseline (episode seed " + str(cfg.seeds[0]) + " of each scenario): "
+            + ", ".join(f"{name} {rate:.1%}" for name, rate in rates.items())
+            + "; a share far above the few percent of fresh training-scenario episodes (3-22% in docs/results.md) means "
+              "these episodes leave its training distribution.")
 
 
 def _trace_scenarios(args: argparse.Namespace, env_kwargs: dict) -> tuple:

@@ -5,7 +5,7 @@ For a release folder (``<release>/<algo>/seed<k>`` runs and ``<release>/tree.job
 with episode seeds ``--first-seed`` + i (default 20,000+, apart from every other use):
 
 * each seed's learned policy (``run:``), the same policy with the support fallback to the tree
-  (``fallback:<run>|tree:<tree>``, `qec_gym.training.fallback`, default `SupportConfig`), and the tree;
+  (``fallback:<run>,tree:<tree>``, `qec_gym.training.fallback`, default `SupportConfig`), and the tree;
 
 and prints per seed the paired differences (95% t intervals) fallback - learned, fallback - tree and
 learned - tree, their seed averages, and the fraction of steps handed to the tree on the first
@@ -47,7 +47,7 @@ def main(argv=None) -> None:
     specs = {"tree": f"tree=tree:{tree}"}
     for r in runs:
         specs[f"rl@{r.name[4:]}"] = f"rl@{r.name[4:]}=run:{r}"
-        specs[f"fb@{r.name[4:]}"] = f"fb@{r.name[4:]}=fallback:{r}|tree:{tree}"
+        specs[f"fb@{r.name[4:]}"] = f"fb@{r.name[4:]}=fallback:{r},tree:{tree}"
     config = EvalConfig(env_id, scenarios="train", seeds=seeds)
     args.out.mkdir(parents=True, exist_ok=True)
     df = evaluate(list(specs.values()), config, out_path=args.out / "results.csv")

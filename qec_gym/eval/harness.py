@@ -30,7 +30,7 @@ training scenarios (same make-arguments) and cached next to the results
 Policy specs (strings, so that worker processes can build them): ``random``, ``fixed:<i>``,
 ``best_fixed``, ``threshold``, ``tree:<path>``, ``oracle``, ``clairvoyant`` (see
 `qec_gym.agents.make_baseline`), ``run:<folder>`` (a trained model, `qec_gym.training.load_run`)
-and ``fallback:<folder>|<baseline>`` (the trained model inside its training support, the baseline
+and ``fallback:<folder>,<baseline>`` (the trained model inside its training support, the baseline
 outside: `qec_gym.training.fallback`), optionally named ``name=spec``.
 
 Example:
@@ -174,13 +174,13 @@ def policy_identity(spec: str, fitted: Any = None) -> str:
 
     ``run:<folder>``: a hash of its ``run.json``, ``model.zip`` and ``vecnormalize.pkl``;
     ``tree:<path>``: a hash of the model file and its sidecar; ``best_fixed`` / ``threshold``:
-    their fitted parameters (``fitted``); ``fallback:<folder>|<baseline>``: a hash of both parts'
+    their fitted parameters (``fitted``); ``fallback:<folder>,<baseline>``: a hash of both parts'
     identities and the support settings (the support is a deterministic function of them);
     others: the spec (they have no state).
 
     Raises:
-        ValueError: a run folder without ``run.json`` / ``model.zip``; a malformed fallback spec or
-            one whose baseline must be fitted (``best_fixed``, ``threshold``: use a saved tree).
+        ValueError: a run folder without ``run.json`` / ``model.zip``; a fallback spec that
+            `qec_gym.training.fallback.split_spec` refuses (malformed, a fitted or privileged baseline).
         FileNotFoundError: a tree file that does not exist.
     """
     bare = _bare(spec)
@@ -188,9 +188,6 @@ def policy_identity(spec: str, fitted: Any = None) -> str:
         from qec_gym.training.fallback import SupportConfig, split_spec
 
         run, baseline = split_spec(bare[len("fallback:"):])
-        if check_baseline_name(baseline).partition(":")[0] in FITTED_BASELINES:
-            raise ValueError(f"the fallback baseline {baseline!r} would be fitted anew in every worker; save a "
-                             f"fitted rule as a tree (`qec-gym tree --out PATH`) and use 'tree:PATH'.")
         parts = [policy_identity("run:" + run), policy_identity(baseline),
                  json.dumps(dataclasses.asdict(SupportConfig()), sort_keys=True)]
         return f"fallback:{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:16]}"
@@ -396,7 +393,7 @@ def scenario_labels(env) -> dict[str, str]:
 def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
     """Mark every ``run:`` policy as having seen the held-out scenarios it is about to be evaluated
     on (`qec_gym.training.splits`; docs/protocol.md), so tuning can refuse it later."""
-    runs = [_run_folder(_bare(p)) for p in policies if _bare(p).startswith(("run:", "fallback:"))]
+    runs = list(dict.fromkeys(_run_folder(_bare(p)) for p in policies if _bare(p).startswith(("run:", "fallback:"))))
     if not runs:
         return  # importing qec_gym.training loads torch and SB3 (~5 s): only pay it for trained runs
     from qec_gym.training.splits import heldout_names, record_heldout
@@ -410,7 +407,9 @@ def _run_folder(bare: str) -> str:
     """The run folder of a ``run:`` or ``fallback:`` spec."""
     if bare.startswith("run:"):
         return bare[4:]
-    return bare[len("fallback:"):].partition("|")[0]
+    from qec_gym.training.fallback import split_spec
+
+    return split_spec(bare[len("fallback:"):])[0]
 
 
 def _run_jobs(policies, config, env, out, existing, jobs_by_policy, scenarios, labels, kwargs, runner, progress, say):

@@ -18,7 +18,7 @@ expectation) fall back to the baseline. Only measured observations enter (no tru
 * `fit_support`: roll out a run folder's policy on its training scenarios and fit the support
   (held-out scenarios are refused by `qec_gym.agents.rollout.make_env`).
 * `FallbackPolicy`: SB3's ``predict`` over a learned policy, a baseline and a support.
-* `load_fallback`: the evaluation harness's ``fallback:<run>|<baseline>`` spec.
+* `load_fallback`: the evaluation harness's ``fallback:<run>,<baseline>`` spec.
 * `deferral_rate`: the fraction of steps handed to the baseline on given episodes.
 
 Example:
@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -43,8 +44,11 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-SUPPORT_FILE = "support.npz"
-"""The fitted support's file name inside a run folder."""
+SEPARATOR = ","
+"""Between the run folder and the baseline in a ``fallback:<run>,<baseline>`` spec (no shell quoting needed)."""
+
+PRIVILEGED_BASELINES = ("oracle", "clairvoyant")
+"""Baselines that read the true noise: not deployable, so not a fallback."""
 
 
 @dataclass(frozen=True)
@@ -149,11 +153,19 @@ class ObservationSupport:
         """Boolean (n,) array: the observation's score is within the threshold."""
         return self.scores(observations) <= self.threshold
 
-    def save(self, path: str | Path) -> None:
-        """Write an ``.npz`` (arrays and the config as JSON; no pickle)."""
+    def save(self, path: str | Path, *, fitted_to: str = "") -> None:
+        """Write an ``.npz`` (arrays, the config as JSON and ``fitted_to``, e.g. the digest of the
+        model files the rollouts came from; no pickle)."""
         np.savez_compressed(path, reference=self.reference, mean=self.mean, scale=self.scale,
                             threshold=np.float64(self.threshold),
-                            config=np.array(json.dumps(dataclasses.asdict(self.config))))
+                            config=np.array(json.dumps(dataclasses.asdict(self.config))),
+                            fitted_to=np.array(fitted_to))
+
+    @staticmethod
+    def fitted_to(path: str | Path) -> str:
+        """The ``fitted_to`` string stored by `save` ("" if none)."""
+        with np.load(path, allow_pickle=False) as f:
+            return str(f["fitted_to"]) if "fitted_to" in f.files else ""
 
     @classmethod
     def load(cls, path: str | Path) -> ObservationSupport:
@@ -170,8 +182,9 @@ class ObservationSupport:
             with np.load(path, allow_pickle=False) as f:
                 config = SupportConfig(**json.loads(str(f["config"])))
                 return cls(f["reference"], f["mean"], f["scale"], float(f["threshold"]), config)
-        except (KeyError, ValueError, OSError) as e:
-            raise ValueError(f"{path} is not a support file written by ObservationSupport.save ({e}).") from None
+        except (KeyError, ValueError, OSError, TypeError):
+            raise ValueError(f"{path} is not a support file written by ObservationSupport.save; fit one with "
+                             "qec_gym.training.fallback.fit_support.") from None
 
 
 def rollout_observations(run_dir: str | Path, config: SupportConfig) -> np.ndarray:
@@ -223,26 +236,53 @@ def _memoryless(policy, run):
     return policy
 
 
+def support_path(run_dir: str | Path, config: SupportConfig = SupportConfig()) -> Path:
+    """Where `fit_support` keeps the support of ``run_dir`` for ``config``: one file per setting
+    (``support-<digest of the config>.npz``), so supports fitted with other settings are kept."""
+    text = json.dumps(dataclasses.asdict(config), sort_keys=True)
+    return Path(run_dir) / f"support-{hashlib.sha256(text.encode()).hexdigest()[:12]}.npz"
+
+
+def model_digest(run_dir: str | Path) -> str:
+    """Digest of the files that define a run's policy (``model.zip``, ``vecnormalize.pkl``)."""
+    h = hashlib.sha256()
+    for name in ("model.zip", "vecnormalize.pkl"):
+        f = Path(run_dir) / name
+        if f.exists():
+            h.update(name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def support_is_current(run_dir: str | Path, config: SupportConfig = SupportConfig()) -> bool:
+    """Whether `fit_support` would load (True) rather than fit: a support for ``config`` fitted to
+    the run's current model files exists."""
+    path = support_path(run_dir, config)
+    return path.exists() and ObservationSupport.fitted_to(path) == model_digest(run_dir)
+
+
 def fit_support(run_dir: str | Path, config: SupportConfig = SupportConfig()) -> ObservationSupport:
-    """The support of a run's policy: loaded from ``<run>/support.npz`` if fitted with ``config``,
-    else fitted on `rollout_observations` and written there (under a file lock, so parallel
-    evaluation workers fit it once). The split uses ``numpy.random.default_rng(config.seed)``.
+    """The support of a run's policy for ``config``: loaded from `support_path` if it was fitted to
+    the run's current model, else fitted on `rollout_observations` and written there (under a file
+    lock, so parallel evaluation workers fit it once). A model changed since (``--resume``, a
+    retrained folder) is refitted: a support is a deterministic function of the model files and
+    ``config``. The split uses ``numpy.random.default_rng(config.seed)``.
 
     Raises:
         ValueError: as `rollout_observations`.
     """
     from filelock import FileLock
 
-    path = Path(run_dir) / SUPPORT_FILE
+    path = support_path(run_dir, config)
+    digest = model_digest(run_dir)
     with FileLock(str(path) + ".lock"):
+        if support_is_current(run_dir, config):
+            return ObservationSupport.load(path)
         if path.exists():
-            support = ObservationSupport.load(path)
-            if support.config == config:
-                return support
-            log.info("%s was fitted with %s; refitting with %s", path, support.config, config)
+            log.warning("%s was fitted to another model of %s (changed since); refitting", path.name, run_dir)
         obs = rollout_observations(run_dir, config)
         support = ObservationSupport.fit(obs, config, np.random.default_rng(config.seed))
-        support.save(path)
+        support.save(path, fitted_to=digest)
         return support
 
 
@@ -304,23 +344,34 @@ def deferral_rate(policy: FallbackPolicy, env, episodes) -> float:
 
 
 def split_spec(spec: str) -> tuple[str, str]:
-    """``"<run>|<baseline>"`` -> (run folder, baseline spec).
+    """``"<run>,<baseline>"`` -> (run folder, baseline spec), the baseline checked.
 
     Raises:
-        ValueError: no ``|`` separator or an empty part (the message shows the form).
+        ValueError: no ``,`` separator or an empty part (the message shows the form); an unknown
+            baseline; a baseline that must be fitted (``best_fixed``, ``threshold``: save a tree
+            instead) or reads the true noise (``oracle``, ``clairvoyant``: not deployable).
     """
-    run, sep, baseline = spec.partition("|")
+    from qec_gym.agents import FITTED_BASELINES, check_baseline_name
+
+    run, sep, baseline = spec.rpartition(SEPARATOR)
     if not sep or not run or not baseline:
-        raise ValueError(f"a fallback policy is written 'fallback:<run folder>|<baseline>', e.g. "
-                         f"'fallback:runs/ppo/seed0|tree:runs/tree.joblib'; got 'fallback:{spec}'.")
+        raise ValueError(f"a fallback policy is written 'fallback:<run folder>{SEPARATOR}<baseline>', e.g. "
+                         f"'fallback:runs/ppo/seed0{SEPARATOR}tree:runs/tree.joblib'; got 'fallback:{spec}'.")
+    kind = check_baseline_name(baseline).partition(":")[0]
+    if kind in FITTED_BASELINES:
+        raise ValueError(f"the fallback baseline {baseline!r} would be fitted anew wherever it is built; save a "
+                         f"fitted rule as a tree (`qec-gym tree --out PATH`) and use 'tree:PATH'.")
+    if kind in PRIVILEGED_BASELINES:
+        raise ValueError(f"the fallback baseline {baseline!r} reads the true noise, which a control system cannot; "
+                         "use a deployable one (e.g. 'tree:PATH', 'fixed:<i>').")
     return run, baseline
 
 
 def load_fallback(spec: str, env, config: SupportConfig = SupportConfig()) -> FallbackPolicy:
-    """The policy of a ``fallback:<run>|<baseline>`` spec (without ``fallback:``) for ``env``.
+    """The policy of a ``fallback:<run>,<baseline>`` spec (without ``fallback:``) for ``env``.
 
     Raises:
-        ValueError: a malformed spec, or as `qec_gym.training.load_run`, `make_baseline`, `fit_support`.
+        ValueError: as `split_spec`, `qec_gym.training.load_run`, `make_baseline`, `fit_support`.
     """
     from qec_gym.agents import make_baseline
     from qec_gym.training.policy import load_run

@@ -9,8 +9,8 @@ from qec_gym.agents import FixedAgent
 from qec_gym.eval import EvalConfig, evaluate
 from qec_gym.eval.harness import policy_identity
 from qec_gym.training import resolve_config, train
-from qec_gym.training.fallback import (SUPPORT_FILE, FallbackPolicy, ObservationSupport, SupportConfig, fit_support,
-                                       rollout_observations, split_spec)
+from qec_gym.training.fallback import (FallbackPolicy, ObservationSupport, SupportConfig, fit_support, load_fallback,
+                                       model_digest, rollout_observations, split_spec, support_path)
 
 
 def _gaussian_support(seed=0, n=4000, d=3, **cfg):
@@ -76,6 +76,12 @@ def test_bad_observations_and_files_are_refused_with_the_fix(tmp_path):
     np.savez(tmp_path / "other.npz", x=np.zeros(3))
     with pytest.raises(ValueError, match="not a support file"):
         ObservationSupport.load(tmp_path / "other.npz")
+    import joblib
+
+    joblib.dump({"a": 1}, tmp_path / "tree.joblib")  # a pickle: refused without numpy's allow_pickle advice
+    with pytest.raises(ValueError, match="not a support file written by ObservationSupport.save; fit one") as e:
+        ObservationSupport.load(tmp_path / "tree.joblib")
+    assert "allow_pickle" not in str(e.value)
 
 
 class _Always:
@@ -98,10 +104,22 @@ def test_fallback_policy_plays_the_learned_action_inside_and_the_baseline_outsid
     assert (policy.deferred, policy.steps) == (2, 5)
 
 
-@pytest.mark.parametrize("spec", ["runs/seed0", "runs/seed0|", "|tree:t.joblib"])
+@pytest.mark.parametrize("spec", ["runs/seed0", "runs/seed0,", ",tree:t.joblib", "runs/seed0|tree:t.joblib"])
 def test_a_malformed_fallback_spec_shows_the_form(spec):
-    with pytest.raises(ValueError, match=r"'fallback:<run folder>\|<baseline>'"):
+    with pytest.raises(ValueError, match="'fallback:<run folder>,<baseline>'"):
         split_spec(spec)
+
+
+@pytest.mark.parametrize("baseline, message", [
+    ("best_fixed", "use 'tree:PATH'"), ("threshold", "use 'tree:PATH'"),
+    ("oracle", "reads the true noise"), ("clairvoyant", "reads the true noise"),
+    ("nonsense", "unknown baseline 'nonsense'")])
+def test_fallback_baselines_must_be_deployable_and_saved(baseline, message):
+    with pytest.raises(ValueError, match=message):
+        split_spec(f"runs/seed0,{baseline}")
+    with pytest.raises(ValueError, match=message):  # the Python entry point applies the same rule
+        load_fallback(f"runs/seed0,{baseline}", gym.make("qec_gym/SurfaceSwitch-v1", max_steps=5))
+    assert split_spec("runs/a,b/seed0,tree:t.joblib") == ("runs/a,b/seed0", "tree:t.joblib")  # last comma splits
 
 
 @pytest.fixture(scope="module")
@@ -118,24 +136,67 @@ def test_the_support_is_fitted_on_training_rollouts_once_and_reused(tiny_run):
     obs = rollout_observations(tiny_run, cfg)
     assert obs.shape == (3 * 30, 24)  # 3 episodes of the run's max_steps, the env's 24 features
     support = fit_support(tiny_run, cfg)
-    assert (tiny_run / SUPPORT_FILE).exists() and support.reference.shape == (72, 24)
-    mtime = (tiny_run / SUPPORT_FILE).stat().st_mtime_ns
+    path = support_path(tiny_run, cfg)
+    assert path.exists() and support.reference.shape == (72, 24)
+    mtime = path.stat().st_mtime_ns
     assert fit_support(tiny_run, cfg).threshold == support.threshold
-    assert (tiny_run / SUPPORT_FILE).stat().st_mtime_ns == mtime  # loaded, not refitted
-    refit = fit_support(tiny_run, SupportConfig(episodes=3, k=6))  # other settings: refitted
-    assert refit.config.k == 6
+    assert path.stat().st_mtime_ns == mtime  # loaded, not refitted
+    other = fit_support(tiny_run, SupportConfig(episodes=3, k=6))  # other settings: their own file
+    assert other.config.k == 6 and support_path(tiny_run, other.config) != path
+    assert path.stat().st_mtime_ns == mtime  # the first setting's support is kept
+
+
+def test_a_support_is_refitted_when_the_model_changes(tiny_run, tmp_path):
+    """A run resumed or retrained in place has new model files: its old support (rollouts of the old
+    policy) must not be reused."""
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run, run)
+    cfg = SupportConfig(episodes=3, k=5)
+    before = fit_support(run, cfg)
+    assert ObservationSupport.fitted_to(support_path(run, cfg)) == model_digest(run)
+    other = tmp_path / "other"
+    over = {"n_timesteps": 128, "n_envs": 2, "n_steps": 64, "batch_size": 64, "n_epochs": 1,
+            "env_kwargs": {"max_steps": 30}}
+    train(resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides=over, seed=7, eval_freq=0), other)
+    for name in ("model.zip", "vecnormalize.pkl"):
+        shutil.copy(other / name, run / name)
+    after = fit_support(run, cfg)
+    assert ObservationSupport.fitted_to(support_path(run, cfg)) == model_digest(run) != model_digest(tiny_run)
+    assert not np.array_equal(after.mean, before.mean)  # rollouts of the new policy
 
 
 def test_harness_evaluates_a_fallback_spec_and_keys_it_by_both_parts(tiny_run, tmp_path):
     cfg = EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios=("calm",), seeds=(0,), env_kwargs={"max_steps": 30})
-    df = evaluate([f"fb=fallback:{tiny_run}|fixed:3", "fixed:3"], cfg, out_path=tmp_path / "r.csv")
-    assert sorted(df.policy) == ["fb", "fixed:3"] and (df.steps == 30).all()
-    ids = {policy_identity(f"fallback:{tiny_run}|fixed:{i}") for i in (2, 3)}
+    df = evaluate([f"fb=fallback:{tiny_run},fixed:3", "fixed:3", f"rl=run:{tiny_run}"], cfg, out_path=tmp_path / "r.csv")
+    assert sorted(df.policy) == ["fb", "fixed:3", "rl"] and (df.steps == 30).all()
+    ids = {policy_identity(f"fallback:{tiny_run},fixed:{i}") for i in (2, 3)}
     assert len(ids) == 2 and all(i.startswith("fallback:") for i in ids)
     with pytest.raises(ValueError, match="use 'tree:PATH'"):
-        policy_identity(f"fallback:{tiny_run}|best_fixed")
-    with pytest.raises(ValueError, match="unknown baseline 'nonsense'"):
-        policy_identity(f"fallback:{tiny_run}|nonsense")
+        policy_identity(f"fallback:{tiny_run},best_fixed")
+
+
+def test_a_run_evaluated_plain_and_with_fallback_records_its_heldout_use_once(tiny_run, tmp_path):
+    import json
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run, run)
+    cfg = EvalConfig("qec_gym/SurfaceSwitch-v1", scenarios=("heldout_ramp",), seeds=(0,), env_kwargs={"max_steps": 30})
+    evaluate([f"fb=fallback:{run},fixed:3", f"rl=run:{run}"], cfg, out_path=tmp_path / "r.csv")
+    seen = json.loads((run / "splits.json").read_text())
+    assert [entry["scenarios"] for entry in seen["heldout"]] == [["heldout_ramp"]]
+
+
+def test_eval_cli_fits_the_support_first_and_reports_the_deferred_share(tiny_run, tmp_path, capsys):
+    from qec_gym.cli import main
+
+    argv = ["eval", "--env", "qec_gym/SurfaceSwitch-v1", "--policies", f"fb=fallback:{tiny_run},fixed:3", "fixed:3",
+            "--scenarios", "calm", "--seeds", "1", "--out", str(tmp_path / "r.csv")]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "steps deferred to the baseline (episode seed 0 of each scenario): fb " in text
 
 
 def test_a_fallback_to_a_fixed_entry_equals_that_entry_where_nothing_is_supported(tiny_run):
