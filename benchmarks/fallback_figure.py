@@ -27,7 +27,11 @@ def main(argv=None) -> None:
     from qec_gym.sim.plots import new_figure, save_figure
     from qec_gym.eval.stats import paired_difference
 
-    fig, axes = new_figure(1, len(args.releases), figsize=(4.6 * len(args.releases), 3.6))
+    ncols = min(3, len(args.releases))
+    nrows = -(-len(args.releases) // ncols)
+    fig, axes = new_figure(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows))
+    for ax in axes[len(args.releases):]:
+        ax.set_visible(False)
     missing = [str(r) for r in args.releases if not (r / "results.csv").exists()]
     if missing:
         raise SystemExit(f"no results.csv in {missing}: pass folders written by benchmarks/release_eval.py --fallback.")
