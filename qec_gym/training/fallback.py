@@ -35,6 +35,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,9 +164,14 @@ class ObservationSupport:
 
     @staticmethod
     def fitted_to(path: str | Path) -> str:
-        """The ``fitted_to`` string stored by `save` ("" if none)."""
-        with np.load(path, allow_pickle=False) as f:
-            return str(f["fitted_to"]) if "fitted_to" in f.files else ""
+        """The ``fitted_to`` string stored by `save` ("" if none, or if the file is unreadable, e.g.
+        truncated by a kill mid-write: `fit_support` then fits it anew)."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return str(f["fitted_to"]) if "fitted_to" in f.files else ""
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            log.warning("unreadable support file %s (%s); it will be refitted", path, e)
+            return ""
 
     @classmethod
     def load(cls, path: str | Path) -> ObservationSupport:
@@ -244,9 +250,10 @@ def support_path(run_dir: str | Path, config: SupportConfig = SupportConfig()) -
 
 
 def model_digest(run_dir: str | Path) -> str:
-    """Digest of the files that define a run's policy (``model.zip``, ``vecnormalize.pkl``)."""
+    """Digest of the files the support's rollouts depend on: the policy (``model.zip``,
+    ``vecnormalize.pkl``) and the env it was trained in (``config.yaml``)."""
     h = hashlib.sha256()
-    for name in ("model.zip", "vecnormalize.pkl"):
+    for name in ("model.zip", "vecnormalize.pkl", "config.yaml"):
         f = Path(run_dir) / name
         if f.exists():
             h.update(name.encode())
@@ -282,7 +289,9 @@ def fit_support(run_dir: str | Path, config: SupportConfig = SupportConfig()) ->
             log.warning("%s was fitted to another model of %s (changed since); refitting", path.name, run_dir)
         obs = rollout_observations(run_dir, config)
         support = ObservationSupport.fit(obs, config, np.random.default_rng(config.seed))
-        support.save(path, fitted_to=digest)
+        tmp = path.with_name(path.stem + ".partial.npz")
+        support.save(tmp, fitted_to=digest)
+        tmp.replace(path)  # atomic: a kill mid-write leaves no half file under the real name
         return support
 
 

@@ -165,6 +165,9 @@ def test_a_support_is_refitted_when_the_model_changes(tiny_run, tmp_path):
     after = fit_support(run, cfg)
     assert ObservationSupport.fitted_to(support_path(run, cfg)) == model_digest(run) != model_digest(tiny_run)
     assert not np.array_equal(after.mean, before.mean)  # rollouts of the new policy
+    support_path(run, cfg).write_bytes(b"PK\x03\x04 truncated by a kill")  # a half-written file
+    again = fit_support(run, cfg)  # refitted, not a crash
+    assert np.array_equal(again.mean, after.mean) and again.threshold == after.threshold  # deterministic
 
 
 def test_harness_evaluates_a_fallback_spec_and_keys_it_by_both_parts(tiny_run, tmp_path):
