@@ -458,9 +458,9 @@ def _run_eval(args: argparse.Namespace) -> int:
 def _fit_fallback_supports(policies) -> dict[str, str]:
     """Name -> spec of the ``fallback:`` policies, each run's support fitted (or found) here, with a
     message, before the episodes: fitting rolls the policy out on training scenarios."""
-    from qec_gym.eval.harness import policy_name
+    from qec_gym.eval.harness import policy_name, spec_body
 
-    fallbacks = {policy_name(p): p.split("=", 1)[-1] for p in policies if p.split("=", 1)[-1].startswith("fallback:")}
+    fallbacks = {policy_name(p): spec_body(p) for p in policies if spec_body(p).startswith("fallback:")}
     if not fallbacks:
         return {}
     from qec_gym.training.fallback import SupportConfig, fit_support, split_spec, support_is_current
@@ -488,8 +488,8 @@ def _deferral_note(cfg, fallbacks: dict[str, str]) -> str:
         env.close()
     return ("steps deferred to the baseline (episode seed " + str(cfg.seeds[0]) + " of each scenario): "
             + ", ".join(f"{name} {rate:.1%}" for name, rate in rates.items())
-            + "; a share far above the few percent of fresh training-scenario episodes (3-22% in docs/results.md) means "
-              "these episodes leave its training distribution.")
+            + "; fresh training-scenario episodes give 3-22% (docs/results.md), so a much larger share means "
+              "these episodes leave the policy's training distribution.")
 
 
 def _trace_scenarios(args: argparse.Namespace, env_kwargs: dict) -> tuple:

@@ -138,7 +138,7 @@ _FILE_SPECS = ("run:", "tree:", "fallback:")
 
 def make_policy(spec: str, env):
     """Build the policy named by ``spec`` for ``env`` (see the module docstring)."""
-    spec = spec.split("=", 1)[1] if "=" in spec else spec
+    spec = spec_body(spec)
     if spec.startswith("run:"):
         from qec_gym.training import load_run
 
@@ -157,7 +157,8 @@ def policy_name(spec: str) -> str:
     return spec.split("=", 1)[0] if "=" in spec else spec
 
 
-def _bare(spec: str) -> str:
+def spec_body(spec: str) -> str:
+    """A spec without its ``name=`` label (``"ppo=run:x"`` -> ``"run:x"``)."""
     return spec.split("=", 1)[1] if "=" in spec else spec
 
 
@@ -183,7 +184,7 @@ def policy_identity(spec: str, fitted: Any = None) -> str:
             `qec_gym.training.fallback.split_spec` refuses (malformed, a fitted or privileged baseline).
         FileNotFoundError: a tree file that does not exist.
     """
-    bare = _bare(spec)
+    bare = spec_body(spec)
     if bare.startswith("fallback:"):
         from qec_gym.training.fallback import SupportConfig, split_spec
 
@@ -277,7 +278,7 @@ def run_batch(spec: str, config: EvalConfig, episodes: Sequence[tuple[str, int]]
         policy = make_policy(spec, env) if policy is None else policy
         out = []
         for s, seed in episodes:
-            if _bare(spec) == "random":
+            if spec_body(spec) == "random":
                 # Its own stream per episode: the same actions however episodes are grouped,
                 # resumed or spread over workers (a row's result depends only on its key).
                 from qec_gym.agents import RandomAgent
@@ -344,10 +345,10 @@ def evaluate(
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}; name them as name=spec.")
     # every spec checked before any baseline is fitted or episode run; run and tree files hashed once, here
-    file_identity = {p: policy_identity(p) for p in policies if _bare(p).startswith(_FILE_SPECS)}
+    file_identity = {p: policy_identity(p) for p in policies if spec_body(p).startswith(_FILE_SPECS)}
     for p in policies:
         if p not in file_identity:
-            check_baseline_name(_bare(p))
+            check_baseline_name(spec_body(p))
     if executor == "ray" and workers != 1:
         raise ValueError("workers counts local processes; with executor='ray' the Ray CPUs set the parallelism "
                          "(num_cpus, or the cluster's): drop workers (CLI: --workers).")
@@ -369,7 +370,7 @@ def evaluate(
         jobs_by_policy = {}
         for p in policies:
             fitted_state, agent = None, None
-            if _bare(p) in FITTED_BASELINES:
+            if spec_body(p) in FITTED_BASELINES:
                 fitted_state, agent = cache.get(p, env, say)
             jobs_by_policy[p] = (file_identity.get(p) or policy_identity(p, fitted_state), agent)
         _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})
@@ -393,7 +394,7 @@ def scenario_labels(env) -> dict[str, str]:
 def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
     """Mark every ``run:`` policy as having seen the held-out scenarios it is about to be evaluated
     on (`qec_gym.training.splits`; docs/protocol.md), so tuning can refuse it later."""
-    runs = list(dict.fromkeys(_run_folder(_bare(p)) for p in policies if _bare(p).startswith(("run:", "fallback:"))))
+    runs = list(dict.fromkeys(_run_folder(spec_body(p)) for p in policies if spec_body(p).startswith(("run:", "fallback:"))))
     if not runs:
         return  # importing qec_gym.training loads torch and SB3 (~5 s): only pay it for trained runs
     from qec_gym.training.splits import heldout_names, record_heldout
@@ -493,7 +494,7 @@ class _FitCache:
         """(fitted parameters as plain data, the fitted agent) of ``spec``, fitting on a miss."""
         from qec_gym.agents import FixedAgent, PerPatchAgent, ThresholdConfig, make_baseline
 
-        bare = _bare(spec)
+        bare = spec_body(spec)
         key = f"{self.prefix} {bare}"
         store = json.loads(self.path.read_text()) if self.path.exists() else {}
         menu_size = len(env.unwrapped.menu)
