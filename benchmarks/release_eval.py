@@ -18,6 +18,10 @@ With ``--fallback`` each seed is also evaluated as ``<algo>+fallback@<seed>``: i
 k-NN support of its own training-scenario rollouts, the tree's outside (`qec_gym.training.fallback`;
 the support is fitted once per run folder and setting into ``support-<digest>.npz``).
 
+With ``--scenarios confirmation`` step 3 uses the env's confirmation scenarios instead: a second,
+fresh held-out set (`qec_gym.noise.scenarios.confirmation_for_env`) for a test that earlier
+held-out results cannot have shaped.
+
     python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --out runs/release/surface
     python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --train-seeds 0 1 --timesteps 20000 --out /tmp/r
 """
@@ -67,6 +71,9 @@ def main(argv=None) -> None:
                     help="also evaluate each seed with the support fallback to the tree (group '<algo>+fallback': "
                          "the learned action inside the k-NN support of its training rollouts, the tree's outside; "
                          "qec_gym.training.fallback)")
+    ap.add_argument("--scenarios", choices=["heldout", "confirmation"], default="heldout",
+                    help="the evaluation set: the env's held-out scenarios, or its confirmation scenarios (a second, "
+                         "fresh held-out set fixed in session 9: qec_gym.noise.scenarios.confirmation_for_env)")
     ap.add_argument("--baselines", nargs="+", default=list(BASELINES),
                     help="baseline names evaluated beside the agent and the tree (e.g. add periodic_recal cusum_recal)")
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -115,8 +122,8 @@ def main(argv=None) -> None:
     fallback_specs = [f"{m}=fallback:{runs[s]},tree:{tree_path}" for m, s in zip(fallback, args.train_seeds)]
     policies += fallback_specs
     policies += [f"tree=tree:{tree_path}", *args.baselines]
-    print(f"[3/4] held-out evaluation: {len(policies)} policies x {args.episodes} seeds per scenario", flush=True)
-    df = evaluate(policies, EvalConfig(args.env, scenarios="heldout", seeds=tuple(range(args.episodes)),
+    print(f"[3/4] {args.scenarios} evaluation: {len(policies)} policies x {args.episodes} seeds per scenario", flush=True)
+    df = evaluate(policies, EvalConfig(args.env, scenarios=args.scenarios, seeds=tuple(range(args.episodes)),
                                            env_kwargs=env_kwargs),
                   out_path=out / "results.csv")
 
@@ -133,7 +140,8 @@ def main(argv=None) -> None:
     fmt = lambda r, k: f"{r[k]:.3f} [{r[k + '_low']:.3f}, {r[k + '_high']:.3f}]"  # noqa: E731
     fmt1 = lambda r, k: f"{r[k]:.1f} [{r[k + '_low']:.1f}, {r[k + '_high']:.1f}]"  # noqa: E731
     lines = [f"# Release evaluation: {args.env}, {args.algo}", "",
-             f"Training seeds {args.train_seeds} x {timesteps} steps; held-out scenarios x {args.episodes} episode "
+             f"Training seeds {args.train_seeds} x {timesteps} steps; {args.scenarios} scenarios "
+             f"({', '.join(sorted(set(df.scenario)))}) x {args.episodes} episode "
              "seeds, paired. 95% two-stage stratified bootstrap intervals (training seeds, then episodes), "
              "`qec_gym.eval.aggregate`. Normalised return: 0 = best fixed on each scenario, 1 = its mean gap to clairvoyant. "
              "P(> g): per scenario, the probability that a training seed's mean return beats g's (Agarwal et al. 2021), "
@@ -162,10 +170,10 @@ def main(argv=None) -> None:
         from qec_gym.eval.harness import make_policy
         from qec_gym.training.fallback import deferral_rate
 
-        env = EvalConfig(args.env, scenarios="heldout", env_kwargs=env_kwargs).make_env()
+        env = EvalConfig(args.env, scenarios=args.scenarios, env_kwargs=env_kwargs).make_env()
         first = [(scenario, 0) for scenario in env.unwrapped.scenario_names]
         rates = [deferral_rate(make_policy(p, env), env, first) for p in fallback_specs]
-        lines += ["", f"`{args.algo}+fallback`: steps handed to the tree on episode seed 0 of each held-out scenario: "
+        lines += ["", f"`{args.algo}+fallback`: steps handed to the tree on episode seed 0 of each {args.scenarios} scenario: "
                   + ", ".join(f"seed {s} {r:.1%}" for s, r in zip(args.train_seeds, rates)) + "."]
     if (out / "curves.png").exists():
         lines += ["", "Validation learning curves (training scenarios, fresh seeds): `curves.png`."]

@@ -125,7 +125,7 @@ from qec_gym.envs.table import (
     cached_table,
     window_features,
 )
-from qec_gym.noise.drift import Bursts, DriftProcess, Mixture, RandomTelegraph, Ramp
+from qec_gym.noise.drift import Bursts, DriftProcess, Mixture, RandomTelegraph, Ramp, Sinusoid
 from qec_gym.noise.params import NoiseParams
 from qec_gym.noise.scenarios import clipped_ou, scenario_registry
 from qec_gym.sim import simulate_window
@@ -133,6 +133,7 @@ from qec_gym.sim.cache import SimulationCache
 from qec_gym.sim.window import DEFAULT_BINS_PER_DECADE
 
 __all__ = [
+    "CAT_CONFIRMATION_SCENARIOS",
     "CAT_HELDOUT_SCENARIOS",
     "CAT_POOL",
     "CAT_MENU",
@@ -533,6 +534,57 @@ if set(CAT_TRAINING_SCENARIOS) & set(CAT_HELDOUT_SCENARIOS):  # pragma: no cover
 
 CAT_SCENARIOS: Mapping[str, CatScenario] = MappingProxyType({**CAT_TRAINING_SCENARIOS, **CAT_HELDOUT_SCENARIOS})
 """Every cat scenario by name (training first, then held-out)."""
+
+_JITTER = (0.1, 50, 0.7, 1.4)
+# The cat twin of `qec_gym.noise.scenarios.CONFIRMATION_SCENARIOS` (session 9's second held-out set,
+# fixed before any policy ran on it; kept out of CAT_SCENARIOS so that "heldout" keeps its meaning).
+CAT_CONFIRMATION_SCENARIOS: Mapping[str, CatScenario] = scenario_registry(
+    CatScenario(
+        "cat_confirm_step_up",
+        "kappa_1/kappa_2 = 1e-3 jumping for good from x1 to x3.5 at a random step (geometric wait, mean "
+        "200 steps) times an OU jitter (log-std 0.1, correlation 50 steps, clipped x0.7..x1.4).",
+        drift=RandomTelegraph(1.0, 3.5, p_up=1 / 200, p_down=0.0, start="low") * clipped_ou(*_JITTER),
+        split="heldout", tags=("cat", "confirmation"),
+    ),
+    CatScenario(
+        "cat_confirm_recovery",
+        "kappa_1/kappa_2 = 1e-3 recovering from x5 to x1 between steps 50 and 250 (cool-down after "
+        "heating) times an OU jitter (log-std 0.1, clipped x0.7..x1.4).",
+        drift=Ramp(5.0, 1.0, duration=200, begin=50) * clipped_ou(*_JITTER),
+        split="heldout", tags=("cat", "confirmation"),
+    ),
+    CatScenario(
+        "cat_confirm_wide_slow_ou",
+        "kappa_1/kappa_2 = 1e-3 under a slow, wide OU walk (log-std 0.7, correlation 250 steps, "
+        "clipped x0.3..x6): wider than any training OU (0.4).",
+        drift=clipped_ou(0.7, 250, 0.3, 6.0),
+        split="heldout", tags=("cat", "confirmation"),
+    ),
+    CatScenario(
+        "cat_confirm_fast_sinusoid",
+        "kappa_1/kappa_2 = 2e-3 with a fast, deep cycle (+-60%, period 60 steps, random phase) times "
+        "an OU jitter (log-std 0.05, clipped x0.8..x1.25).",
+        drift=2.0 * Sinusoid(0.6, 60, random_phase=True) * clipped_ou(0.05, 50, 0.8, 1.25),
+        split="heldout", tags=("cat", "confirmation"),
+    ),
+    CatScenario(
+        "cat_confirm_dense_bursts",
+        "kappa_1/kappa_2 = 1e-3 with dense small bursts (0.06 per step, exponential heights of mean "
+        "+x1.5, decay 3 steps) over an OU jitter (log-std 0.05, clipped x0.8..x1.25); clipped at x6.",
+        drift=(clipped_ou(0.05, 100, 0.8, 1.25)
+               + Bursts(0.06, 1.5, decay=3.0, baseline=0.0, random_height=True)).clip(high=6.0),
+        split="heldout", tags=("cat", "confirmation"),
+    ),
+    CatScenario(
+        "cat_confirm_ramp_telegraph",
+        "kappa_1/kappa_2 = 1e-3 degrading from x1 to x3 over the whole episode times a TLS switching "
+        "between x1 and x1.8 (dwell 100 / 50 steps).",
+        drift=Ramp(1.0, 3.0, duration=500) * RandomTelegraph.from_dwell(1.0, 1.8, dwell_low=100, dwell_high=50),
+        split="heldout", tags=("cat", "confirmation"),
+    ),
+    split="heldout",
+)
+"""The cat confirmation scenarios (CatSwitch-v1..-v5), by name."""
 CAT_POOL = tuple(n for n, s in CAT_SCENARIOS.items() if "randomised" not in s.tags)
 """The scenarios of CatSwitch-v1..v4 (and of `CatSwitchEnv` by default): all but the domain-randomised one."""
 

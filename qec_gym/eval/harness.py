@@ -94,7 +94,9 @@ class EvalConfig:
         env_id: Registered env id.
         scenarios: ``"heldout"``, ``"train"``, scenario names or `Scenario` objects (any form
             `qec_gym.noise.scenarios.resolve_scenarios` accepts; evaluation may use held-out ones).
-            Objects need no registration; they travel to worker processes by pickling.
+            Objects need no registration; they travel to worker processes by pickling. The keyword
+            ``"confirmation"`` (alone or in a list) stands for the env's second held-out set
+            (`qec_gym.noise.scenarios.confirmation_for_env`; ValueError for an env without one).
         seeds: Episode seeds (each scenario x seed is one paired episode).
         env_kwargs: Extra ``gymnasium.make`` arguments (e.g. ``backend="circuit"``).
         trace_seeds: Seeds whose step-level traces are stored.
@@ -115,6 +117,14 @@ class EvalConfig:
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         if not isinstance(self.scenarios, str) and not hasattr(self.scenarios, "split"):
             object.__setattr__(self, "scenarios", tuple(self.scenarios))
+        items = (self.scenarios,) if isinstance(self.scenarios, str) else self.scenarios
+        if isinstance(items, tuple) and "confirmation" in items:
+            from qec_gym.noise.scenarios import confirmation_for_env
+
+            expanded = []
+            for item in items:
+                expanded += confirmation_for_env(self.env_id) if isinstance(item, str) and item == "confirmation" else [item]
+            object.__setattr__(self, "scenarios", tuple(expanded))
         if "scenarios" in self.env_kwargs:
             raise ValueError("give the scenarios as EvalConfig(scenarios=...), not inside env_kwargs.")
 
