@@ -53,6 +53,22 @@ def train_one(env_id: str, algo: str, seed: int, timesteps: int, run_dir: str, e
     return str(run)
 
 
+def per_scenario_rows(df, groups: dict, reference: str) -> list[str]:
+    """Markdown rows: per scenario, each group's seed-averaged paired difference to ``reference``
+    (min..max over its members), then the mean switches per episode of each group and of ``reference``."""
+    rows = []
+    for scenario, d in df.groupby("scenario", sort=True):
+        ret = d.pivot_table(index="seed", columns="policy", values="return")
+        cells = []
+        for members in groups.values():
+            diffs = [float((ret[m] - ret[reference]).mean()) for m in members]
+            cells.append(f"{sum(diffs) / len(diffs):+.2f} ({min(diffs):+.2f}..{max(diffs):+.2f})")
+        sw = d.groupby("policy").switches.mean()
+        counts = [f"{sum(sw[m] for m in ms) / len(ms):.1f}" for ms in groups.values()] + [f"{sw[reference]:.1f}"]
+        rows.append(f"| {scenario.split('@')[0]} | " + " | ".join(cells) + f" | {', '.join(counts)} |")
+    return rows
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", required=True)
@@ -74,6 +90,9 @@ def main(argv=None) -> None:
     ap.add_argument("--scenarios", choices=["heldout", "confirmation"], default="heldout",
                     help="the evaluation set: the env's held-out scenarios, or its confirmation scenarios (a second, "
                          "fresh held-out set fixed in session 9: qec_gym.noise.scenarios.confirmation_for_env)")
+    ap.add_argument("--compare-to", nargs="+", default=["tree", "best_fixed"], metavar="GROUP",
+                    help="groups the learned policies' probability of improvement and paired differences are taken "
+                         "against (default: tree best_fixed; e.g. add periodic_recal cusum_recal drift_recal)")
     ap.add_argument("--baselines", nargs="+", default=list(BASELINES),
                     help="baseline names evaluated beside the agent and the tree (e.g. add periodic_recal cusum_recal)")
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -81,6 +100,9 @@ def main(argv=None) -> None:
     missing = {"best_fixed", "clairvoyant"} - set(args.baselines)
     if missing:
         ap.error(f"--baselines must include {sorted(missing)}: the normalised return is 0 at best_fixed and 1 at clairvoyant.")
+    unknown = [g for g in args.compare_to if g != "tree" and g not in args.baselines]
+    if unknown:
+        ap.error(f"--compare-to {unknown}: not evaluated; compare to 'tree' or to names given in --baselines.")
     if len(args.train_seeds) < 5:
         print(f"note: {len(args.train_seeds)} training seeds; RL claims in this project need at least 5.")
 
@@ -131,7 +153,7 @@ def main(argv=None) -> None:
     groups = {args.algo: members, **({f"{args.algo}+fallback": fallback} if fallback else {}), "tree": ["tree"],
               **{b: [b] for b in args.baselines}}
     try:
-        table = aggregate_table(df, groups, low="best_fixed", high="clairvoyant", compare_to=["tree", "best_fixed"],
+        table = aggregate_table(df, groups, low="best_fixed", high="clairvoyant", compare_to=list(args.compare_to),
                                 reps=args.reps)
     except ValueError as e:  # e.g. episodes so short that switching cannot beat best fixed: no normalised return
         raise SystemExit(f"cannot aggregate: {e} The normalised return needs the clairvoyant plan to beat best fixed; "
@@ -146,18 +168,25 @@ def main(argv=None) -> None:
              "`qec_gym.eval.aggregate`. Normalised return: 0 = best fixed on each scenario, 1 = its mean gap to clairvoyant. "
              "P(> g): per scenario, the probability that a training seed's mean return beats g's (Agarwal et al. 2021), "
              "averaged over scenarios; its interval resamples the shared episodes jointly (paired).", "",
-             "| group | runs | IQM normalised return | mean return | P(> tree) | P(> best fixed) |",
-             "|---|---|---|---|---|---|"]
+             "| group | runs | IQM normalised return | mean return | " + " | ".join(f"P(> {g})" for g in args.compare_to)
+             + " |", "|---|---|---|---|" + "---|" * len(args.compare_to)]
     for _, r in table.iterrows():
         poi = [fmt(r, f"poi_vs_{g}") if f"poi_vs_{g}" in r and r.notna()[f"poi_vs_{g}"] else "-"
-               for g in ("tree", "best_fixed")]
-        lines.append(f"| `{r.group}` | {r.runs} | {fmt(r, 'iqm')} | {fmt1(r, 'mean_return')} | {poi[0]} | {poi[1]} |")
-    lines += ["", "Per training seed (paired over the same held-out episodes, 95% t intervals):", "",
-              "| run | vs tree | vs best fixed | regret to clairvoyant | switches / episode |", "|---|---|---|---|---|"]
+               for g in args.compare_to]
+        lines.append(f"| `{r.group}` | {r.runs} | {fmt(r, 'iqm')} | {fmt1(r, 'mean_return')} | " + " | ".join(poi) + " |")
+    lines += ["", f"Per training seed (paired over the same {args.scenarios} episodes, 95% t intervals):", "",
+              "| run | " + " | ".join(f"vs {g}" for g in args.compare_to) + " | regret to clairvoyant | switches / episode |",
+              "|---|" + "---|" * len(args.compare_to) + "---|---|"]
     switches = df.groupby("policy").switches.mean()
     for m in members + fallback:
-        lines.append(f"| `{m}` | {paired_difference(df, m, 'tree')} | {paired_difference(df, m, 'best_fixed')} | "
-                     f"{paired_difference(df, 'clairvoyant', m)} | {switches[m]:.1f} |")
+        lines.append(f"| `{m}` | " + " | ".join(str(paired_difference(df, m, g)) for g in args.compare_to)
+                     + f" | {paired_difference(df, 'clairvoyant', m)} | {switches[m]:.1f} |")
+    learned = {args.algo: members, **({f"{args.algo}+fallback": fallback} if fallback else {})}
+    lines += ["", f"Per scenario, mean return minus `{args.compare_to[0]}`'s, averaged over training seeds (range over "
+              "seeds); switches / episode:", "", "| scenario | " + " | ".join(f"`{g}`" for g in learned)
+              + f" | switches: {', '.join(f'`{g}`' for g in [*learned, args.compare_to[0]])} |",
+              "|---|" + "---|" * len(learned) + "---|"]
+    lines += per_scenario_rows(df, learned, args.compare_to[0])
     best_fixed_regret = paired_difference(df, "clairvoyant", "best_fixed").mean
     iqm_regret = {g: float(trim_mean([paired_difference(df, "clairvoyant", m).mean for m in ms], 0.25))
                   for g, ms in ((args.algo, members), (f"{args.algo}+fallback", fallback)) if ms}  # rliable's IQM

@@ -380,7 +380,9 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
                         "run:<folder>, fallback:<folder>,<baseline> (the run inside the support of its training "
                         "rollouts, the baseline outside: qec_gym.training.fallback) (optionally name=spec)")
     p.add_argument("--scenarios", type=_text, nargs="+", default=None,
-                   help="'heldout', 'train' or scenario names (default: 'heldout'; with --trace: none besides the trace's)")
+                   help="'heldout', 'train', 'confirmation' (the env's second, fresh held-out set: "
+                        "qec_gym.noise.scenarios.confirmation_for_env) or scenario names (default: 'heldout'; with "
+                        "--trace: none besides the trace's)")
     p.add_argument("--seeds", type=_COUNT, default=5, help="episodes per scenario (seeds 0..N-1)")
     p.add_argument("--backend", choices=["table", "circuit"], help="override the env's backend")
     p.add_argument("--workers", type=_WORKERS, default=1)

@@ -95,7 +95,7 @@ from qec_gym.envs.table import NoiseAxis, TableConfig, WindowTable, build_table
 from qec_gym.envs.vector_env import QECSwitchVectorEnv, vector_entry_point
 from qec_gym.noise.params import NoiseParams
 from qec_gym.noise.physical import HardwareParams
-from qec_gym.noise.scenarios import CONFIRMATION_SCENARIOS, SCENARIOS
+from qec_gym.noise.scenarios import CONFIRMATION_SCENARIOS, READOUT_CONFIRMATION_SCENARIOS, SCENARIOS
 
 SURFACE_MENU = tuple(
     MenuEntry("rotated_surface", d, dec) for d in (3, 5, 7, 9, 11) for dec in ("pymatching", "pymatching-correlated")
@@ -411,15 +411,20 @@ _POOLS = {
     make_cat_switch: CAT_POOL, make_cat_switch_v2: CAT_POOL, make_cat_switch_v3: CAT_POOL, make_cat_switch_v4: CAT_POOL,
     make_cat_switch_v5: CAT_V5_POOL,
 }
-# The second held-out set (`qec_gym.noise.scenarios.confirmation_for_env`): the surface-code switching
-# envs and the cat envs; none for the photonic and readout envs (their axes are p_loss and p_meas).
+# The second held-out set (`qec_gym.noise.scenarios.confirmation_for_env`) of each family of envs;
+# none for the photonic envs yet.
 _SURFACE_SWITCH = (make_surface_switch, make_surface_switch_raw, make_surface_switch_v2, make_surface_switch_v3)
+_CALIBRATION = (make_decoder_calibration, make_decoder_calibration_v2, make_decoder_calibration_v3,
+                make_decoder_calibration_v4)
 for _factory in _FACTORIES:
     _factory.scenario_pool = _POOLS[_factory]
     _cat = set(_POOLS[_factory]) <= set(CatSwitchEnv.scenario_registry)
     _factory.scenario_registry = CatSwitchEnv.scenario_registry if _cat else SCENARIOS
-    _factory.confirmation_scenarios = (tuple(CAT_CONFIRMATION_SCENARIOS.values()) if _cat else
-                                       tuple(CONFIRMATION_SCENARIOS.values()) if _factory in _SURFACE_SWITCH else ())
+    _factory.confirmation_scenarios = (
+        tuple(CAT_CONFIRMATION_SCENARIOS.values()) if _cat else
+        tuple(CONFIRMATION_SCENARIOS.values()) if _factory in _SURFACE_SWITCH else
+        tuple(READOUT_CONFIRMATION_SCENARIOS.values()) if _factory in _CALIBRATION else ()
+    )
 
 for _id, _factory in zip(ENV_IDS, _FACTORIES):
     if _id not in gym.registry:  # re-importing (e.g. importlib.reload) must not re-register

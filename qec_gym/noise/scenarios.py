@@ -70,6 +70,7 @@ from qec_gym.noise.physical import HardwareParams
 __all__ = [
     "CONFIRMATION_SCENARIOS",
     "HELDOUT_SCENARIOS",
+    "READOUT_CONFIRMATION_SCENARIOS",
     "SCENARIOS",
     "TRAINING_SCENARIOS",
     "Scenario",
@@ -769,6 +770,67 @@ CONFIRMATION_SCENARIOS: Mapping[str, Scenario] = scenario_registry(
 )
 """The surface confirmation scenarios (SurfaceSwitch-v1/-v2/-v3, SurfaceSwitchRaw-v1), by name."""
 
+READOUT_CONFIRMATION_SCENARIOS: Mapping[str, Scenario] = scenario_registry(
+    Scenario(
+        "readout_confirm_step_up",
+        "stim-uniform(1e-3) whose measurement error jumps for good from x2 to x12 at a random step "
+        "(geometric wait, mean 200 steps; e.g. a TLS near the readout resonator) times an OU jitter "
+        "(log-std 0.1, correlation 50 steps, clipped x0.7..x1.4).",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={"p_meas": (RandomTelegraph(2.0, 12.0, p_up=1 / 200, p_down=0.0, start="low")
+                           * clipped_ou(*_JITTER)).clip(1.0, 30.0)},
+        split="heldout",
+        tags=("surface", "readout", "confirmation"),
+    ),
+    Scenario(
+        "readout_confirm_recovery",
+        "stim-uniform(1e-3) whose measurement error recovers from x20 to x2 between steps 50 and 250 "
+        "(an amplifier settling after a power cycle) times an OU jitter (log-std 0.1, clipped x0.7..x1.4).",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={"p_meas": (Ramp(20.0, 2.0, duration=200, begin=50) * clipped_ou(*_JITTER)).clip(1.0, 30.0)},
+        split="heldout",
+        tags=("surface", "readout", "confirmation"),
+    ),
+    Scenario(
+        "readout_confirm_ramp_up",
+        "stim-uniform(1e-3) whose measurement error degrades from x1 to x15 over the whole episode "
+        "(amplifier or resonator drift) times an OU jitter (log-std 0.1, clipped x0.7..x1.4).",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={"p_meas": (Ramp(1.0, 15.0, duration=500) * clipped_ou(*_JITTER)).clip(1.0, 30.0)},
+        split="heldout",
+        tags=("surface", "readout", "confirmation"),
+    ),
+    Scenario(
+        "readout_confirm_fast_sinusoid",
+        "stim-uniform(1e-3) whose measurement error cycles fast around x5 (+-60%, period 60 steps, "
+        "random phase) times an OU jitter (log-std 0.05, clipped x0.8..x1.25).",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={"p_meas": (5.0 * Sinusoid(0.6, 60, random_phase=True) * clipped_ou(0.05, 50, 0.8, 1.25)).clip(1.0, 30.0)},
+        split="heldout",
+        tags=("surface", "readout", "confirmation"),
+    ),
+    Scenario(
+        "readout_confirm_dense_bursts",
+        "stim-uniform(1e-3) whose measurement error sits at x2 under dense bursts (0.06 per step, "
+        "exponential heights of mean +x3, decay 3 steps); clipped x1..x30.",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={"p_meas": (2.0 + Bursts(0.06, 3.0, decay=3.0, baseline=0.0, random_height=True)).clip(1.0, 30.0)},
+        split="heldout",
+        tags=("surface", "readout", "confirmation"),
+    ),
+    Scenario(
+        "readout_confirm_wide_slow_ou",
+        "stim-uniform(1e-3) whose measurement error wanders slowly and widely (OU in log space around "
+        "x4, log-std 1.2, correlation 250 steps; training's: 0.9, 60 steps), clipped x1..x30.",
+        baseline=NoiseParams.uniform(1e-3),
+        drifts={"p_meas": OrnsteinUhlenbeck.from_stationary(1.2, 250, median=4.0).clip(1.0, 30.0)},
+        split="heldout",
+        tags=("surface", "readout", "confirmation"),
+    ),
+    split="heldout",
+)
+"""The readout confirmation scenarios (DecoderCalibration-v1..-v4: drift of p_meas alone), by name."""
+
 
 def list_scenarios(split: Literal["train", "heldout"] | None = None) -> list[str]:
     """Names of the registered scenarios.
@@ -979,8 +1041,9 @@ def pool_for_env(env_id: str) -> tuple[str, ...] | None:
 def confirmation_for_env(env_id: str) -> tuple[Any, ...]:
     """The confirmation scenarios of a registered env id: its second, fresh held-out set.
 
-    `CONFIRMATION_SCENARIOS` for the surface-code switching envs, ``CAT_CONFIRMATION_SCENARIOS``
-    (`qec_gym.envs.cat_env`) for the cat envs. They are held out (``split="heldout"``): training,
+    `CONFIRMATION_SCENARIOS` for the surface-code switching envs, `READOUT_CONFIRMATION_SCENARIOS`
+    for the DecoderCalibration envs, ``CAT_CONFIRMATION_SCENARIOS`` (`qec_gym.envs.cat_env`) for
+    the cat envs. They are held out (``split="heldout"``): training,
     tuning and fitting refuse them, and the harness records their use in a run's ``splits.json``.
     Pass them as ``scenarios=`` to ``gymnasium.make`` or `qec_gym.eval.EvalConfig` (which also
     accepts the keyword ``"confirmation"``).

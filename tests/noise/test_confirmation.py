@@ -13,6 +13,7 @@ from qec_gym.noise.drift import Ramp, RandomTelegraph
 from qec_gym.noise.scenarios import (
     CONFIRMATION_SCENARIOS,
     HELDOUT_SCENARIOS,
+    READOUT_CONFIRMATION_SCENARIOS,
     SCENARIOS,
     TRAINING_SCENARIOS,
     confirmation_for_env,
@@ -22,6 +23,7 @@ from qec_gym.training.splits import heldout_names
 
 SURFACE = tuple(CONFIRMATION_SCENARIOS.values())
 CAT = tuple(CAT_CONFIRMATION_SCENARIOS.values())
+READOUT = tuple(READOUT_CONFIRMATION_SCENARIOS.values())
 
 
 def _processes(drift):
@@ -29,10 +31,11 @@ def _processes(drift):
 
 
 def test_held_out_and_apart_from_both_registries():
-    assert len(SURFACE) == len(CAT) == 6
-    for s in SURFACE + CAT:
+    assert len(SURFACE) == len(CAT) == len(READOUT) == 6
+    for s in SURFACE + CAT + READOUT:
         assert s.split == "heldout" and s.is_heldout and "confirmation" in s.tags
-    assert not set(CONFIRMATION_SCENARIOS) & set(SCENARIOS)
+    assert not (set(CONFIRMATION_SCENARIOS) | set(READOUT_CONFIRMATION_SCENARIOS)) & set(SCENARIOS)
+    assert not set(CONFIRMATION_SCENARIOS) & set(READOUT_CONFIRMATION_SCENARIOS)
     assert not set(CAT_CONFIRMATION_SCENARIOS) & set(CAT_SCENARIOS)
     # "heldout" keeps meaning the first set, so earlier release commands reproduce
     env = gym.make("qec_gym/SurfaceSwitch-v1", scenarios="heldout", max_steps=3).unwrapped
@@ -42,7 +45,7 @@ def test_held_out_and_apart_from_both_registries():
 def test_no_confirmation_drift_appears_in_training_or_the_first_heldout_set():
     surface_train = {q for s in TRAINING_SCENARIOS.values() for _, p in s.drifts.drifts for q in p.walk()}
     surface_first = {p for s in HELDOUT_SCENARIOS.values() for _, p in s.drifts.drifts}
-    for s in SURFACE:
+    for s in SURFACE + READOUT:
         mine = {p for _, p in s.drifts.drifts}
         assert not mine & surface_train and not mine & surface_first, s.name
     cat_train = {q for s in CAT_TRAINING_SCENARIOS.values() for q in _processes(s.drift)}
@@ -59,6 +62,14 @@ def test_surface_confirmation_stays_on_the_table_and_below_threshold():
         assert axis_low * 1e-3 <= p.min() and p.max() <= 9.0001e-3, s.name
         assert p.max() / p.min() > 1.5, s.name  # it drifts
         assert axis_high * 1e-3 > p.max()
+
+
+def test_readout_confirmation_drifts_only_the_measurement_error_inside_the_axis():
+    for s in READOUT:
+        assert [k for k, _ in s.drifts.drifts] == ["p_meas"], s.name
+        m = np.concatenate([s.multipliers(np.random.default_rng(k))["p_meas"] for k in range(20)])
+        assert 1.0 <= m.min() and m.max() <= 30.0, s.name  # CALIBRATION_AXIS: x1..x30
+        assert m.max() / m.min() > 1.5, s.name
 
 
 def test_cat_confirmation_stays_on_the_table():
@@ -91,8 +102,9 @@ def test_training_refuses_them_and_the_harness_records_them_as_held_out():
 def test_confirmation_for_env_and_the_eval_keyword():
     assert confirmation_for_env("qec_gym/SurfaceSwitch-v3") == SURFACE
     assert confirmation_for_env("qec_gym/CatSwitch-v5") == CAT
+    assert confirmation_for_env("qec_gym/DecoderCalibration-v3") == READOUT
     with pytest.raises(ValueError, match="has no confirmation scenarios.*SurfaceSwitch-v1"):
-        confirmation_for_env("qec_gym/DecoderCalibration-v3")
+        confirmation_for_env("qec_gym/PhotonicSwitch-v1")
     assert EvalConfig("qec_gym/SurfaceSwitch-v2", scenarios="confirmation").scenarios == SURFACE
     assert EvalConfig("qec_gym/CatSwitch-v4", scenarios=["cat_calm", "confirmation"]).scenarios == ("cat_calm", *CAT)
     with pytest.raises(ValueError, match="no confirmation scenarios"):
