@@ -3,6 +3,10 @@
 Two disjoint registries: `TRAINING_SCENARIOS` for training and tuning, and `HELDOUT_SCENARIOS`
 for evaluation only. Held-out scenarios use drift parameters and combinations that no training
 scenario has (faster OU, telegraph plus bursts, a ramp, field-wise mixes, photonic loss switching).
+A second held-out set per family of envs, the confirmation scenarios (`CONFIRMATION_SCENARIOS`,
+`READOUT_CONFIRMATION_SCENARIOS`; `confirmation_for_env`), was fixed in session 9 before any
+policy ran on it, for a test that results on the first set cannot have shaped; it is kept out of
+`SCENARIOS`, so ``"heldout"`` still means the first set.
 
 Two training scenarios are domain-randomised (Tobin et al. 2017): each episode draws a drift family
 and its parameters (`Mixture`, `RandomLevel`). ``randomised_surface_drift`` interpolates between the
