@@ -200,7 +200,7 @@ def policy_identity(spec: str, fitted: Any = None) -> str:
 
         run, baseline = split_spec(bare[len("fallback:"):])
         parts = [policy_identity("run:" + run), policy_identity(baseline),
-                 json.dumps(dataclasses.asdict(SupportConfig()), sort_keys=True)]
+                 json.dumps(SupportConfig().key(), sort_keys=True)]
         return f"fallback:{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:16]}"
     if bare.startswith("run:"):
         run = Path(bare[4:])

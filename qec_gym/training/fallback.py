@@ -63,10 +63,17 @@ class SupportConfig:
         seed: Reset seed of the first rollout episode (episode ``i`` uses ``seed + i``); kept apart
             from training (0..), periodic validation (10,000+), validation scoring (20,000+) and the
             harness's held-out seeds (0..).
-        calibration_frac: Fraction of the rollout observations held back to set the threshold. The
-            split is by step, not by episode, so a calibration step usually has its episode's
-            neighbouring steps in the reference set: fresh episodes fall outside more often than
-            ``alpha`` (measured: 3-22% of validation steps at alpha = 0.05, docs/results.md).
+        calibration_frac: Fraction of the rollout observations (``split="step"``) or episodes
+            (``split="episode"``) held back to set the threshold.
+        split: How the calibration set is drawn. ``"step"`` (the default, and what every released
+            number used): single steps, so a calibration step usually has its episode's
+            neighbouring steps in the reference set and scores low; fresh episodes then fall outside
+            more often than ``alpha`` (measured: 3-22% of validation steps at alpha = 0.05,
+            docs/results.md). ``"episode"``: whole episodes, so calibration scores come from
+            episodes the reference never saw, as a fresh episode's do; the threshold is then a split
+            conformal quantile over exchangeable episodes (Vovk et al. 2005; Angelopoulos & Bates
+            2021), and ``alpha`` is the expected share of a fresh in-distribution episode's steps
+            deferred.
 
     Raises:
         ValueError: a value out of range (the message names it and its valid range).
@@ -77,6 +84,7 @@ class SupportConfig:
     episodes: int = 20
     seed: int = 30_000
     calibration_frac: float = 0.2
+    split: str = "step"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.k, int) and self.k >= 1):
@@ -87,6 +95,16 @@ class SupportConfig:
             raise ValueError(f"SupportConfig.episodes must be an integer >= 1, got {self.episodes!r}.")
         if not 0.0 < self.calibration_frac < 1.0:
             raise ValueError(f"SupportConfig.calibration_frac must be in (0, 1), got {self.calibration_frac!r}.")
+        if self.split not in ("step", "episode"):
+            raise ValueError(f"SupportConfig.split must be 'step' or 'episode', got {self.split!r}.")
+
+    def key(self) -> dict:
+        """The settings as a plain dict, without ``split`` at its default: the names of support files
+        and the identities of fallback policies fitted before the option existed stay the same."""
+        out = dataclasses.asdict(self)
+        if out["split"] == "step":
+            del out["split"]
+        return out
 
 
 class ObservationSupport:
@@ -111,24 +129,39 @@ class ObservationSupport:
         self._nn = NearestNeighbors(n_neighbors=config.k).fit(self.reference)
 
     @classmethod
-    def fit(cls, observations: np.ndarray, config: SupportConfig, rng: np.random.Generator) -> ObservationSupport:
+    def fit(cls, observations: np.ndarray, config: SupportConfig, rng: np.random.Generator, *,
+            episodes: np.ndarray | None = None) -> ObservationSupport:
         """Fit on raw observations (n, d): standardise, split reference / calibration, set the threshold.
+
+        Args:
+            observations: (n, d) raw observations.
+            config: The settings; ``config.split`` says whether steps or whole episodes are held back.
+            rng: Draws the calibration set.
+            episodes: (n,) episode index of each observation; needed for ``split="episode"``.
 
         Raises:
             ValueError: ``observations`` is not 2-D, holds non-finite values, or is too small for
-                ``k`` neighbours after the calibration split.
+                ``k`` neighbours after the calibration split; ``split="episode"`` without
+                ``episodes`` (or with fewer than 2 episodes, or a length other than n).
         """
         x = np.asarray(observations, dtype=np.float64)
         if x.ndim != 2:
             raise ValueError(f"observations must be a 2-D (n, d) array, got shape {x.shape}.")
         if not np.isfinite(x).all():
             raise ValueError("observations hold NaN or infinite values; the support needs finite features.")
-        n_cal = int(round(config.calibration_frac * len(x)))
+        if config.split == "episode":
+            cal_mask = _calibration_episodes(episodes, len(x), config, rng)
+            n_cal = int(cal_mask.sum())
+        else:
+            n_cal = int(round(config.calibration_frac * len(x)))
         if len(x) - n_cal < config.k + 1 or n_cal < 1:
             raise ValueError(f"{len(x)} observations are too few for k={config.k} neighbours and a calibration "
                              f"split of {config.calibration_frac}; roll out more episodes (SupportConfig.episodes).")
-        order = rng.permutation(len(x))
-        ref, cal = x[order[n_cal:]], x[order[:n_cal]]
+        if config.split == "episode":
+            ref, cal = x[~cal_mask], x[cal_mask]
+        else:
+            order = rng.permutation(len(x))
+            ref, cal = x[order[n_cal:]], x[order[:n_cal]]
         mean = ref.mean(axis=0)
         # A floor keeps constant features (e.g. a code never run) from dividing by zero; any
         # departure from a constant then counts as far, which is what "unsupported" means.
@@ -159,7 +192,7 @@ class ObservationSupport:
         model files the rollouts came from; no pickle)."""
         np.savez_compressed(path, reference=self.reference, mean=self.mean, scale=self.scale,
                             threshold=np.float64(self.threshold),
-                            config=np.array(json.dumps(dataclasses.asdict(self.config))),
+                            config=np.array(json.dumps(self.config.key())),
                             fitted_to=np.array(fitted_to))
 
     @staticmethod
@@ -193,11 +226,13 @@ class ObservationSupport:
                              "qec_gym.training.fallback.fit_support.") from None
 
 
-def rollout_observations(run_dir: str | Path, config: SupportConfig) -> np.ndarray:
+def rollout_observations(run_dir: str | Path, config: SupportConfig, *, with_episodes: bool = False):
     """Raw observations (n, d) of a run's deterministic policy on its training scenarios.
 
     Episode ``i`` plays scenario ``i mod (number of training scenarios)`` with reset seed
     ``config.seed + i``, in the env and env keyword arguments the run was trained with.
+    ``with_episodes=True`` returns ``(observations, episodes)``, ``episodes`` the (n,) int64 index
+    ``i`` of each observation's episode.
 
     Raises:
         ValueError: the run folder is not a finished run, its env has Dict observations, or its
@@ -220,17 +255,35 @@ def rollout_observations(run_dir: str | Path, config: SupportConfig) -> np.ndarr
         raise ValueError(f"{run}: the support fallback needs a Box observation; this env's is a Dict.")
     names = list(env.unwrapped.scenario_names)
     policy = _memoryless(load_run(run, env=env), run)
-    rows = []
+    rows, index = [], []
     for i in range(config.episodes):
         obs, _ = env.reset(seed=config.seed + i, options={"scenario": names[i % len(names)]})
         done = False
         while not done:
             rows.append(np.asarray(obs, dtype=np.float64))
+            index.append(i)
             action, _ = policy.predict(obs, deterministic=True)
             obs, _, term, trunc, _ = env.step(int(np.asarray(action).reshape(-1)[0]))
             done = term or trunc
     env.close()
-    return np.stack(rows)
+    return (np.stack(rows), np.asarray(index, dtype=np.int64)) if with_episodes else np.stack(rows)
+
+
+def _calibration_episodes(episodes, n: int, config: SupportConfig, rng: np.random.Generator) -> np.ndarray:
+    """Boolean (n,) mask of the observations of ``round(calibration_frac * episodes)`` (at least one,
+    at most all but one) episodes drawn without replacement."""
+    if episodes is None:
+        raise ValueError("SupportConfig(split='episode') needs each observation's episode: pass episodes=... "
+                         "(rollout_observations(..., with_episodes=True) returns them).")
+    episodes = np.asarray(episodes).reshape(-1)
+    if len(episodes) != n:
+        raise ValueError(f"episodes has {len(episodes)} entries for {n} observations; give one per observation.")
+    ids = np.unique(episodes)
+    if len(ids) < 2:
+        raise ValueError(f"split='episode' needs at least 2 episodes, got {len(ids)}; roll out more "
+                         "(SupportConfig.episodes).")
+    n_cal = min(max(1, int(round(config.calibration_frac * len(ids)))), len(ids) - 1)
+    return np.isin(episodes, rng.permutation(ids)[:n_cal])
 
 
 def _memoryless(policy, run):
@@ -245,7 +298,7 @@ def _memoryless(policy, run):
 def support_path(run_dir: str | Path, config: SupportConfig = SupportConfig()) -> Path:
     """Where `fit_support` keeps the support of ``run_dir`` for ``config``: one file per setting
     (``support-<digest of the config>.npz``), so supports fitted with other settings are kept."""
-    text = json.dumps(dataclasses.asdict(config), sort_keys=True)
+    text = json.dumps(config.key(), sort_keys=True)
     return Path(run_dir) / f"support-{hashlib.sha256(text.encode()).hexdigest()[:12]}.npz"
 
 
@@ -287,8 +340,8 @@ def fit_support(run_dir: str | Path, config: SupportConfig = SupportConfig()) ->
             return ObservationSupport.load(path)
         if path.exists():
             log.warning("%s was fitted to another model of %s (changed since); refitting", path.name, run_dir)
-        obs = rollout_observations(run_dir, config)
-        support = ObservationSupport.fit(obs, config, np.random.default_rng(config.seed))
+        obs, episodes = rollout_observations(run_dir, config, with_episodes=True)
+        support = ObservationSupport.fit(obs, config, np.random.default_rng(config.seed), episodes=episodes)
         tmp = path.with_name(path.stem + ".partial.npz")
         support.save(tmp, fitted_to=digest)
         tmp.replace(path)  # atomic: a kill mid-write leaves no half file under the real name

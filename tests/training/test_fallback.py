@@ -54,10 +54,55 @@ def test_far_states_fall_back_and_the_support_round_trips_through_its_file(tmp_p
 @pytest.mark.parametrize("kwargs, message", [
     ({"k": 0}, "k must be an integer >= 1"), ({"alpha": 0.0}, r"alpha must be in \(0, 1\)"),
     ({"alpha": 1.5}, r"alpha must be in \(0, 1\)"), ({"episodes": 0}, "episodes must be an integer >= 1"),
-    ({"calibration_frac": 1.0}, r"calibration_frac must be in \(0, 1\)")])
+    ({"calibration_frac": 1.0}, r"calibration_frac must be in \(0, 1\)"),
+    ({"split": "episodes"}, "split must be 'step' or 'episode'")])
 def test_support_config_refuses_out_of_range_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SupportConfig(**kwargs)
+
+
+def _clustered_episodes(rng, n_episodes, steps=20):
+    """Episodes whose steps sit close together (as consecutive env states do): centre ~ N(0, I) per
+    episode, steps centre + 0.05 N(0, I)."""
+    centres = rng.normal(size=(n_episodes, 1, 2))
+    x = (centres + 0.05 * rng.normal(size=(n_episodes, steps, 2))).reshape(-1, 2)
+    return x, np.repeat(np.arange(n_episodes), steps)
+
+
+def test_an_episode_split_calibrates_alpha_on_fresh_episodes_and_a_step_split_does_not():
+    """With correlated steps a step split's calibration points have their own episode in the
+    reference, so the threshold is far too tight; holding out whole episodes makes the calibration
+    scores exchangeable with a fresh episode's, and ~alpha of fresh steps fall outside (500 training
+    episodes, 100 held back: the rate's spread is ~sqrt(0.1 * 0.9 / 100) = 0.03)."""
+    rng = np.random.default_rng(1)
+    x, episodes = _clustered_episodes(rng, 500)
+    fresh, _ = _clustered_episodes(rng, 400)
+    by_step = ObservationSupport.fit(x, SupportConfig(alpha=0.1), np.random.default_rng(0))
+    by_episode = ObservationSupport.fit(x, SupportConfig(alpha=0.1, split="episode"), np.random.default_rng(0),
+                                        episodes=episodes)
+    assert 1.0 - by_step.contains(fresh).mean() > 0.25  # measured 0.32-0.37 over four data seeds
+    assert abs((1.0 - by_episode.contains(fresh).mean()) - 0.1) < 0.06
+    # whole episodes are held back: 100 of 500, so the reference keeps 400 x 20 steps
+    assert len(by_episode.reference) == 400 * 20
+
+
+def test_the_split_option_keeps_the_released_support_files_and_identities():
+    """`key` leaves ``split`` out at its default, so supports fitted before the option existed keep
+    their file name (the released runs' ``support-a189c611edf5.npz``)."""
+    assert "split" not in SupportConfig().key() and SupportConfig(split="episode").key()["split"] == "episode"
+    assert support_path("r").name == "support-a189c611edf5.npz"
+    assert support_path("r", SupportConfig(split="episode")).name != support_path("r").name
+
+
+def test_an_episode_split_needs_the_episodes():
+    x, episodes = _clustered_episodes(np.random.default_rng(0), 10)
+    cfg = SupportConfig(k=3, split="episode")
+    with pytest.raises(ValueError, match=r"needs each observation's episode: pass episodes=\.\.\."):
+        ObservationSupport.fit(x, cfg, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="episodes has 5 entries for 200 observations"):
+        ObservationSupport.fit(x, cfg, np.random.default_rng(0), episodes=episodes[:5])
+    with pytest.raises(ValueError, match="at least 2 episodes, got 1"):
+        ObservationSupport.fit(x, cfg, np.random.default_rng(0), episodes=np.zeros(len(x), dtype=int))
 
 
 def test_bad_observations_and_files_are_refused_with_the_fix(tmp_path):
@@ -144,6 +189,12 @@ def test_the_support_is_fitted_on_training_rollouts_once_and_reused(tiny_run):
     other = fit_support(tiny_run, SupportConfig(episodes=3, k=6))  # other settings: their own file
     assert other.config.k == 6 and support_path(tiny_run, other.config) != path
     assert path.stat().st_mtime_ns == mtime  # the first setting's support is kept
+    # an episode split holds back round(0.2 x 5) = 1 whole episode of 30 steps
+    obs, episodes = rollout_observations(tiny_run, SupportConfig(episodes=5, k=5), with_episodes=True)
+    assert obs.shape == (150, 24) and episodes.tolist() == [i for i in range(5) for _ in range(30)]
+    by_episode = fit_support(tiny_run, SupportConfig(episodes=5, k=5, split="episode"))
+    assert by_episode.reference.shape == (120, 24) and by_episode.config.split == "episode"
+    assert ObservationSupport.load(support_path(tiny_run, by_episode.config)).config.split == "episode"
 
 
 def test_a_support_is_refitted_when_the_model_changes(tiny_run, tmp_path):
