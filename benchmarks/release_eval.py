@@ -70,18 +70,21 @@ def per_scenario_rows(df, groups: dict, reference: str) -> list[str]:
 
 
 def main(argv=None) -> None:
+    # bounded types: a 0 would otherwise read as "not given" (--timesteps 0 trained the packaged 600k steps)
+    from qec_gym.cli import _COUNT, _SEED, _STEPS, _WORKERS
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", required=True)
     ap.add_argument("--algo", default="ppo")
-    ap.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--timesteps", type=int, default=None, help="default: the packaged hyperparameters' n_timesteps")
-    ap.add_argument("--episodes", type=int, default=5, help="held-out episode seeds per scenario")
-    ap.add_argument("--tree-episodes", type=int, default=30)
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--train-seeds", type=_SEED, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--timesteps", type=_STEPS, default=None, help="default: the packaged hyperparameters' n_timesteps")
+    ap.add_argument("--episodes", type=_COUNT, default=5, help="held-out episode seeds per scenario")
+    ap.add_argument("--tree-episodes", type=_COUNT, default=30)
+    ap.add_argument("--jobs", type=_WORKERS, default=2)
     ap.add_argument("--vec-env", choices=["dummy", "subproc", "native"], default="dummy",
                     help="training vector env (native: the batched table env, ~2x faster PPO)")
-    ap.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
-    ap.add_argument("--max-steps", type=int, default=None, help="episode length override (smoke runs only)")
+    ap.add_argument("--reps", type=_COUNT, default=2000, help="bootstrap replicates")
+    ap.add_argument("--max-steps", type=_COUNT, default=None, help="episode length override (smoke runs only)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--fallback", action="store_true",
                     help="also evaluate each seed with the support fallback to the tree (group '<algo>+fallback': "
@@ -103,6 +106,8 @@ def main(argv=None) -> None:
     unknown = [g for g in args.compare_to if g != "tree" and g not in args.baselines]
     if unknown:
         ap.error(f"--compare-to {unknown}: not evaluated; compare to 'tree' or to names given in --baselines.")
+    if len(set(args.compare_to)) != len(args.compare_to):
+        ap.error(f"--compare-to {args.compare_to}: a group is named twice; name each once.")
     if len(args.train_seeds) < 5:
         print(f"note: {len(args.train_seeds)} training seeds; RL claims in this project need at least 5.")
 

@@ -96,7 +96,8 @@ class EvalConfig:
             `qec_gym.noise.scenarios.resolve_scenarios` accepts; evaluation may use held-out ones).
             Objects need no registration; they travel to worker processes by pickling. The keyword
             ``"confirmation"`` (alone or in a list) stands for the env's second held-out set
-            (`qec_gym.noise.scenarios.confirmation_for_env`; ValueError for an env without one).
+            (`qec_gym.noise.scenarios.confirmation_for_env`; ValueError for an env without one), and
+            a name of one of its confirmation scenarios for that scenario.
         seeds: Episode seeds (each scenario x seed is one paired episode).
         env_kwargs: Extra ``gymnasium.make`` arguments (e.g. ``backend="circuit"``).
         trace_seeds: Seeds whose step-level traces are stored.
@@ -118,12 +119,17 @@ class EvalConfig:
         if not isinstance(self.scenarios, str) and not hasattr(self.scenarios, "split"):
             object.__setattr__(self, "scenarios", tuple(self.scenarios))
         items = (self.scenarios,) if isinstance(self.scenarios, str) else self.scenarios
-        if isinstance(items, tuple) and "confirmation" in items:
-            from qec_gym.noise.scenarios import confirmation_for_env
+        from qec_gym.noise.scenarios import _confirmation_names, confirmation_for_env
 
+        if isinstance(items, tuple) and any(isinstance(i, str) and (i == "confirmation" or i in _confirmation_names())
+                                            for i in items):
+            # the keyword stands for the whole set, a confirmation name for its object (the envs'
+            # registries do not hold them, so a bare name would be unknown to the env)
+            own = {s.name: s for s in confirmation_for_env(self.env_id)}
             expanded = []
             for item in items:
-                expanded += confirmation_for_env(self.env_id) if isinstance(item, str) and item == "confirmation" else [item]
+                is_str = isinstance(item, str)
+                expanded += list(own.values()) if is_str and item == "confirmation" else [own.get(item, item) if is_str else item]
             object.__setattr__(self, "scenarios", tuple(expanded))
         if "scenarios" in self.env_kwargs:
             raise ValueError("give the scenarios as EvalConfig(scenarios=...), not inside env_kwargs.")

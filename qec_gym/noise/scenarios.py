@@ -943,6 +943,8 @@ def resolve_scenarios(
                 raise ValueError(f"there are no {item!r} scenarios here ({where}).")
             pairs = [(n, item) for n in found]
         elif isinstance(item, str):
+            if item not in registry and (item == "confirmation" or item in _confirmation_names()):
+                raise ValueError(_confirmation_refusal(item, allow_heldout, purpose))
             if item not in registry:
                 if pool is None:
                     raise ValueError(f"unknown scenario {item!r}; valid names: {list(registry)}.")
@@ -967,6 +969,26 @@ def resolve_scenarios(
             f"scenarios (e.g. scenarios='train': {train})."
         )
     return tuple(names)
+
+
+def _confirmation_names() -> frozenset[str]:
+    """Names of every family's confirmation scenarios (outside the registries, so unknown to them)."""
+    from qec_gym.envs.cat_env import CAT_CONFIRMATION_SCENARIOS  # cat_env imports this module
+
+    return frozenset(CONFIRMATION_SCENARIOS) | frozenset(READOUT_CONFIRMATION_SCENARIOS) | frozenset(
+        CAT_CONFIRMATION_SCENARIOS)
+
+
+def _confirmation_refusal(name: str, allow_heldout: bool, purpose: str) -> str:
+    """Why the confirmation keyword or name ``name`` cannot be resolved by name here, and the fix."""
+    what = ("the confirmation keyword" if name == "confirmation"
+            else f"{name!r} is a confirmation scenario (held out, outside the scenario registries), and")
+    if not allow_heldout:
+        return (f"{what} is for evaluation only, not for {purpose}: use training scenarios "
+                "(e.g. scenarios='train').")
+    return (f"{what} is not resolved by name here: evaluate with qec_gym.eval.EvalConfig(scenarios='confirmation') "
+            "(CLI: qec-gym eval --scenarios confirmation), which also takes the names of the env's own confirmation "
+            "scenarios, or pass the Scenario objects of qec_gym.noise.scenarios.confirmation_for_env(env_id).")
 
 
 def _env_creator(env_id: str):

@@ -116,3 +116,22 @@ def test_evaluation_on_the_confirmation_set_names_each_scenario_by_its_digest(tm
     df = evaluate(["fixed:0"], cfg, out_path=tmp_path / "r.csv")
     assert sorted(n.split("@")[0] for n in df.scenario) == sorted(CONFIRMATION_SCENARIOS)
     assert all("@" in n for n in df.scenario) and (df.steps == 3).all()
+
+
+def test_a_confirmation_name_evaluates_and_is_refused_for_training_with_a_clear_message():
+    # by name (CLI: qec-gym eval --scenarios readout_confirm_step_up), a confirmation scenario is its object
+    config = EvalConfig("qec_gym/DecoderCalibration-v3", scenarios=["readout_confirm_step_up", "heldout_readout_jumps"],
+                        seeds=(0,))
+    assert config.scenarios[0] is READOUT_CONFIRMATION_SCENARIOS["readout_confirm_step_up"]
+    assert config.scenarios[1] == "heldout_readout_jumps"
+    env = config.make_env()
+    assert env.unwrapped.scenario_names == ("readout_confirm_step_up", "heldout_readout_jumps")
+    env.close()
+    from qec_gym.training.config import check_training_scenarios
+
+    # names and the keyword are outside the registries: refused as held out, not as "unknown"
+    for spelling in ("confirm_step_up", ["calm", "confirmation"]):
+        with pytest.raises(ValueError, match="for evaluation only, not for training"):
+            check_training_scenarios("qec_gym/SurfaceSwitch-v2", spelling)
+    with pytest.raises(ValueError, match="is a confirmation scenario.*scenarios='confirmation'"):
+        gym.make("qec_gym/SurfaceSwitch-v2", scenarios=["confirm_step_up"], max_steps=3)
