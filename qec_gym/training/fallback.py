@@ -11,9 +11,11 @@ arXiv:2204.06507) on the env's raw observation: features are standardised by the
 mean and standard deviation; a state's score is the Euclidean distance to its ``k``-th nearest
 reference observation; the threshold is the ``1 - alpha`` quantile of the scores of a calibration
 split drawn from the same rollouts, so a fraction ``alpha`` of in-distribution states (in
-expectation) fall back to the baseline. Only measured observations enter (no true noise).
+expectation) fall back to the baseline: for fresh episodes only with the episode split
+(``SupportConfig.split``), since steps of one episode are correlated. Only measured observations
+enter (no true noise).
 
-* `SupportConfig`: ``k``, ``alpha``, rollout episodes and their reset seeds.
+* `SupportConfig`: ``k``, ``alpha``, rollout episodes and their reset seeds, the calibration split.
 * `ObservationSupport`: fitted on observations; ``scores``, ``contains``; saved as ``.npz``.
 * `fit_support`: roll out a run folder's policy on its training scenarios and fit the support
   (held-out scenarios are refused by `qec_gym.agents.rollout.make_env`).
