@@ -67,7 +67,8 @@ class SupportConfig:
             harness's held-out seeds (0..).
         calibration_frac: Fraction of the rollout observations (``split="step"``) or episodes
             (``split="episode"``) held back to set the threshold.
-        split: How the calibration set is drawn. ``"step"`` (the default, and what every released
+        split: How the calibration set is drawn (both keep the rollouts' balance over training
+            scenarios only in expectation for ``"step"``, exactly for ``"episode"``). ``"step"`` (the default, and what every released
             number used): single steps, so a calibration step usually has its episode's
             neighbouring steps in the reference set and scores low; fresh episodes then fall outside
             more often than ``alpha`` (measured: 3-22% of validation steps at alpha = 0.05,
@@ -75,7 +76,8 @@ class SupportConfig:
             episodes the reference never saw, as a fresh episode's do; the threshold is then a split
             conformal quantile over exchangeable episodes (Vovk et al. 2005; Angelopoulos & Bates
             2021), and ``alpha`` is the expected share of a fresh in-distribution episode's steps
-            deferred.
+            deferred. The episodes are drawn per training scenario (``calibration_frac`` of each
+            scenario's, at least one), so every scenario sets the threshold.
 
     Raises:
         ValueError: a value out of range (the message names it and its valid range).
@@ -132,7 +134,7 @@ class ObservationSupport:
 
     @classmethod
     def fit(cls, observations: np.ndarray, config: SupportConfig, rng: np.random.Generator, *,
-            episodes: np.ndarray | None = None) -> ObservationSupport:
+            episodes: np.ndarray | None = None, strata: np.ndarray | None = None) -> ObservationSupport:
         """Fit on raw observations (n, d): standardise, split reference / calibration, set the threshold.
 
         Args:
@@ -140,6 +142,9 @@ class ObservationSupport:
             config: The settings; ``config.split`` says whether steps or whole episodes are held back.
             rng: Draws the calibration set.
             episodes: (n,) episode index of each observation; needed for ``split="episode"``.
+            strata: (n,) label of each observation's stratum (its training scenario), constant within
+                an episode; ``split="episode"`` then draws the calibration episodes per stratum.
+                None: one stratum.
 
         Raises:
             ValueError: ``observations`` is not 2-D, holds non-finite values, or is too small for
@@ -152,7 +157,7 @@ class ObservationSupport:
         if not np.isfinite(x).all():
             raise ValueError("observations hold NaN or infinite values; the support needs finite features.")
         if config.split == "episode":
-            cal_mask = _calibration_episodes(episodes, len(x), config, rng)
+            cal_mask = _calibration_episodes(episodes, strata, len(x), config, rng)
             n_cal = int(cal_mask.sum())
         else:
             n_cal = int(round(config.calibration_frac * len(x)))
@@ -233,8 +238,8 @@ def rollout_observations(run_dir: str | Path, config: SupportConfig, *, with_epi
 
     Episode ``i`` plays scenario ``i mod (number of training scenarios)`` with reset seed
     ``config.seed + i``, in the env and env keyword arguments the run was trained with.
-    ``with_episodes=True`` returns ``(observations, episodes)``, ``episodes`` the (n,) int64 index
-    ``i`` of each observation's episode.
+    ``with_episodes=True`` returns ``(observations, episodes, scenarios)``: the (n,) int64 index
+    ``i`` of each observation's episode and of its scenario (``i mod`` the number of scenarios).
 
     Raises:
         ValueError: the run folder is not a finished run, its env has Dict observations, or its
@@ -268,12 +273,16 @@ def rollout_observations(run_dir: str | Path, config: SupportConfig, *, with_epi
             obs, _, term, trunc, _ = env.step(int(np.asarray(action).reshape(-1)[0]))
             done = term or trunc
     env.close()
-    return (np.stack(rows), np.asarray(index, dtype=np.int64)) if with_episodes else np.stack(rows)
+    if not with_episodes:
+        return np.stack(rows)
+    index = np.asarray(index, dtype=np.int64)
+    return np.stack(rows), index, index % len(names)
 
 
-def _calibration_episodes(episodes, n: int, config: SupportConfig, rng: np.random.Generator) -> np.ndarray:
-    """Boolean (n,) mask of the observations of ``round(calibration_frac * episodes)`` (at least one,
-    at most all but one) episodes drawn without replacement."""
+def _calibration_episodes(episodes, strata, n: int, config: SupportConfig, rng: np.random.Generator) -> np.ndarray:
+    """Boolean (n,) mask of the observations of the calibration episodes: per stratum,
+    ``round(calibration_frac * its episodes)`` (at least one, at most all but one) drawn without
+    replacement; a stratum of one episode stays in the reference."""
     if episodes is None:
         raise ValueError("SupportConfig(split='episode') needs each observation's episode: pass episodes=... "
                          "(rollout_observations(..., with_episodes=True) returns them).")
@@ -284,8 +293,20 @@ def _calibration_episodes(episodes, n: int, config: SupportConfig, rng: np.rando
     if len(ids) < 2:
         raise ValueError(f"split='episode' needs at least 2 episodes, got {len(ids)}; roll out more "
                          "(SupportConfig.episodes).")
-    n_cal = min(max(1, int(round(config.calibration_frac * len(ids)))), len(ids) - 1)
-    return np.isin(episodes, rng.permutation(ids)[:n_cal])
+    strata = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata).reshape(-1)
+    if len(strata) != n:
+        raise ValueError(f"strata has {len(strata)} entries for {n} observations; give one per observation.")
+    first = np.unique(episodes, return_index=True)[1]  # an episode's stratum: that of its first step
+    chosen = []
+    for label in np.unique(strata[first]):
+        own = episodes[first][strata[first] == label]
+        if len(own) >= 2:
+            n_cal = min(max(1, int(round(config.calibration_frac * len(own)))), len(own) - 1)
+            chosen.append(rng.permutation(own)[:n_cal])
+    if not chosen:
+        raise ValueError("split='episode' needs a stratum with at least 2 episodes; roll out more "
+                         "(SupportConfig.episodes).")
+    return np.isin(episodes, np.concatenate(chosen))
 
 
 def _memoryless(policy, run):
@@ -342,8 +363,9 @@ def fit_support(run_dir: str | Path, config: SupportConfig = SupportConfig()) ->
             return ObservationSupport.load(path)
         if path.exists():
             log.warning("%s was fitted to another model of %s (changed since); refitting", path.name, run_dir)
-        obs, episodes = rollout_observations(run_dir, config, with_episodes=True)
-        support = ObservationSupport.fit(obs, config, np.random.default_rng(config.seed), episodes=episodes)
+        obs, episodes, scenarios = rollout_observations(run_dir, config, with_episodes=True)
+        support = ObservationSupport.fit(obs, config, np.random.default_rng(config.seed), episodes=episodes,
+                                         strata=scenarios)
         tmp = path.with_name(path.stem + ".partial.npz")
         support.save(tmp, fitted_to=digest)
         tmp.replace(path)  # atomic: a kill mid-write leaves no half file under the real name

@@ -103,6 +103,24 @@ def test_an_episode_split_needs_the_episodes():
         ObservationSupport.fit(x, cfg, np.random.default_rng(0), episodes=episodes[:5])
     with pytest.raises(ValueError, match="at least 2 episodes, got 1"):
         ObservationSupport.fit(x, cfg, np.random.default_rng(0), episodes=np.zeros(len(x), dtype=int))
+    with pytest.raises(ValueError, match="strata has 3 entries for 200 observations"):
+        ObservationSupport.fit(x, cfg, np.random.default_rng(0), episodes=episodes, strata=[0, 1, 2])
+    with pytest.raises(ValueError, match="a stratum with at least 2 episodes"):  # each episode its own stratum
+        ObservationSupport.fit(x, cfg, np.random.default_rng(0), episodes=episodes, strata=episodes)
+
+
+def test_an_episode_split_holds_back_episodes_of_every_stratum():
+    """10 episodes in 2 strata of 5 (even and odd): round(0.2 x 5) = 1 calibration episode from each,
+    never 2 from one and none from the other."""
+    from qec_gym.training.fallback import _calibration_episodes
+
+    episodes = np.repeat(np.arange(10), 20)
+    for seed in range(20):
+        mask = _calibration_episodes(episodes, episodes % 2, len(episodes), SupportConfig(split="episode"),
+                                     np.random.default_rng(seed))
+        held = np.unique(episodes[mask])
+        assert len(held) == 2 and sorted(held % 2) == [0, 1]
+        assert mask.sum() == 2 * 20  # whole episodes
 
 
 def test_bad_observations_and_files_are_refused_with_the_fix(tmp_path):
@@ -190,10 +208,13 @@ def test_the_support_is_fitted_on_training_rollouts_once_and_reused(tiny_run):
     assert other.config.k == 6 and support_path(tiny_run, other.config) != path
     assert path.stat().st_mtime_ns == mtime  # the first setting's support is kept
     # an episode split holds back round(0.2 x 5) = 1 whole episode of 30 steps
-    obs, episodes = rollout_observations(tiny_run, SupportConfig(episodes=5, k=5), with_episodes=True)
-    assert obs.shape == (150, 24) and episodes.tolist() == [i for i in range(5) for _ in range(30)]
-    by_episode = fit_support(tiny_run, SupportConfig(episodes=5, k=5, split="episode"))
-    assert by_episode.reference.shape == (120, 24) and by_episode.config.split == "episode"
+    obs, episodes, scenarios = rollout_observations(tiny_run, SupportConfig(episodes=10, k=5), with_episodes=True)
+    n_train = len(gym.make("qec_gym/SurfaceSwitch-v1", scenarios="train").unwrapped.scenario_names)  # 5
+    assert obs.shape == (300, 24) and episodes.tolist() == [i for i in range(10) for _ in range(30)]
+    assert scenarios.tolist() == [i % n_train for i in range(10) for _ in range(30)]
+    # stratified by scenario: 5 scenarios x 2 episodes, round(0.2 x 2) -> 1 held back from each
+    by_episode = fit_support(tiny_run, SupportConfig(episodes=10, k=5, split="episode"))
+    assert by_episode.reference.shape == (150, 24) and by_episode.config.split == "episode"
     assert ObservationSupport.load(support_path(tiny_run, by_episode.config)).config.split == "episode"
 
 
