@@ -67,8 +67,7 @@ class SupportConfig:
             harness's held-out seeds (0..).
         calibration_frac: Fraction of the rollout observations (``split="step"``) or episodes
             (``split="episode"``) held back to set the threshold.
-        split: How the calibration set is drawn (both keep the rollouts' balance over training
-            scenarios only in expectation for ``"step"``, exactly for ``"episode"``). ``"step"`` (the default, and what every released
+        split: How the calibration set is drawn. ``"step"`` (the default, and what every released
             number used): single steps, so a calibration step usually has its episode's
             neighbouring steps in the reference set and scores low; fresh episodes then fall outside
             more often than ``alpha`` (measured: 3-22% of validation steps at alpha = 0.05,
@@ -289,17 +288,16 @@ def _calibration_episodes(episodes, strata, n: int, config: SupportConfig, rng: 
     episodes = np.asarray(episodes).reshape(-1)
     if len(episodes) != n:
         raise ValueError(f"episodes has {len(episodes)} entries for {n} observations; give one per observation.")
-    ids = np.unique(episodes)
+    ids, first = np.unique(episodes, return_index=True)  # an episode's stratum: that of its first step
     if len(ids) < 2:
         raise ValueError(f"split='episode' needs at least 2 episodes, got {len(ids)}; roll out more "
                          "(SupportConfig.episodes).")
     strata = np.zeros(n, dtype=np.int64) if strata is None else np.asarray(strata).reshape(-1)
     if len(strata) != n:
         raise ValueError(f"strata has {len(strata)} entries for {n} observations; give one per observation.")
-    first = np.unique(episodes, return_index=True)[1]  # an episode's stratum: that of its first step
     chosen = []
     for label in np.unique(strata[first]):
-        own = episodes[first][strata[first] == label]
+        own = ids[strata[first] == label]
         if len(own) >= 2:
             n_cal = min(max(1, int(round(config.calibration_frac * len(own)))), len(own) - 1)
             chosen.append(rng.permutation(own)[:n_cal])
