@@ -155,8 +155,8 @@ def main(argv=None) -> None:
                   out_path=out / "results.csv")
 
     print("[4/4] aggregate metrics", flush=True)
-    groups = {args.algo: members, **({f"{args.algo}+fallback": fallback} if fallback else {}), "tree": ["tree"],
-              **{b: [b] for b in args.baselines}}
+    learned = {args.algo: members, **({f"{args.algo}+fallback": fallback} if fallback else {})}
+    groups = {**learned, "tree": ["tree"], **{b: [b] for b in args.baselines}}
     try:
         table = aggregate_table(df, groups, low="best_fixed", high="clairvoyant", compare_to=list(args.compare_to),
                                 reps=args.reps)
@@ -186,7 +186,6 @@ def main(argv=None) -> None:
     for m in members + fallback:
         lines.append(f"| `{m}` | " + " | ".join(str(paired_difference(df, m, g)) for g in args.compare_to)
                      + f" | {paired_difference(df, 'clairvoyant', m)} | {switches[m]:.1f} |")
-    learned = {args.algo: members, **({f"{args.algo}+fallback": fallback} if fallback else {})}
     lines += ["", f"Per scenario, mean return minus `{args.compare_to[0]}`'s, averaged over training seeds (range over "
               "seeds); switches / episode:", "", "| scenario | " + " | ".join(f"`{g}`" for g in learned)
               + f" | switches: {', '.join(f'`{g}`' for g in [*learned, args.compare_to[0]])} |",
@@ -194,7 +193,7 @@ def main(argv=None) -> None:
     lines += per_scenario_rows(df, learned, args.compare_to[0])
     best_fixed_regret = paired_difference(df, "clairvoyant", "best_fixed").mean
     iqm_regret = {g: float(trim_mean([paired_difference(df, "clairvoyant", m).mean for m in ms], 0.25))
-                  for g, ms in ((args.algo, members), (f"{args.algo}+fallback", fallback)) if ms}  # rliable's IQM
+                  for g, ms in learned.items()}  # rliable's IQM
     lines += ["", "Baselines, same episodes (regret to clairvoyant; switches / episode): " + "; ".join(
         f"`{b}` {paired_difference(df, 'clairvoyant', b)}, {switches[b]:.1f}" for b in ["tree", *args.baselines]
         if b != "clairvoyant"), "",
