@@ -20,7 +20,14 @@ the support is fitted once per run folder and setting into ``support-<digest>.np
 
 With ``--scenarios confirmation`` step 3 uses the env's confirmation scenarios instead: a second,
 fresh held-out set (`qec_gym.noise.scenarios.confirmation_for_env`) for a test that earlier
-held-out results cannot have shaped.
+held-out results cannot have shaped. With ``--draw SEED`` it uses a drawn set of off-support drift
+(`qec_gym.noise.draws`): a held-out draw (the default ``--draw-split heldout``) is a one-time test,
+recorded in the ledger ``docs/heldout_draws.jsonl`` before its episodes run and refused for the same
+env a second time (`qec_gym.eval.ledger`; ``--reuse-draw`` repeats or resumes it); a validation draw
+(``--draw-split validation``) is for tuning and is not recorded.
+
+``--fallback-variant LABEL:OPTIONS`` adds a group ``<algo>+fallback[LABEL]`` whose support settings
+are ``OPTIONS`` (e.g. ``episode:split=episode``, ``a10:alpha=0.1``; `qec_gym.training.fallback.parse_spec`).
 
     python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --out runs/release/surface
     python benchmarks/release_eval.py --env qec_gym/SurfaceSwitch-v1 --train-seeds 0 1 --timesteps 20000 --out /tmp/r
@@ -69,6 +76,32 @@ def per_scenario_rows(df, groups: dict, reference: str) -> list[str]:
     return rows
 
 
+def _evaluation_set(args) -> tuple:
+    """(scenarios for EvalConfig, the set's name in the report, when a reused held-out draw was first used or
+    None, the ledger entry to record before the episodes run or None). A held-out draw already used for
+    this env is refused here, before any training."""
+    if args.draw is None:
+        return args.scenarios or "heldout", args.scenarios or "heldout", None, None
+    from qec_gym.eval.ledger import DEFAULT_LEDGER, check_fresh, draw_uses
+    from qec_gym.noise.draws import draw_scenarios, family_for_env
+
+    family = family_for_env(args.env)
+    scenarios = draw_scenarios(family, args.draw, split=args.draw_split)
+    name = f"drawn {args.draw_split} set {family}/{args.draw}"
+    if args.draw_split == "validation":
+        return scenarios, name, None, None
+    ledger = args.ledger or DEFAULT_LEDGER
+    if not args.reuse_draw:
+        try:
+            check_fresh(ledger, family=family, seed=args.draw, env_id=args.env)
+        except ValueError as err:
+            raise SystemExit(str(err)) from None
+    used = [u for u in draw_uses(ledger, family, args.draw) if u.get("env_id") == args.env]
+    entry = {"path": ledger, "family": family, "seed": args.draw, "env_id": args.env, "out": args.out,
+             "reuse": args.reuse_draw}
+    return scenarios, name, (used[0]["at"] if used else None), entry
+
+
 def main(argv=None) -> None:
     # bounded types: a 0 would otherwise read as "not given" (--timesteps 0 trained the packaged 600k steps)
     from qec_gym.cli import _COUNT, _SEED, _STEPS, _WORKERS
@@ -90,9 +123,20 @@ def main(argv=None) -> None:
                     help="also evaluate each seed with the support fallback to the tree (group '<algo>+fallback': "
                          "the learned action inside the k-NN support of its training rollouts, the tree's outside; "
                          "qec_gym.training.fallback)")
-    ap.add_argument("--scenarios", choices=["heldout", "confirmation"], default="heldout",
-                    help="the evaluation set: the env's held-out scenarios, or its confirmation scenarios (a second, "
-                         "fresh held-out set fixed in session 9: qec_gym.noise.scenarios.confirmation_for_env)")
+    ap.add_argument("--scenarios", choices=["heldout", "confirmation"], default=None,
+                    help="the evaluation set: the env's held-out scenarios (default), or its confirmation scenarios (a "
+                         "second, fresh held-out set fixed in session 9: qec_gym.noise.scenarios.confirmation_for_env)")
+    ap.add_argument("--draw", type=_SEED, default=None, metavar="SEED",
+                    help="evaluate on the drawn set SEED of off-support drift instead (qec_gym.noise.draws); a held-out "
+                         "draw is recorded in --ledger and refused for the same env a second time")
+    ap.add_argument("--draw-split", choices=["heldout", "validation"], default="heldout",
+                    help="with --draw: 'heldout' (a one-time test, recorded) or 'validation' (for tuning, not recorded)")
+    ap.add_argument("--reuse-draw", action="store_true",
+                    help="with --draw: repeat or resume a held-out draw already in the ledger for this env")
+    ap.add_argument("--ledger", type=Path, default=None, help="the held-out draw ledger (default: docs/heldout_draws.jsonl)")
+    ap.add_argument("--fallback-variant", action="append", default=[], metavar="LABEL:OPTIONS",
+                    help="also evaluate each seed with the fallback under other support settings, as group "
+                         "'<algo>+fallback[LABEL]' (e.g. episode:split=episode, a10:alpha=0.1); repeatable")
     ap.add_argument("--compare-to", nargs="+", default=["tree", "best_fixed"], metavar="GROUP",
                     help="groups the learned policies' probability of improvement and paired differences are taken "
                          "against (default: tree best_fixed; e.g. add periodic_recal cusum_recal drift_recal)")
@@ -108,6 +152,15 @@ def main(argv=None) -> None:
         ap.error(f"--compare-to {unknown}: not evaluated; compare to 'tree' or to names given in --baselines.")
     if len(set(args.compare_to)) != len(args.compare_to):
         ap.error(f"--compare-to {args.compare_to}: a group is named twice; name each once.")
+    if args.draw is not None and args.scenarios is not None:
+        ap.error("--draw and --scenarios both name the evaluation set; give one.")
+    if args.draw is None and (args.reuse_draw or args.ledger is not None or args.draw_split != "heldout"):
+        ap.error("--draw-split, --reuse-draw and --ledger apply to a drawn set: add --draw SEED.")
+    variants = dict(v.partition(":")[::2] for v in args.fallback_variant)
+    bad = [v for v in args.fallback_variant if not v.partition(":")[0] or not v.partition(":")[2]]
+    if bad or len(variants) != len(args.fallback_variant):
+        ap.error(f"--fallback-variant {bad or args.fallback_variant}: write LABEL:OPTIONS with distinct labels, e.g. "
+                 "episode:split=episode or a10:alpha=0.1,split=episode.")
     if len(args.train_seeds) < 5:
         print(f"note: {len(args.train_seeds)} training seeds; RL claims in this project need at least 5.")
 
@@ -122,6 +175,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    scenarios, set_name, reused, ledger_entry = _evaluation_set(args)
     timesteps = args.timesteps or int(resolve_config(args.env, args.algo).total_timesteps)
     runs = {s: out / args.algo / f"seed{s}" for s in args.train_seeds}
     env_kwargs = {"max_steps": args.max_steps} if args.max_steps else {}
@@ -147,15 +201,25 @@ def main(argv=None) -> None:
     policies = [f"{m}=run:{runs[s]}" for m, s in zip(members, args.train_seeds)]
     fallback = [f"{args.algo}+fallback@{s}" for s in args.train_seeds] if args.fallback else []
     fallback_specs = [f"{m}=fallback:{runs[s]},tree:{tree_path}" for m, s in zip(fallback, args.train_seeds)]
+    variant_members = {f"{args.algo}+fallback[{label}]": [f"{args.algo}+fallback[{label}]@{s}" for s in args.train_seeds]
+                       for label in variants}
+    for (group, ms), options in zip(variant_members.items(), variants.values()):
+        fallback_specs += [f"{m}=fallback:{runs[s]},tree:{tree_path},{options}" for m, s in zip(ms, args.train_seeds)]
+    fallback += [m for ms in variant_members.values() for m in ms]
     policies += fallback_specs
     policies += [f"tree=tree:{tree_path}", *args.baselines]
-    print(f"[3/4] {args.scenarios} evaluation: {len(policies)} policies x {args.episodes} seeds per scenario", flush=True)
-    df = evaluate(policies, EvalConfig(args.env, scenarios=args.scenarios, seeds=tuple(range(args.episodes)),
+    print(f"[3/4] {set_name} evaluation: {len(policies)} policies x {args.episodes} seeds per scenario", flush=True)
+    if ledger_entry:  # before the episodes: a run that crashed half way has still been looked at
+        from qec_gym.eval.ledger import record_draw
+
+        record_draw(ledger_entry.pop("path"), **ledger_entry)
+    df = evaluate(policies, EvalConfig(args.env, scenarios=scenarios, seeds=tuple(range(args.episodes)),
                                            env_kwargs=env_kwargs),
                   out_path=out / "results.csv")
 
     print("[4/4] aggregate metrics", flush=True)
-    learned = {args.algo: members, **({f"{args.algo}+fallback": fallback} if fallback else {})}
+    released = [m for m in fallback if "[" not in m]
+    learned = {args.algo: members, **({f"{args.algo}+fallback": released} if released else {}), **variant_members}
     groups = {**learned, "tree": ["tree"], **{b: [b] for b in args.baselines}}
     try:
         table = aggregate_table(df, groups, low="best_fixed", high="clairvoyant", compare_to=list(args.compare_to),
@@ -167,7 +231,7 @@ def main(argv=None) -> None:
     fmt = lambda r, k: f"{r[k]:.3f} [{r[k + '_low']:.3f}, {r[k + '_high']:.3f}]"  # noqa: E731
     fmt1 = lambda r, k: f"{r[k]:.1f} [{r[k + '_low']:.1f}, {r[k + '_high']:.1f}]"  # noqa: E731
     lines = [f"# Release evaluation: {args.env}, {args.algo}", "",
-             f"Training seeds {args.train_seeds} x {timesteps} steps; {args.scenarios} scenarios "
+             f"Training seeds {args.train_seeds} x {timesteps} steps; {set_name} scenarios "
              f"({', '.join(sorted(set(df.scenario)))}) x {args.episodes} episode "
              "seeds, paired. 95% two-stage stratified bootstrap intervals (training seeds, then episodes), "
              "`qec_gym.eval.aggregate`. Normalised return: 0 = best fixed on each scenario, 1 = its mean gap to clairvoyant. "
@@ -179,7 +243,10 @@ def main(argv=None) -> None:
         poi = [fmt(r, f"poi_vs_{g}") if f"poi_vs_{g}" in r and r.notna()[f"poi_vs_{g}"] else "-"
                for g in args.compare_to]
         lines.append(f"| `{r.group}` | {r.runs} | {fmt(r, 'iqm')} | {fmt1(r, 'mean_return')} | " + " | ".join(poi) + " |")
-    lines += ["", f"Per training seed (paired over the same {args.scenarios} episodes, 95% t intervals):", "",
+    if reused:
+        lines += ["", f"**A repeated test:** this held-out draw was first used for {args.env} at {reused}; "
+                  "a design changed after that use is not tested by it."]
+    lines += ["", f"Per training seed (paired over the same {set_name} episodes, 95% t intervals):", "",
               "| run | " + " | ".join(f"vs {g}" for g in args.compare_to) + " | regret to clairvoyant | switches / episode |",
               "|---|" + "---|" * len(args.compare_to) + "---|---|"]
     switches = df.groupby("policy").switches.mean()
@@ -203,11 +270,13 @@ def main(argv=None) -> None:
         from qec_gym.eval.harness import make_policy
         from qec_gym.training.fallback import deferral_rate
 
-        env = EvalConfig(args.env, scenarios=args.scenarios, env_kwargs=env_kwargs).make_env()
+        env = EvalConfig(args.env, scenarios=scenarios, env_kwargs=env_kwargs).make_env()
         first = [(scenario, 0) for scenario in env.unwrapped.scenario_names]
-        rates = [deferral_rate(make_policy(p, env), env, first) for p in fallback_specs]
-        lines += ["", f"`{args.algo}+fallback`: steps handed to the tree on episode seed 0 of each {args.scenarios} scenario: "
-                  + ", ".join(f"seed {s} {r:.1%}" for s, r in zip(args.train_seeds, rates)) + "."]
+        rates = dict(zip(fallback, (deferral_rate(make_policy(p, env), env, first) for p in fallback_specs)))
+        for group, ms in learned.items():
+            if group != args.algo:
+                lines += ["", f"`{group}`: steps handed to the tree on episode seed 0 of each {set_name} scenario: "
+                          + ", ".join(f"seed {s} {rates[m]:.1%}" for s, m in zip(args.train_seeds, ms)) + "."]
     if (out / "curves.png").exists():
         lines += ["", "Validation learning curves (training scenarios, fresh seeds): `curves.png`."]
     lines += ["", f"Reproduce: `python benchmarks/release_eval.py {' '.join(argv)}`", ""]

@@ -465,11 +465,10 @@ def _fit_fallback_supports(policies) -> dict[str, str]:
     fallbacks = {policy_name(p): spec_body(p) for p in policies if spec_body(p).startswith("fallback:")}
     if not fallbacks:
         return {}
-    from qec_gym.training.fallback import SupportConfig, fit_support, split_spec, support_is_current
+    from qec_gym.training.fallback import fit_support, parse_spec, support_is_current
 
-    config = SupportConfig()
     for name, spec in fallbacks.items():
-        run, _ = split_spec(spec[len("fallback:"):])
+        run, _, config = parse_spec(spec[len("fallback:"):])
         if not support_is_current(run, config):
             print(f"{name}: fitting the support of {run} on {config.episodes} training-scenario episodes of its "
                   f"policy (k={config.k}, alpha={config.alpha}; once per model)", flush=True)

@@ -393,7 +393,8 @@ class CatScenario:
         kappa1_over_kappa2: Loss ratio at multiplier 1.
         drift: The multiplier process (`qec_gym.noise.drift`).
         episode_length: Steps per episode (>= 1).
-        split: ``"train"`` or ``"heldout"``.
+        split: ``"train"``, ``"validation"`` (drawn off-support drift for tuning: `qec_gym.noise.draws`)
+            or ``"heldout"``.
         tags: Free labels.
 
     Example:
@@ -409,7 +410,7 @@ class CatScenario:
     drift: DriftProcess
     kappa1_over_kappa2: float = 1e-3
     episode_length: int = 500
-    split: Literal["train", "heldout"] = "train"
+    split: Literal["train", "validation", "heldout"] = "train"
     tags: tuple[str, ...] = ("cat",)
 
     def __post_init__(self) -> None:
@@ -423,8 +424,8 @@ class CatScenario:
             raise ValueError(f"CatScenario.kappa1_over_kappa2 must be > 0, got {self.kappa1_over_kappa2!r}.")
         if isinstance(self.episode_length, bool) or not isinstance(self.episode_length, int) or self.episode_length < 1:
             raise ValueError(f"CatScenario.episode_length must be an int >= 1, got {self.episode_length!r}.")
-        if self.split not in ("train", "heldout"):
-            raise ValueError(f"CatScenario.split={self.split!r}; use 'train' or 'heldout'.")
+        if self.split not in ("train", "validation", "heldout"):
+            raise ValueError(f"CatScenario.split={self.split!r}; use 'train', 'validation' or 'heldout'.")
         object.__setattr__(self, "tags", tuple(self.tags))
 
     @property

@@ -31,7 +31,8 @@ Policy specs (strings, so that worker processes can build them): ``random``, ``f
 ``best_fixed``, ``threshold``, ``tree:<path>``, ``oracle``, ``clairvoyant`` (see
 `qec_gym.agents.make_baseline`), ``run:<folder>`` (a trained model, `qec_gym.training.load_run`)
 and ``fallback:<folder>,<baseline>`` (the trained model inside its training support, the baseline
-outside: `qec_gym.training.fallback`), optionally named ``name=spec``.
+outside: `qec_gym.training.fallback`; support settings may follow, e.g. ``,alpha=0.1,split=episode``),
+optionally named ``name=spec``.
 
 Example:
     >>> import tempfile, pathlib
@@ -202,11 +203,10 @@ def policy_identity(spec: str, fitted: Any = None) -> str:
     """
     bare = spec_body(spec)
     if bare.startswith("fallback:"):
-        from qec_gym.training.fallback import SupportConfig, split_spec
+        from qec_gym.training.fallback import parse_spec
 
-        run, baseline = split_spec(bare[len("fallback:"):])
-        parts = [policy_identity("run:" + run), policy_identity(baseline),
-                 json.dumps(SupportConfig().key(), sort_keys=True)]
+        run, baseline, config = parse_spec(bare[len("fallback:"):])
+        parts = [policy_identity("run:" + run), policy_identity(baseline), json.dumps(config.key(), sort_keys=True)]
         return f"fallback:{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:16]}"
     if bare.startswith("run:"):
         run = Path(bare[4:])

@@ -87,7 +87,8 @@ __all__ = [
     "scenario_digest",
 ]
 
-_SPLITS = ("train", "heldout")
+_SPLITS = ("train", "validation", "heldout")
+_KEYWORDS = ("train", "heldout")  # the split keywords a scenario set may be named by
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -102,7 +103,8 @@ class Scenario:
         drifts: Which fields drift and how: a `FieldDrift`, a mapping key -> `DriftProcess`, or
             one process (drives ``"all"``); stored as a `FieldDrift`.
         episode_length: Steps per episode (>= 1).
-        split: ``"train"`` or ``"heldout"`` (never used for training or tuning).
+        split: ``"train"``, ``"validation"`` (off-support drift for tuning, never trained or fitted
+            on: `qec_gym.noise.draws`) or ``"heldout"`` (never used for training or tuning).
         tags: Free labels (e.g. ``"photonic"``, ``"surface"``).
 
     Raises:
@@ -123,7 +125,7 @@ class Scenario:
     baseline: NoiseParams
     drifts: FieldDrift
     episode_length: int = 500
-    split: Literal["train", "heldout"] = "train"
+    split: Literal["train", "validation", "heldout"] = "train"
     tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -935,8 +937,9 @@ def resolve_scenarios(
         raise ValueError("scenarios is empty: pass 'train', 'heldout', scenario names or Scenario objects.")
     names: list[str] = []
     heldout: list[str] = []
+    validation: list[str] = []
     for item in items:
-        if isinstance(item, str) and item in _SPLITS:
+        if isinstance(item, str) and item in _KEYWORDS:
             found = [n for n, s in registry.items() if s.split == item and (pool is None or n in pool)]
             if not found:
                 where = f"its pool: {list(pool)}" if pool is not None else f"registry: {list(registry)}"
@@ -962,6 +965,14 @@ def resolve_scenarios(
                 names.append(name)
                 if split == "heldout":
                     heldout.append(name)
+                elif split == "validation":
+                    validation.append(name)
+    if validation and not allow_heldout:
+        raise ValueError(
+            f"validation scenarios {validation} (drawn off-support drift, qec_gym.noise.draws) are for tuning and "
+            f"evaluation only, not for {purpose}: fitting on them would make them useless for choosing what "
+            "generalises; use training scenarios (e.g. scenarios='train')."
+        )
     if heldout and not allow_heldout:
         train = [n for n, s in registry.items() if s.split == "train" and (pool is None or n in pool)]
         raise ValueError(

@@ -20,7 +20,8 @@ enter (no true noise).
 * `fit_support`: roll out a run folder's policy on its training scenarios and fit the support
   (held-out scenarios are refused by `qec_gym.agents.rollout.make_env`).
 * `FallbackPolicy`: SB3's ``predict`` over a learned policy, a baseline and a support.
-* `load_fallback`: the evaluation harness's ``fallback:<run>,<baseline>`` spec.
+* `load_fallback`: the evaluation harness's ``fallback:<run>,<baseline>[,k=K][,alpha=A][,split=S]`` spec
+  (`parse_spec`; without options, the default `SupportConfig`).
 * `deferral_rate`: the fraction of steps handed to the baseline on given episodes.
 
 Example:
@@ -427,20 +428,45 @@ def deferral_rate(policy: FallbackPolicy, env, episodes) -> float:
     return (policy.deferred - before_deferred) / steps if steps else float("nan")
 
 
-def split_spec(spec: str) -> tuple[str, str]:
-    """``"<run>,<baseline>"`` -> (run folder, baseline spec), the baseline checked.
+_OPTIONS = {"k": int, "alpha": float, "split": str}
+"""`SupportConfig` fields a ``fallback:`` spec may set, after the baseline (``,alpha=0.1,split=episode``)."""
+
+
+def parse_spec(spec: str) -> tuple[str, str, SupportConfig]:
+    """``"<run>,<baseline>[,k=K][,alpha=A][,split=S]"`` -> (run folder, baseline spec, support settings).
+
+    Trailing ``key=value`` parts set `SupportConfig` fields (``k``, ``alpha``, ``split``); the rest
+    is split at its last ``,`` into the run folder and the baseline, which is checked. Without
+    options the settings are the default `SupportConfig` (what every released number used).
 
     Raises:
-        ValueError: no ``,`` separator or an empty part (the message shows the form); an unknown
-            baseline; a baseline that must be fitted (``best_fixed``, ``threshold``: save a tree
-            instead) or reads the true noise (``oracle``, ``clairvoyant``: not deployable).
+        ValueError: no ``,`` separator or an empty part (the message shows the form); an option
+            given twice or with a bad value (as `SupportConfig`); an unknown baseline; a baseline
+            that must be fitted (``best_fixed``, ``threshold``: save a tree instead) or reads the
+            true noise (``oracle``, ``clairvoyant``: not deployable).
+
+    Example:
+        >>> parse_spec("runs/seed0,tree:t.joblib,alpha=0.1,split=episode")[2]
+        SupportConfig(k=10, alpha=0.1, episodes=20, seed=30000, calibration_frac=0.2, split='episode')
     """
     from qec_gym.agents import FITTED_BASELINES, check_baseline_name
 
-    run, sep, baseline = spec.rpartition(SEPARATOR)
+    parts = spec.split(SEPARATOR)
+    options: dict[str, Any] = {}
+    while len(parts) > 2 and parts[-1].partition("=")[0] in _OPTIONS:
+        key, _, value = parts.pop().partition("=")
+        if key in options:
+            raise ValueError(f"the fallback option {key!r} is given twice in 'fallback:{spec}'; give it once.")
+        try:
+            options[key] = _OPTIONS[key](value)
+        except ValueError:
+            raise ValueError(f"the fallback option {key}={value!r} is not a {_OPTIONS[key].__name__} "
+                             f"(e.g. k=10, alpha=0.05, split=episode).") from None
+    run, sep, baseline = SEPARATOR.join(parts).rpartition(SEPARATOR)
     if not sep or not run or not baseline:
         raise ValueError(f"a fallback policy is written 'fallback:<run folder>{SEPARATOR}<baseline>', e.g. "
-                         f"'fallback:runs/ppo/seed0{SEPARATOR}tree:runs/tree.joblib'; got 'fallback:{spec}'.")
+                         f"'fallback:runs/ppo/seed0{SEPARATOR}tree:runs/tree.joblib' (optionally followed by "
+                         f"',alpha=0.1', ',split=episode', ',k=10'); got 'fallback:{spec}'.")
     kind = check_baseline_name(baseline).partition(":")[0]
     if kind in FITTED_BASELINES:
         raise ValueError(f"the fallback baseline {baseline!r} would be fitted anew wherever it is built; save a "
@@ -448,18 +474,28 @@ def split_spec(spec: str) -> tuple[str, str]:
     if kind in PRIVILEGED_BASELINES:
         raise ValueError(f"the fallback baseline {baseline!r} reads the true noise, which a control system cannot; "
                          "use a deployable one (e.g. 'tree:PATH', 'fixed:<i>').")
+    return run, baseline, SupportConfig(**options)
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``"<run>,<baseline>[,options]"`` -> (run folder, baseline spec): `parse_spec` without the settings.
+
+    Raises:
+        ValueError: as `parse_spec`.
+    """
+    run, baseline, _ = parse_spec(spec)
     return run, baseline
 
 
-def load_fallback(spec: str, env, config: SupportConfig = SupportConfig()) -> FallbackPolicy:
-    """The policy of a ``fallback:<run>,<baseline>`` spec (without ``fallback:``) for ``env``.
+def load_fallback(spec: str, env) -> FallbackPolicy:
+    """The policy of a ``fallback:<run>,<baseline>[,options]`` spec (without ``fallback:``) for ``env``.
 
     Raises:
-        ValueError: as `split_spec`, `qec_gym.training.load_run`, `make_baseline`, `fit_support`.
+        ValueError: as `parse_spec`, `qec_gym.training.load_run`, `make_baseline`, `fit_support`.
     """
     from qec_gym.agents import make_baseline
     from qec_gym.training.policy import load_run
 
-    run, baseline = split_spec(spec)
+    run, baseline, config = parse_spec(spec)
     return FallbackPolicy(_memoryless(load_run(run, env=env), run), make_baseline(baseline, env), fit_support(run, config),
                           name=f"fallback:{Path(run).name}")
