@@ -169,14 +169,22 @@ def make_policy(spec: str, env):
     return make_baseline(spec, env)
 
 
+def _label(spec: str) -> tuple[str | None, str]:
+    """(``name`` or None, the spec without it). A label has no ``:``, so the ``=`` of a fallback's support
+    options (``fallback:<run>,tree:<path>,alpha=0.1``) or of a path is not read as one."""
+    name, sep, body = spec.partition("=")
+    return (name, body) if sep and ":" not in name else (None, spec)
+
+
 def policy_name(spec: str) -> str:
     """The label of a spec (``name=spec`` or the spec itself)."""
-    return spec.split("=", 1)[0] if "=" in spec else spec
+    name, body = _label(spec)
+    return body if name is None else name
 
 
 def spec_body(spec: str) -> str:
     """A spec without its ``name=`` label (``"ppo=run:x"`` -> ``"run:x"``)."""
-    return spec.split("=", 1)[1] if "=" in spec else spec
+    return _label(spec)[1]
 
 
 def _digest(*paths: Path) -> str:
@@ -409,15 +417,20 @@ def scenario_labels(env) -> dict[str, str]:
 
 def _record_heldout_runs(policies, config: EvalConfig, env) -> None:
     """Mark every ``run:`` policy as having seen the held-out scenarios it is about to be evaluated
-    on (`qec_gym.training.splits`; docs/protocol.md), so tuning can refuse it later."""
+    on (`qec_gym.training.splits`; docs/protocol.md), so tuning can refuse it later; validation
+    scenarios (drawn validation sets) are recorded as the ``validation`` split."""
     runs = list(dict.fromkeys(_run_folder(spec_body(p)) for p in policies if spec_body(p).startswith(("run:", "fallback:"))))
     if not runs:
         return  # importing qec_gym.training loads torch and SB3 (~5 s): only pay it for trained runs
-    from qec_gym.training.splits import heldout_names, record_heldout
+    from qec_gym.training.splits import heldout_names, record_heldout, record_splits
 
-    names = heldout_names(config.scenarios, env.unwrapped.scenario_names, env.unwrapped.scenario_registry)
-    for run in runs if names else ():
-        record_heldout(run, env_id=config.env_id, scenarios=names)
+    args = (config.scenarios, env.unwrapped.scenario_names, env.unwrapped.scenario_registry)
+    names, validation = heldout_names(*args), heldout_names(*args, split="validation")
+    for run in runs:
+        if names:
+            record_heldout(run, env_id=config.env_id, scenarios=names)
+        if validation:  # drawn validation sets: tuning data, so the run may still be tuned
+            record_splits(run, ["validation"])
 
 
 def _run_folder(bare: str) -> str:

@@ -65,7 +65,8 @@ DRAW_SPLITS = ("validation", "heldout")
 _PREFIX = {"validation": "val", "heldout": "test"}
 _NAME_PREFIX = {"surface": "", "readout": "readout_", "cat": "cat_"}
 _SURFACE_CAP = 9e-3  # every surface-code scenario keeps p <= 9e-3 (`qec_gym.noise.scenarios`)
-_CAT_CAP = 6.0  # the cat scenarios' clip
+_SURFACE_FLOOR = 5e-4  # the lowest p of the surface envs' table axis (`qec_gym.envs.SURFACE_AXIS`: x0.5 of 1e-3)
+_CAT_FLOOR, _CAT_CAP = 0.3, 6.0  # the cat scenarios' clip
 _READOUT_RANGE = (1.0, 30.0)  # DecoderCalibration's p_meas axis
 
 
@@ -75,11 +76,12 @@ def _jitter(rng: np.random.Generator) -> DriftProcess:
 
 
 def _kinds(rng: np.random.Generator, *, high: tuple[float, float], recover: tuple[float, float],
-           ou: tuple[float, float], cap: float) -> list[tuple[str, str, DriftProcess]]:
+           ou: tuple[float, float], floor: float, cap: float) -> list[tuple[str, str, DriftProcess]]:
     """The six multiplier processes of one surface or cat set: (kind, description, drift).
 
     ``high``: the lasting jump's level; ``recover``: the recovery ramp's start; ``ou``: the wide
-    OU's log-std; ``cap``: the largest multiplier allowed.
+    OU's log-std; ``floor``, ``cap``: the smallest and largest multiplier allowed (every process is
+    clipped to them, so the noise stays on the env's table).
     """
     u = rng.uniform
     jump, wait = u(*high), u(150, 250)
@@ -91,22 +93,22 @@ def _kinds(rng: np.random.Generator, *, high: tuple[float, float], recover: tupl
     return [
         ("step_up", f"a lasting jump x1 -> x{jump:.2f} at a random step (geometric wait, mean {wait:.0f} steps) "
          "times an OU jitter",
-         (RandomTelegraph(1.0, jump, p_up=1 / wait, p_down=0.0, start="low") * _jitter(rng)).clip(high=cap)),
+         (RandomTelegraph(1.0, jump, p_up=1 / wait, p_down=0.0, start="low") * _jitter(rng)).clip(floor, cap)),
         ("recovery", f"a recovery from x{start:.2f} to x1 over steps {begin:.0f}..{begin + span:.0f} times an OU "
          "jitter",
-         (Ramp(start, 1.0, duration=int(span), begin=int(begin)) * _jitter(rng)).clip(high=cap)),
+         (Ramp(start, 1.0, duration=int(span), begin=int(begin)) * _jitter(rng)).clip(floor, cap)),
         ("wide_slow_ou", f"an OU walk (log-std {ou_std:.2f}, correlation {ou_corr:.0f} steps)",
-         clipped_ou(ou_std, ou_corr, 0.3, cap)),
+         clipped_ou(ou_std, ou_corr, max(0.3, floor), cap)),
         ("fast_cycle", f"a cycle of +-{amp:.0%} with period {period:.0f} steps (random phase) times an OU jitter",
-         (Sinusoid(amp, period, random_phase=True) * clipped_ou(0.05, 50, 0.8, 1.25)).clip(high=cap)),
+         (Sinusoid(amp, period, random_phase=True) * clipped_ou(0.05, 50, 0.8, 1.25)).clip(floor, cap)),
         ("dense_bursts", f"bursts at {rate:.3f} per step (exponential heights of mean +x{height:.2f}, decay "
          f"{decay:.1f} steps) over an OU jitter",
          (clipped_ou(0.05, 100, 0.8, 1.25) + Bursts(rate, height, decay=decay, baseline=0.0, random_height=True)
-          ).clip(high=cap)),
+          ).clip(floor, cap)),
         ("ramp_telegraph", f"a ramp x1 -> x{end:.2f} over the whole episode times a telegraph x1/x{tls:.2f} "
          f"(dwell {dwell_low:.0f} / {dwell_high:.0f} steps)",
          (Ramp(1.0, end, duration=500) * RandomTelegraph.from_dwell(1.0, tls, dwell_low=dwell_low,
-                                                                      dwell_high=dwell_high)).clip(high=cap)),
+                                                                      dwell_high=dwell_high)).clip(floor, cap)),
     ]
 
 
@@ -141,8 +143,9 @@ def _readout_kinds(rng: np.random.Generator) -> list[tuple[str, str, DriftProces
 
 def _surface_set(rng: np.random.Generator, name: Callable[[str], str], split: str) -> tuple[Scenario, ...]:
     base = float(rng.uniform(1.5e-3, 2.5e-3))
-    kinds = _kinds(rng, high=(2.5, 3.5), recover=(3.0, 4.5), ou=(0.5, 0.7), cap=_SURFACE_CAP / base)
-    return tuple(Scenario(name(kind), f"stim-uniform({base:.2e}) with {text}; p <= {_SURFACE_CAP:g}.",
+    kinds = _kinds(rng, high=(2.5, 3.5), recover=(3.0, 4.5), ou=(0.5, 0.7), floor=_SURFACE_FLOOR / base,
+                   cap=_SURFACE_CAP / base)
+    return tuple(Scenario(name(kind), f"stim-uniform({base:.2e}) with {text}; p in {_SURFACE_FLOOR:g}..{_SURFACE_CAP:g}.",
                           baseline=NoiseParams.uniform(base), drifts={"all": drift}, split=split,
                           tags=("surface", "drawn")) for kind, text, drift in kinds)
 
@@ -156,8 +159,8 @@ def _readout_set(rng: np.random.Generator, name: Callable[[str], str], split: st
 def _cat_set(rng: np.random.Generator, name: Callable[[str], str], split: str) -> tuple[Any, ...]:
     from qec_gym.envs.cat_env import CatScenario  # cat_env imports qec_gym.noise.scenarios
 
-    kinds = _kinds(rng, high=(3.0, 4.0), recover=(4.0, 6.0), ou=(0.6, 0.8), cap=_CAT_CAP)
-    return tuple(CatScenario(name(kind), f"kappa_1/kappa_2 = 1e-3 with {text}; clipped at x{_CAT_CAP:g}.",
+    kinds = _kinds(rng, high=(3.0, 4.0), recover=(4.0, 6.0), ou=(0.6, 0.8), floor=_CAT_FLOOR, cap=_CAT_CAP)
+    return tuple(CatScenario(name(kind), f"kappa_1/kappa_2 = 1e-3 with {text}; clipped x{_CAT_FLOOR:g}..x{_CAT_CAP:g}.",
                              drift=drift, split=split, tags=("cat", "drawn")) for kind, text, drift in kinds)
 
 

@@ -463,7 +463,7 @@ def parse_spec(spec: str) -> tuple[str, str, SupportConfig]:
             raise ValueError(f"the fallback option {key}={value!r} is not a {_OPTIONS[key].__name__} "
                              f"(e.g. k=10, alpha=0.05, split=episode).") from None
     run, sep, baseline = SEPARATOR.join(parts).rpartition(SEPARATOR)
-    if not sep or not run or not baseline:
+    if not sep or not run or not baseline or baseline.partition("=")[0] in _OPTIONS:
         raise ValueError(f"a fallback policy is written 'fallback:<run folder>{SEPARATOR}<baseline>', e.g. "
                          f"'fallback:runs/ppo/seed0{SEPARATOR}tree:runs/tree.joblib' (optionally followed by "
                          f"',alpha=0.1', ',split=episode', ',k=10'); got 'fallback:{spec}'.")

@@ -105,11 +105,13 @@ def record_heldout(run_dir: str | Path, *, env_id: str, scenarios: Iterable[str]
     _update(run_dir, change)
 
 
-def heldout_names(scenarios: Any, names: Iterable[str], registry: Mapping[str, Any]) -> tuple[str, ...]:
-    """The held-out ones among ``names``, the scenarios an env resolved from ``scenarios``.
+def heldout_names(scenarios: Any, names: Iterable[str], registry: Mapping[str, Any], *,
+                  split: str = "heldout") -> tuple[str, ...]:
+    """The held-out ones among ``names``, the scenarios an env resolved from ``scenarios``
+    (``split="validation"``: the validation ones, e.g. drawn validation sets of `qec_gym.noise.draws`).
 
-    A name is held out by its own object's ``split`` when ``scenarios`` passed a `Scenario`
-    object, else by ``registry``'s.
+    A name's split is its own object's ``split`` when ``scenarios`` passed a `Scenario`
+    object, else ``registry``'s.
 
     Example:
         >>> from qec_gym.noise.scenarios import SCENARIOS
@@ -118,8 +120,8 @@ def heldout_names(scenarios: Any, names: Iterable[str], registry: Mapping[str, A
     """
     items = [scenarios] if isinstance(scenarios, str) or hasattr(scenarios, "split") else list(scenarios)
     objects = {str(s.name): s for s in items if hasattr(s, "split") and hasattr(s, "name")}
-    split = {n: (objects[n] if n in objects else registry.get(n)) for n in names}
-    return tuple(n for n, s in split.items() if getattr(s, "split", None) == "heldout")
+    found = {n: (objects[n] if n in objects else registry.get(n)) for n in names}
+    return tuple(n for n, s in found.items() if getattr(s, "split", None) == split)
 
 
 def require_unseen_heldout(run_dirs: Iterable[str | Path], *, purpose: str = "tuning") -> None:

@@ -296,3 +296,41 @@ def test_a_recurrent_run_is_refused_with_the_reason(tmp_path):
     train(resolve_config("qec_gym/SurfaceSwitch-v1", "recurrentppo", overrides=over, eval_freq=0), run)
     with pytest.raises(ValueError, match="recurrent policy; the support fallback needs a memoryless one"):
         rollout_observations(run, SupportConfig(episodes=2, k=2))
+
+
+def test_a_spec_sets_support_options_after_the_baseline():
+    from qec_gym.training.fallback import parse_spec
+
+    assert parse_spec("runs/a,b/seed0,tree:t.joblib") == ("runs/a,b/seed0", "tree:t.joblib", SupportConfig())
+    run, baseline, config = parse_spec("runs/seed0,tree:t.joblib,alpha=0.1,split=episode,k=5")
+    assert (run, baseline) == ("runs/seed0", "tree:t.joblib")
+    assert config == SupportConfig(k=5, alpha=0.1, split="episode")
+    for spec, message in (("runs/seed0,tree:t.joblib,alpha=0.1,alpha=0.2", "given twice"),
+                          ("runs/seed0,tree:t.joblib,k=ten", "k='ten' is not a int"),
+                          ("runs/seed0,tree:t.joblib,split=weekly", "split must be 'step' or 'episode'"),
+                          ("runs/seed0,tree:t.joblib,alpha=2", "alpha must be in")):
+        with pytest.raises(ValueError, match=message):
+            parse_spec(spec)
+    with pytest.raises(ValueError, match="written 'fallback:<run folder>,<baseline>'"):
+        parse_spec("tree:t.joblib,alpha=0.1")
+
+
+def test_support_options_change_a_fallback_identity_and_their_absence_keeps_it(tmp_path):
+    from qec_gym.eval.harness import policy_identity
+
+    run = tmp_path / "seed0"
+    run.mkdir()
+    (run / "run.json").write_text("{}")
+    (run / "model.zip").write_bytes(b"m")
+    tree = tmp_path / "t.joblib"
+    tree.write_bytes(b"t")
+    plain = policy_identity(f"fallback:{run},tree:{tree}")
+    assert policy_identity(f"fallback:{run},tree:{tree},alpha=0.05,split=step") == plain  # the defaults, spelled out
+    assert policy_identity(f"fallback:{run},tree:{tree},split=episode") != plain
+    assert policy_identity(f"fallback:{run},tree:{tree},alpha=0.1") != plain
+    from qec_gym.eval.harness import policy_name, spec_body
+
+    # the options' "=" is not a label's: unnamed, the spec is its own name; named, the label comes off
+    spec = f"fallback:{run},tree:{tree},split=episode"
+    assert policy_name(spec) == spec_body(spec) == spec
+    assert (policy_name(f"fb[episode]@0={spec}"), spec_body(f"fb[episode]@0={spec}")) == ("fb[episode]@0", spec)
