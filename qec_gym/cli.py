@@ -383,6 +383,9 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
                    help="'heldout', 'train', 'confirmation' (the env's second, fresh held-out set: "
                         "qec_gym.noise.scenarios.confirmation_for_env) or scenario names (default: 'heldout'; with "
                         "--trace: none besides the trace's)")
+    p.add_argument("--draw", type=_SEED, metavar="SEED",
+                   help="add the drawn validation set SEED of off-support drift (qec_gym.noise.draws: for tuning; "
+                        "held-out draws are the release evaluation's: benchmarks/release_eval.py --draw)")
     p.add_argument("--seeds", type=_COUNT, default=5, help="episodes per scenario (seeds 0..N-1)")
     p.add_argument("--backend", choices=["table", "circuit"], help="override the env's backend")
     p.add_argument("--workers", type=_WORKERS, default=1)
@@ -410,10 +413,10 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.trace is None:
         if args.column is not None or args.trace_baseline is not None:
             raise ValueError("--column and --trace-baseline describe a --trace FILE; give one.")
-        names = args.scenarios or ["heldout"]
-        scenarios = names[0] if len(names) == 1 else tuple(names)
+        names = args.scenarios or ([] if args.draw is not None else ["heldout"])
+        scenarios = names[0] if len(names) == 1 and args.draw is None else tuple(names) + _drawn(args)
     else:
-        scenarios = (*(args.scenarios or ()), *_trace_scenarios(args, env_kwargs))
+        scenarios = (*(args.scenarios or ()), *_drawn(args), *_trace_scenarios(args, env_kwargs))
     cfg = EvalConfig(args.env, scenarios=scenarios, seeds=tuple(range(args.seeds)), env_kwargs=env_kwargs)
     fallbacks = _fit_fallback_supports(args.policies)
     with tqdm_progress("episodes") as progress:  # its status names a baseline being fitted
@@ -491,6 +494,15 @@ def _deferral_note(cfg, fallbacks: dict[str, str]) -> str:
             + ", ".join(f"{name} {rate:.1%}" for name, rate in rates.items())
             + "; fresh training-scenario episodes give 3-22% (docs/results.md), so a much larger share means "
               "these episodes leave the policy's training distribution.")
+
+
+def _drawn(args: argparse.Namespace) -> tuple:
+    """The drawn validation set of ``--draw`` for ``--env`` (none without it)."""
+    if args.draw is None:
+        return ()
+    from qec_gym.noise.draws import draw_scenarios, family_for_env
+
+    return draw_scenarios(family_for_env(args.env), args.draw, split="validation")
 
 
 def _trace_scenarios(args: argparse.Namespace, env_kwargs: dict) -> tuple:

@@ -139,3 +139,15 @@ def test_family_for_env_and_bad_arguments():
     for seed in (-1, True, 1.5, "3"):
         with pytest.raises(ValueError, match="non-negative integer"):
             draw_scenarios("surface", seed, split="heldout")
+
+
+def test_the_cli_evaluates_a_drawn_validation_set(tmp_path, capsys):
+    import pandas as pd
+
+    from qec_gym.cli import main
+
+    out = tmp_path / "r.csv"
+    assert main(["eval", "--env", "qec_gym/DecoderCalibration-v3", "--draw", "3", "--seeds", "1",
+                 "--policies", "fixed:0", "--out", str(out)]) == 0
+    names = {n.split("@")[0] for n in pd.read_csv(out).scenario}
+    assert names == {s.name for s in draw_scenarios("readout", 3, split="validation")}
