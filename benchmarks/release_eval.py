@@ -150,6 +150,9 @@ def main(argv=None) -> None:
     unknown = [g for g in args.compare_to if g != "tree" and g not in args.baselines]
     if unknown:
         ap.error(f"--compare-to {unknown}: not evaluated; compare to 'tree' or to names given in --baselines.")
+    if "clairvoyant" in args.compare_to:
+        ap.error("--compare-to clairvoyant: the clairvoyant plan knows the future noise, so no policy beats it; the "
+                 "report gives each policy's regret to it instead. Compare to deployable policies (tree, best_fixed, ...).")
     if len(set(args.compare_to)) != len(args.compare_to):
         ap.error(f"--compare-to {args.compare_to}: a group is named twice; name each once.")
     if args.draw is not None and args.scenarios is not None:

@@ -26,6 +26,7 @@ def _main():
     (["--train-seeds", "-1"], "--train-seeds"),
     (["--compare-to", "nosuch"], "--compare-to ['nosuch']: not evaluated"),
     (["--compare-to", "tree", "tree"], "named twice"),
+    (["--compare-to", "tree", "clairvoyant"], "no policy beats it"),
 ])
 def test_bad_arguments_are_refused_before_training(tmp_path, capsys, extra, message):
     with pytest.raises(SystemExit) as e:
