@@ -90,7 +90,7 @@ def _evaluation_set(args) -> tuple:
     name = f"drawn {args.draw_split} set {family}/{args.draw}"
     if args.draw_split == "validation":
         return scenarios, name, None, None
-    ledger = args.ledger or DEFAULT_LEDGER
+    ledger = args.ledger or Path(__file__).resolve().parents[1] / DEFAULT_LEDGER  # the repository's, from any cwd
     if not args.reuse_draw:
         try:
             check_fresh(ledger, family=family, seed=args.draw, env_id=args.env)
