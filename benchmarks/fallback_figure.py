@@ -15,15 +15,16 @@ per release, one group of points per scenario, 95% t intervals over the paired e
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 
 def _label(scenario: str) -> str:
-    """A short tick label: the name without its digest (``@...``) and its set's prefix."""
+    """A short tick label: the name without its digest (``@...``) and its set's prefix (drawn sets: ``val<k>_``, ``test<k>_``)."""
     name = scenario.split("@")[0]
     for prefix in ("cat_", "heldout_", "readout_", "confirm_"):
         name = name.removeprefix(prefix)
-    return name
+    return re.sub(r"^(val|test)\d+_", "", name)
 
 
 def _n_scenarios(release: Path) -> int:
