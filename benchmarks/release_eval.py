@@ -247,8 +247,9 @@ def main(argv=None) -> None:
                for g in args.compare_to]
         lines.append(f"| `{r.group}` | {r.runs} | {fmt(r, 'iqm')} | {fmt1(r, 'mean_return')} | " + " | ".join(poi) + " |")
     if reused:
-        lines += ["", f"**A repeated test:** this held-out draw was first used for {args.env} at {reused}; "
-                  "a design changed after that use is not tested by it."]
+        lines += ["", f"**A repeated or resumed test (--reuse-draw):** this held-out draw was first used for {args.env} "
+                  f"at {reused}. Resuming that run continues the same test; a design changed after that use is not "
+                  "tested by it."]
     lines += ["", f"Per training seed (paired over the same {set_name} episodes, 95% t intervals):", "",
               "| run | " + " | ".join(f"vs {g}" for g in args.compare_to) + " | regret to clairvoyant | switches / episode |",
               "|---|" + "---|" * len(args.compare_to) + "---|---|"]
