@@ -151,3 +151,16 @@ def test_the_cli_evaluates_a_drawn_validation_set(tmp_path, capsys):
                  "--policies", "fixed:0", "--out", str(out)]) == 0
     names = {n.split("@")[0] for n in pd.read_csv(out).scenario}
     assert names == {s.name for s in draw_scenarios("readout", 3, split="validation")}
+
+
+def test_the_drawn_sets_figure_is_drawn(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "drawn_sets_figure.py"
+    spec = importlib.util.spec_from_file_location("drawn_sets_figure", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "sets.png"
+    module.main(["--seed", "2", "--split", "heldout", "--episodes", "1", "--out", str(out)])
+    assert out.stat().st_size > 10_000
