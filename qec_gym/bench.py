@@ -368,7 +368,6 @@ def bench_training(env_id: str = "qec_gym/SurfaceSwitch-v1", *, algo: str = "ppo
 # ---------------------------------------------------------------------------- the run
 def machine_info() -> dict:
     """Where the numbers were measured: host, CPU, Python and library versions, git revision."""
-    import subprocess
 
     import pymatching
     import stim
@@ -386,11 +385,9 @@ def machine_info() -> dict:
             info[mod] = __import__(mod).__version__
         except Exception:  # missing or broken optional packages are just not listed
             info[mod] = None
-    try:
-        info["git_revision"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                                              cwd=pathlib.Path(__file__).parent, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        info["git_revision"] = None
+    from qec_gym.provenance import git_revision
+
+    info["git_revision"] = git_revision()
     return info
 
 

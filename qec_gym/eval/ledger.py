@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import datetime
 import json
-import subprocess
 from pathlib import Path
+
+from qec_gym.provenance import git_revision
 
 __all__ = ["DEFAULT_LEDGER", "check_fresh", "draw_uses", "next_free_seed", "record_draw"]
 
@@ -78,14 +79,6 @@ def check_fresh(path: str | Path, *, family: str, seed: int, env_id: str) -> Non
             "same test (the report then says so).")
 
 
-def _git_revision() -> str:
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return done.stdout.strip() or "unknown"
-
-
 def record_draw(path: str | Path, *, family: str, seed: int, env_id: str, out: str | Path,
                 reuse: bool = False) -> None:
     """Append one use of a held-out draw to the ledger at ``path`` (created with its folder if missing)."""
@@ -95,7 +88,7 @@ def record_draw(path: str | Path, *, family: str, seed: int, env_id: str, out: s
     path.parent.mkdir(parents=True, exist_ok=True)
     entry = {"family": family, "seed": int(seed), "env_id": env_id,
              "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-             "out": str(out), "git_revision": _git_revision(), "reuse": bool(reuse)}
+             "out": str(out), "git_revision": git_revision() or "unknown", "reuse": bool(reuse)}
     with FileLock(str(path) + ".lock"):
         with path.open("a") as f:
             f.write(json.dumps(entry, sort_keys=True) + "\n")

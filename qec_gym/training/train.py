@@ -41,7 +41,6 @@ import pickle
 import platform
 import re
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -387,11 +386,9 @@ def _run_metadata(config: TrainConfig) -> dict:
 
     import qec_gym
 
-    try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                             cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        rev = "unknown"
+    from qec_gym.provenance import git_revision
+
+    rev = git_revision() or "unknown"
     return {
         "env_id": config.env_id,
         "algo": config.algo,
