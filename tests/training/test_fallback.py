@@ -334,3 +334,6 @@ def test_support_options_change_a_fallback_identity_and_their_absence_keeps_it(t
     spec = f"fallback:{run},tree:{tree},split=episode"
     assert policy_name(spec) == spec_body(spec) == spec
     assert (policy_name(f"fb[episode]@0={spec}"), spec_body(f"fb[episode]@0={spec}")) == ("fb[episode]@0", spec)
+    # nor is the "=" of a path (it used to split 'run:/tmp/a=b' into a name 'run:/tmp/a' and a body 'b')
+    assert policy_name("run:/tmp/a=b") == spec_body("run:/tmp/a=b") == "run:/tmp/a=b"
+    assert (policy_name("ppo=run:/tmp/a=b"), spec_body("ppo=run:/tmp/a=b")) == ("ppo", "run:/tmp/a=b")
