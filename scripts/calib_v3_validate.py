@@ -39,6 +39,8 @@ _FT = {"n_envs": 8, "n_steps": 512, "batch_size": 256, "n_epochs": 5, "gae_lambd
        "learning_rate": "lin_3e-4", "ent_coef": 0.0, "clip_range": 0.1, "target_kl": 0.02,
        "policy_kwargs": {"net_arch": [64, 64]}}
 _DRIFT_WS = {**_WS, "teacher": "drift_recal", "teacher_episodes": 8}
+# session 11: the model-based controller (certainty equivalence on the characterisation table) as teacher
+_CE_WS = {**_WS, "teacher": "certainty_equivalent", "teacher_episodes": 8}
 CONFIGS = {
     "clone_tree": {**CLONE_ONLY, **_FT, "warm_start": {**_WS, "value_rounds": 0}},
     "dagger_tree": {**CLONE_ONLY, **_FT, "warm_start": {**_WS, "value_rounds": 0, "dagger_iters": 3,
@@ -52,6 +54,9 @@ CONFIGS = {
     # these runs were trained before make_teacher passed teacher_episodes to drift_recal (it used those defaults)
     "drift_ppo": {**_FT, "n_timesteps": 200_000, "warm_start": _DRIFT_WS},
     "drift_ppo_long": {**_FT, "n_timesteps": 400_000, "warm_start": _DRIFT_WS},
+    "ce_ppo": {**_FT, "n_timesteps": 200_000, "warm_start": _CE_WS},
+    "ce_dagger_ppo": {**_FT, "n_timesteps": 200_000, "warm_start": {**_CE_WS, "dagger_iters": 3, "dagger_steps": 50_000}},
+    "ce_ppo_lr3e-5": {**_FT, "n_timesteps": 200_000, "learning_rate": "lin_3e-5", "warm_start": _CE_WS},
 }
 
 CHOSEN = "drift_ppo"  # the packaged ppo.yml entry (chosen on this script's validation table)

@@ -9,6 +9,7 @@
 | ``periodic_recal`` | `periodic_recalibration`: best fixed entry, recalibrate every K windows (a one-rung `ThresholdAgent`) | fitted on training scenarios (`fit_periodic`), or ``config=``; a calibration-sensitive env |
 | ``cusum_recal`` | `CusumRecalAgent`: best fixed entry, recalibrate when a CUSUM on the noise estimate since the last recalibration alarms (recurrent ``state``) | fitted on training scenarios, or ``config=``; a calibration-sensitive env |
 | ``drift_recal`` | `DriftRecalAgent`: best fixed entry, recalibrate when the priors' noise and the current syndrome estimate differ by more than a threshold (calibration-state observation) | fitted on training scenarios (`fit_drift`), or ``config=``; ``calibration_state=True`` (DecoderCalibration-v3) |
+| ``certainty_equivalent`` | `CertaintyEquivalentAgent`: model-based control: the action of least expected window cost (the env's characterisation table) at the syndrome estimate, switch / recalibration costs amortised over a horizon | fitted on training scenarios (`fit_certainty_equivalent`), or ``config=``; a table env with one noise axis for every entry (not CatSwitch) |
 | ``tree:<path>`` | `DecisionTreeAgent` loaded from ``<path>`` | a saved tree for this env |
 | ``oracle`` | `OracleAgent`: myopic oracle (EVALUATION ONLY, reads the true noise) | the env |
 | ``clairvoyant`` | `ClairvoyantAgent`: DP over the true trajectory (EVALUATION ONLY) | the env |
@@ -45,6 +46,11 @@ from qec_gym.agents.baselines import (
     make_patch_baseline,
     patch_fixed_entry_scores,
 )
+from qec_gym.agents.certainty_equivalent import (
+    CertaintyEquivalentAgent,
+    CertaintyEquivalentConfig,
+    fit_certainty_equivalent,
+)
 from qec_gym.agents.dataset import generate_dataset, load_dataset
 from qec_gym.agents.recalibration import (
     CusumRecalAgent,
@@ -61,7 +67,7 @@ from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig, candidate_
 from qec_gym.agents.tree import DecisionTreeAgent, fit_reference_tree
 
 BASELINE_NAMES = ("random", "fixed:<i>", "best_fixed", "threshold", "periodic_recal", "cusum_recal", "drift_recal",
-                  "tree:<path>",
+                  "certainty_equivalent", "tree:<path>",
                   "oracle", "clairvoyant")
 """Names `make_baseline` accepts."""
 
@@ -74,6 +80,7 @@ _KWARGS = {
     "periodic_recal": {"config", "episodes", "seed", "env_kwargs", "source", "periods", "entry"},
     "cusum_recal": {"config", "episodes", "seed", "env_kwargs", "source", "feature", "arl0s", "ks", "warmup", "entry"},
     "drift_recal": {"config", "episodes", "seed", "env_kwargs", "source", "thresholds", "min_ages", "entry"},
+    "certainty_equivalent": {"config", "episodes", "seed", "env_kwargs", "source", "horizons", "estimates"},
     "tree": set(),
     "oracle": set(),
     "clairvoyant": set(),
@@ -95,7 +102,7 @@ def check_baseline_name(name: Any) -> str:
         >>> check_baseline_name("tree")
         Traceback (most recent call last):
         ...
-        ValueError: unknown baseline 'tree'; valid names: random, fixed:<i>, best_fixed, threshold, periodic_recal, cusum_recal, drift_recal, tree:<path>, oracle, clairvoyant.
+        ValueError: unknown baseline 'tree'; valid names: random, fixed:<i>, best_fixed, threshold, periodic_recal, cusum_recal, drift_recal, certainty_equivalent, tree:<path>, oracle, clairvoyant.
     """
     if not isinstance(name, str):
         raise ValueError(f"baseline name must be a string, one of {list(BASELINE_NAMES)}; got {name!r}.")
@@ -117,7 +124,10 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
             `ThresholdConfig`: no fitting) or `ThresholdAgent.fit`'s options and ``source``;
             ``periodic_recal``: ``config`` (a one-rung `ThresholdConfig` with ``recalibrate_every``)
             or `fit_periodic`'s options; ``cusum_recal``: ``config`` (a `CusumRecalConfig`) or
-            `CusumRecalAgent.fit`'s options.
+            `CusumRecalAgent.fit`'s options; ``drift_recal``: ``config`` (a `DriftRecalConfig`) or
+            `fit_drift`'s options; ``certainty_equivalent``: ``config`` (a `CertaintyEquivalentConfig`)
+            or `fit_certainty_equivalent`'s options (fitted on ``source``, then acting with ``env``'s
+            cost model).
 
     Raises:
         ValueError: unknown name (the message lists the valid ones), options it does not take, an
@@ -161,7 +171,8 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
         if len(kw) > 1:
             raise ValueError(f"{kind}: pass either config= (hand-set parameters) or fitting options, not both.")
         cfg = kw["config"]
-        want = {"cusum_recal": CusumRecalConfig, "drift_recal": DriftRecalConfig}.get(kind, ThresholdConfig)
+        want = {"cusum_recal": CusumRecalConfig, "drift_recal": DriftRecalConfig,
+                "certainty_equivalent": CertaintyEquivalentConfig}.get(kind, ThresholdConfig)
         if not isinstance(cfg, want):
             raise TypeError(f"{kind}: config must be a {want.__name__}, got {type(cfg).__name__}.")
         if cfg.menu_size != menu_size:
@@ -171,6 +182,8 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
             return CusumRecalAgent(cfg)
         if kind == "drift_recal":
             return DriftRecalAgent(cfg)
+        if kind == "certainty_equivalent":
+            return CertaintyEquivalentAgent.from_env(env, cfg)
         if kind == "periodic_recal" and (len(cfg.ladder) != 1 or cfg.recalibrate_every < 1):
             raise ValueError("periodic_recal: config must have a one-entry ladder and recalibrate_every >= 1 "
                              "(make it with periodic_recalibration(entry, period, menu_size).config).")
@@ -182,12 +195,19 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
         return CusumRecalAgent.fit(source, **kw)
     if kind == "drift_recal":
         return fit_drift(source, **kw)
+    if kind == "certainty_equivalent":
+        fitted = fit_certainty_equivalent(source, **kw)
+        agent = CertaintyEquivalentAgent.from_env(env, fitted.config)  # acts with the env's own table
+        agent.fit_score = fitted.fit_score
+        return agent
     return ThresholdAgent.fit(source, **kw)
 
 
 __all__ = [
     "BASELINE_NAMES",
     "FITTED_BASELINES",
+    "CertaintyEquivalentAgent",
+    "CertaintyEquivalentConfig",
     "ClairvoyantAgent",
     "CusumRecalAgent",
     "CusumRecalConfig",
@@ -207,6 +227,7 @@ __all__ = [
     "best_fixed_entry",
     "candidate_ladders",
     "episode_returns",
+    "fit_certainty_equivalent",
     "fit_drift",
     "fit_periodic",
     "fixed_entry_scores",

@@ -181,6 +181,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from qec_gym.envs.cost_model import WindowCostModel
 from qec_gym.envs.menu import MenuEntry
 from qec_gym.envs.reward import RewardConfig, estimated_p_round, expected_error_cost, step_reward
 from qec_gym.envs.table import FEATURES, NoiseAxis, TableConfig, WindowTable, build_table, window_features
@@ -439,15 +440,35 @@ class QECSwitchEnv(gym.Env):
         if action >= 2 and action - 2 != self.entry:
             entry, switched = action - 2, True
         if self.table.features.shape[2] == 1:
-            error = float(self._error_cost[entry, t])
-            static = float(self._static_cost[entry, t])
+            window = float(self._error_cost[entry, t] + self._static_cost[entry, t])
         else:
             m_assumed = self._recalibrated_multiplier(t) if recal else self.m_assumed
-            ex = self.table.expected(entry, float(self.m_true[t]), m_assumed)
-            error = float(self._expected_error_cost(np.array([ex.p_shot]), np.array([self.menu[entry].distance]))[0])
-            static = cfg.qubit_weight * self._qubits[entry] / cfg.reference_qubits + cfg.latency_weight * max(
-                0.0, ex.decode_s_per_round / cfg.latency_budget_s - 1.0)
-        return error + static + (cfg.switch_cost if switched else 0.0) + (cfg.recalibration_cost if recal else 0.0)
+            window = self._window_cost_model.cost(entry, float(self.m_true[t]), m_assumed)
+        return window + (cfg.switch_cost if switched else 0.0) + (cfg.recalibration_cost if recal else 0.0)
+
+    def cost_model(self) -> WindowCostModel:
+        """The expected cost of a window as a function of the noise (`WindowCostModel`), from this env's table.
+
+        Deployable: it holds the table and the reward's weights, nothing of an episode's noise (a
+        model-based controller evaluates it at its noise estimate, `qec_gym.agents.certainty_equivalent`).
+
+        Raises:
+            ValueError: an env whose entries run under entry-dependent noise or with failures outside
+                the table (``CatSwitch``: the estimate's noise axis is not each entry's).
+        """
+        cls = type(self)
+        if (cls._noise_for is not QECSwitchEnv._noise_for
+                or cls._extra_failure_probability is not QECSwitchEnv._extra_failure_probability):
+            raise ValueError(f"{cls.__name__}'s entries run under entry-dependent noise (or fail outside the "
+                             "simulated circuit), so one noise estimate does not give each entry's window cost: "
+                             "no cost model; use SurfaceSwitch, PhotonicSwitch or DecoderCalibration.")
+        return self._window_cost_model
+
+    @functools.cached_property
+    def _window_cost_model(self) -> WindowCostModel:
+        rounds = np.array([e.distance for e in self.menu], dtype=np.int64)
+        return WindowCostModel(table=self.table, reward=self.reward_config, qubits=self._qubits.copy(), rounds=rounds,
+                               cost_curves={int(r): self._cost_curve(int(r)) for r in np.unique(rounds)})
 
     def oracle_action(self) -> int:
         """The myopic oracle: the action whose *window* costs least, knowing the true noise now.

@@ -545,15 +545,11 @@ class _FitCache:
             if getattr(env.unwrapped, "n_patches", None) is not None:  # many-patch env: that entry on every patch
                 agent = PerPatchAgent(agent, env)
             return params, agent
-        if bare == "cusum_recal":
-            from qec_gym.agents.recalibration import CusumRecalConfig
+        from qec_gym.agents import CertaintyEquivalentConfig, CusumRecalConfig, DriftRecalConfig
 
-            return params, make_baseline(bare, env, config=CusumRecalConfig(**params))
-        if bare == "drift_recal":
-            from qec_gym.agents.recalibration import DriftRecalConfig
-
-            return params, make_baseline(bare, env, config=DriftRecalConfig(**params))
-        return params, make_baseline(bare, env, config=ThresholdConfig(**params))
+        config = {"cusum_recal": CusumRecalConfig, "drift_recal": DriftRecalConfig,
+                  "certainty_equivalent": CertaintyEquivalentConfig}.get(bare, ThresholdConfig)
+        return params, make_baseline(bare, env, config=config(**params))
 
 
 def read_results_file(path: str | Path) -> list[dict]:

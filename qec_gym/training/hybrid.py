@@ -221,7 +221,7 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
     if getattr(teacher, "privileged", False):
         raise ValueError(f"warm_start.teacher {settings.teacher!r} reads the hidden noise; it cannot act in the "
                          "training envs: choose a deployable baseline (tree, tree:<path>, threshold, best_fixed, "
-                         "periodic_recal, cusum_recal, drift_recal).")
+                         "periodic_recal, cusum_recal, drift_recal, certainty_equivalent).")
     return teacher
 
 

@@ -254,7 +254,8 @@ def test_every_fitted_teacher_is_fitted_with_the_configured_episodes_and_seed(mo
     import qec_gym.agents as agents
     from qec_gym.training.hybrid import make_teacher
 
-    assert set(agents.FITTED_BASELINES) == {"best_fixed", "threshold", "periodic_recal", "cusum_recal", "drift_recal"}
+    assert set(agents.FITTED_BASELINES) == {"best_fixed", "threshold", "periodic_recal", "cusum_recal", "drift_recal",
+                                            "certainty_equivalent"}
     seen = {}
 
     def fake(name, env, /, **kw):

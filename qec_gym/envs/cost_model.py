@@ -1,0 +1,82 @@
+"""`WindowCostModel`: the expected cost of one window as a function of the noise, from an env's table.
+
+The reward of a `QECSwitchEnv` window (`qec_gym.envs.reward.step_reward`) is a known function of the
+configuration run, the true noise and the noise the decoder's priors assume: the error term of the
+window's logical error per round, the qubit cost and the decode-latency term. Its expectation at
+given multipliers is what the myopic oracle minimises (at the true noise) and what a model-based
+controller minimises at its *estimate* of the noise (`qec_gym.agents.certainty_equivalent`). Both
+read it from this one object, so they cannot disagree on the formula.
+
+The model holds only the env's characterisation (its `WindowTable`: logical error and decode time
+per configuration over the noise axis, measured offline as a device team would) and the reward's
+weights; nothing of an episode's noise.
+
+Example:
+    >>> import gymnasium as gym, qec_gym
+    >>> env = gym.make("qec_gym/DecoderCalibration-v3")
+    >>> model = env.unwrapped.cost_model()
+    >>> stale, fresh = model.cost(0, 10.0, 1.0), model.cost(0, 10.0, 10.0)
+    >>> bool(stale > fresh)             # priors built at x1 cost more at x10 than priors built at x10
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from qec_gym.envs.reward import RewardConfig
+from qec_gym.envs.table import WindowTable
+
+
+@dataclass(frozen=True, eq=False)
+class WindowCostModel:
+    """Expected cost of one window of ``menu[entry]`` at given noise multipliers (read-only arrays).
+
+    Args:
+        table: The env's `WindowTable` (1-D: decoders calibrated to the truth; 2-D: true x assumed).
+        reward: The env's `RewardConfig`.
+        qubits: Qubits of each menu entry, shape (entries,).
+        rounds: Rounds (the distance) of each menu entry, shape (entries,), int.
+        cost_curves: Per distance, ``(log p_shot grid, expected error cost)`` of the reward's error
+            term (`qec_gym.envs.switch_env._cost_curve`).
+    """
+
+    table: WindowTable
+    reward: RewardConfig
+    qubits: np.ndarray
+    rounds: np.ndarray
+    cost_curves: Mapping[int, tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def calibrated(self) -> bool:
+        """True for a 2-D table: the decoder's priors change the outcome (recalibration can pay)."""
+        return self.table.errors.shape[2] > 1
+
+    def cost(self, entry: int, m_true: float, m_assumed: float | None = None) -> float:
+        """Expected cost (minus expected reward, before switch / recalibration costs) of one window.
+
+        Args:
+            entry: Menu index.
+            m_true: Noise multiplier the window runs at (> 0; clamped to the table's grid, so an
+                estimate beyond the characterised range is priced at the range's edge).
+            m_assumed: Multiplier the decoder's priors were built from (2-D tables, clamped alike;
+                ignored by 1-D tables, whose decoders are calibrated to the truth). None: calibrated
+                to ``m_true``.
+
+        Returns:
+            error term of the expected logical error + qubit cost + latency cost (as `step_reward`).
+        """
+        cfg = self.reward
+        lo, hi = float(self.table.grid[0]), float(self.table.grid[-1])
+        # an estimate beyond the characterised range is priced at its edge, not extrapolated
+        m_true = min(max(float(m_true), lo), hi)
+        m_assumed = None if not self.calibrated else (m_true if m_assumed is None else min(max(float(m_assumed), lo), hi))
+        ex = self.table.expected(int(entry), m_true, m_assumed)
+        log_grid, curve = self.cost_curves[int(self.rounds[entry])]
+        error = float(np.interp(np.log(min(max(ex.p_shot, 1e-12), 1.0)), log_grid, curve))
+        static = cfg.qubit_weight * float(self.qubits[entry]) / cfg.reference_qubits + cfg.latency_weight * max(
+            0.0, ex.decode_s_per_round / cfg.latency_budget_s - 1.0)
+        return error + static

@@ -1,0 +1,155 @@
+"""Certainty-equivalent control (`qec_gym.agents.certainty_equivalent`) and the window cost model it reads."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import qec_gym  # noqa: F401
+from qec_gym.agents import (
+    CertaintyEquivalentAgent,
+    CertaintyEquivalentConfig,
+    fit_certainty_equivalent,
+    make_baseline,
+)
+from qec_gym.agents.base import IDX_LOG_NOISE_EMA, N_BASE_FEATURES
+
+CALIB = "qec_gym/DecoderCalibration-v3"
+
+
+@pytest.fixture(scope="module")
+def calib_env():
+    env = gym.make(CALIB)
+    yield env
+    env.close()
+
+
+def test_cost_model_matches_the_reward_formula_by_hand(calib_env):
+    """The window cost at (true, assumed) multipliers, recomputed from the table and v3's reward formula."""
+    u = calib_env.unwrapped
+    model = u.cost_model()
+    cfg = u.reward_config
+    for entry, m, a in ((0, 10.0, 1.0), (1, 3.0, 3.0), (2, 25.0, 2.0)):
+        ex = u.table.expected(entry, m, a)
+        rounds = u.menu[entry].distance
+        p_round = (1 - (1 - 2 * ex.p_shot) ** (1 / rounds)) / 2  # independent flips compose by parity
+        decades = max(math.log10(p_round / cfg.target), -cfg.floor_decades)  # v3: two-sided, hinge=False
+        latency = cfg.latency_weight * max(0.0, ex.decode_s_per_round / cfg.latency_budget_s - 1)
+        want = cfg.error_weight * decades + cfg.qubit_weight * u.menu[entry].qubits / cfg.reference_qubits + latency
+        assert model.cost(entry, m, a) == pytest.approx(want, rel=1e-3, abs=1e-3)
+    assert model.cost(0, 10.0, 1.0) > model.cost(0, 10.0, 10.0)  # stale priors cost error
+
+
+def test_cost_model_refused_where_one_estimate_cannot_price_every_entry():
+    env = gym.make("qec_gym/CatSwitch-v4")
+    with pytest.raises(ValueError, match="entry-dependent noise"):
+        env.unwrapped.cost_model()
+    with pytest.raises(ValueError, match="entry-dependent noise"):
+        make_baseline("certainty_equivalent", env, config=CertaintyEquivalentConfig(menu_size=len(env.unwrapped.menu),
+                                                                                   horizon=10))
+
+
+def test_with_the_true_noise_and_no_transition_cost_it_is_the_myopic_oracle(calib_env):
+    """Fed the true multiplier (a privileged test input) with an infinite horizon, certainty
+    equivalence is the myopic oracle: the same costs, minimised at the same point."""
+    u = calib_env.unwrapped
+    agent = CertaintyEquivalentAgent.from_env(calib_env, CertaintyEquivalentConfig(menu_size=len(u.menu), horizon=1e12))
+    obs, info = calib_env.reset(seed=3, options={"scenario": u.scenario_names[0]})
+    rng = np.random.default_rng(0)
+    agree = steps = 0
+    for _ in range(120):
+        fed = obs.copy()
+        fed[IDX_LOG_NOISE_EMA] = math.log10(u.m_true[u._t])
+        oracle = u.oracle_action()
+        agree += int(agent.predict(fed)[0]) == oracle
+        steps += 1
+        obs, *_ = calib_env.step(int(rng.integers(calib_env.action_space.n)))  # visit varied calibration states
+    assert agree == steps
+
+
+def test_acts_on_the_estimate_not_the_truth_surface():
+    """SurfaceSwitch (1-D table): a high estimate picks a larger distance than a low one; the action
+    is a function of the observation alone (no env reference)."""
+    env = gym.make("qec_gym/SurfaceSwitch-v1")
+    u = env.unwrapped
+    n = len(u.menu)
+    agent = CertaintyEquivalentAgent.from_env(env, CertaintyEquivalentConfig(menu_size=n, horizon=20))
+    assert not hasattr(agent, "env")
+    obs = np.zeros(N_BASE_FEATURES + n, dtype=np.float32)
+    obs[N_BASE_FEATURES + n // 2] = 1.0
+    distance = {}
+    for level in (-0.3, 0.9):
+        obs[IDX_LOG_NOISE_EMA] = level
+        a = int(agent.predict(obs)[0])
+        chosen = n // 2 if a == 0 else a - 2
+        assert a != 1  # recalibration never pays on a 1-D table
+        costs = [agent.model.cost(j, 10 ** level) + (0 if j == n // 2 else u.reward_config.switch_cost / 20)
+                 for j in range(n)]
+        assert math.isclose(costs[chosen], min(costs), rel_tol=1e-12)
+        distance[level] = u.menu[chosen].distance
+    assert distance[0.9] > distance[-0.3]
+
+
+def test_horizon_trades_recalibration_cost(calib_env):
+    """A mildly stale calibration: a short horizon (recalibration cost counted in full) keeps, a long one recalibrates."""
+    u = calib_env.unwrapped
+    n = len(u.menu)
+    obs = np.zeros(N_BASE_FEATURES + n + 3, dtype=np.float32)
+    obs[N_BASE_FEATURES + 1] = 1.0
+    cal = N_BASE_FEATURES + n
+    model = u.cost_model()
+    m = 10 ** 0.6
+    obs[IDX_LOG_NOISE_EMA], obs[cal], obs[cal + 1] = 0.6, 0.0, 0.6
+    gain = model.cost(1, m, 1.0) - model.cost(1, m, m)
+    assert 0 < gain < u.reward_config.recalibration_cost  # pays back over a few windows, not in one
+    short = CertaintyEquivalentAgent.from_env(calib_env, CertaintyEquivalentConfig(menu_size=n, horizon=1))
+    long = CertaintyEquivalentAgent.from_env(calib_env, CertaintyEquivalentConfig(menu_size=n, horizon=1e6))
+    assert int(short.predict(obs)[0]) != 1
+    assert int(long.predict(obs)[0]) == 1
+
+
+def test_fit_and_registry(calib_env):
+    agent = fit_certainty_equivalent(CALIB, episodes=1, horizons=(5, 40), estimates=("ema",), env_kwargs={"max_steps": 30})
+    assert agent.config.horizon in (5.0, 40.0) and agent.fit_score is not None
+    via = make_baseline("certainty_equivalent", calib_env, episodes=1, horizons=(5, 40), estimates=("ema",),
+                        env_kwargs={"max_steps": 30})
+    assert via.config == agent.config and via.name == "certainty_equivalent"
+    obs = calib_env.observation_space.sample()
+    assert make_baseline("certainty_equivalent", calib_env, config=agent.config).predict(obs)[0] == via.predict(obs)[0]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"horizon": 0.5}, "horizon must be"),
+    ({"horizon": float("nan")}, "horizon must be"),
+    ({"horizon": 5, "estimate": "mean"}, "estimate must be one of"),
+    ({"horizon": 5, "menu_size": 0}, "menu_size must be"),
+])
+def test_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        CertaintyEquivalentConfig(**{"menu_size": 3, **kwargs})
+
+
+def test_refuses_a_menu_or_an_observation_it_cannot_read(calib_env):
+    with pytest.raises(ValueError, match="menu of 5 entries"):
+        CertaintyEquivalentAgent.from_env(calib_env, CertaintyEquivalentConfig(menu_size=5, horizon=5))
+    v2 = gym.make("qec_gym/DecoderCalibration-v2")
+    with pytest.raises(ValueError, match="calibration_state=True"):
+        CertaintyEquivalentAgent.from_env(v2, CertaintyEquivalentConfig(menu_size=3, horizon=5))
+    agent = CertaintyEquivalentAgent.from_env(calib_env, CertaintyEquivalentConfig(menu_size=3, horizon=5))
+    with pytest.raises(ValueError, match="calibration state at observation"):
+        agent.predict(np.zeros(N_BASE_FEATURES + 3, dtype=np.float32))
+
+
+def test_estimates_beyond_the_table_are_priced_at_its_edge(calib_env):
+    """A window's estimate can leave the characterised range (x530 here): priced at the edge, no error."""
+    model = calib_env.unwrapped.cost_model()
+    lo, hi = model.table.grid[0], model.table.grid[-1]
+    assert model.cost(1, 530.1, 0.01) == model.cost(1, hi, lo)
+    agent = CertaintyEquivalentAgent.from_env(calib_env, CertaintyEquivalentConfig(menu_size=3, horizon=5))
+    obs = np.zeros((2, N_BASE_FEATURES + 6), dtype=np.float32)
+    obs[:, N_BASE_FEATURES] = 1.0
+    obs[0, IDX_LOG_NOISE_EMA], obs[1, IDX_LOG_NOISE_EMA] = 2.72, -3.0
+    assert agent.predict(obs)[0].shape == (2,)
