@@ -59,7 +59,7 @@ CONFIGS = {
     "ce_ppo_lr3e-5": {**_FT, "n_timesteps": 200_000, "learning_rate": "lin_3e-5", "warm_start": _CE_WS},
 }
 
-CHOSEN = "drift_ppo"  # the packaged ppo.yml entry (chosen on this script's validation table)
+CHOSEN = "ce_dagger_ppo"  # the packaged ppo.yml entry (session 11: chosen on drawn validation sets 0 and 1)
 
 
 def release_table(run: Path) -> list[str]:
