@@ -17,8 +17,8 @@ recalibration would set now ``r`` (the calibration-state observation)::
 
 It reads only the observation and the table, never the true noise (the myopic oracle minimises the
 same costs at the true multiplier). ``horizon`` and the estimate are fitted on training scenarios
-(`fit_certainty_equivalent`). CatSwitch is refused: its entries run under photon-number-dependent
-noise, so one estimate does not give each entry's cost (`QECSwitchEnv.cost_model`).
+(`fit_certainty_equivalent`). On CatSwitch the estimate is the ``kappa_1`` multiplier, the table's
+axis, and the model adds the analytic bit-flip law of each entry's photon number (`CatBitFlips`).
 
 Example:
     >>> import gymnasium as gym, numpy as np, qec_gym
@@ -108,7 +108,7 @@ class CertaintyEquivalentAgent(Policy):
         u = getattr(env, "unwrapped", env)
         if not hasattr(u, "cost_model"):
             raise ValueError(f"{name} needs a qec_gym switching env with a table (SurfaceSwitch, PhotonicSwitch, "
-                             f"DecoderCalibration); got {type(u).__name__}.")
+                             f"CatSwitch, DecoderCalibration); got {type(u).__name__}.")
         return cls(config, u.cost_model(), calibration_state=bool(getattr(u, "calibration_state", False)), name=name)
 
     def _act(self, features: np.ndarray) -> np.ndarray:
@@ -127,7 +127,8 @@ class CertaintyEquivalentAgent(Policy):
             e = int(running[i])
             m = 10.0 ** float(row[ESTIMATES[cfg.estimate]])
             a = 10.0 ** float(row[cal]) if recal_considered else None
-            costs = np.array([model.cost(j, m, a) + (0.0 if j == e else switch) for j in range(n)])
+            costs = model.costs(m, a) + switch
+            costs[e] -= switch
             best = int(np.argmin(costs))
             action, cost = (0, costs[e]) if costs[best] >= costs[e] else (2 + best, costs[best])
             if recal_considered and model.cost(e, m, 10.0 ** float(row[cal + 1])) + recal < cost:
@@ -152,7 +153,7 @@ def fit_certainty_equivalent(
     scenarios cycled, table backend as in `make_env`).
 
     Raises:
-        ValueError: no candidates, held-out scenarios, an env without a cost model (CatSwitch), or a
+        ValueError: no candidates, held-out scenarios, an env without a cost model, or a
             calibration-sensitive env without the calibration-state observation.
 
     Example:

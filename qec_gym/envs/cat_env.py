@@ -591,6 +591,29 @@ CAT_POOL = tuple(n for n, s in CAT_SCENARIOS.items() if "randomised" not in s.ta
 
 
 # -------------------------------------------------------------------------------------- env
+@dataclass(frozen=True)
+class CatBitFlips:
+    """Per-shot logical bit flips of every menu entry at a ``kappa_1`` multiplier (the law `CatSwitchEnv` adds).
+
+    The same analytic law as the env's reward (`bit_flip_per_round_array` of each entry's ``nbar``
+    at ``kappa1_baseline * m``; one shot = ``d`` rounds, an odd number of flips fails it), as a
+    function of the multiplier for a model-based controller (`QECSwitchEnv.cost_model`).
+
+    Returns (from a call): array (entries,), float64.
+    """
+
+    point: CatOperatingPoint
+    kappa1_baseline: float
+    distances: tuple[int, ...]
+    nbars: tuple[float, ...]
+
+    def __call__(self, m: float) -> np.ndarray:
+        k1 = np.array([self.kappa1_baseline * float(m)])
+        per_round = np.array([bit_flip_per_round_array(d, self.point.replace(nbar=n), k1)[0]
+                              for d, n in zip(self.distances, self.nbars)])
+        return (1.0 - (1.0 - 2.0 * per_round) ** np.array(self.distances)) / 2.0
+
+
 class CatSwitchEnv(QECSwitchEnv):
     __doc__ = __doc__
 
@@ -660,6 +683,10 @@ class CatSwitchEnv(QECSwitchEnv):
         )
         rounds = self.table.rounds[:, None]  # one shot = d rounds; any odd number of flips fails it
         return (1.0 - (1.0 - 2.0 * self._bit_flip_round) ** rounds) / 2.0
+
+    def _extra_failure_model(self) -> CatBitFlips:
+        return CatBitFlips(point=self.kappa_axis.point, kappa1_baseline=self.kappa_axis.kappa1_over_kappa2,
+                           distances=tuple(e.distance for e in self.menu), nbars=tuple(e.nbar for e in self.menu))
 
     def _run_window(self, *, switched: bool, recalibrated: bool, advance: bool):
         t = self._t

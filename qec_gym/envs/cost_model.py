@@ -22,8 +22,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -42,6 +42,9 @@ class WindowCostModel:
         rounds: Rounds (the distance) of each menu entry, shape (entries,), int.
         cost_curves: Per distance, ``(log p_shot grid, expected error cost)`` of the reward's error
             term (`qec_gym.envs.switch_env._cost_curve`).
+        extra_failure: Per-shot probability of failures the table does not hold (cat bit flips), of
+            every entry at a multiplier: ``m -> array (entries,)``, combined as independent with the
+            table's; None: none.
     """
 
     table: WindowTable
@@ -49,6 +52,7 @@ class WindowCostModel:
     qubits: np.ndarray
     rounds: np.ndarray
     cost_curves: Mapping[int, tuple[np.ndarray, np.ndarray]]
+    extra_failure: Callable[[float], np.ndarray] | None = None
 
     @property
     def calibrated(self) -> bool:
@@ -69,14 +73,47 @@ class WindowCostModel:
         Returns:
             error term of the expected logical error + qubit cost + latency cost (as `step_reward`).
         """
-        cfg = self.reward
-        lo, hi = float(self.table.grid[0]), float(self.table.grid[-1])
-        # an estimate beyond the characterised range is priced at its edge, not extrapolated
-        m_true = min(max(float(m_true), lo), hi)
-        m_assumed = None if not self.calibrated else (m_true if m_assumed is None else min(max(float(m_assumed), lo), hi))
+        m_true, m_assumed = self._clamped(m_true, m_assumed)
+        if not self.calibrated:
+            return float(self.costs(m_true)[entry])
         ex = self.table.expected(int(entry), m_true, m_assumed)
-        log_grid, curve = self.cost_curves[int(self.rounds[entry])]
-        error = float(np.interp(np.log(min(max(ex.p_shot, 1e-12), 1.0)), log_grid, curve))
-        static = cfg.qubit_weight * float(self.qubits[entry]) / cfg.reference_qubits + cfg.latency_weight * max(
-            0.0, ex.decode_s_per_round / cfg.latency_budget_s - 1.0)
-        return error + static
+        extra = None if self.extra_failure is None else float(self.extra_failure(m_true)[entry])
+        return float(self._window([entry], np.array([ex.p_shot]), np.array([ex.decode_s_per_round]),
+                                  None if extra is None else np.array([extra]))[0])
+
+    def costs(self, m_true: float, m_assumed: float | None = None) -> np.ndarray:
+        """`cost` of every menu entry at once, shape (entries,), float64 (vectorised for 1-D tables)."""
+        m_true, m_assumed = self._clamped(m_true, m_assumed)
+        entries = list(range(len(self.qubits)))
+        if self.calibrated:
+            ex = [self.table.expected(e, m_true, m_assumed) for e in entries]
+            p_shot = np.array([x.p_shot for x in ex])
+            decode_s = np.array([x.decode_s_per_round for x in ex])
+        else:
+            along = self.table.along(np.array([m_true]))
+            p_shot, decode_s = along["p_shot"][:, 0], along["decode_s"][:, 0]
+        extra = None if self.extra_failure is None else np.asarray(self.extra_failure(m_true), dtype=np.float64)
+        return self._window(entries, p_shot, decode_s, extra)
+
+    def _clamped(self, m_true: float, m_assumed: float | None) -> tuple[float, float | None]:
+        # an estimate beyond the characterised range is priced at its edge, not extrapolated
+        lo, hi = float(self.table.grid[0]), float(self.table.grid[-1])
+        m_true = min(max(float(m_true), lo), hi)
+        if not self.calibrated:
+            return m_true, None
+        return m_true, m_true if m_assumed is None else min(max(float(m_assumed), lo), hi)
+
+    def _window(self, entries: list[int], p_shot: np.ndarray, decode_s: np.ndarray,
+                extra: np.ndarray | None) -> np.ndarray:
+        """Expected window cost of ``entries`` from their per-shot logical error and decode time per round."""
+        cfg = self.reward
+        if extra is not None:
+            p_shot = p_shot + extra - p_shot * extra  # independent failure sources
+        p = np.clip(p_shot, 1e-12, 1.0)
+        error = np.empty(len(entries))
+        for i, e in enumerate(entries):
+            log_grid, curve = self.cost_curves[int(self.rounds[e])]
+            error[i] = np.interp(np.log(p[i]), log_grid, curve)
+        qubits = self.qubits[entries]
+        return error + cfg.qubit_weight * qubits / cfg.reference_qubits + cfg.latency_weight * np.maximum(
+            0.0, decode_s / cfg.latency_budget_s - 1.0)

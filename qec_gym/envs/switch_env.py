@@ -449,26 +449,31 @@ class QECSwitchEnv(gym.Env):
     def cost_model(self) -> WindowCostModel:
         """The expected cost of a window as a function of the noise (`WindowCostModel`), from this env's table.
 
-        Deployable: it holds the table and the reward's weights, nothing of an episode's noise (a
-        model-based controller evaluates it at its noise estimate, `qec_gym.agents.certainty_equivalent`).
+        Deployable: it holds the table, the reward's weights and (CatSwitch) the analytic bit-flip law,
+        nothing of an episode's noise (a model-based controller evaluates it at its noise estimate,
+        `qec_gym.agents.certainty_equivalent`). Its multiplier is the table's axis, which the
+        observation's noise estimate (index 8) is on.
 
         Raises:
-            ValueError: an env whose entries run under entry-dependent noise or with failures outside
-                the table (``CatSwitch``: the estimate's noise axis is not each entry's).
+            ValueError: a subclass with failures outside the table (`_extra_failure_probability`) that
+                gives no per-multiplier law for them (`_extra_failure_model`).
         """
-        cls = type(self)
-        if (cls._noise_for is not QECSwitchEnv._noise_for
-                or cls._extra_failure_probability is not QECSwitchEnv._extra_failure_probability):
-            raise ValueError(f"{cls.__name__}'s entries run under entry-dependent noise (or fail outside the "
-                             "simulated circuit), so one noise estimate does not give each entry's window cost: "
-                             "no cost model; use SurfaceSwitch, PhotonicSwitch or DecoderCalibration.")
         return self._window_cost_model
+
+    def _extra_failure_model(self):
+        """``m -> per-shot failures outside the table of every entry`` at multiplier m, or None (none)."""
+        return None
 
     @functools.cached_property
     def _window_cost_model(self) -> WindowCostModel:
+        extra = self._extra_failure_model()
+        if extra is None and type(self)._extra_failure_probability is not QECSwitchEnv._extra_failure_probability:
+            raise ValueError(f"{type(self).__name__} adds failures outside its table but gives no law for them at a "
+                             "given noise (override _extra_failure_model): no cost model.")
         rounds = np.array([e.distance for e in self.menu], dtype=np.int64)
         return WindowCostModel(table=self.table, reward=self.reward_config, qubits=self._qubits.copy(), rounds=rounds,
-                               cost_curves={int(r): self._cost_curve(int(r)) for r in np.unique(rounds)})
+                               cost_curves={int(r): self._cost_curve(int(r)) for r in np.unique(rounds)},
+                               extra_failure=extra)
 
     def oracle_action(self) -> int:
         """The myopic oracle: the action whose *window* costs least, knowing the true noise now.

@@ -43,13 +43,28 @@ def test_cost_model_matches_the_reward_formula_by_hand(calib_env):
     assert model.cost(0, 10.0, 1.0) > model.cost(0, 10.0, 10.0)  # stale priors cost error
 
 
-def test_cost_model_refused_where_one_estimate_cannot_price_every_entry():
-    env = gym.make("qec_gym/CatSwitch-v4")
-    with pytest.raises(ValueError, match="entry-dependent noise"):
-        env.unwrapped.cost_model()
-    with pytest.raises(ValueError, match="entry-dependent noise"):
-        make_baseline("certainty_equivalent", env, config=CertaintyEquivalentConfig(menu_size=len(env.unwrapped.menu),
-                                                                                   horizon=10))
+@pytest.mark.parametrize("env_id", ["qec_gym/CatSwitch-v4", "qec_gym/SurfaceSwitch-v2"])
+def test_cost_model_at_the_true_noise_is_the_rewards_expected_cost(env_id):
+    """At the true multiplier the model prices every entry as the env's own expected reward does
+    (CatSwitch: the table's phase flips plus the analytic bit flips of each entry's photon number)."""
+    env = gym.make(env_id)
+    env.reset(seed=1)
+    u = env.unwrapped
+    model = u.cost_model()
+    for t in (0, 17, 230):
+        np.testing.assert_allclose(model.costs(u.m_true[t]), u._error_cost[:, t] + u._static_cost[:, t],
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_cost_model_refused_without_a_law_for_failures_outside_the_table():
+    from qec_gym.envs.cat_env import CatSwitchEnv
+
+    class NoLaw(CatSwitchEnv):
+        def _extra_failure_model(self):
+            return None
+
+    with pytest.raises(ValueError, match="gives no law for them"):
+        NoLaw(max_steps=5).cost_model()
 
 
 def test_with_the_true_noise_and_no_transition_cost_it_is_the_myopic_oracle(calib_env):
