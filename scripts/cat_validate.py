@@ -50,6 +50,12 @@ CONFIGS = {
     "tree_ppo600k": {"warm_start": {"teacher": TREE}},
     "dagger_tree_ppo600k": {"warm_start": {"teacher": TREE, "dagger_iters": 3, "dagger_steps": 50_000}},
     "tree_ppo600k_lr1e-4": {"learning_rate": "lin_1e-4", "warm_start": {"teacher": TREE}},
+    # session 11: the model-based controller as teacher (fitted on training scenarios), DAgger before PPO
+    "ce_dagger_ppo600k": {"warm_start": {"teacher": "certainty_equivalent", "teacher_episodes": 8,
+                                         "dagger_iters": 3, "dagger_steps": 50_000}},
+    "ce_dagger_ppo200k": {"n_timesteps": 200_000,
+                          "warm_start": {"teacher": "certainty_equivalent", "teacher_episodes": 8,
+                                         "dagger_iters": 3, "dagger_steps": 50_000}},
 }
 
 

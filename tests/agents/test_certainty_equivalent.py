@@ -53,7 +53,15 @@ def test_cost_model_at_the_true_noise_is_the_rewards_expected_cost(env_id):
     model = u.cost_model()
     for t in (0, 17, 230):
         np.testing.assert_allclose(model.costs(u.m_true[t]), u._error_cost[:, t] + u._static_cost[:, t],
-                                   rtol=1e-9, atol=1e-12)
+                                   rtol=1e-6, atol=1e-9)  # cat: the bit-flip law interpolated (next test)
+
+
+def test_cat_bit_flip_law_interpolates_the_exact_law():
+    law = gym.make("qec_gym/CatSwitch-v4").unwrapped.cost_model().extra_failure
+    lo, hi = law.m_range
+    for m in np.geomspace(lo, hi, 37)[1:-1] * 1.0137:
+        np.testing.assert_allclose(law(m), law.exact(m), rtol=1e-6)
+    np.testing.assert_allclose(law(hi * 10), law.exact(hi), rtol=1e-12)  # clamped to the characterised range
 
 
 def test_cost_model_refused_without_a_law_for_failures_outside_the_table():
