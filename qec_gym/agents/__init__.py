@@ -89,6 +89,34 @@ _KWARGS = {
 FITTED_BASELINES = tuple(name for name, keys in _KWARGS.items() if {"episodes", "seed"} <= keys)
 """Baselines that `make_baseline` fits on training episodes (they take ``episodes`` and ``seed``)."""
 
+_CONFIG_TYPES = {"threshold": ThresholdConfig, "periodic_recal": ThresholdConfig, "cusum_recal": CusumRecalConfig,
+                 "drift_recal": DriftRecalConfig, "certainty_equivalent": CertaintyEquivalentConfig}
+
+
+def fitted_parameters(name: str, agent: Policy) -> dict:
+    """What a fit of baseline ``name`` chose, as plain JSON data (`from_fitted_parameters` rebuilds it).
+
+    Example:
+        >>> fitted_parameters("best_fixed", FixedAgent(2, 5, name="best_fixed"))
+        {'entry': 2}
+    """
+    import dataclasses
+    import json
+
+    if name not in FITTED_BASELINES:
+        raise ValueError(f"{name!r} is not a fitted baseline; fitted ones: {', '.join(FITTED_BASELINES)}.")
+    params = {"entry": agent.entry_index} if name == "best_fixed" else dataclasses.asdict(agent.config)
+    return json.loads(json.dumps(params))
+
+
+def from_fitted_parameters(name: str, env: Any, params: dict) -> Policy:
+    """Baseline ``name`` for ``env`` with the parameters a fit chose (`fitted_parameters`), without refitting."""
+    if name == "best_fixed":
+        return FixedAgent(params["entry"], len(env.unwrapped.menu), name="best_fixed")
+    if name not in _CONFIG_TYPES:
+        raise ValueError(f"{name!r} is not a fitted baseline; fitted ones: {', '.join(FITTED_BASELINES)}.")
+    return make_baseline(name, env, config=_CONFIG_TYPES[name](**params))
+
 
 def check_baseline_name(name: Any) -> str:
     """``name`` if it is a baseline `make_baseline` knows (``tree`` and ``fixed`` with their argument).
@@ -171,8 +199,7 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
         if len(kw) > 1:
             raise ValueError(f"{kind}: pass either config= (hand-set parameters) or fitting options, not both.")
         cfg = kw["config"]
-        want = {"cusum_recal": CusumRecalConfig, "drift_recal": DriftRecalConfig,
-                "certainty_equivalent": CertaintyEquivalentConfig}.get(kind, ThresholdConfig)
+        want = _CONFIG_TYPES[kind]
         if not isinstance(cfg, want):
             raise TypeError(f"{kind}: config must be a {want.__name__}, got {type(cfg).__name__}.")
         if cfg.menu_size != menu_size:
@@ -228,6 +255,8 @@ __all__ = [
     "candidate_ladders",
     "episode_returns",
     "fit_certainty_equivalent",
+    "fitted_parameters",
+    "from_fitted_parameters",
     "fit_drift",
     "fit_periodic",
     "fixed_entry_scores",

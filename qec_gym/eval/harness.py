@@ -521,18 +521,15 @@ class _FitCache:
 
     def get(self, spec: str, env, say: Callable[[str], None]):
         """(fitted parameters as plain data, the fitted agent) of ``spec``, fitting on a miss."""
-        from qec_gym.agents import FixedAgent, PerPatchAgent, ThresholdConfig, make_baseline
+        from qec_gym.agents import PerPatchAgent, fitted_parameters, from_fitted_parameters, make_baseline
 
         bare = spec_body(spec)
         key = f"{self.prefix} {bare}"
         store = json.loads(self.path.read_text()) if self.path.exists() else {}
-        menu_size = len(env.unwrapped.menu)
         params = store.get(key)
         if params is None:
             say(f"fitting {bare} on the training scenarios")
-            agent = make_baseline(bare, env)
-            params = {"entry": agent.entry_index} if bare == "best_fixed" else dataclasses.asdict(agent.config)
-            params = json.loads(json.dumps(params))  # plain JSON data, as read back from the file
+            params = fitted_parameters(bare, make_baseline(bare, env))
             with csvstore.locked(self.path):
                 store = json.loads(self.path.read_text()) if self.path.exists() else {}
                 store.setdefault(key, params)
@@ -540,16 +537,10 @@ class _FitCache:
                 tmp = self.path.with_name(self.path.name + ".tmp")
                 tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
                 tmp.replace(self.path)
-        if bare == "best_fixed":
-            agent = FixedAgent(params["entry"], menu_size, name="best_fixed")
-            if getattr(env.unwrapped, "n_patches", None) is not None:  # many-patch env: that entry on every patch
-                agent = PerPatchAgent(agent, env)
-            return params, agent
-        from qec_gym.agents import CertaintyEquivalentConfig, CusumRecalConfig, DriftRecalConfig
-
-        config = {"cusum_recal": CusumRecalConfig, "drift_recal": DriftRecalConfig,
-                  "certainty_equivalent": CertaintyEquivalentConfig}.get(bare, ThresholdConfig)
-        return params, make_baseline(bare, env, config=config(**params))
+        agent = from_fitted_parameters(bare, env, params)
+        if bare == "best_fixed" and getattr(env.unwrapped, "n_patches", None) is not None:
+            agent = PerPatchAgent(agent, env)  # many-patch env: that entry on every patch
+        return params, agent
 
 
 def read_results_file(path: str | Path) -> list[dict]:

@@ -167,16 +167,15 @@ class WarmStart:
 def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path | None = None):
     """The teacher baseline of ``settings``, fitted on ``config``'s training scenarios.
 
-    ``cache``: a JSON file of fitted ``best_fixed`` / ``threshold`` parameters keyed by env id,
-    env arguments, teacher and fit settings (a fit is deterministic given those), so the seeds
-    of one configuration fit the teacher once (a threshold fit is ~10^5 table-env steps).
+    ``cache``: a JSON file of fitted baselines' parameters (`qec_gym.agents.fitted_parameters`) keyed
+    by env id, env arguments, teacher and fit settings (a fit is deterministic given those), so the
+    seeds of one configuration fit the teacher once (a threshold fit is ~10^5 table-env steps).
     Written under a file lock (`qec_gym.sim.csvstore.locked`); None: always fit.
     """
-    import dataclasses
     import hashlib
     import json
 
-    from qec_gym.agents import FITTED_BASELINES, FixedAgent, ThresholdConfig, make_baseline
+    from qec_gym.agents import FITTED_BASELINES, fitted_parameters, from_fitted_parameters, make_baseline
     from qec_gym.agents.rollout import make_env
     from qec_gym.sim import csvstore
 
@@ -189,14 +188,12 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
                    env_kwargs={k: v for k, v in config.env_kwargs.items() if k != "scenarios"},
                    purpose="fitting the warm-start teacher")
     kind = settings.teacher.partition(":")[0]
-    cacheable = cache is not None and kind in ("best_fixed", "threshold")
+    cacheable = cache is not None and kind in FITTED_BASELINES
     path = Path(cache) if cacheable else None
     try:
         params = json.loads(path.read_text()).get(key) if path is not None and path.exists() else None
         if params is not None:
-            menu_size = len(env.unwrapped.menu)
-            teacher = (FixedAgent(params["entry"], menu_size, name="best_fixed") if kind == "best_fixed"
-                       else make_baseline(kind, env, config=ThresholdConfig(**params)))
+            teacher = from_fitted_parameters(kind, env, params)
         else:
             kw: dict[str, Any] = {}
             if kind in FITTED_BASELINES:  # every fitted baseline gets the configured fit, none its defaults
@@ -208,11 +205,10 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
                                  "release recipe's tree fitted here; not oracle or clairvoyant, which read the "
                                  "hidden noise)") from None
             if path is not None:
-                fitted = {"entry": teacher.entry_index} if kind == "best_fixed" else dataclasses.asdict(teacher.config)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with csvstore.locked(path):
                     store = json.loads(path.read_text()) if path.exists() else {}
-                    store.setdefault(key, json.loads(json.dumps(fitted)))
+                    store.setdefault(key, fitted_parameters(kind, teacher))
                     tmp = path.with_name(path.name + ".tmp")
                     tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
                     tmp.replace(path)

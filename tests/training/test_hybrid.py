@@ -325,3 +325,28 @@ def test_a_fitted_teacher_run_records_its_scenarios_and_settings(tmp_path):
     assert meta["teacher_scenarios"] == ["calm", "ou_drift", "telegraph_tls", "bursts", "sinusoid_day"]
     assert (meta["teacher_episodes"], meta["teacher_seed"]) == (1, 0)  # a fitted teacher: they took effect
     assert meta["unused_settings"] == {"value_steps": 50_000, "dagger_steps": 50_000, "freeze_normalization": False}
+
+
+@pytest.mark.parametrize("teacher", ["certainty_equivalent", "drift_recal"])
+def test_every_fitted_teacher_is_fitted_once_and_loaded_after(tmp_path, monkeypatch, teacher):
+    """The teacher cache holds every fitted baseline's parameters (it held only best_fixed and threshold,
+    so each training seed refitted the others); the loaded teacher acts as the fitted one."""
+    import qec_gym.agents as agents
+    from qec_gym.training.hybrid import make_teacher
+
+    env_id = "qec_gym/DecoderCalibration-v3"
+    cfg = resolve_config(env_id, "ppo", overrides={**_TINY, "n_timesteps": 64}, eval_freq=0)
+    ws = WarmStart(teacher=teacher, teacher_episodes=1, teacher_seed=0)
+    cache = tmp_path / "warm_start_teachers.json"
+    first = make_teacher(cfg, ws, cache=cache)
+    assert cache.exists()
+
+    def refit(*args, **kwargs):
+        raise AssertionError("refitted although the cache holds the fit")
+
+    monkeypatch.setattr(agents, "fit_certainty_equivalent", refit)
+    monkeypatch.setattr(agents, "fit_drift", refit)
+    again = make_teacher(cfg, ws, cache=cache)
+    assert again.config == first.config and again.name == first.name
+    obs = np.stack([gym.make(env_id).observation_space.sample() for _ in range(16)])
+    assert np.array_equal(first.predict(obs)[0], again.predict(obs)[0])
