@@ -26,8 +26,11 @@ def test_config_resolves_on_the_recipe(script, name, tmp_path):
     over = script.config_overrides(name, tmp_path)
     # the warm start is merged key by key onto the recipe's: statistics stay frozen, the teacher is the tree file
     assert over["warm_start"]["freeze_normalization"] is True
-    assert over["warm_start"]["teacher"] == f"tree:{tmp_path}/tree.joblib"
-    assert over["warm_start"]["teacher_episodes"] == 30
+    if name.startswith("ce_"):  # session 11: the certainty-equivalent controller, fitted on 8 training episodes
+        assert (over["warm_start"]["teacher"], over["warm_start"]["teacher_episodes"]) == ("certainty_equivalent", 8)
+    else:
+        assert over["warm_start"]["teacher"] == f"tree:{tmp_path}/tree.joblib"
+        assert over["warm_start"]["teacher_episodes"] == 30
     cfg = resolve_config("qec_gym/CatSwitch-v4", "ppo", overrides=over, vec_env="native", eval_freq=0)
     WarmStart.from_mapping(cfg.warm_start)
     assert cfg.hyperparams["ent_coef"] == 0.0 and cfg.hyperparams["clip_range"] == 0.1
@@ -40,7 +43,12 @@ def test_clone_only_keeps_the_actor(script, tmp_path):
 
 
 def test_packaged_v4_entry_is_the_validated_config(script, tmp_path):
-    """The packaged CatSwitch-v4 entry is ``tree_ppo600k`` with the teacher refitted by the same recipe."""
+    """The packaged CatSwitch-v4 entry is session 11's ``ce_dagger_ppo200k``."""
+    assert load_hyperparams("ppo", "qec_gym/CatSwitch-v4") == script.config_overrides("ce_dagger_ppo200k", tmp_path)
+
+
+def test_packaged_v5_entry_keeps_the_session6_recipe(script, tmp_path):
+    """CatSwitch-v5 keeps v4's session-6 entry, ``tree_ppo600k`` with the teacher refitted by the same recipe."""
     chosen = script.config_overrides("tree_ppo600k", tmp_path)
     chosen["warm_start"]["teacher"] = "tree"  # `fit_tree_teacher`: the tree file's recipe (30 episodes, seed 0, depth 4)
-    assert load_hyperparams("ppo", "qec_gym/CatSwitch-v4") == chosen
+    assert load_hyperparams("ppo", "qec_gym/CatSwitch-v5") == chosen

@@ -108,8 +108,8 @@ def test_a_partial_warm_start_override_keeps_the_packaged_settings():
     (replacing the whole mapping silently dropped freeze_normalization); null drops it."""
     from qec_gym.training import resolve_config
 
-    packaged = resolve_config("qec_gym/CatSwitch-v4", "ppo").warm_start
+    packaged = resolve_config("qec_gym/CatSwitch-v5", "ppo").warm_start
     assert packaged["teacher"] == "tree" and packaged["freeze_normalization"] is True
-    small = resolve_config("qec_gym/CatSwitch-v4", "ppo", overrides={"warm_start": {"bc_steps": 1000}}).warm_start
+    small = resolve_config("qec_gym/CatSwitch-v5", "ppo", overrides={"warm_start": {"bc_steps": 1000}}).warm_start
     assert small == {**packaged, "bc_steps": 1000}
-    assert resolve_config("qec_gym/CatSwitch-v4", "ppo", overrides={"warm_start": None}).warm_start is None
+    assert resolve_config("qec_gym/CatSwitch-v5", "ppo", overrides={"warm_start": None}).warm_start is None
