@@ -138,7 +138,8 @@ trajectory -> axis multipliers), ``_noise_for(entry, step)`` (the noise that ent
 that step; default: the trajectory's), ``_build_table`` (its `WindowTable`) and
 ``_extra_failure_probability`` (per-shot probability of logical failures the simulated circuit
 cannot see, e.g. cat bit flips in an X-basis memory; combined as independent with the simulated
-ones in the reward, the oracle and ``info``).
+ones in the reward, the oracle and ``info``) with ``_extra_failure_model`` (the same law as a function
+of the table's multiplier, for `cost_model`; without it `cost_model` refuses).
 
 ## Version history
 * SurfaceSwitch-v3, DecoderCalibration-v4 (next to their predecessors, unchanged): the same
