@@ -3,6 +3,7 @@ items 3 and 4), and fitted baselines fitted once per evaluation (issue 16 item 5
 
 from __future__ import annotations
 
+import json
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 
@@ -169,3 +170,21 @@ def test_random_rows_depend_only_on_their_key(tmp_path):
     key = ["scenario", "seed"]
     pd.testing.assert_frame_equal(whole.sort_values(key).reset_index(drop=True),
                                   resumed.sort_values(key).reset_index(drop=True))
+
+
+def test_certainty_equivalent_is_fitted_once_and_rebuilt_from_its_parameters(tmp_path, monkeypatch):
+    """The fit cache rebuilds every fitted baseline from its parameters (`from_fitted_parameters`), the
+    model-based one included: a resumed evaluation does not refit it and scores the same policy."""
+    import qec_gym.agents as agents
+
+    fits = []
+    real = agents.fit_certainty_equivalent
+    monkeypatch.setattr(agents, "fit_certainty_equivalent",
+                        lambda *a, **kw: fits.append(1) or real(*a, **{**kw, "episodes": 1, "horizons": (5, 40)}))
+    out = tmp_path / "r.csv"
+    first = evaluate(["certainty_equivalent"], CFG, out_path=out)
+    more = EvalConfig(ENV, scenarios=("calm", "bursts"), seeds=(0, 1, 2), env_kwargs={"max_steps": 5})
+    again = evaluate(["certainty_equivalent"], more, out_path=out)
+    assert fits == [1]
+    assert set(again.policy_id) == set(first.policy_id) and len(again) == 6
+    assert json.loads((tmp_path / "r.fitted.json").read_text()).popitem()[1]["horizon"] in (5.0, 40.0)
