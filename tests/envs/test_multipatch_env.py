@@ -211,12 +211,12 @@ def test_each_region_reports_its_drift_draw_and_the_chip_is_unchanged():
     h = hashlib.sha256()
     for seed in range(2):
         obs, info = env.reset(seed=seed)
-        for x in (env.m_region, obs):
-            h.update(np.ascontiguousarray(x, dtype=np.float64).tobytes())
+        for x in (env.m_region, obs):  # rounded to 1e-6: machines' libm builds differ in the last bits
+            h.update(np.ascontiguousarray(np.round(np.asarray(x, dtype=np.float64), 6) + 0.0).tobytes())
         assert len(info["drift_draw"]) == env.n_regions  # one per region: they drift independently
         assert all([d["process"] for d in r["all"]] == ["RandomLevel", "Mixture"] for r in info["drift_draw"])
         assert len({r["all"][0]["level"] for r in info["drift_draw"]}) == env.n_regions
-    assert h.hexdigest()[:16] == "9ceb14e3a6869493"  # the chip computed before draws were recorded
+    assert h.hexdigest()[:16] == "c16cf1d5d2431292"  # the chip computed before draws were recorded (4fe5f08^)
     assert "drift_draw" not in env.step(np.zeros(16, dtype=np.int64))[4]
     plain = _env(16, 3)
     assert plain.reset(seed=0)[1]["drift_draw"] == [{}] * plain.n_regions
