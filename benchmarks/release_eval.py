@@ -26,6 +26,9 @@ recorded in the ledger ``docs/heldout_draws.jsonl`` before its episodes run and 
 env a second time (`qec_gym.eval.ledger`; ``--reuse-draw`` repeats or resumes it); a validation draw
 (``--draw-split validation``) is for tuning and is not recorded.
 
+``--config YAML`` trains a candidate chosen on validation instead of the packaged entry: its overrides
+(as `qec-gym train --config`) are validated before anything starts and shown in ``release.md``.
+
 ``--fallback-variant LABEL:OPTIONS`` adds a group ``<algo>+fallback[LABEL]`` whose support settings
 are ``OPTIONS`` (e.g. ``episode:split=episode``, ``a10:alpha=0.1``; `qec_gym.training.fallback.parse_spec`).
 
@@ -45,8 +48,9 @@ BASELINES = ("best_fixed", "threshold", "random", "oracle", "clairvoyant")
 
 
 def train_one(env_id: str, algo: str, seed: int, timesteps: int, run_dir: str, env_kwargs: dict,
-              vec_env: str = "dummy") -> str:
-    """Train (or resume, or skip when finished) one seed's run; returns its folder."""
+              vec_env: str = "dummy", config: dict | None = None) -> str:
+    """Train (or resume, or skip when finished) one seed's run; returns its folder. ``config``: overrides of
+    the packaged entry (``--config``)."""
     import torch
 
     from qec_gym.training import latest_checkpoint, resolve_config, train
@@ -54,7 +58,7 @@ def train_one(env_id: str, algo: str, seed: int, timesteps: int, run_dir: str, e
     torch.set_num_threads(1)
     run = Path(run_dir)
     if not (run / "model.zip").exists():
-        overrides = {"n_timesteps": timesteps, **({"env_kwargs": env_kwargs} if env_kwargs else {})}
+        overrides = {**(config or {}), "n_timesteps": timesteps, **({"env_kwargs": env_kwargs} if env_kwargs else {})}
         cfg = resolve_config(env_id, algo, overrides=overrides, seed=seed, vec_env=vec_env)
         train(cfg, run, resume=latest_checkpoint(run) is not None)
     return str(run)
@@ -104,13 +108,16 @@ def _evaluation_set(args) -> tuple:
 
 def main(argv=None) -> None:
     # bounded types: a 0 would otherwise read as "not given" (--timesteps 0 trained the packaged 600k steps)
-    from qec_gym.cli import _COUNT, _SEED, _STEPS, _WORKERS
+    from qec_gym.cli import _COUNT, _SEED, _STEPS, _WORKERS, _existing_file
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", required=True)
     ap.add_argument("--algo", default="ppo")
     ap.add_argument("--train-seeds", type=_SEED, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--timesteps", type=_STEPS, default=None, help="default: the packaged hyperparameters' n_timesteps")
+    ap.add_argument("--config", type=_existing_file, default=None, metavar="YAML",
+                    help="overrides of the packaged entry (as `qec-gym train --config`: flat or keyed by env id; "
+                         "`warm_start` merged key by key) for a candidate chosen on validation; release.md shows them")
     ap.add_argument("--episodes", type=_COUNT, default=5, help="held-out episode seeds per scenario")
     ap.add_argument("--tree-episodes", type=_COUNT, default=30)
     ap.add_argument("--jobs", type=_WORKERS, default=2)
@@ -173,18 +180,25 @@ def main(argv=None) -> None:
     from qec_gym.eval import EvalConfig, evaluate
     from qec_gym.eval.aggregate import aggregate_table
     from qec_gym.eval.stats import paired_difference
-    from qec_gym.training import resolve_config
+    from qec_gym.training import read_user_config, resolve_config
 
+    config = None
+    try:  # a bad --config is refused before the ledger, the output folder or any training
+        if args.config is not None:
+            config = read_user_config(args.config)
+        timesteps = args.timesteps or int(resolve_config(args.env, args.algo, overrides=config).total_timesteps)
+    except (ValueError, TypeError, KeyError) as e:
+        ap.error(f"--config {args.config}: {e}" if args.config is not None else str(e))
     t0 = time.perf_counter()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     scenarios, set_name, reused, ledger_entry = _evaluation_set(args)
-    timesteps = args.timesteps or int(resolve_config(args.env, args.algo).total_timesteps)
     runs = {s: out / args.algo / f"seed{s}" for s in args.train_seeds}
     env_kwargs = {"max_steps": args.max_steps} if args.max_steps else {}
     print(f"[1/4] training {args.algo} on {args.env}, {timesteps} steps x seeds {args.train_seeds}", flush=True)
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for run in pool.map(train_one, *zip(*[(args.env, args.algo, s, timesteps, str(r), env_kwargs, args.vec_env) for s, r in runs.items()])):
+        for run in pool.map(train_one, *zip(*[(args.env, args.algo, s, timesteps, str(r), env_kwargs, args.vec_env, config)
+                                              for s, r in runs.items()])):
             print(f"      done: {run}", flush=True)
 
     from qec_gym.eval.curves import learning_curve, plot_curves
@@ -233,7 +247,11 @@ def main(argv=None) -> None:
                          f"in {out / 'results.csv'}.") from None
     fmt = lambda r, k: f"{r[k]:.3f} [{r[k + '_low']:.3f}, {r[k + '_high']:.3f}]"  # noqa: E731
     fmt1 = lambda r, k: f"{r[k]:.1f} [{r[k + '_low']:.1f}, {r[k + '_high']:.1f}]"  # noqa: E731
+    import json
+
     lines = [f"# Release evaluation: {args.env}, {args.algo}", "",
+             *([f"Configuration: the packaged entry with the overrides of `{args.config}`: `{json.dumps(config, sort_keys=True)}`.", ""]
+               if config is not None else []),
              f"Training seeds {args.train_seeds} x {timesteps} steps; {set_name} scenarios "
              f"({', '.join(sorted(set(df.scenario)))}) x {args.episodes} episode "
              "seeds, paired. 95% two-stage stratified bootstrap intervals (training seeds, then episodes), "
@@ -254,9 +272,14 @@ def main(argv=None) -> None:
               "| run | " + " | ".join(f"vs {g}" for g in args.compare_to) + " | regret to clairvoyant | switches / episode |",
               "|---|" + "---|" * len(args.compare_to) + "---|---|"]
     switches = df.groupby("policy").switches.mean()
+    recals = df.groupby("policy").recalibrations.mean()
+    recal_cell = (lambda p: f" {recals[p]:.1f} |") if recals.gt(0).any() else (lambda p: "")
+    if recals.gt(0).any():  # a calibration-sensitive env: switches count configuration changes only
+        lines[-2] += " recalibrations / episode |"
+        lines[-1] += "---|"
     for m in members + fallback:
         lines.append(f"| `{m}` | " + " | ".join(str(paired_difference(df, m, g)) for g in args.compare_to)
-                     + f" | {paired_difference(df, 'clairvoyant', m)} | {switches[m]:.1f} |")
+                     + f" | {paired_difference(df, 'clairvoyant', m)} | {switches[m]:.1f} |" + recal_cell(m))
     lines += ["", f"Per scenario, mean return minus `{args.compare_to[0]}`'s, averaged over training seeds (range over "
               "seeds); switches / episode:", "", "| scenario | " + " | ".join(f"`{g}`" for g in learned)
               + f" | switches: {', '.join(f'`{g}`' for g in [*learned, args.compare_to[0]])} |",
@@ -265,8 +288,9 @@ def main(argv=None) -> None:
     best_fixed_regret = paired_difference(df, "clairvoyant", "best_fixed").mean
     iqm_regret = {g: float(trim_mean([paired_difference(df, "clairvoyant", m).mean for m in ms], 0.25))
                   for g, ms in learned.items()}  # rliable's IQM
+    recal_note = (lambda b: f", {recals[b]:.1f} recalibrations") if recals.gt(0).any() else (lambda b: "")
     lines += ["", "Baselines, same episodes (regret to clairvoyant; switches / episode): " + "; ".join(
-        f"`{b}` {paired_difference(df, 'clairvoyant', b)}, {switches[b]:.1f}" for b in ["tree", *args.baselines]
+        f"`{b}` {paired_difference(df, 'clairvoyant', b)}, {switches[b]:.1f}{recal_note(b)}" for b in ["tree", *args.baselines]
         if b != "clairvoyant"), "",
         f"Regret to clairvoyant, IQM over the {len(members)} seeds' mean regrets: " + "; ".join(
             f"`{g}` {r:.2f} = {r / best_fixed_regret:.1%} of best fixed's" for g, r in iqm_regret.items()) + "."]

@@ -143,6 +143,14 @@ class WarmStart:
     def __post_init__(self) -> None:
         if not isinstance(self.teacher, str) or not self.teacher:
             raise ValueError(f"warm_start.teacher must be a baseline name such as 'threshold', got {self.teacher!r}.")
+        from qec_gym.agents import BASELINE_NAMES
+
+        # named at config time, not after a training job has started; oracles read the hidden noise
+        kinds = {"tree", *(n.partition(":")[0] for n in BASELINE_NAMES)} - {"oracle", "clairvoyant"}
+        if self.teacher.partition(":")[0] not in kinds:
+            raise ValueError(f"warm_start.teacher {self.teacher!r} is not a deployable baseline (oracle and clairvoyant "
+                             f"read the hidden noise); choose one of {sorted(kinds)} (fixed:<i> and tree:<path> take "
+                             "their argument after the colon).")
         for name, low in (("teacher_episodes", 1), ("teacher_seed", 0), ("bc_steps", 1), ("bc_epochs", 1), ("value_steps", 1),
                           ("value_rounds", 0), ("dagger_iters", 0), ("dagger_steps", 1)):
             value = getattr(self, name)
