@@ -23,6 +23,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +96,43 @@ class WindowCostModel:
             p_shot, decode_s = along["p_shot"][:, 0], along["decode_s"][:, 0]
         extra = None if self.extra_failure is None else np.asarray(self.extra_failure(m_true), dtype=np.float64)
         return self._window(entries, p_shot, decode_s, extra)
+
+    def scaled(self, *, p_shot: float = 1.0, decode: float = 1.0, extra_failure: float = 1.0) -> WindowCostModel:
+        """This model with a characterisation error: per-shot logical errors x ``p_shot``, decode times
+        x ``decode``, extra (cat bit-flip) failures x ``extra_failure`` (capped at 1); self unchanged.
+
+        For model-error studies of a model-based controller (``benchmarks/ce_model_error.py``): the env
+        keeps its true table, the controller plans on this one.
+
+        Raises:
+            ValueError: a factor that is not a finite number > 0.
+
+        Example:
+            >>> import gymnasium as gym, qec_gym
+            >>> model = gym.make("qec_gym/SurfaceSwitch-v2").unwrapped.cost_model()
+            >>> worse = model.scaled(p_shot=2.0)
+            >>> bool(worse.cost(0, 3.0) > model.cost(0, 3.0))
+            True
+        """
+        for name, k in (("p_shot", p_shot), ("decode", decode), ("extra_failure", extra_failure)):
+            if isinstance(k, bool) or not isinstance(k, (int, float)) or not (math.isfinite(k) and k > 0):
+                raise ValueError(f"scaled: {name} must be a finite factor > 0, got {k!r}.")
+        t = self.table
+        arrays = {"errors": t.errors, "features": t.features, "features_std": t.features_std,
+                  "decode_s": t.decode_s * decode, "num_detectors": t.num_detectors}
+        if getattr(t.config, "fitted", False):
+            shift = math.log(p_shot)
+            arrays.update(shots=t.shots, log_p_fit=t.log_p_fit + shift, log_p_lo=t.log_p_lo + shift,
+                          log_p_hi=t.log_p_hi + shift)
+        else:  # the v1 format's per-shot rate is (errors + 0.5) / (shots + 1)
+            arrays["errors"] = (t.errors + 0.5) * p_shot - 0.5
+        extra = self.extra_failure
+        if extra is not None and extra_failure != 1.0:
+            law = extra
+
+            def extra(m: float) -> np.ndarray:
+                return np.minimum(law(m) * extra_failure, 1.0)
+        return dataclasses.replace(self, table=type(t)(t.config, arrays), extra_failure=extra)
 
     def _clamped(self, m_true: float, m_assumed: float | None) -> tuple[float, float | None]:
         # an estimate beyond the characterised range is priced at its edge, not extrapolated

@@ -64,6 +64,25 @@ def test_cat_bit_flip_law_interpolates_the_exact_law():
     np.testing.assert_allclose(law(hi * 10), law.exact(hi), rtol=1e-12)  # clamped to the characterised range
 
 
+@pytest.mark.parametrize("env_id", [CALIB, "qec_gym/CatSwitch-v4", "qec_gym/DecoderCalibration-v1"])
+def test_a_scaled_model_changes_only_the_named_characterisation(env_id):
+    """``scaled`` (model-error studies): per-shot error, decode time and extra failures multiply by
+    their factors at every (true, assumed) point, and the env's own model is left as it was."""
+    model = gym.make(env_id).unwrapped.cost_model()
+    before = model.costs(2.0)
+    worse = model.scaled(p_shot=1.5, decode=2.0, extra_failure=3.0)
+    for entry, m, a in ((0, 2.0, 1.0), (1, 5.0, 5.0), (2, 1.3, None)):
+        ex, ex2 = model.table.expected(entry, m, a), worse.table.expected(entry, m, a)
+        assert ex2.p_shot == pytest.approx(1.5 * ex.p_shot, rel=1e-9)
+        assert ex2.decode_s_per_round == pytest.approx(2.0 * ex.decode_s_per_round, rel=1e-12)
+    if model.extra_failure is not None:
+        np.testing.assert_allclose(worse.extra_failure(4.0), np.minimum(3.0 * model.extra_failure(4.0), 1.0))
+    np.testing.assert_array_equal(model.costs(2.0), before)
+    assert model.scaled().costs(2.0) == pytest.approx(before, rel=1e-12)  # factors of 1: the same model
+    with pytest.raises(ValueError, match="decode must be a finite factor > 0"):
+        model.scaled(decode=0)
+
+
 def test_cost_model_refused_without_a_law_for_failures_outside_the_table():
     from qec_gym.envs.cat_env import CatSwitchEnv
 
