@@ -21,7 +21,7 @@ def script():
 
 
 @pytest.mark.parametrize("name", ["clone_tree", "tree_ppo200k", "tree_ppo600k", "dagger_tree_ppo600k",
-                                  "tree_ppo600k_lr1e-4"])
+                                  "tree_ppo600k_lr1e-4", "ce_dagger_ppo600k", "ce_dagger_ppo200k"])
 def test_config_resolves_on_the_recipe(script, name, tmp_path):
     over = script.config_overrides(name, tmp_path)
     # the warm start is merged key by key onto the recipe's: statistics stay frozen, the teacher is the tree file
@@ -52,3 +52,16 @@ def test_packaged_v5_entry_keeps_the_session6_recipe(script, tmp_path):
     chosen = script.config_overrides("tree_ppo600k", tmp_path)
     chosen["warm_start"]["teacher"] = "tree"  # `fit_tree_teacher`: the tree file's recipe (30 episodes, seed 0, depth 4)
     assert load_hyperparams("ppo", "qec_gym/CatSwitch-v5") == chosen
+
+
+def test_committed_surface_v1_config_is_the_validated_candidate(script, tmp_path):
+    """docs/configs/SurfaceSwitch-v1_ce_dagger_ppo200k.yml (session 13's held-out surface draw 2) is
+    ``ce_dagger_ppo200k`` as validated, and trains on SurfaceSwitch-v1 (whose packaged entry it does not replace)."""
+    from qec_gym.training.config import read_user_config
+
+    path = SCRIPT.parents[1] / "docs" / "configs" / "SurfaceSwitch-v1_ce_dagger_ppo200k.yml"
+    committed = read_user_config(path)
+    assert committed == script.config_overrides("ce_dagger_ppo200k", tmp_path)
+    cfg = resolve_config("qec_gym/SurfaceSwitch-v1", "ppo", overrides=committed, vec_env="native", eval_freq=0)
+    assert cfg.total_timesteps == 200_000 and WarmStart.from_mapping(cfg.warm_start).teacher == "certainty_equivalent"
+    assert load_hyperparams("ppo", "qec_gym/SurfaceSwitch-v1") != committed
