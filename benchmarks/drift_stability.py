@@ -6,7 +6,8 @@ each scenario's calm twin (drift off, baseline noise, same seeds: `qec_gym.eval.
 Writes, under ``--out`` (default ``docs/figures``):
 
 * ``drift_stability_<Env>.csv``: one row per (policy, scenario, drifting / calm, seed); an env whose
-  CSV exists is not re-run (delete it, or pass ``--force``);
+  CSV exists is not re-run (delete it, or pass ``--force``): only the policies of its plan's ``extra``
+  missing from it are run and appended (same seeds and episode length);
 * ``drift_stability.md``: per env, the drift-stability table (excess logical error per round and
   excess cost in return, drifting - calm, and the ratio to the best fixed configuration, 95%
   bootstrap intervals) and the plain results table (IQM and mean return, IQM of normalised return),
@@ -17,13 +18,16 @@ The fitted decision trees go to ``--trees`` (default ``runs/drift_stability``, n
 
 Learned policies: ``--runs ENV_ID=DIR`` adds the training runs ``DIR/seed<k>`` (a `qec-gym train
 --seeds` folder, e.g. a release run's ``ppo``) as policies ``ppo@<k>``, one group in the tables
-with intervals over runs and episode pairs. Their episodes are appended to an existing CSV (same
-seeds and episode length as its baselines), so the baselines are not re-run. ``--fallback`` adds them
-also as ``ppo+fallback@<k>`` (`qec_gym.training.fallback`, deferring to the env's fitted tree).
+with intervals over runs and episode pairs (``--label NAME``: ``NAME@<k>`` instead, for a second
+recipe on the same env). Their episodes are appended to an existing CSV (same seeds and episode length
+as its baselines), so the baselines are not re-run. ``--fallback`` adds them also as
+``ppo+fallback@<k>`` (`qec_gym.training.fallback`, deferring to the env's fitted tree).
 
     python benchmarks/drift_stability.py                       # every env, the documented budget
     python benchmarks/drift_stability.py --env qec_gym/CatSwitch-v1 --seeds 2 --max-steps 100 --out /tmp/ds
     python benchmarks/drift_stability.py --runs qec_gym/SurfaceSwitch-v1=runs/release/SurfaceSwitch-v1/ppo
+    python benchmarks/drift_stability.py --env qec_gym/SurfaceSwitch-v1 --label ppo_ce \
+        --runs qec_gym/SurfaceSwitch-v1=runs/val11surf1/draw0/ppo
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class Plan:
 # Budgeted for ~25 CPU-minutes in all on a shared 2-core machine: SurfaceSwitch at the scenarios' full
 # length; the others at 200 windows per episode (fits included), every drift time scale <= 150 windows.
 PLANS = {
-    "qec_gym/SurfaceSwitch-v1": Plan(seeds=10),
+    "qec_gym/SurfaceSwitch-v1": Plan(seeds=10, extra={"certainty_equivalent": "certainty_equivalent"}),
     "qec_gym/PhotonicSwitch-v1": Plan(seeds=16, max_steps=200),
     "qec_gym/CatSwitch-v1": Plan(seeds=8, max_steps=200),
     "qec_gym/DecoderCalibration-v1": Plan(seeds=8, max_steps=200, recalibration=True, fit_episodes=3,
@@ -59,10 +63,11 @@ PLANS = {
     # its baselines are fitted on the table twin (`qec_gym.agents.rollout.make_env(table_twin=True)`).
     "qec_gym/SurfaceSwitchRaw-v1": Plan(seeds=4, max_steps=200, tree=False),
     # the versions with session 6's packaged learned policies (~15 more CPU-minutes)
-    "qec_gym/SurfaceSwitch-v2": Plan(seeds=10),
-    "qec_gym/CatSwitch-v4": Plan(seeds=8, max_steps=200),
+    "qec_gym/SurfaceSwitch-v2": Plan(seeds=10, extra={"certainty_equivalent": "certainty_equivalent"}),
+    "qec_gym/CatSwitch-v4": Plan(seeds=8, max_steps=200, extra={"certainty_equivalent": "certainty_equivalent"}),
     "qec_gym/DecoderCalibration-v3": Plan(seeds=8, max_steps=200, recalibration=True, fit_episodes=3,
-                                          extra={"keep_pymatching": "fixed:0", "drift_recal": "drift_recal"}),
+                                          extra={"keep_pymatching": "fixed:0", "drift_recal": "drift_recal",
+                                                 "certainty_equivalent": "certainty_equivalent"}),
 }
 
 
@@ -135,19 +140,20 @@ def fallback_policies(learned: dict[str, str], tree: Path) -> dict[str, str]:
     return out
 
 
-def add_learned(path: Path, env_id: str, learned: dict[str, str], say) -> None:
-    """Append the episodes of ``learned`` policies missing from the CSV at ``path`` (same seeds, length)."""
+def add_missing(path: Path, env_id: str, policies: dict[str, str], say) -> None:
+    """Append the episodes of the ``policies`` (name -> harness spec) missing from the CSV at ``path``
+    (same seeds, same episode length)."""
     import pandas as pd
 
     from qec_gym.eval.drift_stability import stability_episodes
 
     df = pd.read_csv(path)
-    todo = {name: spec for name, spec in learned.items() if name not in set(df.policy)}
+    todo = {name: spec for name, spec in policies.items() if name not in set(df.policy)}
     if not todo:
         return
     seeds = sorted(int(s) for s in df.seed.unique())
     steps = int(df.steps.max())
-    say(f"learned policies {sorted(todo)}: {len(seeds)} seeds x {steps} windows, appended to {path}")
+    say(f"policies {sorted(todo)}: {len(seeds)} seeds x {steps} windows, appended to {path}")
     new = stability_episodes(env_id, todo, seeds=seeds, env_kwargs={"max_steps": steps},
                              progress=lambda d, n: say(f"{d}/{n} episodes"))
     new.insert(0, "env_id", env_id)
@@ -161,6 +167,7 @@ def run_env(env_id: str, plan: Plan, out: Path, *, trees: Path, force: bool, say
     path = out / f"drift_stability_{_short(env_id)}.csv"
     if path.exists() and not force:
         say(f"{path} exists: reusing it")
+        add_missing(path, env_id, dict(plan.extra), say)
         return path
     t0 = time.perf_counter()
     policies = build_policies(env_id, plan, trees, say)
@@ -184,18 +191,21 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=Path("docs/figures"))
     ap.add_argument("--trees", type=Path, default=Path("runs/drift_stability"), help="where the fitted trees go")
     ap.add_argument("--runs", nargs="+", default=[], metavar="ENV_ID=DIR",
-                    help="training runs DIR/seed<k> of ENV_ID to add as policies ppo@<k>")
+                    help="training runs DIR/seed<k> of ENV_ID to add as policies <label>@<k>")
+    ap.add_argument("--label", default="ppo", help="the group name of the --runs policies (default: ppo)")
     ap.add_argument("--fallback", action="store_true",
                     help="also add each run as ppo+fallback@<k>: its action inside the support of its training "
                          "rollouts, this env's fitted tree's outside (qec_gym.training.fallback)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
+    if not args.label or "@" in args.label or args.label != args.label.strip():
+        ap.error(f"--label {args.label!r}: give a group name without '@' or spaces (e.g. ppo_ce).")
     runs = {}
     for item in args.runs:
         env_id, eq, folder = item.partition("=")
         if not eq or env_id not in args.env:
             ap.error(f"--runs {item!r}: give ENV_ID=DIR with ENV_ID one of the envs run ({args.env}).")
-        runs[env_id] = learned_policies(env_id, Path(folder))
+        runs[env_id] = learned_policies(env_id, Path(folder), algo=args.label)
 
     import dataclasses
 
@@ -216,7 +226,7 @@ def main(argv=None) -> None:
             learned = dict(runs[env_id])
             if args.fallback:
                 learned.update(fallback_policies(learned, args.trees / f"{_short(env_id)}_tree.joblib"))
-            add_learned(csvs[-1], env_id, learned, say)
+            add_missing(csvs[-1], env_id, learned, say)
     command = " ".join(["python benchmarks/drift_stability.py", *argv])
     md, png = write_stability_report(csvs, args.out, reps=args.reps, intro=[f"Reproduce: `{command}`", ""])
     print(md.read_text())
