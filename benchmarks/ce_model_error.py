@@ -31,26 +31,23 @@ from pathlib import Path
 
 
 def _variants(env, table_of: list[str]) -> dict[str, object]:
-    import gymnasium as gym
+    """Row label -> the model the controller plans on (`ModelError`, as ``certainty_equivalent:<options>``)."""
+    from qec_gym.agents import ModelError
 
-    model = env.unwrapped.cost_model()
-    out = {"exact model": model}
+    errors = {"exact model": ModelError()}
     for k in (0.67, 1.5):
-        out[f"p_shot x{k}"] = model.scaled(p_shot=k)
+        errors[f"p_shot x{k}"] = ModelError(p_shot=k)
     for k in (0.67, 1.5):
-        out[f"decode x{k}"] = model.scaled(decode=k)
-    if model.extra_failure is not None:
+        errors[f"decode x{k}"] = ModelError(decode=k)
+    if env.unwrapped.cost_model().extra_failure is not None:
         for k in (0.5, 2.0):
-            out[f"bit flips x{k}"] = model.scaled(extra_failure=k)
+            errors[f"bit flips x{k}"] = ModelError(bit_flips=k)
     for env_id in table_of:
-        other = gym.make(env_id).unwrapped
-        try:
-            if [e.label for e in other.menu] != [e.label for e in env.unwrapped.menu]:
-                raise SystemExit(f"--table-of {env_id}: its menu differs from {env.spec.id}'s; name an env with the same menu.")
-            out[f"table of {env_id.split('/')[-1]}"] = other.cost_model()
-        finally:
-            other.close()
-    return out
+        errors[f"table of {env_id.split('/')[-1]}"] = ModelError(table_of=env_id)
+    try:
+        return {name: error.apply(env) for name, error in errors.items()}
+    except ValueError as e:
+        raise SystemExit(f"--table-of: {e}") from None
 
 
 def main(argv=None) -> None:

@@ -376,7 +376,8 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", type=_env_id, default="qec_gym/SurfaceSwitch-v1")
     p.add_argument("--policies", type=_text, nargs="+", default=["best_fixed", "threshold", "oracle", "clairvoyant"],
                    help="policy specs: random, fixed:<i>, best_fixed, threshold, periodic_recal, cusum_recal, "
-                        "drift_recal, certainty_equivalent, tree:<path> (a saved tree: `qec-gym tree`), oracle, clairvoyant, "
+                        "drift_recal, certainty_equivalent (certainty_equivalent:decode=1.5, :p_shot=K, :bit_flips=K, "
+                        ":table_of=ENV_ID: planning on a wrong model), tree:<path> (a saved tree: `qec-gym tree`), oracle, clairvoyant, "
                         "run:<folder>, fallback:<folder>,<baseline> (the run inside the support of its training "
                         "rollouts, the baseline outside: qec_gym.training.fallback) (optionally name=spec)")
     p.add_argument("--scenarios", type=_text, nargs="+", default=None,

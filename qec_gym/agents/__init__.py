@@ -9,7 +9,7 @@
 | ``periodic_recal`` | `periodic_recalibration`: best fixed entry, recalibrate every K windows (a one-rung `ThresholdAgent`) | fitted on training scenarios (`fit_periodic`), or ``config=``; a calibration-sensitive env |
 | ``cusum_recal`` | `CusumRecalAgent`: best fixed entry, recalibrate when a CUSUM on the noise estimate since the last recalibration alarms (recurrent ``state``) | fitted on training scenarios, or ``config=``; a calibration-sensitive env |
 | ``drift_recal`` | `DriftRecalAgent`: best fixed entry, recalibrate when the priors' noise and the current syndrome estimate differ by more than a threshold (calibration-state observation) | fitted on training scenarios (`fit_drift`), or ``config=``; ``calibration_state=True`` (DecoderCalibration-v3) |
-| ``certainty_equivalent`` | `CertaintyEquivalentAgent`: model-based control: the action of least expected window cost (the env's characterisation table) at the syndrome estimate, switch / recalibration costs amortised over a horizon | fitted on training scenarios (`fit_certainty_equivalent`), or ``config=``; a single-patch qec_gym env (its table is the model) |
+| ``certainty_equivalent`` | `CertaintyEquivalentAgent`: model-based control: the action of least expected window cost (the env's characterisation table) at the syndrome estimate, switch / recalibration costs amortised over a horizon | fitted on training scenarios (`fit_certainty_equivalent`), or ``config=``; a single-patch qec_gym env (its table is the model; ``certainty_equivalent:decode=1.5``, ``:table_of=ENV_ID``, ...: a wrong model, `ModelError`) |
 | ``tree:<path>`` | `DecisionTreeAgent` loaded from ``<path>`` | a saved tree for this env |
 | ``oracle`` | `OracleAgent`: myopic oracle (EVALUATION ONLY, reads the true noise) | the env |
 | ``clairvoyant`` | `ClairvoyantAgent`: DP over the true trajectory (EVALUATION ONLY) | the env |
@@ -49,6 +49,7 @@ from qec_gym.agents.baselines import (
 from qec_gym.agents.certainty_equivalent import (
     CertaintyEquivalentAgent,
     CertaintyEquivalentConfig,
+    ModelError,
     fit_certainty_equivalent,
 )
 from qec_gym.agents.dataset import generate_dataset, load_dataset
@@ -67,7 +68,7 @@ from qec_gym.agents.threshold import ThresholdAgent, ThresholdConfig, candidate_
 from qec_gym.agents.tree import DecisionTreeAgent, fit_reference_tree
 
 BASELINE_NAMES = ("random", "fixed:<i>", "best_fixed", "threshold", "periodic_recal", "cusum_recal", "drift_recal",
-                  "certainty_equivalent", "tree:<path>",
+                  "certainty_equivalent", "certainty_equivalent:<model error>", "tree:<path>",
                   "oracle", "clairvoyant")
 """Names `make_baseline` accepts."""
 
@@ -103,26 +104,29 @@ def fitted_parameters(name: str, agent: Policy) -> dict:
     import dataclasses
     import json
 
-    if name not in FITTED_BASELINES:
+    if name.partition(":")[0] not in FITTED_BASELINES:
         raise ValueError(f"{name!r} is not a fitted baseline; fitted ones: {', '.join(FITTED_BASELINES)}.")
     params = {"entry": agent.entry_index} if name == "best_fixed" else dataclasses.asdict(agent.config)
     return json.loads(json.dumps(params))
 
 
 def from_fitted_parameters(name: str, env: Any, params: dict) -> Policy:
-    """Baseline ``name`` for ``env`` with the parameters a fit chose (`fitted_parameters`), without refitting."""
+    """Baseline ``name`` for ``env`` with the parameters a fit chose (`fitted_parameters`), without refitting
+    (``certainty_equivalent:<model error>`` keeps its model error)."""
     if name == "best_fixed":
         return FixedAgent(params["entry"], len(env.unwrapped.menu), name="best_fixed")
-    if name not in _CONFIG_TYPES:
+    kind = name.partition(":")[0]
+    if kind not in _CONFIG_TYPES:
         raise ValueError(f"{name!r} is not a fitted baseline; fitted ones: {', '.join(FITTED_BASELINES)}.")
-    return make_baseline(name, env, config=_CONFIG_TYPES[name](**params))
+    return make_baseline(name, env, config=_CONFIG_TYPES[kind](**params))
 
 
 def check_baseline_name(name: Any) -> str:
-    """``name`` if it is a baseline `make_baseline` knows (``tree`` and ``fixed`` with their argument).
+    """``name`` if it is a baseline `make_baseline` knows (``tree`` and ``fixed`` with their argument,
+    ``certainty_equivalent`` with or without a `ModelError`).
 
     Raises:
-        ValueError: anything else (the message lists the valid names).
+        ValueError: anything else (the message lists the valid names); a model error it cannot parse.
 
     Example:
         >>> check_baseline_name("fixed:2")
@@ -130,14 +134,24 @@ def check_baseline_name(name: Any) -> str:
         >>> check_baseline_name("tree")
         Traceback (most recent call last):
         ...
-        ValueError: unknown baseline 'tree'; valid names: random, fixed:<i>, best_fixed, threshold, periodic_recal, cusum_recal, drift_recal, certainty_equivalent, tree:<path>, oracle, clairvoyant.
+        ValueError: unknown baseline 'tree'; valid names: random, fixed:<i>, best_fixed, threshold, periodic_recal, cusum_recal, drift_recal, certainty_equivalent, certainty_equivalent:<model error>, tree:<path>, oracle, clairvoyant.
+        >>> check_baseline_name("certainty_equivalent:decode=1.5")
+        'certainty_equivalent:decode=1.5'
     """
     if not isinstance(name, str):
         raise ValueError(f"baseline name must be a string, one of {list(BASELINE_NAMES)}; got {name!r}.")
-    kind, _, arg = name.partition(":")
-    if kind not in _KWARGS or (kind in ("fixed", "tree")) != bool(arg):
+    kind, sep, arg = name.partition(":")
+    takes_arg = kind in ("fixed", "tree", "certainty_equivalent")
+    if kind not in _KWARGS or (kind in ("fixed", "tree") and not arg) or (sep and not takes_arg):
         raise ValueError(f"unknown baseline {name!r}; valid names: {', '.join(BASELINE_NAMES)}.")
+    if kind == "certainty_equivalent" and sep:
+        ModelError.parse(arg)
     return name
+
+
+def _model_error(arg: str) -> ModelError | None:
+    """The `ModelError` of a ``certainty_equivalent:<options>`` spec's argument (None without one)."""
+    return ModelError.parse(arg) if arg else None
 
 
 def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
@@ -155,7 +169,8 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
             `CusumRecalAgent.fit`'s options; ``drift_recal``: ``config`` (a `DriftRecalConfig`) or
             `fit_drift`'s options; ``certainty_equivalent``: ``config`` (a `CertaintyEquivalentConfig`)
             or `fit_certainty_equivalent`'s options (fitted on ``source``, then acting with ``env``'s
-            cost model).
+            cost model; ``certainty_equivalent:<model error>`` plans on a wrong model, `ModelError`,
+            in the fit too).
 
     Raises:
         ValueError: unknown name (the message lists the valid ones), options it does not take, an
@@ -210,7 +225,7 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
         if kind == "drift_recal":
             return DriftRecalAgent(cfg)
         if kind == "certainty_equivalent":
-            return CertaintyEquivalentAgent.from_env(env, cfg)
+            return CertaintyEquivalentAgent.from_env(env, cfg, name=name, model_error=_model_error(arg))
         if kind == "periodic_recal" and (len(cfg.ladder) != 1 or cfg.recalibrate_every < 1):
             raise ValueError("periodic_recal: config must have a one-entry ladder and recalibrate_every >= 1 "
                              "(make it with periodic_recalibration(entry, period, menu_size).config).")
@@ -223,8 +238,9 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
     if kind == "drift_recal":
         return fit_drift(source, **kw)
     if kind == "certainty_equivalent":
-        fitted = fit_certainty_equivalent(source, **kw)
-        agent = CertaintyEquivalentAgent.from_env(env, fitted.config)  # acts with the env's own table
+        error = _model_error(arg)
+        fitted = fit_certainty_equivalent(source, **kw, name=name, model_error=error)
+        agent = CertaintyEquivalentAgent.from_env(env, fitted.config, name=name, model_error=error)  # env's own table
         agent.fit_score = fitted.fit_score
         return agent
     return ThresholdAgent.fit(source, **kw)
@@ -243,6 +259,7 @@ __all__ = [
     "DriftRecalConfig",
     "FixedAgent",
     "FixedEntryScores",
+    "ModelError",
     "OracleAgent",
     "PatchOracleAgent",
     "PerPatchAgent",

@@ -45,6 +45,88 @@ from qec_gym.envs.cost_model import WindowCostModel
 ESTIMATES = {"ema": IDX_LOG_NOISE_EMA, "last": IDX_LOG_NOISE}
 """Observation index of the noise estimate each ``estimate`` option reads."""
 
+_FACTORS = {"p_shot": "p_shot", "decode": "decode", "bit_flips": "extra_failure"}  # option -> `WindowCostModel.scaled`
+
+
+@dataclass(frozen=True)
+class ModelError:
+    """A characterisation error in the controller's model: the env keeps its true table, the
+    controller plans on this one (what a real device's table is: measured, never exact).
+
+    The baseline spec ``certainty_equivalent:<options>`` names one: comma-separated ``p_shot=K``
+    (every entry's logical error per shot x K), ``decode=K`` (decode times x K), ``bit_flips=K`` (a
+    cat env's analytic bit-flip law x K; `WindowCostModel.scaled`) and ``table_of=ENV_ID`` (another
+    env's table, with the same menu, as the model; the factors then apply to it).
+
+    Raises:
+        ValueError: a factor that is not a finite number > 0, an unknown or repeated option (from
+            `parse`), or (from `apply`) a ``table_of`` env whose menu differs.
+
+    Example:
+        >>> ModelError.parse("decode=1.5,table_of=qec_gym/DecoderCalibration-v1")
+        ModelError(p_shot=1.0, decode=1.5, bit_flips=1.0, table_of='qec_gym/DecoderCalibration-v1')
+        >>> str(ModelError(p_shot=0.67))
+        'p_shot=0.67'
+    """
+
+    p_shot: float = 1.0
+    decode: float = 1.0
+    bit_flips: float = 1.0
+    table_of: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in _FACTORS:
+            k = getattr(self, name)
+            if isinstance(k, bool) or not isinstance(k, (int, float)) or not (np.isfinite(k) and k > 0):
+                raise ValueError(f"certainty_equivalent model error: {name} must be a finite factor > 0, got {k!r}.")
+        if self.table_of is not None and (not isinstance(self.table_of, str) or not self.table_of):
+            raise ValueError(f"certainty_equivalent model error: table_of must be an env id, got {self.table_of!r}.")
+
+    @classmethod
+    def parse(cls, text: str) -> ModelError:
+        """The options of a ``certainty_equivalent:<options>`` spec (class docstring)."""
+        options: dict[str, Any] = {}
+        for item in text.split(","):
+            key, eq, value = (part.strip() for part in item.partition("="))
+            if not eq or key not in (*_FACTORS, "table_of") or not value:
+                raise ValueError(f"certainty_equivalent:{text}: {item!r} is not an option; write "
+                                 "certainty_equivalent:decode=1.5 (options p_shot=K, decode=K, bit_flips=K, "
+                                 "table_of=ENV_ID, comma-separated).")
+            if key in options:
+                raise ValueError(f"certainty_equivalent:{text}: {key} is given twice; give it once.")
+            if key == "table_of":
+                options[key] = value
+                continue
+            try:
+                options[key] = float(value)
+            except ValueError:
+                raise ValueError(f"certainty_equivalent:{text}: {key}={value!r} is not a number.") from None
+        return cls(**options)
+
+    def __str__(self) -> str:
+        parts = [f"{k}={getattr(self, k):g}" for k in _FACTORS if getattr(self, k) != 1.0]
+        return ",".join(parts + ([f"table_of={self.table_of}"] if self.table_of else []))
+
+    def apply(self, env: Any) -> WindowCostModel:
+        """The model the controller believes for ``env``: its table (or ``table_of``'s), scaled."""
+        import gymnasium as gym
+
+        u = getattr(env, "unwrapped", env)
+        model = u.cost_model()
+        if self.table_of is not None:
+            other = gym.make(self.table_of).unwrapped
+            try:
+                if not hasattr(other, "cost_model") or [e.label for e in other.menu] != [e.label for e in u.menu]:
+                    raise ValueError(f"certainty_equivalent table_of={self.table_of}: its menu differs from this env's "
+                                     f"({type(u).__name__}); name an env with the same menu.")
+                model = other.cost_model()
+            finally:
+                other.close()
+        if self.bit_flips != 1.0 and model.extra_failure is None:
+            raise ValueError(f"certainty_equivalent bit_flips={self.bit_flips:g}: this env's model has no bit-flip law "
+                             "(only the CatSwitch envs have one); drop the option.")
+        return model.scaled(**{field: getattr(self, name) for name, field in _FACTORS.items()})
+
 
 @dataclass(frozen=True)
 class CertaintyEquivalentConfig:
@@ -102,14 +184,16 @@ class CertaintyEquivalentAgent(Policy):
         self.fit_score: float | None = None  # mean training return, set by `fit_certainty_equivalent`
 
     @classmethod
-    def from_env(cls, env: Any, config: CertaintyEquivalentConfig, *, name: str = "certainty_equivalent"
-                 ) -> CertaintyEquivalentAgent:
-        """The agent for ``env`` (its cost model and whether it observes the calibration state)."""
+    def from_env(cls, env: Any, config: CertaintyEquivalentConfig, *, name: str = "certainty_equivalent",
+                 model_error: ModelError | None = None) -> CertaintyEquivalentAgent:
+        """The agent for ``env`` (its cost model, or that model with ``model_error``, and whether it
+        observes the calibration state)."""
         u = getattr(env, "unwrapped", env)
         if not hasattr(u, "cost_model"):
             raise ValueError(f"{name} needs a qec_gym switching env with a table (SurfaceSwitch, PhotonicSwitch, "
                              f"CatSwitch, DecoderCalibration); got {type(u).__name__}.")
-        return cls(config, u.cost_model(), calibration_state=bool(getattr(u, "calibration_state", False)), name=name)
+        model = u.cost_model() if model_error is None else model_error.apply(u)
+        return cls(config, model, calibration_state=bool(getattr(u, "calibration_state", False)), name=name)
 
     def _act(self, features: np.ndarray) -> np.ndarray:
         cfg, model = self.config, self.model
@@ -146,11 +230,14 @@ def fit_certainty_equivalent(
     horizons: Sequence[float] = (2, 5, 10, 20, 40, 80),
     estimates: Sequence[str] = ("ema", "last"),
     name: str = "certainty_equivalent",
+    model_error: ModelError | None = None,
 ) -> CertaintyEquivalentAgent:
     """Fit `CertaintyEquivalentAgent` on TRAINING scenarios: ``horizon`` x ``estimate`` by mean return.
 
     Every candidate is scored on the same paired training episodes (reset seeds ``seed + k``,
-    scenarios cycled, table backend as in `make_env`).
+    scenarios cycled, table backend as in `make_env`). With ``model_error`` the controller plans on
+    that wrong model throughout, the fit included (its returns are the env's true ones): a team tunes
+    its controller on the device, with the table it has.
 
     Raises:
         ValueError: no candidates, held-out scenarios, an env without a cost model, or a
@@ -171,14 +258,14 @@ def fit_certainty_equivalent(
         for horizon in horizons:
             for estimate in estimates:
                 cfg = CertaintyEquivalentConfig(menu_size=n_menu, horizon=float(horizon), estimate=estimate)
-                agent = CertaintyEquivalentAgent.from_env(env, cfg, name=name)
+                agent = CertaintyEquivalentAgent.from_env(env, cfg, name=name, model_error=model_error)
                 scores[cfg] = float(episode_returns(env, agent, episodes=episodes, seed=seed).mean())
         best = max(scores, key=scores.__getitem__)
-        agent = CertaintyEquivalentAgent.from_env(env, best, name=name)
+        agent = CertaintyEquivalentAgent.from_env(env, best, name=name, model_error=model_error)
     finally:
         env.close()
     agent.fit_score = scores[best]
     return agent
 
 
-__all__ = ["ESTIMATES", "CertaintyEquivalentAgent", "CertaintyEquivalentConfig", "fit_certainty_equivalent"]
+__all__ = ["ESTIMATES", "CertaintyEquivalentAgent", "CertaintyEquivalentConfig", "ModelError", "fit_certainty_equivalent"]

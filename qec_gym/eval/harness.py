@@ -230,7 +230,7 @@ def policy_identity(spec: str, fitted: Any = None) -> str:
             raise FileNotFoundError(f"no tree model at {path}: train one with `qec-gym tree --out {path}`.")
         side = Path(str(path) + ".json")
         return f"tree:{_digest(*[p for p in (path, side) if p.exists()])}"
-    if bare in FITTED_BASELINES:
+    if bare.partition(":")[0] in FITTED_BASELINES:  # certainty_equivalent:<model error> too
         text = json.dumps(fitted, sort_keys=True, separators=(",", ":"))
         return f"{bare}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
     return bare
@@ -394,7 +394,7 @@ def evaluate(
         jobs_by_policy = {}
         for p in policies:
             fitted_state, agent = None, None
-            if spec_body(p) in FITTED_BASELINES:
+            if spec_body(p).partition(":")[0] in FITTED_BASELINES:
                 fitted_state, agent = cache.get(p, env, say)
             jobs_by_policy[p] = (file_identity.get(p) or policy_identity(p, fitted_state), agent)
         _check_identities(out, existing, {policy_name(p): pid for p, (pid, _) in jobs_by_policy.items()})

@@ -151,6 +151,13 @@ class WarmStart:
             raise ValueError(f"warm_start.teacher {self.teacher!r} is not a deployable baseline (oracle and clairvoyant "
                              f"read the hidden noise); choose one of {sorted(kinds)} (fixed:<i> and tree:<path> take "
                              "their argument after the colon).")
+        if self.teacher != "tree":
+            from qec_gym.agents import check_baseline_name
+
+            try:  # e.g. a malformed certainty_equivalent:<model error>
+                check_baseline_name(self.teacher)
+            except ValueError as e:
+                raise ValueError(f"warm_start.teacher {self.teacher!r}: {e}") from None
         for name, low in (("teacher_episodes", 1), ("teacher_seed", 0), ("bc_steps", 1), ("bc_epochs", 1), ("value_steps", 1),
                           ("value_rounds", 0), ("dagger_iters", 0), ("dagger_steps", 1)):
             value = getattr(self, name)
@@ -201,7 +208,7 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
     try:
         params = json.loads(path.read_text()).get(key) if path is not None and path.exists() else None
         if params is not None:
-            teacher = from_fitted_parameters(kind, env, params)
+            teacher = from_fitted_parameters(settings.teacher, env, params)
         else:
             kw: dict[str, Any] = {}
             if kind in FITTED_BASELINES:  # every fitted baseline gets the configured fit, none its defaults
@@ -216,7 +223,7 @@ def make_teacher(config: TrainConfig, settings: WarmStart, *, cache: str | Path 
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with csvstore.locked(path):
                     store = json.loads(path.read_text()) if path.exists() else {}
-                    store.setdefault(key, fitted_parameters(kind, teacher))
+                    store.setdefault(key, fitted_parameters(settings.teacher, teacher))
                     tmp = path.with_name(path.name + ".tmp")
                     tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
                     tmp.replace(path)

@@ -195,3 +195,76 @@ def test_estimates_beyond_the_table_are_priced_at_its_edge(calib_env):
     obs[:, N_BASE_FEATURES] = 1.0
     obs[0, IDX_LOG_NOISE_EMA], obs[1, IDX_LOG_NOISE_EMA] = 2.72, -3.0
     assert agent.predict(obs)[0].shape == (2,)
+
+
+# --- certainty_equivalent:<model error>: the controller plans on a wrong model (session 13) ---------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("decode=1.5", dict(decode=1.5)),
+    ("p_shot=0.67, bit_flips=2", dict(p_shot=0.67, bit_flips=2.0)),
+    ("table_of=qec_gym/DecoderCalibration-v1,decode=2", dict(decode=2.0, table_of="qec_gym/DecoderCalibration-v1")),
+])
+def test_model_error_parses_and_prints_back(text, expected):
+    from qec_gym.agents import ModelError
+
+    error = ModelError.parse(text)
+    assert error == ModelError(**expected)
+    assert ModelError.parse(str(error)) == error
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("certainty_equivalent:decode", "not an option"),
+    ("certainty_equivalent:", "not an option"),
+    ("certainty_equivalent:latency=2", "not an option"),
+    ("certainty_equivalent:decode=1.5,decode=2", "given twice"),
+    ("certainty_equivalent:decode=fast", "not a number"),
+    ("certainty_equivalent:p_shot=0", "finite factor > 0"),
+    ("certainty_equivalent:p_shot=nan", "finite factor > 0"),
+    ("best_fixed:decode=1.5", "unknown baseline"),
+])
+def test_a_bad_model_error_is_refused_by_name(spec, match):
+    from qec_gym.agents import check_baseline_name
+
+    with pytest.raises(ValueError, match=match):
+        check_baseline_name(spec)
+
+
+def test_a_model_error_that_does_not_fit_the_env_is_refused(calib_env):
+    cfg = CertaintyEquivalentConfig(menu_size=3, horizon=5)
+    with pytest.raises(ValueError, match="no bit-flip law"):
+        make_baseline("certainty_equivalent:bit_flips=2", calib_env, config=cfg)
+    with pytest.raises(ValueError, match="menu differs"):
+        make_baseline("certainty_equivalent:table_of=qec_gym/SurfaceSwitch-v1", calib_env, config=cfg)
+
+
+def test_the_wrong_model_is_the_one_planned_on_and_the_env_keeps_its_own(calib_env):
+    """Scaled decode times, and another build's table, priced at the same (true, assumed) points as the
+    models made directly; the env's own model is untouched."""
+    cfg = CertaintyEquivalentConfig(menu_size=3, horizon=5)
+    exact = calib_env.unwrapped.cost_model()
+    slow = make_baseline("certainty_equivalent:decode=1.5", calib_env, config=cfg)
+    other_env = gym.make("qec_gym/DecoderCalibration-v1")
+    other = other_env.unwrapped.cost_model()
+    other_env.close()
+    v1 = make_baseline("certainty_equivalent:table_of=qec_gym/DecoderCalibration-v1", calib_env, config=cfg)
+    for m, a in ((1.0, 1.0), (8.0, 2.0), (30.0, 30.0)):
+        np.testing.assert_array_equal(slow.model.costs(m, a), exact.scaled(decode=1.5).costs(m, a))
+        np.testing.assert_array_equal(v1.model.costs(m, a), other.costs(m, a))
+    assert not np.array_equal(slow.model.costs(30.0, 30.0), exact.costs(30.0, 30.0))  # past the latency budget
+    np.testing.assert_array_equal(calib_env.unwrapped.cost_model().costs(8.0, 2.0), exact.costs(8.0, 2.0))
+    assert slow.name == "certainty_equivalent:decode=1.5"
+
+
+def test_a_fitted_wrong_model_controller_is_rebuilt_with_its_error(calib_env):
+    """The fit cache's path (`fitted_parameters` -> `from_fitted_parameters`) keeps the model error: a
+    rebuilt teacher or harness baseline must not silently plan on the exact model."""
+    from qec_gym.agents import fitted_parameters, from_fitted_parameters
+
+    spec = "certainty_equivalent:decode=1.5"
+    fitted = make_baseline(spec, calib_env, episodes=1, horizons=(5,), estimates=("ema",),
+                           env_kwargs={"max_steps": 20})
+    again = from_fitted_parameters(spec, calib_env, fitted_parameters(spec, fitted))
+    assert again.config == fitted.config and again.name == spec
+    np.testing.assert_array_equal(again.model.costs(8.0, 2.0), fitted.model.costs(8.0, 2.0))
+    exact = calib_env.unwrapped.cost_model()
+    assert not np.array_equal(again.model.costs(20.0, 20.0), exact.costs(20.0, 20.0))

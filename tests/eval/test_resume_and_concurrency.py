@@ -188,3 +188,26 @@ def test_certainty_equivalent_is_fitted_once_and_rebuilt_from_its_parameters(tmp
     assert fits == [1]
     assert set(again.policy_id) == set(first.policy_id) and len(again) == 6
     assert json.loads((tmp_path / "r.fitted.json").read_text()).popitem()[1]["horizon"] in (5.0, 40.0)
+
+
+def test_a_wrong_model_controller_is_its_own_fitted_baseline(tmp_path, monkeypatch):
+    """``certainty_equivalent:<model error>`` is fitted and cached under its own spec (not as the exact-model
+    controller), its rows carry their own policy id, and a resumed evaluation rebuilds it without refitting."""
+    import qec_gym.agents as agents
+
+    fits = []
+    real = agents.fit_certainty_equivalent
+    monkeypatch.setattr(agents, "fit_certainty_equivalent",
+                        lambda *a, **kw: fits.append(kw.get("model_error")) or real(*a, **{**kw, "episodes": 1,
+                                                                                         "horizons": (5,)}))
+    specs = ["certainty_equivalent", "certainty_equivalent:decode=1.5"]
+    out = tmp_path / "r.csv"
+    first = evaluate(specs, CFG, out_path=out)
+    assert [str(e) if e else None for e in fits] == [None, "decode=1.5"]
+    ids = first.groupby("policy").policy_id.first()
+    assert ids["certainty_equivalent:decode=1.5"].startswith("certainty_equivalent:decode=1.5:")
+    assert ids["certainty_equivalent:decode=1.5"] != ids["certainty_equivalent"]
+    keys = json.loads((tmp_path / "r.fitted.json").read_text())
+    assert sorted(k.rsplit(" ", 1)[1] for k in keys) == specs
+    again = evaluate(specs, CFG, out_path=out)
+    assert len(fits) == 2 and len(again) == len(first)

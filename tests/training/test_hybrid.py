@@ -276,6 +276,9 @@ def test_a_misspelt_teacher_is_named_as_the_warm_start_teacher():
     cfg = resolve_config(ENV, "ppo", overrides={**_TINY, "n_timesteps": 64}, eval_freq=0)
     with pytest.raises(ValueError, match=r"warm_start.teacher 'fixed:99': .*also 'tree'"):  # a bad argument
         make_teacher(cfg, WarmStart(teacher="fixed:99"))
+    # a malformed model error of the certainty-equivalent teacher, also at config time
+    with pytest.raises(ValueError, match=r"warm_start.teacher 'certainty_equivalent:decode=x': .*not a number"):
+        resolve_config(ENV, "ppo", overrides={**_TINY, "warm_start": {"teacher": "certainty_equivalent:decode=x"}})
 
 
 @pytest.mark.parametrize(("env_id", "scenarios"), [
@@ -326,7 +329,7 @@ def test_a_fitted_teacher_run_records_its_scenarios_and_settings(tmp_path):
     assert meta["unused_settings"] == {"value_steps": 50_000, "dagger_steps": 50_000, "freeze_normalization": False}
 
 
-@pytest.mark.parametrize("teacher", ["certainty_equivalent", "drift_recal"])
+@pytest.mark.parametrize("teacher", ["certainty_equivalent", "drift_recal", "certainty_equivalent:decode=1.5"])
 def test_every_fitted_teacher_is_fitted_once_and_loaded_after(tmp_path, monkeypatch, teacher):
     """The teacher cache holds every fitted baseline's parameters (it held only best_fixed and threshold,
     so each training seed refitted the others); the loaded teacher acts as the fitted one."""
@@ -346,6 +349,6 @@ def test_every_fitted_teacher_is_fitted_once_and_loaded_after(tmp_path, monkeypa
     monkeypatch.setattr(agents, "fit_certainty_equivalent", refit)
     monkeypatch.setattr(agents, "fit_drift", refit)
     again = make_teacher(cfg, ws, cache=cache)
-    assert again.config == first.config and again.name == first.name
+    assert again.config == first.config and again.name == first.name == teacher  # a model error is kept
     obs = np.stack([gym.make(env_id).observation_space.sample() for _ in range(16)])
     assert np.array_equal(first.predict(obs)[0], again.predict(obs)[0])
