@@ -240,7 +240,8 @@ def make_baseline(name: str, env: Any, /, **kw: Any) -> Policy:
     if kind == "certainty_equivalent":
         error = _model_error(arg)
         fitted = fit_certainty_equivalent(source, **kw, name=name, model_error=error)
-        agent = CertaintyEquivalentAgent.from_env(env, fitted.config, name=name, model_error=error)  # env's own table
+        # acts with env's own table (fitted on source), or the spec's wrong model of it
+        agent = CertaintyEquivalentAgent.from_env(env, fitted.config, name=name, model_error=error)
         agent.fit_score = fitted.fit_score
         return agent
     return ThresholdAgent.fit(source, **kw)

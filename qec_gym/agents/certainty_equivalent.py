@@ -254,14 +254,17 @@ def fit_certainty_equivalent(
     env = make_env(source, scenarios="train", env_kwargs=env_kwargs, table_twin=True)
     try:
         n_menu = len(env.unwrapped.menu)
+        # built once: a table_of model makes another env
+        first = CertaintyEquivalentAgent.from_env(env, CertaintyEquivalentConfig(n_menu, float(horizons[0])), name=name,
+                                                  model_error=model_error)
         scores = {}
         for horizon in horizons:
             for estimate in estimates:
                 cfg = CertaintyEquivalentConfig(menu_size=n_menu, horizon=float(horizon), estimate=estimate)
-                agent = CertaintyEquivalentAgent.from_env(env, cfg, name=name, model_error=model_error)
+                agent = CertaintyEquivalentAgent(cfg, first.model, calibration_state=first.calibration_state, name=name)
                 scores[cfg] = float(episode_returns(env, agent, episodes=episodes, seed=seed).mean())
         best = max(scores, key=scores.__getitem__)
-        agent = CertaintyEquivalentAgent.from_env(env, best, name=name, model_error=model_error)
+        agent = CertaintyEquivalentAgent(best, first.model, calibration_state=first.calibration_state, name=name)
     finally:
         env.close()
     agent.fit_score = scores[best]
