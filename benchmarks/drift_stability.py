@@ -21,7 +21,7 @@ Learned policies: ``--runs ENV_ID=DIR`` adds the training runs ``DIR/seed<k>`` (
 with intervals over runs and episode pairs (``--label NAME``: ``NAME@<k>`` instead, for a second
 recipe on the same env). Their episodes are appended to an existing CSV (same seeds and episode length
 as its baselines), so the baselines are not re-run. ``--fallback`` adds them also as
-``ppo+fallback@<k>`` (`qec_gym.training.fallback`, deferring to the env's fitted tree).
+``ppo+fallback@<k>`` (``NAME+fallback@<k>``; `qec_gym.training.fallback`, deferring to the env's fitted tree).
 
     python benchmarks/drift_stability.py                       # every env, the documented budget
     python benchmarks/drift_stability.py --env qec_gym/CatSwitch-v1 --seeds 2 --max-steps 100 --out /tmp/ds
@@ -194,7 +194,7 @@ def main(argv=None) -> None:
                     help="training runs DIR/seed<k> of ENV_ID to add as policies <label>@<k>")
     ap.add_argument("--label", default="ppo", help="the group name of the --runs policies (default: ppo)")
     ap.add_argument("--fallback", action="store_true",
-                    help="also add each run as ppo+fallback@<k>: its action inside the support of its training "
+                    help="also add each run as <label>+fallback@<k>: its action inside the support of its training "
                          "rollouts, this env's fitted tree's outside (qec_gym.training.fallback)")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
