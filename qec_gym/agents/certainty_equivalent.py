@@ -40,7 +40,7 @@ import numpy as np
 
 from qec_gym.agents.base import IDX_LOG_NOISE, IDX_LOG_NOISE_EMA, N_BASE_FEATURES, Policy, running_entry
 from qec_gym.agents.rollout import EnvSource, episode_returns, make_env
-from qec_gym.envs.cost_model import WindowCostModel
+from qec_gym.envs.cost_model import WindowCostModel, check_factor
 
 ESTIMATES = {"ema": IDX_LOG_NOISE_EMA, "last": IDX_LOG_NOISE}
 """Observation index of the noise estimate each ``estimate`` option reads."""
@@ -59,8 +59,9 @@ class ModelError:
     env's table, with the same menu, as the model; the factors then apply to it).
 
     Raises:
-        ValueError: a factor that is not a finite number > 0, an unknown or repeated option (from
-            `parse`), or (from `apply`) a ``table_of`` env whose menu differs.
+        ValueError: a factor that is not a finite number > 0, a ``table_of`` that is not a registered
+            env id, an unknown or repeated option (from `parse`), or (from `apply`) a ``table_of`` env
+            whose menu differs.
 
     Example:
         >>> ModelError.parse("decode=1.5,table_of=qec_gym/DecoderCalibration-v1")
@@ -76,11 +77,14 @@ class ModelError:
 
     def __post_init__(self) -> None:
         for name in _FACTORS:
-            k = getattr(self, name)
-            if isinstance(k, bool) or not isinstance(k, (int, float)) or not (np.isfinite(k) and k > 0):
-                raise ValueError(f"certainty_equivalent model error: {name} must be a finite factor > 0, got {k!r}.")
-        if self.table_of is not None and (not isinstance(self.table_of, str) or not self.table_of):
-            raise ValueError(f"certainty_equivalent model error: table_of must be an env id, got {self.table_of!r}.")
+            check_factor(name, getattr(self, name), owner="certainty_equivalent model error")
+        if self.table_of is not None:
+            import gymnasium as gym
+
+            # refused with the spec (a config, a --baselines list), not when a job first builds the model
+            if not isinstance(self.table_of, str) or self.table_of not in gym.registry:
+                raise ValueError(f"certainty_equivalent model error: table_of={self.table_of!r} is not a registered env "
+                                 "id; name one with the same menu, e.g. qec_gym/DecoderCalibration-v1.")
 
     @classmethod
     def parse(cls, text: str) -> ModelError:

@@ -33,6 +33,16 @@ from qec_gym.envs.reward import RewardConfig
 from qec_gym.envs.table import WindowTable
 
 
+def check_factor(name: str, k: object, *, owner: str) -> None:
+    """Refuse a characterisation-error factor that is not a finite number > 0 (named, with ``owner``).
+
+    Raises:
+        ValueError: ``k`` is a bool, not a number, not finite or <= 0.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, float)) or not (math.isfinite(k) and k > 0):
+        raise ValueError(f"{owner}: {name} must be a finite factor > 0, got {k!r}.")
+
+
 @dataclass(frozen=True, eq=False)
 class WindowCostModel:
     """Expected cost of one window of ``menu[entry]`` at given noise multipliers (read-only arrays).
@@ -115,8 +125,7 @@ class WindowCostModel:
             True
         """
         for name, k in (("p_shot", p_shot), ("decode", decode), ("extra_failure", extra_failure)):
-            if isinstance(k, bool) or not isinstance(k, (int, float)) or not (math.isfinite(k) and k > 0):
-                raise ValueError(f"scaled: {name} must be a finite factor > 0, got {k!r}.")
+            check_factor(name, k, owner="scaled")
         t = self.table
         arrays = {"errors": t.errors, "features": t.features, "features_std": t.features_std,
                   "decode_s": t.decode_s * decode, "num_detectors": t.num_detectors}

@@ -220,6 +220,9 @@ def test_model_error_parses_and_prints_back(text, expected):
     ("certainty_equivalent:decode=fast", "not a number"),
     ("certainty_equivalent:p_shot=0", "finite factor > 0"),
     ("certainty_equivalent:p_shot=nan", "finite factor > 0"),
+    ("certainty_equivalent:decode=-1", "finite factor > 0"),
+    ("certainty_equivalent:table_of=qec_gym/NoSuchEnv-v0", "not a registered env id"),
+    ("certainty_equivalent:table_of=qec_gym/DecoderCalibration-v1=x", "not a registered env id"),
     ("best_fixed:decode=1.5", "unknown baseline"),
 ])
 def test_a_bad_model_error_is_refused_by_name(spec, match):
@@ -242,6 +245,7 @@ def test_the_wrong_model_is_the_one_planned_on_and_the_env_keeps_its_own(calib_e
     models made directly; the env's own model is untouched."""
     cfg = CertaintyEquivalentConfig(menu_size=3, horizon=5)
     exact = calib_env.unwrapped.cost_model()
+    before = exact.costs(8.0, 2.0).copy()  # taken before any wrong model is made: none may alter the env's table
     slow = make_baseline("certainty_equivalent:decode=1.5", calib_env, config=cfg)
     other_env = gym.make("qec_gym/DecoderCalibration-v1")
     other = other_env.unwrapped.cost_model()
@@ -251,7 +255,7 @@ def test_the_wrong_model_is_the_one_planned_on_and_the_env_keeps_its_own(calib_e
         np.testing.assert_array_equal(slow.model.costs(m, a), exact.scaled(decode=1.5).costs(m, a))
         np.testing.assert_array_equal(v1.model.costs(m, a), other.costs(m, a))
     assert not np.array_equal(slow.model.costs(30.0, 30.0), exact.costs(30.0, 30.0))  # past the latency budget
-    np.testing.assert_array_equal(calib_env.unwrapped.cost_model().costs(8.0, 2.0), exact.costs(8.0, 2.0))
+    np.testing.assert_array_equal(calib_env.unwrapped.cost_model().costs(8.0, 2.0), before)
     assert slow.name == "certainty_equivalent:decode=1.5"
 
 
